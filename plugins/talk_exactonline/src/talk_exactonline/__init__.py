@@ -1,0 +1,3 @@
+"""talk connector for Exact Online."""
+
+from __future__ import annotations

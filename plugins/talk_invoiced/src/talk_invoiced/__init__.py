@@ -1,0 +1,3 @@
+"""talk connector for Invoiced."""
+
+from __future__ import annotations

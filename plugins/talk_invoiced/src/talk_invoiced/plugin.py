@@ -1,0 +1,7 @@
+"""Entry point of the Invoiced connector in the ``talk`` plugin group.
+
+It registers no system kinds yet: installing it is harmless, and ``talk plugins``
+lists it.
+"""
+
+from __future__ import annotations

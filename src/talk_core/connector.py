@@ -1,0 +1,86 @@
+"""The contract a connector plugin implements, one instance per configured system.
+
+A connector knows one system's API and nothing of links or global entities:
+it reads pages of records since a cursor, and creates, updates and deletes
+records with the system's real semantics. Everything it gets and gives is an
+``Entity`` in the system's own field names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+
+from talk_core.model import Entity
+
+
+@attrs.define
+class Reject:
+    """A record in a page that the connector could not make sense of.
+
+    The engine puts it in the dead letters with ``error`` and goes on with
+    the rest of the page, so one broken record never stops a run.
+    """
+
+    external_id: str
+    error: str
+    payload: Any = None
+
+
+@attrs.define
+class Page:
+    """A batch of records and the cursor that resumes right after them.
+
+    ``cursor`` is opaque to the engine and stored as is. The engine commits a
+    page's records and its cursor together, so a page is the unit of progress.
+    """
+
+    entities: list[Entity]
+    cursor: str | None = None
+    rejects: list[Reject] = attrs.field(factory=list)
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """What the engine calls. Errors are ``talk_core.errors.ConnectorError`` kinds."""
+
+    def read(self, datatype: str, cursor: str | None) -> Iterator[Page]:
+        """Records changed since ``cursor`` (all when None), deletes as tombstones.
+
+        A datatype whose schema says ``ReadMode.FULL`` lists every live record
+        each time instead; the engine notices deletes by absence.
+        """
+        ...
+
+    def get(self, datatype: str, id: str) -> Entity | None:
+        """One record, or None when it does not exist (any more)."""
+        ...
+
+    def create(self, datatype: str, properties: dict[str, Any], *, key: str) -> Entity:
+        """Create a record and answer it as the system stored it.
+
+        ``key`` is unique per intended record and stable across retries and
+        crashes: send it as an idempotency key or store it in a marker field,
+        so that ``recover`` can find the record after a crash.
+        """
+        ...
+
+    def update(
+        self, datatype: str, id: str, changes: dict[str, Any], *, current: Entity | None = None
+    ) -> Entity:
+        """Change only the fields in ``changes`` and answer the whole record."""
+        ...
+
+    def delete(self, datatype: str, id: str) -> None:
+        """Delete (or deactivate, where the system cannot delete) a record."""
+        ...
+
+    def recover(self, datatype: str, key: str, properties: dict[str, Any]) -> Entity | None:
+        """Find a record that ``create(..., key=key)`` may have made before a crash."""
+        ...
+
+    def close(self) -> None:
+        """Release sessions and files."""
+        ...

@@ -1,0 +1,50 @@
+"""Errors that cross module lines, each saying what went wrong and where.
+
+The engine sorts connector errors by what they mean for the run: a
+``RecordError`` costs one record (dead letter, run goes on), a
+``TransientError`` is retried and then dead-lettered, a ``BudgetExhausted``
+stops the run cleanly with all progress kept, and anything else from a
+connector is treated like a ``RecordError`` for the record in hand.
+"""
+
+from __future__ import annotations
+
+
+class TalkError(Exception):
+    """Base of every error talk raises on purpose."""
+
+
+class ConfigError(TalkError):
+    """The configuration is wrong; the message names file, table and key."""
+
+
+class StateError(TalkError):
+    """The state file is missing, damaged or from a newer talk."""
+
+
+class LockedError(StateError):
+    """Another sync holds the state's lock."""
+
+
+class ConnectorError(TalkError):
+    """A connector call failed."""
+
+
+class RecordError(ConnectorError):
+    """The system refused or broke one record; the rest of the run can go on."""
+
+
+class TransientError(ConnectorError):
+    """A failure that may pass: timeouts, 429, 5xx after the retries ran out."""
+
+
+class BudgetExhausted(ConnectorError):
+    """The system's request budget is spent: stop now, carry on next run."""
+
+
+class CircuitBroken(TalkError):
+    """The run would delete far more than is plausible; nothing was deleted."""
+
+
+class Interrupted(TalkError):
+    """The user asked the run to stop; everything done so far is kept."""

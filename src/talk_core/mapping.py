@@ -1,0 +1,313 @@
+"""How a system datatype is seen as a global datatype, and back.
+
+A ``Mapping`` is one system datatype (or one facet of it) mapped to one global
+datatype by a list of ``PropertyMapping``. Converters carry the real
+differences between systems: date formats, upper or lower case codes, padded
+codes. A value that cannot be converted raises ``ConversionError`` naming the
+property and value, so the engine can send that one record to the dead
+letters and go on.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import attrs
+
+from talk_core.model import DataType, Entity, PropertyType
+
+
+class Direction(enum.StrEnum):
+    """Which way a property flows: both ways, only into talk, or only out of it."""
+
+    BOTH = "both"
+    TO_GLOBAL = "to_global"
+    TO_SYSTEM = "to_system"
+
+
+class ConversionError(ValueError):
+    """A value that a converter cannot turn into the other side's form."""
+
+    def __init__(self, prop: str, value: Any, reason: str) -> None:
+        self.prop = prop
+        self.value = value
+        self.reason = reason
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(f"property {prop!r}: cannot convert {shown}: {reason}")
+
+
+@attrs.frozen
+class Converter:
+    """A pair of functions, one each way. ``None`` is never passed to them."""
+
+    to_global: Callable[[Any], Any]
+    to_system: Callable[[Any], Any]
+    name: str = "identity"
+
+    def __repr__(self) -> str:
+        return f"Converter({self.name})"
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+IDENTITY = Converter(_same, _same)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        raise TypeError("expected text, got a structure")
+    return str(value)
+
+
+def _decimal_text(value: Any) -> str:
+    if isinstance(value, bool):
+        raise TypeError("expected a number, got a boolean")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation as exc:
+        raise TypeError("expected a number") from exc
+    if not number.is_finite():
+        raise TypeError("expected a finite number")
+    normal = number.normalize()
+    return f"{normal:f}"
+
+
+def _decimal_number(value: Any) -> float | int:
+    number = Decimal(str(value))
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool):
+        raise TypeError("expected an integer, got a boolean")
+    if isinstance(value, float) and not value.is_integer():
+        raise TypeError("expected an integer")
+    return int(value)
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in {"true", "false", "1", "0"}:
+        return value.strip().lower() in {"true", "1"}
+    raise TypeError("expected true or false")
+
+
+TEXT = Converter(_text, _text, "text")
+DECIMAL = Converter(_decimal_text, _decimal_number, "decimal")
+INTEGER = Converter(_integer, _integer, "integer")
+BOOLEAN = Converter(_boolean, _boolean, "boolean")
+UPPER = Converter(lambda v: _text(v).strip().upper(), lambda v: _text(v).lower(), "upper")
+STRIPPED = Converter(lambda v: _text(v).strip(), _text, "stripped")
+
+
+def _unix_to_iso(value: Any) -> str:
+    seconds = _integer(value)
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _iso_to_unix(value: Any) -> int:
+    return int(parse_datetime(value).timestamp())
+
+
+def _unix_to_date(value: Any) -> str:
+    return datetime.fromtimestamp(_integer(value), UTC).date().isoformat()
+
+
+def _date_to_unix(value: Any) -> int:
+    day = date.fromisoformat(_text(value)[:10])
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
+
+
+UNIX_DATETIME = Converter(_unix_to_iso, _iso_to_unix, "unix seconds")
+UNIX_DATE = Converter(_unix_to_date, _date_to_unix, "unix seconds as date")
+
+
+def _iso_date(value: Any) -> str:
+    return date.fromisoformat(_text(value)[:10]).isoformat()
+
+
+ISO_DATE = Converter(_iso_date, _iso_date, "ISO date")
+
+
+def parse_datetime(value: Any) -> datetime:
+    """An ISO 8601 text to an aware datetime (naive means UTC)."""
+    text = _text(value).strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def constant(value: Any) -> Converter:
+    """A converter that ignores the system's value: for fields every record shares."""
+    return Converter(lambda _v: value, lambda _v: value, f"constant {value!r}")
+
+
+@attrs.frozen
+class PropertyMapping:
+    """One system property paired with one global property."""
+
+    system: str
+    global_: str
+    converter: Converter = IDENTITY
+    direction: Direction = Direction.BOTH
+
+    @property
+    def reads(self) -> bool:
+        return self.direction is not Direction.TO_SYSTEM
+
+    @property
+    def writes(self) -> bool:
+        return self.direction is not Direction.TO_GLOBAL
+
+
+def field_equals(name: str, value: Any, default: Any = None) -> Callable[[Entity], bool]:
+    """A facet predicate: the record's ``name`` field equals ``value``."""
+
+    def predicate(entity: Entity) -> bool:
+        return entity.properties.get(name, default) == value
+
+    predicate.__doc__ = f"{name} == {value!r}"
+    return predicate
+
+
+@attrs.frozen
+class Mapping:
+    """A system datatype, or a facet of it, seen as one global datatype.
+
+    ``facet`` labels the view ("organisation data") when one datatype carries
+    several global datatypes; ``when`` picks the records that belong to it.
+    ``on_create`` are system values every record created here gets
+    (Invoiced ``type = "company"``); ``defaults`` are global values every
+    record read from here has (an Invoiced invoice is an agreement of kind
+    "invoice") and are used only when a new global entity is born from it.
+    ``creates`` says whether new global entities may be created in this
+    datatype; ``route`` narrows that to the ones it accepts, so that one
+    global entity is created in exactly one datatype of a system.
+    """
+
+    datatype: str
+    global_type: str
+    properties: tuple[PropertyMapping, ...]
+    facet: str = ""
+    when: Callable[[Entity], bool] | None = None
+    on_create: dict[str, Any] = attrs.field(factory=dict)
+    defaults: dict[str, Any] = attrs.field(factory=dict)
+    creates: bool = True
+    route: Callable[[dict[str, Any]], bool] | None = None
+
+    @property
+    def key(self) -> str:
+        """Names this mapping uniquely within its system."""
+        return f"{self.datatype}:{self.global_type}"
+
+    @property
+    def label(self) -> str:
+        return self.facet
+
+    def accepts(self, entity: Entity) -> bool:
+        return self.when is None or self.when(entity)
+
+    def routes(self, values: dict[str, Any]) -> bool:
+        return self.creates and (self.route is None or self.route(values))
+
+    def global_properties(self, *, writable: bool = False) -> list[str]:
+        return [
+            pm.global_ for pm in self.properties if (pm.writes if writable else pm.reads)
+        ]
+
+    def to_global(self, entity: Entity, datatype: DataType) -> dict[str, Any]:
+        """The record's global values; references stay system ids here."""
+        values: dict[str, Any] = {}
+        props = entity.properties
+        for pm in self.properties:
+            if not pm.reads:
+                continue
+            raw = entity.id if pm.system == datatype.id_field and pm.system not in props else (
+                props.get(pm.system)
+            )
+            if raw is None or raw == "":
+                values[pm.global_] = None
+                continue
+            try:
+                values[pm.global_] = pm.converter.to_global(raw)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise ConversionError(pm.system, raw, str(exc) or type(exc).__name__) from exc
+        return values
+
+    def to_system(
+        self, values: dict[str, Any], datatype: DataType, *, creating: bool
+    ) -> dict[str, Any]:
+        """System field values for the global ``values`` given (a subset is fine)."""
+        out: dict[str, Any] = dict(self.on_create) if creating else {}
+        for pm in self.properties:
+            if not pm.writes or pm.global_ not in values:
+                continue
+            try:
+                prop = datatype.property(pm.system)
+            except KeyError:
+                prop = None
+            if prop is not None and (prop.read_only or (prop.create_only and not creating)):
+                continue
+            value = values[pm.global_]
+            if value is None:
+                out[pm.system] = None
+                continue
+            try:
+                out[pm.system] = pm.converter.to_system(value)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise ConversionError(pm.global_, value, str(exc) or type(exc).__name__) from exc
+        return out
+
+    def writable_globals(self, datatype: DataType, *, creating: bool) -> set[str]:
+        out = set()
+        for pm in self.properties:
+            if not pm.writes:
+                continue
+            try:
+                prop = datatype.property(pm.system)
+            except KeyError:
+                prop = None
+            if prop is not None and (prop.read_only or (prop.create_only and not creating)):
+                continue
+            out.add(pm.global_)
+        return out
+
+    def references(self, datatype: DataType) -> dict[str, str]:
+        """Global property -> referenced system datatype, for id translation."""
+        refs: dict[str, str] = {}
+        for pm in self.properties:
+            try:
+                prop = datatype.property(pm.system)
+            except KeyError:
+                continue
+            if prop.type is PropertyType.REFERENCE and prop.reference:
+                refs[pm.global_] = prop.reference
+        return refs
+
+
+def value_hash(values: dict[str, Any]) -> str:
+    """A short stable digest of projected values, for echo suppression."""
+    text = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def mapped(pairs: Iterable[tuple[str, str] | PropertyMapping]) -> tuple[PropertyMapping, ...]:
+    """Shorthand: ``mapped([("Name", "name"), ...])`` for plain pairs."""
+    out = []
+    for pair in pairs:
+        out.append(pair if isinstance(pair, PropertyMapping) else PropertyMapping(*pair))
+    return tuple(out)

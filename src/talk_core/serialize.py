@@ -1,0 +1,76 @@
+"""One way to turn talk's records into JSON text and back.
+
+The state store keeps dicts and attrs records in JSON columns. Everything goes
+through here so that a datetime is always the same fixed-width UTC text (which
+then sorts and compares correctly inside SQL) and a Decimal never silently
+becomes a lossy float. Anything JSON cannot carry raises instead of being
+stringified, so a bug shows up where it is written, not where it is read.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import attrs
+import cattrs
+
+__all__ = ["converter", "dumps", "format_datetime", "loads", "parse_datetime"]
+
+
+def format_datetime(value: datetime) -> str:
+    """Aware datetime -> ``2026-01-02T03:04:05.000006Z``.
+
+    Always with microseconds: fixed width is what makes ``<=`` on the text in
+    SQL agree with ``<=`` on the times. A naive datetime is refused because
+    guessing its zone is how sync tools end up an hour off.
+    """
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r}: talk only stores aware (UTC) times")
+    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def parse_datetime(text: str) -> datetime:
+    """ISO 8601 text -> aware UTC datetime; text without an offset is taken as UTC."""
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter()
+    conv.register_unstructure_hook(datetime, format_datetime)
+    conv.register_structure_hook(datetime, lambda value, _: parse_datetime(value))
+    conv.register_unstructure_hook(Decimal, str)
+    conv.register_structure_hook(Decimal, lambda value, _: Decimal(str(value)))
+    return conv
+
+
+converter: cattrs.Converter = _make_converter()
+
+
+def _default(obj: Any) -> Any:
+    """The only non-JSON values allowed into a JSON column, each converted on purpose."""
+    if isinstance(obj, datetime):
+        return format_datetime(obj)
+    if isinstance(obj, date):
+        return obj.isoformat()
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if attrs.has(type(obj)):
+        return converter.unstructure(obj)
+    raise TypeError(f"cannot store a {type(obj).__name__} as JSON: {obj!r}")
+
+
+def dumps(obj: Any) -> str:
+    """Compact JSON text; key order is kept so values round-trip exactly."""
+    return json.dumps(
+        obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_default
+    )
+
+
+def loads(text: str) -> Any:
+    return json.loads(text)

@@ -1,0 +1,290 @@
+"""The state a sync keeps between runs, behind one small interface.
+
+The engine never writes SQL: it calls these methods, inside ``transaction()``
+blocks that are its units of durability. SQLite is the implementation that
+ships; the interface is narrow enough for PostgreSQL to serve where one
+machine is not enough.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any, Protocol
+
+import attrs
+
+from talk_core.model import Link
+
+
+@attrs.define
+class InboxRow:
+    """A record read from a system and not yet merged into its global entity.
+
+    Collect stages rows and moves the cursor in one transaction, so nothing
+    read is lost if the run stops before the merge. ``payload`` is the raw
+    entity (``id``, ``properties``, ``updated`` as ISO text, ``deleted``).
+    ``global_id`` is filled in once the row is matched to a global entity.
+    ``kind`` is ``"read"`` for a record read from a system, ``"reshare"`` for
+    a global entity that must be shared again (a retried dead letter, a
+    create that a crash left unfinished; system/datatype/external_id are
+    then those of the target, or empty).
+    """
+
+    global_type: str
+    system: str
+    datatype: str
+    external_id: str
+    payload: dict[str, Any] | None = None
+    kind: str = "read"
+    global_id: str | None = None
+    seq: int | None = None
+    deferred: str | None = None
+
+
+@attrs.define
+class JournalEntry:
+    """A create that was about to be sent: the guard against duplicates after a crash."""
+
+    key: str
+    global_type: str
+    global_id: str
+    system: str
+    datatype: str
+    payload: dict[str, Any]
+    created_at: datetime | None = None
+
+
+@attrs.define
+class Conflict:
+    """Two systems changed one property of one entity since the last run."""
+
+    global_type: str
+    global_id: str
+    property: str
+    values: dict[str, Any]
+    winner: str
+    policy: str
+    run_id: int | None = None
+    id: int | None = None
+    created_at: datetime | None = None
+
+
+@attrs.define
+class DeadLetter:
+    """One record that could not be read or written, kept with why and when to retry.
+
+    ``direction`` is ``"read"`` (the record from ``system`` could not be
+    taken in; ``payload`` holds it) or ``"write"`` (global entity
+    ``global_id`` could not be written to ``system``).
+    """
+
+    system: str
+    datatype: str
+    external_id: str
+    global_type: str
+    direction: str
+    error: str
+    global_id: str | None = None
+    payload: dict[str, Any] | None = None
+    attempts: int = 1
+    next_attempt: datetime | None = None
+    id: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@attrs.define
+class Run:
+    id: int
+    started_at: datetime
+    finished_at: datetime | None = None
+    status: str = "running"
+    summary: dict[str, Any] = attrs.field(factory=dict)
+
+
+class StateStore(Protocol):
+    """Durable state of one sync setup. Not thread-safe: one run uses one store."""
+
+    path: str
+
+    # -- lifecycle -------------------------------------------------------
+    def close(self) -> None: ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """A block that commits at its end and rolls back on an exception. Nestable."""
+        ...
+
+    def acquire_lock(self, owner: str) -> None:
+        """Take the run lock or raise ``LockedError`` at once, naming the holder."""
+        ...
+
+    def release_lock(self) -> None: ...
+
+    def begin_dry_run(self) -> None:
+        """From now on nothing is committed; ``end_dry_run`` throws it all away."""
+        ...
+
+    def end_dry_run(self) -> None: ...
+
+    # -- cursors ---------------------------------------------------------
+    def get_cursor(self, system: str, datatype: str) -> str | None: ...
+
+    def set_cursor(self, system: str, datatype: str, cursor: str | None) -> None: ...
+
+    def cursors(self) -> list[tuple[str, str, str | None, datetime]]: ...
+
+    # -- inbox -----------------------------------------------------------
+    def stage(self, rows: Iterable[InboxRow]) -> None: ...
+
+    def inbox_unresolved(self, global_type: str, limit: int) -> list[InboxRow]:
+        """Rows of a type without a global id yet (deferred ones excluded), oldest first."""
+        ...
+
+    def inbox_resolve(self, seq: int, global_id: str) -> None: ...
+
+    def inbox_groups(self, global_type: str, after: str | None, limit: int) -> list[InboxRow]:
+        """Resolved, not deferred rows of whole global entities with ids above ``after``.
+
+        Rows come ordered by global id, then seq; every row of each global id
+        returned is included (a group is never split), at most about
+        ``limit`` rows unless one group is larger.
+        """
+        ...
+
+    def inbox_delete(self, seqs: Iterable[int]) -> None: ...
+
+    def inbox_defer(self, seq: int, reason: str) -> None: ...
+
+    def inbox_undefer(self, global_type: str) -> int:
+        """Clear the deferral of every row of a type so a new run retries them."""
+        ...
+
+    def inbox_count(self, global_type: str | None = None) -> int: ...
+
+    def inbox_deletes(self, global_type: str) -> dict[str, int]:
+        """Staged tombstones of a type per system: what the circuit breaker weighs."""
+        ...
+
+    def inbox_deferred(self) -> list[InboxRow]: ...
+
+    # -- global entities and match keys ----------------------------------
+    def get_global(self, global_type: str, global_id: str) -> dict[str, Any] | None: ...
+
+    def get_globals(self, global_type: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]: ...
+
+    def put_global(self, global_type: str, global_id: str, values: dict[str, Any]) -> None: ...
+
+    def delete_global(self, global_type: str, global_id: str) -> None:
+        """Remove the entity and its match keys."""
+        ...
+
+    def set_match_keys(self, global_type: str, global_id: str, keys: dict[str, str]) -> None:
+        """Replace the entity's keys (key name -> normalised value)."""
+        ...
+
+    def find_by_key(self, global_type: str, key: str, value: str) -> list[str]:
+        """Global ids whose key ``key`` has ``value``."""
+        ...
+
+    def children_of(self, global_type: str, parent_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """Global entities of ``global_type`` whose parent is ``parent_id``, in insert order."""
+        ...
+
+    def set_parent(self, global_type: str, global_id: str, parent_id: str | None) -> None: ...
+
+    # -- links -----------------------------------------------------------
+    def get_link(
+        self, system: str, datatype: str, external_id: str, global_type: str
+    ) -> Link | None: ...
+
+    def links_by_external(
+        self, system: str, datatype: str, global_type: str, external_ids: Iterable[str]
+    ) -> dict[str, Link]: ...
+
+    def find_link(
+        self, system: str, datatype: str, external_id: str, global_types: Iterable[str]
+    ) -> Link | None:
+        """The link of a referenced record, whichever of ``global_types`` it has."""
+        ...
+
+    def link_for(self, global_type: str, global_id: str, system: str) -> Link | None: ...
+
+    def links_of(self, global_type: str, global_id: str) -> list[Link]: ...
+
+    def links_of_many(self, global_type: str, ids: Iterable[str]) -> dict[str, list[Link]]: ...
+
+    def put_link(self, link: Link) -> None:
+        """Insert or replace, keyed by (global_type, system, datatype, external_id)."""
+        ...
+
+    def delete_link(self, link: Link) -> None: ...
+
+    def count_links(
+        self, global_type: str | None = None, system: str | None = None,
+        datatype: str | None = None,
+    ) -> int: ...
+
+    def iter_links(
+        self, system: str | None = None, datatype: str | None = None,
+        global_type: str | None = None, global_id: str | None = None,
+    ) -> Iterator[Link]: ...
+
+    def detach(self, global_type: str, global_id: str, system: str) -> None:
+        """Remember that this entity must never be created in ``system`` again."""
+        ...
+
+    def is_detached(self, global_type: str, global_id: str, system: str) -> bool: ...
+
+    # -- full listings: which linked records were seen this run ------------
+    def seen_reset(self, system: str, datatype: str) -> None: ...
+
+    def seen_add(self, system: str, datatype: str, external_ids: Iterable[str]) -> None: ...
+
+    def unseen_links(self, system: str, datatype: str, global_type: str) -> list[Link]: ...
+
+    # -- journal -----------------------------------------------------------
+    def journal_add(self, entry: JournalEntry) -> None: ...
+
+    def journal_remove(self, key: str) -> None: ...
+
+    def journal_pending(self) -> list[JournalEntry]: ...
+
+    # -- conflicts ---------------------------------------------------------
+    def add_conflict(self, conflict: Conflict) -> None: ...
+
+    def conflicts(self, limit: int = 100) -> list[Conflict]: ...
+
+    # -- dead letters ------------------------------------------------------
+    def put_dead_letter(self, letter: DeadLetter) -> DeadLetter:
+        """Insert, or bump ``attempts`` of the letter with the same identity.
+
+        Identity is (direction, system, datatype, external_id) for reads and
+        (direction, system, global_type, global_id) for writes.
+        """
+        ...
+
+    def dead_letters(self, due_before: datetime | None = None) -> list[DeadLetter]: ...
+
+    def remove_dead_letter(self, letter_id: int) -> None: ...
+
+    def schedule_dead_letter(self, letter_id: int, next_attempt: datetime) -> None: ...
+
+    def remove_read_letter(self, system: str, datatype: str, external_id: str) -> None:
+        """Forget a read letter once its record was read and taken in after all."""
+        ...
+
+    def clear_dead_letters_for(self, system: str, global_type: str, global_id: str) -> None: ...
+
+    # -- tokens --------------------------------------------------------------
+    def get_token(self, system: str) -> dict[str, Any] | None: ...
+
+    def put_token(self, system: str, token: dict[str, Any]) -> None: ...
+
+    # -- runs ----------------------------------------------------------------
+    def start_run(self) -> int: ...
+
+    def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None: ...
+
+    def runs(self, limit: int = 10) -> list[Run]: ...

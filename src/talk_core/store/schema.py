@@ -1,0 +1,209 @@
+"""The state file's schema, as a list of forward-only migrations.
+
+``PRAGMA user_version`` holds how many migrations a file has had, so a file
+from an older talk is brought up to date on open and a file from a newer talk
+is refused instead of being misread. ``PRAGMA application_id`` marks the file
+as talk's, so that pointing talk at some other program's SQLite database
+fails loudly instead of adding tables to it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from talk_core.errors import StateError
+
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "check", "migrate"]
+
+#: "talk" in ASCII.
+APPLICATION_ID = 0x74616C6B
+
+_V1: list[str] = [
+    f"PRAGMA application_id = {APPLICATION_ID}",
+    """CREATE TABLE globals (
+        global_type TEXT NOT NULL,
+        global_id TEXT NOT NULL,
+        "values" TEXT NOT NULL,
+        parent_id TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (global_type, global_id)
+    )""",
+    "CREATE INDEX globals_parent ON globals (global_type, parent_id)",
+    """CREATE TABLE match_keys (
+        global_type TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        global_id TEXT NOT NULL,
+        PRIMARY KEY (global_type, global_id, key)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX match_keys_lookup ON match_keys (global_type, key, value)",
+    """CREATE TABLE links (
+        global_type TEXT NOT NULL,
+        global_id TEXT NOT NULL,
+        system TEXT NOT NULL,
+        datatype TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        hash TEXT,
+        "values" TEXT NOT NULL,
+        UNIQUE (global_type, system, datatype, external_id),
+        UNIQUE (global_type, global_id, system)
+    )""",
+    "CREATE INDEX links_external ON links (system, datatype, external_id)",
+    """CREATE TABLE detached (
+        global_type TEXT NOT NULL,
+        global_id TEXT NOT NULL,
+        system TEXT NOT NULL,
+        PRIMARY KEY (global_type, global_id, system)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE cursors (
+        system TEXT NOT NULL,
+        datatype TEXT NOT NULL,
+        cursor TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (system, datatype)
+    )""",
+    """CREATE TABLE inbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        global_type TEXT NOT NULL,
+        system TEXT NOT NULL,
+        datatype TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        payload TEXT,
+        global_id TEXT,
+        deferred TEXT
+    )""",
+    # Serves inbox_unresolved (global_id IS NULL, by seq), inbox_groups
+    # (global_id ranges, by global_id then seq) and inbox_count per type.
+    "CREATE INDEX inbox_type_gid ON inbox (global_type, global_id, seq)",
+    # Deferred rows are few: a partial index keeps listing and clearing them cheap.
+    "CREATE INDEX inbox_deferred ON inbox (seq) WHERE deferred IS NOT NULL",
+    """CREATE TABLE seen (
+        system TEXT NOT NULL,
+        datatype TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        PRIMARY KEY (system, datatype, external_id)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE journal (
+        key TEXT PRIMARY KEY,
+        global_type TEXT NOT NULL,
+        global_id TEXT NOT NULL,
+        system TEXT NOT NULL,
+        datatype TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE conflicts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER,
+        global_type TEXT NOT NULL,
+        global_id TEXT NOT NULL,
+        property TEXT NOT NULL,
+        "values" TEXT NOT NULL,
+        winner TEXT NOT NULL,
+        policy TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE dead_letters (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        direction TEXT NOT NULL CHECK (direction IN ('read', 'write')),
+        system TEXT NOT NULL,
+        datatype TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        global_type TEXT NOT NULL,
+        global_id TEXT,
+        error TEXT NOT NULL,
+        payload TEXT,
+        attempts INTEGER NOT NULL,
+        next_attempt TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    # The two identities of a dead letter (see StateStore.put_dead_letter).
+    """CREATE UNIQUE INDEX dead_letters_read ON dead_letters
+        (direction, system, datatype, external_id) WHERE direction = 'read'""",
+    """CREATE UNIQUE INDEX dead_letters_write ON dead_letters
+        (direction, system, global_type, global_id) WHERE direction = 'write'""",
+    "CREATE INDEX dead_letters_due ON dead_letters (next_attempt)",
+    """CREATE TABLE tokens (
+        system TEXT PRIMARY KEY,
+        token TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL,
+        summary TEXT NOT NULL
+    )""",
+    """CREATE TABLE lock (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        owner TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        since TEXT NOT NULL
+    )""",
+]
+
+#: Migration ``n`` (0-based) takes a file from version ``n`` to ``n + 1``.
+#: Only ever append: a released migration is never edited.
+MIGRATIONS: list[list[str]] = [_V1]
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def check(conn: sqlite3.Connection, path: str) -> int:
+    """The file's version, after making sure it is a talk file this code can read."""
+    version = _version(conn)
+    known = len(MIGRATIONS)
+    if version == 0:
+        if conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is not None:
+            raise StateError(
+                f"{path} is a SQLite database of some other program, not a talk state "
+                "file; point [state] path elsewhere"
+            )
+        return version
+    app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+    if app_id != APPLICATION_ID:
+        raise StateError(
+            f"{path} is a SQLite database of some other program (application id "
+            f"{app_id:#x}), not a talk state file; point [state] path elsewhere"
+        )
+    if version > known:
+        raise StateError(
+            f"{path} was written by a newer talk (state version {version}; this talk "
+            f"knows versions up to {known}); upgrade talk to use it"
+        )
+    return version
+
+
+def migrate(conn: sqlite3.Connection, path: str) -> int:
+    """Bring the file up to the newest version in one transaction; return that version.
+
+    The version is read again under the write lock so two processes opening
+    an old file at once do not both migrate it. A failing migration leaves
+    the file exactly as it was.
+    """
+    target = len(MIGRATIONS)
+    if check(conn, path) == target:
+        return target
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        current = check(conn, path)
+        for number in range(current, target):
+            for statement in MIGRATIONS[number]:
+                try:
+                    conn.execute(statement)
+                except sqlite3.Error as exc:
+                    raise StateError(
+                        f"migrating {path} from state version {number} to {number + 1} "
+                        f"failed ({exc}); the file was left unchanged"
+                    ) from exc
+        conn.execute(f"PRAGMA user_version = {target}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return target

@@ -1,0 +1,167 @@
+"""Collect: read what changed in each system and stage it, page by page.
+
+A page's changed records and the cursor after it are committed together,
+so a cursor never moves past a record that is not safely in the inbox.
+Records whose projection hashes the same as their link's are dropped here:
+that is both the no-change fast path and the echo filter for our own writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from talk_core.errors import CircuitBroken
+from talk_core.mapping import ConversionError, Mapping, value_hash
+from talk_core.model import DataType, Entity, ReadMode
+from talk_core.store.base import DeadLetter, InboxRow
+
+if TYPE_CHECKING:
+    from talk_core.sync.engine import Sync
+    from talk_core.sync.settings import SystemInstance
+
+
+def entity_payload(entity: Entity) -> dict[str, Any]:
+    return {
+        "id": entity.id,
+        "properties": entity.properties,
+        "updated": entity.updated.isoformat() if entity.updated else None,
+        "deleted": entity.deleted,
+    }
+
+
+def entity_from_payload(payload: dict[str, Any]) -> Entity:
+    from talk_core.mapping import parse_datetime
+
+    updated = payload.get("updated")
+    return Entity(
+        str(payload["id"]),
+        dict(payload.get("properties") or {}),
+        parse_datetime(updated) if updated else None,
+        bool(payload.get("deleted")),
+    )
+
+
+def project(
+    mapping: Mapping, datatype: DataType, entity: Entity
+) -> tuple[dict[str, Any], str]:
+    values = mapping.to_global(entity, datatype)
+    return values, value_hash(values)
+
+
+def read_row(mapping: Mapping, system: str, datatype: DataType, entity: Entity,
+             values: dict[str, Any], digest: str) -> InboxRow:
+    return InboxRow(
+        mapping.global_type, system, datatype.name, entity.id,
+        payload={
+            "values": values,
+            "hash": digest,
+            "updated": entity.updated.isoformat() if entity.updated else None,
+        },
+    )
+
+
+def tombstone_row(global_type: str, system: str, datatype: str, external_id: str) -> InboxRow:
+    return InboxRow(global_type, system, datatype, external_id, payload={"deleted": True})
+
+
+def conversion_letter(
+    sync: Sync, system: str, datatype: str, mapping: Mapping, entity: Entity, exc: Exception
+) -> DeadLetter:
+    message = f"{system} {datatype} {entity.id}: {exc}"
+    return DeadLetter(
+        system=system, datatype=datatype, external_id=entity.id,
+        global_type=mapping.global_type, direction="read", error=message,
+        payload=entity_payload(entity), attempts=1, next_attempt=sync.now(),
+    )
+
+
+def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
+            mappings: Sequence[Mapping]) -> None:
+    """Read one datatype of one system since its cursor and stage what changed."""
+    store = sync.store
+    full = datatype.read_mode is ReadMode.FULL
+    cursor = None if full else store.get_cursor(instance.name, datatype.name)
+    if full:
+        with store.transaction():
+            store.seen_reset(instance.name, datatype.name)
+    listed = 0
+    sync.progress("read", system=instance.name, datatype=datatype.name)
+    for page in instance.connector.read(datatype.name, cursor):
+        ids = [e.id for e in page.entities]
+        links = {
+            m.key: store.links_by_external(instance.name, datatype.name, m.global_type, ids)
+            for m in mappings
+        }
+        rows: list[InboxRow] = []
+        letters: list[DeadLetter] = []
+        live: list[str] = []
+        for entity in page.entities:
+            sync.result.count(instance.name, datatype.name, "read")
+            sync.clear_read_letter(instance.name, datatype.name, entity.id)
+            if entity.deleted:
+                for m in mappings:
+                    if entity.id in links[m.key]:
+                        rows.append(
+                            tombstone_row(m.global_type, instance.name, datatype.name, entity.id)
+                        )
+                continue
+            live.append(entity.id)
+            for m in mappings:
+                if not m.accepts(entity):
+                    continue
+                try:
+                    values, digest = project(m, datatype, entity)
+                except ConversionError as exc:
+                    letters.append(
+                        conversion_letter(sync, instance.name, datatype.name, m, entity, exc)
+                    )
+                    continue
+                link = links[m.key].get(entity.id)
+                if link is not None and link.hash == digest:
+                    continue
+                rows.append(read_row(m, instance.name, datatype, entity, values, digest))
+        for reject in page.rejects:
+            letters.append(DeadLetter(
+                system=instance.name, datatype=datatype.name,
+                external_id=reject.external_id, global_type=mappings[0].global_type,
+                direction="read", error=f"{instance.name} {datatype.name} "
+                f"{reject.external_id}: {reject.error}",
+                payload={"raw": reject.payload} if reject.payload is not None else None,
+                next_attempt=None,
+            ))
+        with store.transaction():
+            store.stage(rows)
+            for letter in letters:
+                sync.dead_letter(letter)
+            if full:
+                store.seen_add(instance.name, datatype.name, live)
+            else:
+                store.set_cursor(instance.name, datatype.name, page.cursor)
+        listed += len(live)
+        sync.progress("page", system=instance.name, datatype=datatype.name,
+                      entities=len(page.entities))
+        sync.check_stop()
+    if full:
+        _full_listing_deletes(sync, instance, datatype, mappings, listed)
+
+
+def _full_listing_deletes(sync: Sync, instance: SystemInstance, datatype: DataType,
+                          mappings: Sequence[Mapping], listed: int) -> None:
+    """A full listing tells deletes by absence, unless it lists nothing at all."""
+    store = sync.store
+    rows: list[InboxRow] = []
+    for m in mappings:
+        linked = store.count_links(m.global_type, instance.name, datatype.name)
+        if listed == 0 and linked:
+            raise CircuitBroken(
+                f"{instance.name} {datatype.name}: the listing came back empty while "
+                f"{linked} records are linked; treating it as a fault, nothing was deleted"
+            )
+        rows.extend(
+            tombstone_row(m.global_type, instance.name, datatype.name, link.external_id)
+            for link in store.unseen_links(instance.name, datatype.name, m.global_type)
+        )
+    if rows:
+        with store.transaction():
+            store.stage(rows)

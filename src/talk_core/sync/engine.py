@@ -1,0 +1,436 @@
+"""One sync run: recover, collect, then per global datatype resolve, plan and execute.
+
+The run is a sequence of small durable steps, so that it can be killed at
+any point and the next run picks up: pages are staged with their cursor,
+records are resolved to global ids in batches, and each batch of planned
+writes is journalled (creates) or idempotent (updates, deletes) and then
+committed with the links it produced.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
+from typing import Any
+
+from talk_core.errors import BudgetExhausted, CircuitBroken, Interrupted, TalkError
+from talk_core.globaltypes import GLOBAL_TYPES, GlobalType, sync_order
+from talk_core.mapping import ConversionError, Mapping
+from talk_core.model import DataType, PropertyType
+from talk_core.store.base import DeadLetter, InboxRow, StateStore
+from talk_core.sync import collect as collecting
+from talk_core.sync.execute import Executor
+from talk_core.sync.match import match_keys
+from talk_core.sync.plan import (
+    DeletePolicy,
+    Observation,
+    Plan,
+    Route,
+    Target,
+    plan_group,
+)
+from talk_core.sync.references import References, Unresolved
+from talk_core.sync.resolve import make_resolver, policy_name
+from talk_core.sync.result import RunResult
+from talk_core.sync.settings import SyncSettings, SystemInstance
+
+log = logging.getLogger("talk.sync")
+
+Progress = Callable[..., None]
+
+
+class Sync:
+    """A sync over configured system instances and one state store.
+
+    ``run()`` is the whole algorithm; the CLI and library users call the same.
+    """
+
+    def __init__(
+        self,
+        store: StateStore,
+        systems: Sequence[SystemInstance],
+        settings: SyncSettings | None = None,
+        *,
+        global_types: dict[str, GlobalType] | None = None,
+        clock: Callable[[], datetime] | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.store = store
+        self.systems = {s.name: s for s in systems}
+        if len(self.systems) != len(systems):
+            raise TalkError("two system instances share one name")
+        self.settings = settings or SyncSettings()
+        self.global_types = global_types or GLOBAL_TYPES
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._progress = progress
+        self._stop = False
+        self.result = RunResult()
+        self.refs = References(store, self.global_types)
+        self._read_letters: set[tuple[str, str, str]] = set()
+        self._write_letters: set[tuple[str, str, str]] = set()
+        self._resolver = make_resolver(self.settings.conflict, self.settings.priority)
+        self._policy = policy_name(self.settings.conflict)
+
+    # -- small services used by the passes -----------------------------------
+    def now(self) -> datetime:
+        return self._clock()
+
+    def progress(self, event: str, **info: Any) -> None:
+        if self._progress is not None:
+            self._progress(event, **info)
+
+    def request_stop(self) -> None:
+        """Ask the run to stop after the record in flight (a signal handler may call this)."""
+        self._stop = True
+
+    def check_stop(self) -> None:
+        if self._stop:
+            raise Interrupted("stopped on request; everything done so far is kept")
+
+    def dead_letter(self, letter: DeadLetter, *, soon: bool = False) -> None:
+        """Keep a record that failed, to be retried on a later run.
+
+        ``soon`` letters (a reference that is not linked yet) are retried on
+        the very next run; the others back off exponentially per attempt.
+        """
+        stored = self.store.put_dead_letter(letter)
+        assert stored.id is not None
+        delay = self.settings.backoff(stored.attempts) if not soon else timedelta(0)
+        self.store.schedule_dead_letter(stored.id, self.now() + delay)
+        if letter.direction == "write" and letter.global_id:
+            self._write_letters.add((letter.system, letter.global_type, letter.global_id))
+        self.result.count(letter.system, letter.datatype, "dead_letter")
+        self.result.dead_letters.append({
+            "system": letter.system, "datatype": letter.datatype,
+            "id": letter.external_id or letter.global_id, "direction": letter.direction,
+            "error": letter.error, "attempts": stored.attempts,
+        })
+        log.warning("dead letter: %s", letter.error)
+
+    def clear_write_letter(self, system: str, global_type: str, global_id: str) -> None:
+        key = (system, global_type, global_id)
+        if key in self._write_letters:
+            self._write_letters.discard(key)
+            self.store.clear_dead_letters_for(system, global_type, global_id)
+
+    def clear_read_letter(self, system: str, datatype: str, external_id: str) -> None:
+        key = (system, datatype, external_id)
+        if key in self._read_letters:
+            self._read_letters.discard(key)
+            self.store.remove_read_letter(system, datatype, external_id)
+
+    def instance(self, name: str) -> SystemInstance:
+        return self.systems[name]
+
+    def mapping(self, system: str, datatype: str, global_type: str) -> tuple[Mapping, DataType]:
+        spec = self.systems[system].spec
+        for m in spec.mappings_of(datatype):
+            if m.global_type == global_type:
+                return m, spec.datatype(datatype)
+        raise KeyError(f"{system} {datatype} has no mapping to {global_type}")
+
+    # -- the run ----------------------------------------------------------------
+    def run(
+        self,
+        *,
+        dry_run: bool = False,
+        datatypes: Iterable[str] | None = None,
+        systems: Iterable[str] | None = None,
+    ) -> RunResult:
+        """Sync once. ``datatypes`` limits to global datatypes, ``systems`` to instances."""
+        wanted_types = [
+            t for t in sync_order(list(datatypes) if datatypes else None)
+            if t.name in self.global_types and self.settings.datatype(t.name).enabled
+        ]
+        wanted_systems = set(systems) if systems else set(self.systems)
+        unknown = sorted(wanted_systems - set(self.systems))
+        if unknown:
+            raise TalkError(f"unknown system instance(s): {', '.join(unknown)}")
+        self._stop = False
+        self.result = RunResult(dry_run=dry_run)
+        self.refs = References(self.store, self.global_types)
+        self.store.acquire_lock(f"{socket.gethostname()}:{os.getpid()}")
+        try:
+            self.result.run_id = self.store.start_run()
+            if dry_run:
+                self.store.begin_dry_run()
+            try:
+                self._run(wanted_types, wanted_systems, dry_run)
+            except BudgetExhausted as exc:
+                self.result.status, self.result.message = "budget", str(exc)
+            except Interrupted as exc:
+                self.result.status, self.result.message = "interrupted", str(exc)
+            except CircuitBroken as exc:
+                self.result.status, self.result.message = "breaker", str(exc)
+            finally:
+                if dry_run:
+                    self.store.end_dry_run()
+            self.store.finish_run(self.result.run_id, self.result.status, self.result.as_dict())
+        finally:
+            self.store.release_lock()
+        return self.result
+
+    def _run(self, types: list[GlobalType], systems: set[str], dry_run: bool) -> None:
+        executor = Executor(self, dry_run=dry_run)
+        executor.recover_journal()
+        self._retry_dead_letters(types)
+        type_names = {t.name for t in types}
+        for name in sorted(systems):
+            instance = self.systems[name]
+            for datatype in instance.spec.datatypes:
+                mappings = [
+                    m for m in instance.spec.mappings_of(datatype.name)
+                    if m.global_type in type_names
+                ]
+                if mappings:
+                    collecting.collect(self, instance, datatype, mappings)
+        for gtype in types:
+            targets = self._targets(gtype.name)
+            if not targets:
+                continue
+            self._breaker(gtype.name)
+            self._resolve_pass(gtype)
+            self._merge_pass(gtype, targets, executor)
+
+    # -- dead letters ---------------------------------------------------------------
+    def _retry_dead_letters(self, types: list[GlobalType]) -> None:
+        names = {t.name for t in types}
+        due = self.store.dead_letters(due_before=self.now())
+        rows: list[InboxRow] = []
+        for letter in self.store.dead_letters():
+            if letter.direction == "read":
+                self._read_letters.add((letter.system, letter.datatype, letter.external_id))
+            elif letter.global_id:
+                self._write_letters.add((letter.system, letter.global_type, letter.global_id))
+        for letter in due:
+            if letter.global_type not in names or letter.system not in self.systems:
+                continue
+            if letter.direction == "write" and letter.global_id:
+                rows.append(InboxRow(letter.global_type, letter.system, letter.datatype,
+                                     letter.external_id, kind="reshare",
+                                     global_id=letter.global_id))
+            elif letter.direction == "read" and letter.payload and "id" in letter.payload:
+                rows.extend(self._retry_read_letter(letter))
+        if rows:
+            with self.store.transaction():
+                self.store.stage(rows)
+
+    def _retry_read_letter(self, letter: DeadLetter) -> list[InboxRow]:
+        assert letter.payload is not None
+        entity = collecting.entity_from_payload(letter.payload)
+        try:
+            mapping, datatype = self.mapping(letter.system, letter.datatype, letter.global_type)
+            values, digest = collecting.project(mapping, datatype, entity)
+        except (ConversionError, KeyError) as exc:
+            self.dead_letter(collecting.conversion_letter(
+                self, letter.system, letter.datatype, mapping, entity, exc))
+            return []
+        self._read_letters.discard((letter.system, letter.datatype, letter.external_id))
+        self.store.remove_read_letter(letter.system, letter.datatype, letter.external_id)
+        return [collecting.read_row(mapping, letter.system, datatype, entity, values, digest)]
+
+    # -- per global type ------------------------------------------------------------
+    def _targets(self, global_type: str) -> list[Target]:
+        share = self.settings.datatype(global_type).share
+        out = []
+        for name, instance in sorted(self.systems.items()):
+            mappings = instance.spec.mappings_for(global_type)
+            if not mappings:
+                continue
+            writable: dict[str, frozenset[str]] = {}
+            routes = []
+            for m in mappings:
+                dt = instance.spec.datatype(m.datatype)
+                writable[m.datatype] = frozenset(m.writable_globals(dt, creating=False))
+                if m.creates:
+                    routes.append(Route(
+                        m.datatype, frozenset(m.writable_globals(dt, creating=True)),
+                        m.route, self._inline_children(instance, dt),
+                    ))
+            out.append(Target(name, writable, tuple(routes), share))
+        return out
+
+    @staticmethod
+    def _inline_children(instance: SystemInstance, datatype: DataType) -> bool:
+        for prop in datatype.properties:
+            if prop.type is PropertyType.CHILDREN and prop.child:
+                child = instance.spec.datatype(prop.child)
+                if child.child_of is not None and child.child_of.inline_on_create:
+                    return True
+        return False
+
+    def _breaker(self, global_type: str) -> None:
+        if self.settings.deletes is not DeletePolicy.PROPAGATE:
+            return
+        for system, deletes in self.store.inbox_deletes(global_type).items():
+            linked = self.store.count_links(global_type, system)
+            limit = max(self.settings.max_delete_fraction * linked, self.settings.min_delete_count)
+            if deletes > limit:
+                raise CircuitBroken(
+                    f"{system} would delete {deletes} of {linked} linked {global_type} records, "
+                    f"more than max_delete_fraction {self.settings.max_delete_fraction:g}; "
+                    "nothing was deleted. Check the source, or raise the limit for one run."
+                )
+
+    def keys(self, gtype: GlobalType) -> tuple[tuple[str, ...], ...]:
+        return self.settings.datatype(gtype.name).match_keys or gtype.match_keys
+
+    def _refs_of(self, system: str, datatype: str, global_type: str) -> dict[str, str]:
+        mapping, dt = self.mapping(system, datatype, global_type)
+        return mapping.references(dt)
+
+    def _resolve_pass(self, gtype: GlobalType) -> None:
+        """Give every staged record a global id: its link's, a match's, or a new one."""
+        store = self.store
+        store.inbox_undefer(gtype.name)
+        keys = self.keys(gtype)
+        claimed: dict[tuple[str, str], str] = {}
+        while True:
+            rows = store.inbox_unresolved(gtype.name, self.settings.batch_size)
+            if not rows:
+                return
+            with store.transaction():
+                for row in rows:
+                    self._resolve_row(gtype, row, keys, claimed)
+
+    def _resolve_row(self, gtype: GlobalType, row: InboxRow, keys: tuple[tuple[str, ...], ...],
+                     claimed: dict[tuple[str, str], str]) -> None:
+        store = self.store
+        assert row.seq is not None
+        link = store.get_link(row.system, row.datatype, row.external_id, gtype.name)
+        if link is not None:
+            store.inbox_resolve(row.seq, link.global_id)
+            return
+        payload = row.payload or {}
+        if payload.get("deleted") or row.kind != "read":
+            store.inbox_delete([row.seq])
+            return
+        try:
+            values = self.refs.to_global(
+                gtype.name, payload["values"],
+                self._refs_of(row.system, row.datatype, gtype.name), row.system,
+            )
+        except Unresolved as exc:
+            store.inbox_defer(row.seq, str(exc))
+            self.result.deferred += 1
+            return
+        found = match_keys(values, keys)
+        gid = None
+        for name, value in found.items():
+            hits = set(store.find_by_key(gtype.name, name, value))
+            if not hits:
+                continue
+            if len(hits) > 1:
+                store.inbox_delete([row.seq])
+                self.dead_letter(DeadLetter(
+                    system=row.system, datatype=row.datatype, external_id=row.external_id,
+                    global_type=gtype.name, direction="read",
+                    error=(f"{row.system} {row.datatype} {row.external_id}: ambiguous match, "
+                           f"{name} {value.replace(chr(31), ' ')!r} fits {len(hits)} "
+                           f"{gtype.name} records; not merged"),
+                    payload=None,
+                ))
+                return
+            candidate = hits.pop()
+            taken = claimed.get((candidate, row.system))
+            if taken is None and store.link_for(gtype.name, candidate, row.system) is None:
+                gid = candidate
+            break
+        if gid is None:
+            gid = uuid.uuid4().hex
+            store.set_match_keys(gtype.name, gid, found)
+        claimed[(gid, row.system)] = row.external_id
+        store.inbox_resolve(row.seq, gid)
+
+    def _merge_pass(self, gtype: GlobalType, targets: list[Target], executor: Executor) -> None:
+        """Merge each global entity's staged records, plan the writes, execute, commit."""
+        store = self.store
+        after: str | None = None
+        parents: list[InboxRow] = []
+        while True:
+            rows = store.inbox_groups(gtype.name, after, self.settings.batch_size)
+            if not rows:
+                break
+            gids = list(dict.fromkeys(r.global_id for r in rows if r.global_id))
+            after = gids[-1]
+            currents = store.get_globals(gtype.name, gids)
+            links = store.links_of_many(gtype.name, gids)
+            batch: list[tuple[Plan, list[int]]] = []
+            for gid, group in groupby(rows, key=lambda r: r.global_id):
+                assert gid is not None
+                members = list(group)
+                parents.extend(r for r in members if r.kind == "parent")
+                members = [r for r in members if r.kind != "parent"]
+                if not members:
+                    continue
+                planned = self._plan(gtype, gid, members, currents.get(gid),
+                                     links.get(gid, []), targets)
+                if planned is not None:
+                    batch.append(planned)
+            executor.execute(gtype, batch)
+        if parents:
+            executor.create_parents(gtype, parents)
+
+    def _plan(self, gtype: GlobalType, gid: str, rows: list[InboxRow],
+              current: dict[str, Any] | None, links: list[Any],
+              targets: list[Target]) -> tuple[Plan, list[int]] | None:
+        by_system = {link.system: link for link in links}
+        latest: dict[str, InboxRow] = {}
+        seqs: list[int] = []
+        for row in rows:
+            assert row.seq is not None
+            seqs.append(row.seq)
+            if row.kind == "read":
+                latest[row.system] = row
+        observations = []
+        first_new = current is None
+        deferred: list[int] = []
+        for system, row in latest.items():
+            payload = row.payload or {}
+            link = by_system.get(system)
+            if link is not None and link.external_id != row.external_id:
+                log.warning("%s %s %s shares its keys with %s; left unlinked", system,
+                            row.datatype, row.external_id, link.external_id)
+                continue
+            if payload.get("deleted"):
+                observations.append(Observation(system, row.datatype, row.external_id, {},
+                                                None, deleted=True))
+                continue
+            try:
+                values = self.refs.to_global(gtype.name, payload["values"],
+                                             self._refs_of(system, row.datatype, gtype.name),
+                                             system)
+            except Unresolved as exc:
+                assert row.seq is not None
+                self.store.inbox_defer(row.seq, str(exc))
+                deferred.append(row.seq)
+                self.result.deferred += 1
+                continue
+            mapping, _dt = self.mapping(system, row.datatype, gtype.name)
+            adopted = link is None and not first_new
+            if link is None:
+                first_new = False
+            updated = payload.get("updated")
+            observations.append(Observation(
+                system, row.datatype, row.external_id, values, payload.get("hash"),
+                datetime.fromisoformat(updated) if updated else None,
+                adopted=adopted, defaults=dict(mapping.defaults),
+            ))
+        if current is None and not observations:
+            self.store.inbox_delete([s for s in seqs if s not in deferred])
+            return None
+        detached = frozenset(
+            t.system for t in targets
+            if t.system not in by_system and self.store.is_detached(gtype.name, gid, t.system)
+        )
+        plan = plan_group(
+            global_type=gtype.name, global_id=gid, current=current, links=by_system,
+            observations=observations, targets=targets, resolver=self._resolver,
+            policy=self._policy, delete_policy=self.settings.deletes, detached=detached,
+        )
+        return plan, [s for s in seqs if s not in deferred]

@@ -1,0 +1,392 @@
+"""Execute: carry out planned writes and commit what they produced.
+
+Creates are journalled before the call, so a crash between the system's
+answer and our commit is recovered by asking the system (``recover``)
+rather than creating again. Updates and deletes are idempotent and simply
+run again after a crash. A failed write costs one dead letter; the rest
+of the batch goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from talk_core.errors import BudgetExhausted, Interrupted, TransientError
+from talk_core.globaltypes import GlobalType
+from talk_core.mapping import ConversionError
+from talk_core.model import DataType, Entity, Link, PropertyType
+from talk_core.store.base import DeadLetter, InboxRow, JournalEntry
+from talk_core.sync.collect import project
+from talk_core.sync.match import match_keys
+from talk_core.sync.plan import Create, Delete, Plan, Update
+from talk_core.sync.references import Unresolved
+from talk_core.system import SystemSpec
+
+if TYPE_CHECKING:
+    from talk_core.sync.engine import Sync
+
+log = logging.getLogger("talk.sync")
+
+_STOPS = (BudgetExhausted, Interrupted)
+
+
+@attrs.define
+class Outcome:
+    """What executing one plan produced, committed together with the plan."""
+
+    plan: Plan
+    seqs: list[int]
+    links: list[Link] = attrs.field(factory=list)
+    dropped: list[Link] = attrs.field(factory=list)
+    journal_done: list[str] = attrs.field(factory=list)
+    staged: list[InboxRow] = attrs.field(factory=list)
+    written: set[str] = attrs.field(factory=set)
+    incomplete: bool = False
+
+
+class Executor:
+    def __init__(self, sync: Sync, *, dry_run: bool) -> None:
+        self.sync = sync
+        self.store = sync.store
+        self.dry_run = dry_run
+
+    # -- helpers -------------------------------------------------------------
+    def _fail(self, gt: str, gid: str, system: str, datatype: str, external_id: str,
+              error: str, *, soon: bool = False) -> None:
+        self.sync.dead_letter(DeadLetter(
+            system=system, datatype=datatype, external_id=external_id, global_type=gt,
+            direction="write", error=error, global_id=gid,
+        ), soon=soon)
+
+    def link_from(self, gt: str, gid: str, system: str, datatype: str, entity: Entity,
+                  written: dict[str, Any], base: dict[str, Any] | None = None) -> Link:
+        """The link after a write: what the system answered, plus what we know we wrote.
+
+        Values we wrote count as held even if the system answers them
+        differently (truncated, reformatted), so a write is never repeated
+        forever; the hash is of the answer, so its echo is recognised.
+        """
+        mapping, dt = self.sync.mapping(system, datatype, gt)
+        values: dict[str, Any] = dict(base or {})
+        digest = None
+        try:
+            read, digest = project(mapping, dt, entity)
+            refs = mapping.references(dt)
+            try:
+                read = self.sync.refs.to_global(gt, read, refs, system)
+            except Unresolved:
+                read = {k: v for k, v in read.items() if k not in refs}
+            values.update(read)
+        except ConversionError as exc:
+            log.warning("%s %s %s answered a value talk cannot read: %s",
+                        system, datatype, entity.id, exc)
+        values.update(written)
+        return Link(gt, gid, system, datatype, entity.id, digest, values)
+
+    def _system_values(self, gt: str, system: str, dt_name: str, values: dict[str, Any],
+                       *, creating: bool) -> tuple[dict[str, Any], DataType]:
+        mapping, dt = self.sync.mapping(system, dt_name, gt)
+        translated = self.sync.refs.to_system(gt, values, mapping.references(dt), system)
+        return mapping.to_system(translated, dt, creating=creating), dt
+
+    # -- journal recovery ------------------------------------------------------
+    def recover_journal(self) -> None:
+        """Settle creates whose outcome a crash left unknown, before anything else."""
+        for entry in self.store.journal_pending():
+            instance = self.sync.systems.get(entry.system)
+            if instance is None:
+                log.warning("journal: system %s is not configured; entry %s kept",
+                            entry.system, entry.key)
+                continue
+            if self.dry_run:
+                continue
+            try:
+                found = instance.connector.recover(
+                    entry.datatype, entry.key, entry.payload.get("properties", {}))
+            except _STOPS:
+                raise
+            except Exception as exc:
+                log.warning("journal: cannot look %s %s up yet: %s", entry.system, entry.key, exc)
+                continue
+            with self.store.transaction():
+                if self.store.link_for(entry.global_type, entry.global_id, entry.system):
+                    pass
+                elif found is not None:
+                    for link in self._links_for_created(entry, found):
+                        self.store.put_link(link)
+                else:
+                    self.store.stage([InboxRow(entry.global_type, entry.system, entry.datatype,
+                                               "", kind="reshare", global_id=entry.global_id)])
+                self.store.journal_remove(entry.key)
+
+    def _links_for_created(self, entry: JournalEntry, entity: Entity) -> list[Link]:
+        links = [self.link_from(entry.global_type, entry.global_id, entry.system,
+                                entry.datatype, entity, entry.payload.get("values", {}))]
+        children = entry.payload.get("children")
+        if children:
+            links.extend(self._child_links(entry, entity, children))
+        return links
+
+    def _child_links(self, entry: JournalEntry, parent: Entity,
+                     children: dict[str, Any]) -> list[Link]:
+        field, child_dt, child_gt = children["field"], children["datatype"], children["global_type"]
+        _m, cdt = self.sync.mapping(entry.system, child_dt, child_gt)
+        answered = parent.properties.get(field) or []
+        links = []
+        for (cgid, written), record in zip(children["items"], answered, strict=False):
+            child = Entity(str(record.get(cdt.id_field)), dict(record), parent.updated)
+            links.append(self.link_from(child_gt, cgid, entry.system, child_dt, child, written))
+        return links
+
+    # -- batches of plans --------------------------------------------------------
+    def execute(self, gtype: GlobalType, batch: list[tuple[Plan, list[int]]]) -> None:
+        if not batch:
+            return
+        outcomes: list[Outcome] = []
+        stop: BaseException | None = None
+        for plan, seqs in batch:
+            outcome = Outcome(plan, seqs)
+            outcomes.append(outcome)
+            if stop is not None:
+                outcome.incomplete = True
+                continue
+            try:
+                self.sync.check_stop()
+                for action in plan.actions:
+                    self._act(gtype, plan, action, outcome)
+            except _STOPS as exc:
+                stop = exc
+                outcome.incomplete = True
+        with self.store.transaction():
+            for outcome in outcomes:
+                self._commit(gtype, outcome)
+        if stop is not None:
+            raise stop
+
+    def _record_plan(self, gt: str, gid: str, action: Create | Update | Delete) -> None:
+        if isinstance(action, Create):
+            system, datatype, what, ident = action.system, action.datatype, "create", None
+        else:
+            system, datatype = action.system, action.link.datatype
+            what = "update" if isinstance(action, Update) else "delete"
+            ident = action.link.external_id
+        self.sync.result.count(system, datatype, what)
+        if self.dry_run:
+            entry: dict[str, Any] = {"action": what, "system": system, "datatype": datatype,
+                                     "global_type": gt, "global_id": gid}
+            if ident is not None:
+                entry["id"] = ident
+            if not isinstance(action, Delete):
+                entry["values"] = action.values
+            self.sync.result.planned.append(entry)
+
+    def _act(self, gtype: GlobalType, plan: Plan, action: Create | Update | Delete,
+             outcome: Outcome) -> None:
+        gt, gid = gtype.name, plan.global_id
+        if isinstance(action, Create) and action.inline_children:
+            outcome.staged.append(self._parent_row(gid, action))
+            return
+        if self.dry_run:
+            self._record_plan(gt, gid, action)
+            return
+        instance = self.sync.systems[action.system]
+        datatype = action.datatype if isinstance(action, Create) else action.link.datatype
+        ident = "" if isinstance(action, Create) else action.link.external_id
+        key: str | None = None
+        try:
+            if isinstance(action, Delete):
+                instance.connector.delete(datatype, ident)
+                outcome.dropped.append(action.link)
+            elif isinstance(action, Update):
+                payload, _dt = self._system_values(gt, action.system, datatype, action.values,
+                                                   creating=False)
+                if not payload:
+                    return
+                entity = instance.connector.update(datatype, ident, payload)
+                outcome.links.append(self.link_from(gt, gid, action.system, datatype, entity,
+                                                    action.values, action.link.values))
+            else:
+                try:
+                    payload, dt = self._system_values(gt, action.system, datatype, action.values,
+                                                      creating=True)
+                except Unresolved:
+                    dt = instance.spec.datatype(datatype)
+                    if dt.child_of is not None and dt.child_of.inline_on_create:
+                        return
+                    raise
+                key = uuid.uuid4().hex
+                entry = JournalEntry(key, gt, gid, action.system, datatype,
+                                     {"properties": payload, "values": action.values},
+                                     self.sync.now())
+                with self.store.transaction():
+                    self.store.journal_add(entry)
+                entity = instance.connector.create(datatype, payload, key=key)
+                outcome.links.append(self.link_from(gt, gid, action.system, datatype, entity,
+                                                    action.values))
+                outcome.journal_done.append(key)
+        except _STOPS:
+            raise
+        except Unresolved as exc:
+            self._fail(gt, gid, action.system, datatype, ident,
+                       f"{action.system} {datatype}: waiting: {exc}", soon=True)
+            return
+        except Exception as exc:
+            if key is not None and not isinstance(exc, TransientError):
+                outcome.journal_done.append(key)
+            what = type(action).__name__.lower()
+            self._fail(gt, gid, action.system, datatype, ident,
+                       f"{action.system} {datatype} {ident or '(new)'}: {what} failed: "
+                       f"{type(exc).__name__}: {exc}")
+            return
+        outcome.written.add(action.system)
+        self._record_plan(gt, gid, action)
+
+    def _parent_row(self, gid: str, action: Create) -> InboxRow:
+        """Postpone a create that needs its lines until the lines are merged."""
+        instance = self.sync.systems[action.system]
+        dt = instance.spec.datatype(action.datatype)
+        _field, child_dt = _children_field(instance.spec, dt)
+        child_gt = instance.spec.mappings_of(child_dt.name)[0].global_type
+        return InboxRow(child_gt, action.system, action.datatype, "", kind="parent",
+                        global_id=gid)
+
+    def _commit(self, gtype: GlobalType, outcome: Outcome) -> None:
+        store, plan, gt = self.store, outcome.plan, gtype.name
+        gid = plan.global_id
+        if plan.deleted:
+            for link in plan.drop_links:
+                store.delete_link(link)
+                self.sync.refs.forget(link.system, gid)
+            store.delete_global(gt, gid)
+        else:
+            assert plan.values is not None
+            if plan.changed:
+                store.put_global(gt, gid, plan.values)
+                store.set_match_keys(gt, gid, match_keys(plan.values, self.sync.keys(gtype)))
+                if gtype.parent:
+                    store.set_parent(gt, gid, plan.values.get(gtype.parent))
+            for link in plan.drop_links:
+                store.delete_link(link)
+                self.sync.refs.forget(link.system, gid)
+            for system in plan.detach:
+                store.detach(gt, gid, system)
+            for link in plan.links:
+                store.put_link(link)
+        for link in outcome.links:
+            store.put_link(link)
+        for link in outcome.dropped:
+            if not plan.deleted:
+                store.delete_link(link)
+        for conflict in plan.conflicts:
+            conflict.run_id = self.sync.result.run_id
+            store.add_conflict(conflict)
+            self.sync.result.conflicts.append({
+                "global_type": gt, "global_id": gid, "property": conflict.property,
+                "values": conflict.values, "winner": conflict.winner, "policy": conflict.policy,
+            })
+        for key in outcome.journal_done:
+            store.journal_remove(key)
+        for system in outcome.written:
+            self.sync.clear_write_letter(system, gt, gid)
+        staged = list(outcome.staged)
+        if outcome.incomplete and not plan.deleted:
+            staged.append(InboxRow(gt, "", "", "", kind="reshare", global_id=gid))
+        if staged:
+            store.stage(staged)
+        store.inbox_delete(outcome.seqs)
+
+    # -- parents created with their lines ------------------------------------------
+    def create_parents(self, gtype: GlobalType, rows: list[InboxRow]) -> None:
+        """Create postponed parents (Exact orders) together with their merged lines."""
+        assert gtype.parent is not None
+        parent_gt = gtype.property(gtype.parent).references[0]
+        done: set[tuple[str, str]] = set()
+        for row in rows:
+            assert row.seq is not None and row.global_id is not None
+            key = (row.system, row.global_id)
+            if key in done:
+                with self.store.transaction():
+                    self.store.inbox_delete([row.seq])
+                continue
+            done.add(key)
+            self.sync.check_stop()
+            self._create_parent(gtype, parent_gt, row)
+
+    def _create_parent(self, gtype: GlobalType, parent_gt: str, row: InboxRow) -> None:
+        store, gid, system = self.store, row.global_id, row.system
+        assert gid is not None and row.seq is not None
+        values = store.get_global(parent_gt, gid)
+        if values is None or store.link_for(parent_gt, gid, system) is not None:
+            with store.transaction():
+                store.inbox_delete([row.seq])
+            return
+        instance = self.sync.systems[system]
+        pmap, pdt = self.sync.mapping(system, row.datatype, parent_gt)
+        field, cdt = _children_field(instance.spec, pdt)
+        cmap, _ = self.sync.mapping(system, cdt.name, gtype.name)
+        writable = pmap.writable_globals(pdt, creating=True)
+        parent_values = {k: v for k, v in values.items() if k in writable}
+        child_writable = cmap.writable_globals(cdt, creating=True) - {gtype.parent}
+        items: list[tuple[str, dict[str, Any]]] = []
+        try:
+            payload, _ = self._system_values(parent_gt, system, row.datatype, parent_values,
+                                             creating=True)
+            lines = []
+            for cgid, cvalues in store.children_of(gtype.name, gid):
+                written = {k: v for k, v in cvalues.items() if k in child_writable}
+                line, _ = self._system_values(gtype.name, system, cdt.name, written,
+                                              creating=True)
+                lines.append(line)
+                items.append((cgid, written))
+            payload[field] = lines
+        except (Unresolved, ConversionError) as exc:
+            with store.transaction():
+                self._fail(parent_gt, gid, system, row.datatype, "",
+                           f"{system} {row.datatype}: waiting: {exc}", soon=True)
+                store.inbox_delete([row.seq])
+            return
+        if self.dry_run:
+            self._record_plan(parent_gt, gid, Create(system, row.datatype, parent_values))
+            with store.transaction():
+                store.inbox_delete([row.seq])
+            return
+        key = uuid.uuid4().hex
+        entry = JournalEntry(key, parent_gt, gid, system, row.datatype, {
+            "properties": payload, "values": parent_values,
+            "children": {"field": field, "datatype": cdt.name, "global_type": gtype.name,
+                         "items": [[c, w] for c, w in items]},
+        }, self.sync.now())
+        with store.transaction():
+            store.journal_add(entry)
+        try:
+            entity = instance.connector.create(row.datatype, payload, key=key)
+        except _STOPS:
+            raise
+        except Exception as exc:
+            with store.transaction():
+                if not isinstance(exc, TransientError):
+                    store.journal_remove(key)
+                self._fail(parent_gt, gid, system, row.datatype, "",
+                           f"{system} {row.datatype} (new): create failed: "
+                           f"{type(exc).__name__}: {exc}")
+                store.inbox_delete([row.seq])
+            return
+        with store.transaction():
+            for link in self._links_for_created(entry, entity):
+                store.put_link(link)
+            store.journal_remove(key)
+            store.inbox_delete([row.seq])
+        self.sync.result.count(system, row.datatype, "create")
+        self.sync.result.count(system, cdt.name, "create", len(items))
+
+
+def _children_field(spec: SystemSpec, datatype: DataType) -> tuple[str, DataType]:
+    """The field of ``datatype`` that holds its lines, and the lines' datatype."""
+    for prop in datatype.properties:
+        if prop.type is PropertyType.CHILDREN and prop.child:
+            return prop.name, spec.datatype(prop.child)
+    raise KeyError(f"{spec.name} {datatype.name} has no field of lines")

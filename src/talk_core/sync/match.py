@@ -1,0 +1,39 @@
+"""First-link matching: is a record seen for the first time one we already know?
+
+Keys are normalised so that "ACME  AS" and "acme as" meet. An empty part
+makes the whole key unusable: empty values never merge records.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalise(value: Any) -> str:
+    text = unicodedata.normalize("NFKC", str(value)).casefold().strip()
+    return _SPACES.sub(" ", text)
+
+
+def key_name(parts: Sequence[str]) -> str:
+    return "+".join(parts)
+
+
+def match_keys(values: dict[str, Any], keys: Sequence[Sequence[str]]) -> dict[str, str]:
+    """The usable keys of ``values``: key name -> normalised value."""
+    out: dict[str, str] = {}
+    for parts in keys:
+        pieces = []
+        for part in parts:
+            value = values.get(part)
+            if value is None or str(value).strip() == "":
+                break
+            pieces.append(normalise(value))
+        else:
+            if pieces:
+                out[key_name(parts)] = "\x1f".join(pieces)
+    return out

@@ -1,0 +1,237 @@
+"""Planning: from what was seen and what is known, decide what to do. No I/O.
+
+``plan_group`` takes one global entity (its stored values and links), the
+observations of its records read this run, and the systems that could hold
+it, and answers a ``Plan``: the merged values, the links to store, the
+conflicts met and the writes to make. Everything it needs is passed in, so
+it is tested without a store or a connector.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from talk_core.model import Link
+from talk_core.store.base import Conflict
+from talk_core.sync.resolve import Candidate, Resolver, is_empty
+
+
+class DeletePolicy(enum.StrEnum):
+    """What a record deleted in one system does to its linked records elsewhere.
+
+    ``propagate``: delete them too. ``unlink``: keep them, forget the link and
+    never create the record in that system again. ``ignore``: keep them and
+    create the record again where it was deleted.
+    """
+
+    PROPAGATE = "propagate"
+    UNLINK = "unlink"
+    IGNORE = "ignore"
+
+
+@attrs.frozen
+class Observation:
+    """One record of one system as read this run, already in global terms.
+
+    ``values`` have references translated to global ids. ``adopted`` marks a
+    record that was just matched to an existing global entity by its keys.
+    """
+
+    system: str
+    datatype: str
+    external_id: str
+    values: dict[str, Any]
+    hash: str | None
+    updated: datetime | None = None
+    deleted: bool = False
+    adopted: bool = False
+    defaults: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class Route:
+    """A datatype of a target system where new global entities can be created."""
+
+    datatype: str
+    writable: frozenset[str]
+    accepts: Callable[[dict[str, Any]], bool] | None = None
+    inline_children: bool = False
+
+
+@attrs.frozen
+class Target:
+    """A system instance that carries the global type: where to write and what."""
+
+    system: str
+    writable: dict[str, frozenset[str]]
+    routes: tuple[Route, ...] = ()
+    share: bool = True
+
+
+@attrs.frozen
+class Create:
+    system: str
+    datatype: str
+    values: dict[str, Any]
+    inline_children: bool = False
+
+
+@attrs.frozen
+class Update:
+    system: str
+    link: Link
+    values: dict[str, Any]
+
+
+@attrs.frozen
+class Delete:
+    system: str
+    link: Link
+
+
+Action = Create | Update | Delete
+
+
+@attrs.define
+class Plan:
+    global_type: str
+    global_id: str
+    values: dict[str, Any] | None
+    is_new: bool = False
+    changed: bool = False
+    deleted: bool = False
+    links: list[Link] = attrs.field(factory=list)
+    drop_links: list[Link] = attrs.field(factory=list)
+    detach: list[str] = attrs.field(factory=list)
+    actions: list[Action] = attrs.field(factory=list)
+    conflicts: list[Conflict] = attrs.field(factory=list)
+
+
+def plan_group(
+    *,
+    global_type: str,
+    global_id: str,
+    current: dict[str, Any] | None,
+    links: dict[str, Link],
+    observations: Sequence[Observation],
+    targets: Sequence[Target],
+    resolver: Resolver,
+    policy: str,
+    delete_policy: DeletePolicy = DeletePolicy.PROPAGATE,
+    detached: frozenset[str] = frozenset(),
+) -> Plan:
+    """Merge one global entity's observations and plan the writes that follow."""
+    plan = Plan(global_type, global_id, dict(current) if current is not None else None)
+    plan.is_new = current is None
+    links = dict(links)
+
+    gone = [o for o in observations if o.deleted and o.system in links]
+    live = [o for o in observations if not o.deleted]
+    if gone:
+        deleting = {o.system for o in gone}
+        if delete_policy is DeletePolicy.PROPAGATE:
+            plan.deleted = True
+            plan.values = None
+            for system, link in sorted(links.items()):
+                plan.drop_links.append(link)
+                if system not in deleting:
+                    plan.actions.append(Delete(system, link))
+            return plan
+        for system in sorted(deleting):
+            plan.drop_links.append(links.pop(system))
+            if delete_policy is DeletePolicy.UNLINK:
+                plan.detach.append(system)
+        detached = detached | set(plan.detach)
+
+    values = _merge(plan, live, links, resolver, policy)
+    plan.values = values
+    plan.changed = plan.is_new or values != current
+    for obs in live:
+        plan.links.append(
+            Link(global_type, global_id, obs.system, obs.datatype, obs.external_id,
+                 obs.hash, dict(obs.values))
+        )
+        links[obs.system] = plan.links[-1]
+
+    for target in targets:
+        if not target.share:
+            continue
+        link = links.get(target.system)
+        if link is not None:
+            writable = target.writable.get(link.datatype, frozenset())
+            diff = {
+                p: values[p] for p in writable
+                if p in values and not _same(values[p], link.values.get(p))
+            }
+            if diff:
+                plan.actions.append(Update(target.system, link, diff))
+        elif target.system not in detached:
+            for route in target.routes:
+                if route.accepts is None or route.accepts(values):
+                    payload = {p: v for p, v in values.items() if p in route.writable}
+                    plan.actions.append(
+                        Create(target.system, route.datatype, payload, route.inline_children)
+                    )
+                    break
+    return plan
+
+
+def _same(a: Any, b: Any) -> bool:
+    return a == b or (is_empty(a) and is_empty(b))
+
+
+def _merge(
+    plan: Plan,
+    live: Sequence[Observation],
+    links: dict[str, Link],
+    resolver: Resolver,
+    policy: str,
+) -> dict[str, Any]:
+    """Three-way merge per property: only what changed in a system touches the global."""
+    base_values = dict(plan.values or {})
+    if plan.is_new:
+        for obs in live:
+            for prop, value in obs.defaults.items():
+                base_values.setdefault(prop, value)
+    changes: dict[str, list[Candidate]] = {}
+    for obs in live:
+        link = links.get(obs.system)
+        seen = link.values if link is not None else None
+        for prop, value in obs.values.items():
+            if obs.adopted and is_empty(value):
+                continue
+            if seen is not None and _same(seen.get(prop), value):
+                continue
+            changes.setdefault(prop, []).append(Candidate(obs.system, value, obs.updated))
+
+    merged = dict(base_values)
+    for prop, candidates in changes.items():
+        distinct = {repr(c.value) for c in candidates}
+        adopted_here = any(o.adopted and o.system == c.system for o in live for c in candidates)
+        current = base_values.get(prop)
+        if len(distinct) == 1:
+            winner = candidates[0]
+            if (
+                adopted_here and not plan.is_new and not is_empty(current)
+                and not _same(current, winner.value)
+            ):
+                plan.conflicts.append(Conflict(
+                    plan.global_type, plan.global_id, prop,
+                    {"(stored)": current, winner.system: winner.value}, winner.system,
+                    "first link",
+                ))
+            merged[prop] = winner.value
+            continue
+        winner_system = resolver(prop, candidates)
+        winner = next(c for c in candidates if c.system == winner_system)
+        plan.conflicts.append(Conflict(
+            plan.global_type, plan.global_id, prop,
+            {c.system: c.value for c in candidates}, winner_system, policy,
+        ))
+        merged[prop] = winner.value
+    return merged

@@ -1,0 +1,63 @@
+"""The knobs of a sync, and the configured system instances it runs over."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import attrs
+
+from talk_core.connector import Connector
+from talk_core.sync.plan import DeletePolicy
+from talk_core.sync.resolve import Resolver
+from talk_core.system import SystemSpec
+
+
+@attrs.define
+class SystemInstance:
+    """A configured system: a name of the user's choice, its kind, its live connector."""
+
+    name: str
+    spec: SystemSpec
+    connector: Connector
+
+
+@attrs.define
+class DatatypeSettings:
+    """Per global datatype: on or off, shared or only read, and how to match.
+
+    ``share = False`` still reads and links, but writes nothing to other
+    systems. ``match_keys`` replaces the global type's default keys.
+    """
+
+    enabled: bool = True
+    share: bool = True
+    match_keys: tuple[tuple[str, ...], ...] | None = None
+
+
+@attrs.define
+class SyncSettings:
+    """How conflicts, deletes and failures are handled.
+
+    The circuit breaker trips when a run would delete more than
+    ``max_delete_fraction`` of a global datatype's links, and more than
+    ``min_delete_count`` records, so that deleting 1 of 3 test records
+    does not trip it while deleting 400 of 1,000 does.
+    """
+
+    conflict: str | Resolver = "newest"
+    priority: tuple[str, ...] = ()
+    deletes: DeletePolicy = DeletePolicy.PROPAGATE
+    max_delete_fraction: float = 0.25
+    min_delete_count: int = 5
+    batch_size: int = 500
+    retry_base: timedelta = timedelta(minutes=5)
+    retry_max: timedelta = timedelta(hours=12)
+    datatypes: dict[str, DatatypeSettings] = attrs.field(factory=dict)
+
+    def datatype(self, global_type: str) -> DatatypeSettings:
+        return self.datatypes.get(global_type) or DatatypeSettings()
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Exponential: base, 2x base, 4x base ... capped at ``retry_max``."""
+        step = self.retry_base * (2 ** max(attempts - 1, 0))
+        return min(step, self.retry_max)

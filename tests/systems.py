@@ -150,6 +150,8 @@ def records_as_global(connectors: dict[str, InMemoryConnector], global_type: str
             row = []
             for f in fields:
                 value = props.get(f)
+                if value == "":
+                    value = None  # an empty text is no value, in every system
                 if f == "Employees" and value is not None:
                     value = int(value)
                 row.append(value)

@@ -939,6 +939,7 @@ def test_inbox_deletes_counts_tombstones_per_system(tmp_path) -> None:  # type: 
     ])
     assert store.inbox_deletes("organisation") == {"a": 2, "b": 1}
     assert store.inbox_deletes("product") == {}
+    assert store.inbox_deletes("organisation", "accounts") == {"b": 1}
 
 
 def test_schedule_and_remove_read_letter(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -958,3 +959,18 @@ def test_schedule_and_remove_read_letter(tmp_path) -> None:  # type: ignore[no-u
     assert len(store.dead_letters()) == 1
     store.remove_read_letter("a", "customers", "1")
     assert store.dead_letters() == []
+
+
+def test_a_conflict_repeated_at_once_is_recorded_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from talk_core.store.base import Conflict
+    from talk_core.store.sqlite import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "s.db")
+    c = Conflict("organisation", "g", "city", {"a": "Oslo", "b": "Bergen"}, "b", "newest")
+    store.add_conflict(c)
+    store.add_conflict(c)
+    assert len(store.conflicts()) == 1
+    store.add_conflict(Conflict("organisation", "g", "city", {"a": "X", "b": "Bergen"}, "b",
+                                "newest"))
+    store.add_conflict(c)
+    assert len(store.conflicts()) == 3

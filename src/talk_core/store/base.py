@@ -163,7 +163,7 @@ class StateStore(Protocol):
 
     def inbox_count(self, global_type: str | None = None) -> int: ...
 
-    def inbox_deletes(self, global_type: str) -> dict[str, int]:
+    def inbox_deletes(self, global_type: str, datatype: str | None = None) -> dict[str, int]:
         """Staged tombstones of a type per system: what the circuit breaker weighs."""
         ...
 

@@ -35,7 +35,7 @@ _V1: list[str] = [
         value TEXT NOT NULL,
         global_id TEXT NOT NULL,
         PRIMARY KEY (global_type, global_id, key)
-    ) WITHOUT ROWID""",
+    )""",
     "CREATE INDEX match_keys_lookup ON match_keys (global_type, key, value)",
     """CREATE TABLE links (
         global_type TEXT NOT NULL,
@@ -54,7 +54,7 @@ _V1: list[str] = [
         global_id TEXT NOT NULL,
         system TEXT NOT NULL,
         PRIMARY KEY (global_type, global_id, system)
-    ) WITHOUT ROWID""",
+    )""",
     """CREATE TABLE cursors (
         system TEXT NOT NULL,
         datatype TEXT NOT NULL,
@@ -83,7 +83,7 @@ _V1: list[str] = [
         datatype TEXT NOT NULL,
         external_id TEXT NOT NULL,
         PRIMARY KEY (system, datatype, external_id)
-    ) WITHOUT ROWID""",
+    )""",
     """CREATE TABLE journal (
         key TEXT PRIMARY KEY,
         global_type TEXT NOT NULL,
@@ -125,6 +125,7 @@ _V1: list[str] = [
     """CREATE UNIQUE INDEX dead_letters_write ON dead_letters
         (direction, system, global_type, global_id) WHERE direction = 'write'""",
     "CREATE INDEX dead_letters_due ON dead_letters (next_attempt)",
+    "CREATE INDEX conflicts_entity ON conflicts (global_type, global_id, property)",
     """CREATE TABLE tokens (
         system TEXT PRIMARY KEY,
         token TEXT NOT NULL,

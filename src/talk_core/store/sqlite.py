@@ -401,11 +401,14 @@ class SQLiteStore:
             ).fetchone()
         return int(row[0])
 
-    def inbox_deletes(self, global_type: str) -> dict[str, int]:
+    def inbox_deletes(self, global_type: str, datatype: str | None = None) -> dict[str, int]:
+        only = "" if datatype is None else "AND datatype = ? "
+        args = (global_type,) if datatype is None else (global_type, datatype)
         rows = self._conn.execute(
-            "SELECT system, count(*) FROM inbox WHERE global_type = ? AND kind = 'read' "
-            "AND json_extract(payload, '$.deleted') = 1 GROUP BY system",
-            (global_type,),
+            "SELECT system, count(DISTINCT datatype || '/' || external_id) FROM inbox "
+            "WHERE global_type = ? AND kind = 'read' "
+            f"{only}AND json_extract(payload, '$.deleted') = 1 GROUP BY system",
+            args,
         )
         return {system: int(n) for system, n in rows}
 
@@ -697,14 +700,26 @@ class SQLiteStore:
 
     # -- conflicts ---------------------------------------------------------
     def add_conflict(self, conflict: Conflict) -> None:
+        """Record a conflict, unless it repeats the last one on the same property.
+
+        A run repeated after a crash meets the same conflict again; it is one
+        conflict, recorded once.
+        """
+        last = self._conn.execute(
+            'SELECT "values", winner FROM conflicts WHERE global_type = ? AND global_id = ? '
+            "AND property = ? ORDER BY id DESC LIMIT 1",
+            (conflict.global_type, conflict.global_id, conflict.property),
+        ).fetchone()
+        values = dumps(conflict.values)
+        if last is not None and last[0] == values and last[1] == conflict.winner:
+            return
         created = conflict.created_at or datetime.now(UTC)
         self._conn.execute(
             'INSERT INTO conflicts (run_id, global_type, global_id, property, "values", '
             "winner, policy, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 conflict.run_id, conflict.global_type, conflict.global_id, conflict.property,
-                dumps(conflict.values), conflict.winner, conflict.policy,
-                format_datetime(created),
+                values, conflict.winner, conflict.policy, format_datetime(created),
             ),
         )
 

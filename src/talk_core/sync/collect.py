@@ -154,6 +154,9 @@ def _full_listing_deletes(sync: Sync, instance: SystemInstance, datatype: DataTy
     for m in mappings:
         linked = store.count_links(m.global_type, instance.name, datatype.name)
         if listed == 0 and linked:
+            pending = store.inbox_deletes(m.global_type, datatype.name).get(instance.name, 0)
+            linked -= pending
+        if listed == 0 and linked > 0:
             raise CircuitBroken(
                 f"{instance.name} {datatype.name}: the listing came back empty while "
                 f"{linked} records are linked; treating it as a fault, nothing was deleted"

@@ -338,7 +338,9 @@ class Sync:
                 return
             candidate = hits.pop()
             taken = claimed.get((candidate, row.system))
-            if taken is None and store.link_for(gtype.name, candidate, row.system) is None:
+            if taken == row.external_id or (
+                taken is None and store.link_for(gtype.name, candidate, row.system) is None
+            ):
                 gid = candidate
             break
         if gid is None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from talk_core.connector import Connector
 from talk_core.errors import BudgetExhausted, Interrupted, TransientError
 from talk_core.globaltypes import GlobalType
 from talk_core.mapping import ConversionError
@@ -46,6 +47,18 @@ class Outcome:
     staged: list[InboxRow] = attrs.field(factory=list)
     written: set[str] = attrs.field(factory=set)
     incomplete: bool = False
+
+
+@attrs.define
+class Write:
+    """A planned action in the system's terms, ready to send."""
+
+    action: Create | Update | Delete
+    datatype: str
+    ident: str
+    payload: dict[str, Any]
+    entry: JournalEntry | None
+    sent: bool = False
 
 
 class Executor:
@@ -93,6 +106,12 @@ class Executor:
         translated = self.sync.refs.to_system(gt, values, mapping.references(dt), system)
         return mapping.to_system(translated, dt, creating=creating), dt
 
+    def _journal(self, entry: JournalEntry) -> str:
+        """Record a write's intent durably before the call whose outcome a crash could hide."""
+        with self.store.transaction():
+            self.store.journal_add(entry)
+        return entry.key
+
     # -- journal recovery ------------------------------------------------------
     def recover_journal(self) -> None:
         """Settle creates whose outcome a crash left unknown, before anything else."""
@@ -103,6 +122,9 @@ class Executor:
                             entry.system, entry.key)
                 continue
             if self.dry_run:
+                continue
+            if entry.payload.get("op") == "delete":
+                self._recover_delete(instance.connector, entry)
                 continue
             try:
                 found = instance.connector.recover(
@@ -122,6 +144,24 @@ class Executor:
                     self.store.stage([InboxRow(entry.global_type, entry.system, entry.datatype,
                                                "", kind="reshare", global_id=entry.global_id)])
                 self.store.journal_remove(entry.key)
+
+    def _recover_delete(self, connector: Connector, entry: JournalEntry) -> None:
+        """Finish a delete a crash interrupted: deletes are idempotent, so send it again."""
+        external_id = entry.payload["external_id"]
+        try:
+            connector.delete(entry.datatype, external_id)
+        except _STOPS:
+            raise
+        except Exception as exc:
+            log.warning("journal: cannot finish deleting %s %s %s yet: %s",
+                        entry.system, entry.datatype, external_id, exc)
+            return
+        with self.store.transaction():
+            link = self.store.get_link(entry.system, entry.datatype, external_id,
+                                       entry.global_type)
+            if link is not None:
+                self.store.delete_link(link)
+            self.store.journal_remove(entry.key)
 
     def _links_for_created(self, entry: JournalEntry, entity: Entity) -> list[Link]:
         links = [self.link_from(entry.global_type, entry.global_id, entry.system,
@@ -144,28 +184,55 @@ class Executor:
 
     # -- batches of plans --------------------------------------------------------
     def execute(self, gtype: GlobalType, batch: list[tuple[Plan, list[int]]]) -> None:
+        """Prepare every write of a batch, journal them and the conflicts, send, commit.
+
+        Conflicts are recorded before any write is sent: a crash after a
+        write would otherwise let its echo hide the conflict on the rerun.
+        """
         if not batch:
             return
-        outcomes: list[Outcome] = []
-        stop: BaseException | None = None
+        prepared: list[tuple[Outcome, list[Write]]] = []
         for plan, seqs in batch:
             outcome = Outcome(plan, seqs)
-            outcomes.append(outcome)
-            if stop is not None:
-                outcome.incomplete = True
-                continue
-            try:
-                self.sync.check_stop()
-                for action in plan.actions:
-                    self._act(gtype, plan, action, outcome)
-            except _STOPS as exc:
-                stop = exc
-                outcome.incomplete = True
+            writes = []
+            for action in plan.actions:
+                write = self._prepare(gtype, plan, action, outcome)
+                if write is not None:
+                    writes.append(write)
+            prepared.append((outcome, writes))
         with self.store.transaction():
-            for outcome in outcomes:
+            for outcome, writes in prepared:
+                self._record_conflicts(gtype.name, outcome.plan)
+                for write in writes:
+                    if write.entry is not None:
+                        self.store.journal_add(write.entry)
+        stop: BaseException | None = None
+        for outcome, writes in prepared:
+            if stop is None:
+                try:
+                    self.sync.check_stop()
+                    for write in writes:
+                        self._send(gtype, outcome, write)
+                except _STOPS as exc:
+                    stop = exc
+            if any(not w.sent for w in writes):
+                outcome.incomplete = True
+                outcome.journal_done.extend(
+                    w.entry.key for w in writes if not w.sent and w.entry is not None)
+        with self.store.transaction():
+            for outcome, _writes in prepared:
                 self._commit(gtype, outcome)
         if stop is not None:
             raise stop
+
+    def _record_conflicts(self, gt: str, plan: Plan) -> None:
+        for conflict in plan.conflicts:
+            conflict.run_id = self.sync.result.run_id
+            self.store.add_conflict(conflict)
+            self.sync.result.conflicts.append({
+                "global_type": gt, "global_id": plan.global_id, "property": conflict.property,
+                "values": conflict.values, "winner": conflict.winner, "policy": conflict.policy,
+            })
 
     def _record_plan(self, gt: str, gid: str, action: Create | Update | Delete) -> None:
         if isinstance(action, Create):
@@ -184,64 +251,78 @@ class Executor:
                 entry["values"] = action.values
             self.sync.result.planned.append(entry)
 
-    def _act(self, gtype: GlobalType, plan: Plan, action: Create | Update | Delete,
-             outcome: Outcome) -> None:
+    def _prepare(self, gtype: GlobalType, plan: Plan, action: Create | Update | Delete,
+                 outcome: Outcome) -> Write | None:
+        """Turn a planned action into the system's payload, or a dead letter if it cannot be."""
         gt, gid = gtype.name, plan.global_id
         if isinstance(action, Create) and action.inline_children:
             outcome.staged.append(self._parent_row(gid, action))
-            return
+            return None
         if self.dry_run:
             self._record_plan(gt, gid, action)
-            return
-        instance = self.sync.systems[action.system]
+            return None
         datatype = action.datatype if isinstance(action, Create) else action.link.datatype
         ident = "" if isinstance(action, Create) else action.link.external_id
-        key: str | None = None
+        now = self.sync.now()
         try:
             if isinstance(action, Delete):
-                instance.connector.delete(datatype, ident)
-                outcome.dropped.append(action.link)
-            elif isinstance(action, Update):
-                payload, _dt = self._system_values(gt, action.system, datatype, action.values,
-                                                   creating=False)
-                if not payload:
-                    return
-                entity = instance.connector.update(datatype, ident, payload)
-                outcome.links.append(self.link_from(gt, gid, action.system, datatype, entity,
-                                                    action.values, action.link.values))
-            else:
-                try:
-                    payload, dt = self._system_values(gt, action.system, datatype, action.values,
-                                                      creating=True)
-                except Unresolved:
-                    dt = instance.spec.datatype(datatype)
-                    if dt.child_of is not None and dt.child_of.inline_on_create:
-                        return
-                    raise
-                key = uuid.uuid4().hex
-                entry = JournalEntry(key, gt, gid, action.system, datatype,
-                                     {"properties": payload, "values": action.values},
-                                     self.sync.now())
-                with self.store.transaction():
-                    self.store.journal_add(entry)
-                entity = instance.connector.create(datatype, payload, key=key)
-                outcome.links.append(self.link_from(gt, gid, action.system, datatype, entity,
-                                                    action.values))
-                outcome.journal_done.append(key)
-        except _STOPS:
-            raise
+                entry = JournalEntry(uuid.uuid4().hex, gt, gid, action.system, datatype,
+                                     {"op": "delete", "external_id": ident}, now)
+                return Write(action, datatype, ident, {}, entry)
+            creating = isinstance(action, Create)
+            try:
+                payload, dt = self._system_values(gt, action.system, datatype, action.values,
+                                                  creating=creating)
+            except Unresolved:
+                dt = self.sync.systems[action.system].spec.datatype(datatype)
+                if creating and dt.child_of is not None and dt.child_of.inline_on_create:
+                    return None  # it is sent inline when its parent is created
+                raise
+            if not creating:
+                return Write(action, datatype, ident, payload, None) if payload else None
+            entry = JournalEntry(uuid.uuid4().hex, gt, gid, action.system, datatype,
+                                 {"properties": payload, "values": action.values}, now)
+            return Write(action, datatype, ident, payload, entry)
         except Unresolved as exc:
             self._fail(gt, gid, action.system, datatype, ident,
                        f"{action.system} {datatype}: waiting: {exc}", soon=True)
-            return
-        except Exception as exc:
-            if key is not None and not isinstance(exc, TransientError):
-                outcome.journal_done.append(key)
-            what = type(action).__name__.lower()
+        except ConversionError as exc:
             self._fail(gt, gid, action.system, datatype, ident,
-                       f"{action.system} {datatype} {ident or '(new)'}: {what} failed: "
-                       f"{type(exc).__name__}: {exc}")
+                       f"{action.system} {datatype} {ident or '(new)'}: {exc}")
+        return None
+
+    def _send(self, gtype: GlobalType, outcome: Outcome, write: Write) -> None:
+        gt, gid, action = gtype.name, outcome.plan.global_id, write.action
+        connector = self.sync.systems[action.system].connector
+        write.sent = True
+        try:
+            if isinstance(action, Delete):
+                connector.delete(write.datatype, write.ident)
+                outcome.dropped.append(action.link)
+            elif isinstance(action, Update):
+                entity = connector.update(write.datatype, write.ident, write.payload)
+                outcome.links.append(self.link_from(gt, gid, action.system, write.datatype,
+                                                    entity, action.values, action.link.values))
+            else:
+                assert write.entry is not None
+                entity = connector.create(write.datatype, write.payload, key=write.entry.key)
+                outcome.links.append(self.link_from(gt, gid, action.system, write.datatype,
+                                                    entity, action.values))
+        except _STOPS:
+            write.sent = False
+            raise
+        except Exception as exc:
+            if write.entry is not None and not (
+                isinstance(action, Create) and isinstance(exc, TransientError)
+            ):
+                outcome.journal_done.append(write.entry.key)
+            what = type(action).__name__.lower()
+            self._fail(gt, gid, action.system, write.datatype, write.ident,
+                       f"{action.system} {write.datatype} {write.ident or '(new)'}: {what} "
+                       f"failed: {type(exc).__name__}: {exc}")
             return
+        if write.entry is not None:
+            outcome.journal_done.append(write.entry.key)
         outcome.written.add(action.system)
         self._record_plan(gt, gid, action)
 
@@ -281,13 +362,6 @@ class Executor:
         for link in outcome.dropped:
             if not plan.deleted:
                 store.delete_link(link)
-        for conflict in plan.conflicts:
-            conflict.run_id = self.sync.result.run_id
-            store.add_conflict(conflict)
-            self.sync.result.conflicts.append({
-                "global_type": gt, "global_id": gid, "property": conflict.property,
-                "values": conflict.values, "winner": conflict.winner, "policy": conflict.policy,
-            })
         for key in outcome.journal_done:
             store.journal_remove(key)
         for system in outcome.written:
@@ -360,8 +434,7 @@ class Executor:
             "children": {"field": field, "datatype": cdt.name, "global_type": gtype.name,
                          "items": [[c, w] for c, w in items]},
         }, self.sync.now())
-        with store.transaction():
-            store.journal_add(entry)
+        self._journal(entry)
         try:
             entity = instance.connector.create(row.datatype, payload, key=key)
         except _STOPS:

@@ -19,7 +19,6 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-
 from systems import (
     GLOBAL_FIELDS,
     SHAPES,
@@ -28,6 +27,7 @@ from systems import (
     make_sync,
     records_as_global,
 )
+
 from talk_core.errors import RecordError, TransientError
 from talk_core.sync.engine import Sync
 from talk_core.testing.memory import SimulatedCrash
@@ -175,8 +175,7 @@ class SyncMachine(RuleBasedStateMachine):
     def _drain_unused_failures(self) -> None:
         """Failures armed for a write that never came must not leak into the checks."""
         for conn in self.connectors.values():
-            conn._failures.clear()  # noqa: SLF001
-            conn._crashes.clear()  # noqa: SLF001
+            conn.disarm()
 
     def _check_converged(self) -> None:
         store = self.sync.store

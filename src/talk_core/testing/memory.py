@@ -444,6 +444,11 @@ class InMemoryConnector:
             raise ValueError(f"cannot crash after {operation!r}; choose from {sorted(WRITES)}")
         self._crashes.append((operation, datatype))
 
+    def disarm(self) -> None:
+        """Drop every armed failure and crash that has not fired yet."""
+        self._failures.clear()
+        self._crashes.clear()
+
     def reset_stats(self) -> None:
         self.stats.clear()
 

@@ -152,7 +152,7 @@ def records_as_global(connectors: dict[str, InMemoryConnector], global_type: str
                 value = props.get(f)
                 if value == "":
                     value = None  # an empty text is no value, in every system
-                if f == "Employees" and value is not None:
+                if f == "Employees" and value is not None and str(value).isdigit():
                     value = int(value)
                 row.append(value)
             rows.append(tuple(row))

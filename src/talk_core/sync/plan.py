@@ -203,8 +203,8 @@ def _merge(
         link = links.get(obs.system)
         seen = link.values if link is not None else None
         for prop, value in obs.values.items():
-            if obs.adopted and is_empty(value):
-                continue
+            if seen is None and is_empty(value):
+                continue  # on a first link an empty value is no news
             if seen is not None and _same(seen.get(prop), value):
                 continue
             changes.setdefault(prop, []).append(Candidate(obs.system, value, obs.updated))

@@ -1,0 +1,318 @@
+"""The engine end to end over in-memory systems: each behaviour the design promises."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from orders import invoice_with_lines, order_sync, order_systems
+from systems import SharedClock, make_connectors, make_sync, records_as_global
+
+from talk_core.errors import BudgetExhausted, LockedError, RecordError
+from talk_core.store.sqlite import SQLiteStore
+from talk_core.sync.plan import DeletePolicy
+from talk_core.sync.settings import DatatypeSettings
+
+
+@pytest.fixture
+def clock() -> SharedClock:
+    return SharedClock()
+
+
+@pytest.fixture
+def conns(clock: SharedClock):  # type: ignore[no-untyped-def]
+    return make_connectors(clock)
+
+
+def company(conns, system: str, name: str, **extra: object):  # type: ignore[no-untyped-def]
+    shapes = {"crm": ("customers", {"name": name, "type": "company"}),
+              "erp": ("Accounts", {"Name": name}), "shop": ("companies", {"title": name})}
+    datatype, props = shapes[system]
+    return conns[system].put(datatype, {**props, **extra})
+
+
+def test_initial_sync_everywhere_then_a_rerun_writes_nothing(tmp_path: Path, conns, clock
+                                                             ) -> None:  # type: ignore[no-untyped-def]
+    company(conns, "crm", "Acme", email="post@acme.no", city="Oslo", size=12)
+    conns["erp"].put("Contacts", {"FullName": "Kari Nordmann", "Mail": "kari@x.no"})
+    company(conns, "shop", "Bolt", town="Bergen", staff=3)
+    sync = make_sync(tmp_path / "state.db", conns, clock)
+    result = sync.run()
+    assert result.status == "done" and result.exit_code == 0
+    orgs = records_as_global(conns, "organisation")
+    assert orgs["crm"] == orgs["erp"] == orgs["shop"] == [
+        ("Acme", "post@acme.no", "Oslo", 12), ("Bolt", None, "Bergen", 3)]
+    people = records_as_global(conns, "human")
+    assert people["crm"] == people["erp"] == people["shop"] == [("Kari Nordmann", "kari@x.no",
+                                                                 None)]
+    assert result.total("create") == 6
+    again = sync.run()
+    assert again.writes == 0 and again.conflicts == []
+
+
+def test_first_sync_matches_existing_records_instead_of_duplicating(tmp_path: Path, conns,
+                                                                    clock) -> None:  # type: ignore[no-untyped-def]
+    company(conns, "crm", "Acme", city="Oslo")
+    company(conns, "erp", "ACME ", City="Bergen", Email="post@acme.no")
+    sync = make_sync(tmp_path / "state.db", conns, clock)
+    result = sync.run()
+    assert conns["crm"].count("customers") == 1 and conns["erp"].count("Accounts") == 1
+    assert conns["shop"].count("companies") == 1
+    crm = next(iter(conns["crm"].records("customers").values()))
+    assert crm["email"] == "post@acme.no"  # a value fills an empty one
+    assert sorted((c["property"], c["policy"]) for c in result.conflicts) == [
+        ("city", "newest"), ("name", "newest")]
+    city = next(c for c in result.conflicts if c["property"] == "city")
+    assert city["values"] == {"crm": "Oslo", "erp": "Bergen"} and city["winner"] == "erp"
+
+
+def test_ambiguous_match_is_reported_and_never_merged(tmp_path: Path, conns, clock) -> None:  # type: ignore[no-untyped-def]
+    company(conns, "crm", "Acme Oslo", email="post@acme.no")
+    company(conns, "crm", "Acme Bergen", email="post@acme.no")
+    sync = make_sync(tmp_path / "state.db", conns, clock, datatypes={
+        "organisation": DatatypeSettings(match_keys=(("email",),))})
+    sync.run()
+    company(conns, "erp", "Acme", Email="POST@acme.no")
+    result = sync.run()
+    letters = [d for d in result.dead_letters if "ambiguous" in d["error"]]
+    assert len(letters) == 1 and letters[0]["system"] == "erp"
+    assert "fits 2 organisation records" in letters[0]["error"]
+    assert conns["crm"].count("customers") == 2  # the erp record went nowhere
+    assert result.exit_code == 1
+
+
+def test_edit_flows_everywhere_and_echo_is_not_written_back(tmp_path: Path, conns, clock
+                                                            ) -> None:  # type: ignore[no-untyped-def]
+    acme = company(conns, "crm", "Acme", city="Oslo")
+    sync = make_sync(tmp_path / "state.db", conns, clock)
+    sync.run()
+    conns["crm"].edit("customers", acme.id, city="Tromsø")
+    for c in conns.values():
+        c.reset_stats()
+    result = sync.run()
+    assert result.total("update") == 2
+    assert conns["crm"].stats["update"] == 0
+    assert records_as_global(conns, "organisation")["shop"] == [("Acme", None, "Tromsø", None)]
+    assert sync.run().writes == 0
+
+
+def test_dry_run_returns_the_plan_and_changes_nothing(tmp_path: Path, conns, clock) -> None:  # type: ignore[no-untyped-def]
+    company(conns, "crm", "Acme")
+    sync = make_sync(tmp_path / "state.db", conns, clock)
+    plan = sync.run(dry_run=True)
+    assert plan.dry_run and plan.total("create") == 2
+    assert sorted((p["system"], p["action"]) for p in plan.planned) == [
+        ("erp", "create"), ("shop", "create")]
+    assert conns["erp"].count("Accounts") == 0
+    assert list(sync.store.iter_links()) == []
+    assert sync.store.get_cursor("crm", "customers") is None
+    real = sync.run()
+    assert real.total("create") == 2 and conns["erp"].count("Accounts") == 1
+
+
+def test_bad_value_goes_to_dead_letters_with_where_and_what(tmp_path: Path, conns, clock
+                                                            ) -> None:  # type: ignore[no-untyped-def]
+    bad = company(conns, "erp", "Broken", Employees="a dozen")
+    company(conns, "erp", "Fine", Employees="4")
+    sync = make_sync(tmp_path / "state.db", conns, clock)
+    result = sync.run()
+    assert result.status == "done" and result.exit_code == 1
+    (letter,) = result.dead_letters
+    for part in ("erp", "Accounts", bad.id, "Employees", "'a dozen'"):
+        assert part in letter["error"]
+    assert [r[0] for r in records_as_global(conns, "organisation")["crm"]] == ["Fine"]
+    conns["erp"].edit("Accounts", bad.id, Employees="12")
+    fixed = sync.run()
+    assert fixed.dead_letters == [] and sync.store.dead_letters() == []
+    assert sorted(r[0] for r in records_as_global(conns, "organisation")["crm"]) == [
+        "Broken", "Fine"]
+
+
+def test_failed_write_is_retried_after_its_backoff(tmp_path: Path, conns, clock) -> None:  # type: ignore[no-untyped-def]
+    company(conns, "crm", "Acme")
+    conns["erp"].fail_next("create", RecordError("Name is too long"))
+    sync = make_sync(tmp_path / "state.db", conns, clock)
+    first = sync.run()
+    assert "Name is too long" in first.dead_letters[0]["error"]
+    assert conns["shop"].count("companies") == 1 and conns["erp"].count("Accounts") == 0
+    (letter,) = sync.store.dead_letters()
+    assert letter.attempts == 1 and letter.next_attempt is not None
+    assert sync.run().writes == 0  # not due yet
+    clock.advance(timedelta(minutes=6))
+    retried = sync.run()
+    assert retried.total("create") == 1 and conns["erp"].count("Accounts") == 1
+    assert sync.store.dead_letters() == []
+
+
+def test_backoff_grows_with_attempts(tmp_path: Path, conns, clock) -> None:  # type: ignore[no-untyped-def]
+    company(conns, "crm", "Acme")
+    conns["erp"].fail_next("create", RecordError("no"), times=3)
+    sync = make_sync(tmp_path / "state.db", conns, clock)
+    delays = []
+    for _ in range(3):
+        now = clock.t
+        sync.run()
+        (letter,) = sync.store.dead_letters()
+        assert letter.next_attempt is not None
+        delays.append(letter.next_attempt - now)
+        clock.t = letter.next_attempt
+    assert delays[0] < delays[1] < delays[2]
+    assert sync.store.dead_letters()[0].attempts == 3
+
+
+def test_circuit_breaker_stops_a_mass_delete_before_deleting(tmp_path: Path, conns, clock
+                                                             ) -> None:  # type: ignore[no-untyped-def]
+    ids = [company(conns, "crm", f"Firm {i}").id for i in range(10)]
+    sync = make_sync(tmp_path / "state.db", conns, clock, max_delete_fraction=0.25,
+                     min_delete_count=1)
+    sync.run()
+    for ident in ids[:5]:
+        conns["crm"].remove("customers", ident)
+    result = sync.run()
+    assert result.status == "breaker" and result.exit_code == 4
+    assert "would delete 5 of 10" in result.message
+    assert conns["erp"].count("Accounts") == 10 and conns["shop"].count("companies") == 10
+    sync.settings.max_delete_fraction = 0.6
+    done = sync.run()
+    assert done.status == "done" and done.total("delete") == 10
+    assert conns["erp"].count("Accounts") == 5
+
+
+def test_a_full_listing_that_comes_back_empty_is_a_fault(tmp_path: Path, conns, clock
+                                                         ) -> None:  # type: ignore[no-untyped-def]
+    company(conns, "crm", "Acme")
+    sync = make_sync(tmp_path / "state.db", conns, clock)
+    sync.run()
+    for ident in list(conns["shop"].records("companies")):
+        conns["shop"].remove("companies", ident)
+    result = sync.run()
+    assert result.status == "breaker" and "listing came back empty" in result.message
+    assert conns["crm"].count("customers") == 1
+
+
+@pytest.mark.parametrize(("policy", "crm_after", "erp_after"), [
+    (DeletePolicy.PROPAGATE, 0, 0),
+    (DeletePolicy.UNLINK, 0, 1),
+    (DeletePolicy.IGNORE, 1, 1),
+])
+def test_delete_policies(tmp_path: Path, conns, clock, policy, crm_after, erp_after  # type: ignore[no-untyped-def]
+                         ) -> None:
+    acme = company(conns, "crm", "Acme")
+    sync = make_sync(tmp_path / "state.db", conns, clock, deletes=policy)
+    sync.run()
+    conns["crm"].remove("customers", acme.id)
+    sync.run()
+    assert conns["crm"].count("customers") == crm_after
+    assert conns["erp"].count("Accounts") == erp_after
+    # an edit elsewhere later: unlink must not bring the record back into crm
+    if erp_after:
+        erp_id = next(iter(conns["erp"].records("Accounts")))
+        conns["erp"].edit("Accounts", erp_id, City="Oslo")
+        sync.run()
+        assert conns["crm"].count("customers") == crm_after
+    assert sync.run().writes == 0
+
+
+def test_budget_exhausted_stops_cleanly_and_the_next_run_carries_on(tmp_path: Path, conns,
+                                                                    clock) -> None:  # type: ignore[no-untyped-def]
+    for i in range(6):
+        company(conns, "crm", f"Firm {i}")
+    conns["erp"].fail_next("create", BudgetExhausted("daily budget of 5000 requests spent"),
+                           times=1)
+    sync = make_sync(tmp_path / "state.db", conns, clock)
+    stopped = sync.run()
+    assert stopped.status == "budget" and "daily budget" in stopped.message
+    assert stopped.dead_letters == []
+    resumed = sync.run()
+    assert resumed.status == "done"
+    orgs = records_as_global(conns, "organisation")
+    assert len(orgs["erp"]) == len(orgs["shop"]) == len(orgs["crm"]) == 6
+    assert sync.run().writes == 0
+
+
+def test_stop_request_keeps_progress_and_a_rerun_finishes(tmp_path: Path, conns, clock) -> None:  # type: ignore[no-untyped-def]
+    for i in range(8):
+        company(conns, "crm", f"Firm {i}")
+    sync = make_sync(tmp_path / "state.db", conns, clock, batch_size=2)
+    pages = []
+
+    def progress(event: str, **info: object) -> None:
+        if event == "page":
+            pages.append(info)
+            if len(pages) == 2:
+                sync.request_stop()
+
+    sync._progress = progress
+    stopped = sync.run()
+    assert stopped.status == "interrupted"
+    assert conns["erp"].count("Accounts") == 0
+    sync._progress = None
+    sync.run()
+    assert conns["erp"].count("Accounts") == 8 and conns["shop"].count("companies") == 8
+
+
+def test_a_second_sync_on_the_same_state_is_refused(tmp_path: Path, conns, clock) -> None:  # type: ignore[no-untyped-def]
+    other = SQLiteStore(tmp_path / "state.db")
+    other.acquire_lock("someone else")
+    sync = make_sync(tmp_path / "state.db", conns, clock)
+    with pytest.raises(LockedError, match="holds the lock"):
+        sync.run()
+    other.release_lock()
+    assert sync.run().status == "done"
+
+
+def test_orders_are_created_with_their_lines_and_edits_flow_back(tmp_path: Path) -> None:
+    conns = order_systems()
+    ids = invoice_with_lines(conns["billing"])
+    sync = order_sync(tmp_path / "state.db", conns)
+    first = sync.run()
+    assert first.dead_letters == []
+    (order,) = conns["erp"].records("SalesOrders").values()
+    account = next(iter(conns["erp"].records("Accounts")))
+    assert order["OrderedBy"] == account and order["OrderNumber"] == "INV-Acme"
+    lines = conns["erp"].records("SalesOrderLines")
+    assert sorted((line["Quantity"], line["UnitPrice"]) for line in lines.values()) == [
+        (1, 10), (2, 11)]
+    items = conns["erp"].records("Items")
+    assert {items[line["Item"]]["Code"] for line in lines.values()} == {
+        "sku-Acme-0", "sku-Acme-1"}
+    assert conns["erp"].count("Quotations") == 0
+    assert sync.run().writes == 0
+    line_id = next(iter(lines))
+    conns["erp"].edit("SalesOrderLines", line_id, Quantity=7)
+    back = sync.run()
+    assert back.total("update") == 1
+    quantities = sorted(v["quantity"] for v in conns["billing"].records("lineitems").values()
+                        if v["invoice"] == ids["invoice"])
+    assert 7 in quantities
+    assert sync.run().writes == 0
+
+
+def test_a_quote_goes_to_quotations_only_by_its_route(tmp_path: Path) -> None:
+    conns = order_systems()
+    sync = order_sync(tmp_path / "state.db", conns)
+    acc = conns["erp"].put("Accounts", {"Name": "Acme"})
+    conns["erp"].put("Quotations", {"OrderAccount": acc.id, "QuotationNumber": "Q-1"})
+    sync.run()
+    (invoice,) = conns["billing"].records("invoices").values()
+    assert invoice["number"] == "Q-1"
+    assert conns["erp"].count("SalesOrders") == 0 and conns["erp"].count("Quotations") == 1
+    assert sync.run().writes == 0
+
+
+def test_a_line_waits_for_its_product_and_follows_later(tmp_path: Path) -> None:
+    conns = order_systems()
+    ids = invoice_with_lines(conns["billing"])
+    bad_item = conns["billing"].put("items", {"code": "sku-bad", "price": "ten"})
+    conns["billing"].put("lineitems", {"invoice": ids["invoice"], "item": bad_item.id,
+                                       "quantity": 1, "unit_cost": 5})
+    sync = order_sync(tmp_path / "state.db", conns)
+    first = sync.run()
+    assert any("'ten'" in d["error"] for d in first.dead_letters)
+    assert first.deferred >= 1
+    assert conns["erp"].count("SalesOrderLines") == 2  # the order went with what was ready
+    conns["billing"].edit("items", bad_item.id, price=10)
+    sync.run()
+    assert conns["erp"].count("SalesOrderLines") == 3
+    assert sync.run().writes == 0

@@ -46,7 +46,7 @@ class SyncSettings:
 
     conflict: str | Resolver = "newest"
     priority: tuple[str, ...] = ()
-    deletes: DeletePolicy = DeletePolicy.PROPAGATE
+    deletes: DeletePolicy = attrs.field(default=DeletePolicy.PROPAGATE, converter=DeletePolicy)
     max_delete_fraction: float = 0.25
     min_delete_count: int = 5
     batch_size: int = 500

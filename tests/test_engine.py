@@ -316,3 +316,45 @@ def test_a_line_waits_for_its_product_and_follows_later(tmp_path: Path) -> None:
     sync.run()
     assert conns["erp"].count("SalesOrderLines") == 3
     assert sync.run().writes == 0
+
+
+def test_filter_limits_what_is_created_elsewhere(tmp_path: Path, conns, clock) -> None:  # type: ignore[no-untyped-def]
+    company(conns, "crm", "Oslo Firm", city="Oslo")
+    company(conns, "crm", "Bergen Firm", city="Bergen")
+    sync = make_sync(tmp_path / "state.db", conns, clock, datatypes={
+        "organisation": DatatypeSettings(match_keys=(("name",),), filter={"city": ["oslo"]})})
+    sync.run()
+    assert [r[0] for r in records_as_global(conns, "organisation")["erp"]] == ["Oslo Firm"]
+    assert sync.run().writes == 0
+
+
+def test_directions_make_a_property_flow_one_way(tmp_path: Path, conns, clock) -> None:  # type: ignore[no-untyped-def]
+    acme = company(conns, "crm", "Acme", email="a@acme.no", city="Oslo")
+    sync = make_sync(tmp_path / "state.db", conns, clock, datatypes={
+        "organisation": DatatypeSettings(match_keys=(("name",),), directions={
+            "erp": {"email": "to", "city": "from"}})})
+    sync.run()
+    (erp_id, erp_rec), = conns["erp"].records("Accounts").items()
+    assert erp_rec["Email"] == "a@acme.no" and erp_rec.get("City") is None  # city never written
+    conns["erp"].edit("Accounts", erp_id, Email="ignored@erp.no", City="Bergen")
+    sync.run()
+    crm = conns["crm"].records("customers")[acme.id]
+    assert crm["email"] == "a@acme.no"  # erp's email changes are not taken
+    assert crm["city"] == "Bergen"  # erp's city changes are
+    assert sync.run().writes == 0
+
+
+def test_history_new_links_old_records_but_copies_only_new_ones(tmp_path: Path, conns, clock
+                                                                ) -> None:  # type: ignore[no-untyped-def]
+    company(conns, "crm", "Old Firm")
+    company(conns, "crm", "Shared Firm")
+    company(conns, "erp", "Shared Firm")
+    sync = make_sync(tmp_path / "state.db", conns, clock, datatypes={
+        "organisation": DatatypeSettings(match_keys=(("name",),), history="new")})
+    sync.run()
+    assert [r[0] for r in records_as_global(conns, "organisation")["erp"]] == ["Shared Firm"]
+    assert sync.store.count_links("organisation", "erp") == 1
+    company(conns, "crm", "New Firm")
+    sync.run()
+    assert sorted(r[0] for r in records_as_global(conns, "organisation")["erp"]) == [
+        "New Firm", "Shared Firm"]

@@ -974,3 +974,17 @@ def test_a_conflict_repeated_at_once_is_recorded_once(tmp_path) -> None:  # type
                                 "newest"))
     store.add_conflict(c)
     assert len(store.conflicts()) == 3
+
+
+def test_link_counts_group_by_system_datatype_and_type(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from talk_core.model import Link
+    from talk_core.store.sqlite import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "s.db")
+    for i in range(3):
+        store.put_link(Link("organisation", f"g{i}", "crm", "customers", str(i)))
+    store.put_link(Link("human", "h1", "crm", "customers", "9"))
+    store.put_link(Link("organisation", "g0", "erp", "Accounts", "A"))
+    assert store.link_counts() == [
+        ("crm", "customers", "human", 1), ("crm", "customers", "organisation", 3),
+        ("erp", "Accounts", "organisation", 1)]

@@ -5,6 +5,7 @@ The names most programs need are here; the modules hold the rest.
 
 from __future__ import annotations
 
+from talk_core.config import Config, load_config
 from talk_core.connector import Connector, Page, Reject
 from talk_core.globaltypes import GLOBAL_TYPES, GlobalProperty, GlobalType
 from talk_core.mapping import Converter, Direction, Mapping, PropertyMapping, mapped
@@ -13,13 +14,14 @@ from talk_core.sync.engine import Sync
 from talk_core.sync.plan import DeletePolicy
 from talk_core.sync.result import RunResult
 from talk_core.sync.settings import DatatypeSettings, SyncSettings, SystemInstance
-from talk_core.system import Option, SystemSpec
+from talk_core.system import Option, SystemContext, SystemSpec
 
 __version__ = "0.1.0"
 
 __all__ = [
     "GLOBAL_TYPES",
     "ChildOf",
+    "Config",
     "Connector",
     "Converter",
     "DataType",
@@ -41,7 +43,9 @@ __all__ = [
     "RunResult",
     "Sync",
     "SyncSettings",
+    "SystemContext",
     "SystemInstance",
     "SystemSpec",
+    "load_config",
     "mapped",
 ]

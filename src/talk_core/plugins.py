@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import os
 
@@ -35,6 +36,24 @@ def load_plugins() -> None:
         dist = ep.dist.name if ep.dist else ""
         if (ep.name in names or dist in names) and not pm.has_plugin(ep.name):
             pm.register(ep.load(), name=ep.name)
+
+
+def load_modules(modules: list[str], *, where: str = "config") -> None:
+    """Register plugin modules named in a config (``plugins = ["my_company.talk"]``).
+
+    This serves plugins that are not packaged: a module on the Python path
+    with the same hook functions as an installed plugin.
+    """
+    for name in modules:
+        if pm.has_plugin(name):
+            continue
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            from talk_core.errors import ConfigError
+
+            raise ConfigError(f"{where}: plugins: cannot import {name!r}: {exc}") from None
+        pm.register(module, name=name)
 
 
 def get_systems() -> dict[str, SystemSpec]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -24,12 +25,26 @@ class Option:
     help: str = ""
 
 
+@attrs.define
+class SystemContext:
+    """What a connector factory gets besides its options.
+
+    ``store`` keeps what must survive between runs outside the sync's own
+    state (Exact's rotating OAuth tokens); ``base_dir`` resolves relative
+    paths in options against the config file's folder.
+    """
+
+    name: str
+    store: Any = None
+    base_dir: Path = attrs.field(factory=Path.cwd)
+
+
 @attrs.frozen
 class SystemSpec:
     """A kind of system (``invoiced``), as a plugin declares it.
 
-    ``factory`` builds a connector from the instance's validated options and
-    a ``SystemContext`` (instance name, state store for tokens, logger).
+    ``factory(options=..., context=...)`` builds a connector from the
+    instance's validated options and a ``SystemContext``.
     """
 
     name: str

@@ -226,6 +226,10 @@ class StateStore(Protocol):
         datatype: str | None = None,
     ) -> int: ...
 
+    def link_counts(self) -> list[tuple[str, str, str, int]]:
+        """(system, datatype, global_type, links) for every combination that has links."""
+        ...
+
     def iter_links(
         self, system: str | None = None, datatype: str | None = None,
         global_type: str | None = None, global_id: str | None = None,

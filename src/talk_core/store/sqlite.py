@@ -616,6 +616,13 @@ class SQLiteStore:
         where, args = self._link_filter(global_type=global_type, system=system, datatype=datatype)
         return int(self._conn.execute(f"SELECT count(*) FROM links {where}", args).fetchone()[0])
 
+    def link_counts(self) -> list[tuple[str, str, str, int]]:
+        rows = self._conn.execute(
+            "SELECT system, datatype, global_type, count(*) FROM links "
+            "GROUP BY system, datatype, global_type ORDER BY system, datatype, global_type"
+        )
+        return [(s, d, g, int(n)) for s, d, g, n in rows]
+
     def iter_links(
         self, system: str | None = None, datatype: str | None = None,
         global_type: str | None = None, global_id: str | None = None,

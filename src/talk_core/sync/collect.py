@@ -81,7 +81,10 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
     """Read one datatype of one system since its cursor and stage what changed."""
     store = sync.store
     full = datatype.read_mode is ReadMode.FULL
-    cursor = None if full else store.get_cursor(instance.name, datatype.name)
+    cursor = store.get_cursor(instance.name, datatype.name)
+    history = cursor is None  # the first read: what it finds existed before talk
+    if full:
+        cursor = None
     if full:
         with store.transaction():
             store.seen_reset(instance.name, datatype.name)
@@ -120,7 +123,11 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
                 link = links[m.key].get(entity.id)
                 if link is not None and link.hash == digest:
                     continue
-                rows.append(read_row(m, instance.name, datatype, entity, values, digest))
+                row = read_row(m, instance.name, datatype, entity, values, digest)
+                if history:
+                    assert row.payload is not None
+                    row.payload["history"] = True
+                rows.append(row)
         for reject in page.rejects:
             letters.append(DeadLetter(
                 system=instance.name, datatype=datatype.name,
@@ -144,6 +151,8 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
         sync.check_stop()
     if full:
         _full_listing_deletes(sync, instance, datatype, mappings, listed)
+        with store.transaction():
+            store.set_cursor(instance.name, datatype.name, "listed")
 
 
 def _full_listing_deletes(sync: Sync, instance: SystemInstance, datatype: DataType,

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any
 
+from talk_core.config import Config
 from talk_core.errors import BudgetExhausted, CircuitBroken, Interrupted, TalkError
 from talk_core.globaltypes import GLOBAL_TYPES, GlobalType, sync_order
 from talk_core.mapping import ConversionError, Mapping
@@ -52,14 +53,28 @@ class Sync:
 
     def __init__(
         self,
-        store: StateStore,
-        systems: Sequence[SystemInstance],
+        store: StateStore | Config,
+        systems: Sequence[SystemInstance] | None = None,
         settings: SyncSettings | None = None,
         *,
         global_types: dict[str, GlobalType] | None = None,
         clock: Callable[[], datetime] | None = None,
         progress: Progress | None = None,
     ) -> None:
+        """Either ``Sync(config)``, or the parts: ``Sync(store, systems, settings)``."""
+        if isinstance(store, Config):
+            from talk_core import assemble
+
+            config = store
+            store = assemble.open_store(config)
+            try:
+                systems = assemble.instances(config, store)
+            except BaseException:
+                store.close()
+                raise
+            settings = settings or assemble.settings_from(config)
+        if systems is None:
+            raise TypeError("Sync needs a Config, or a store and its system instances")
         self.store = store
         self.systems = {s.name: s for s in systems}
         if len(self.systems) != len(systems):
@@ -75,6 +90,18 @@ class Sync:
         self._write_letters: set[tuple[str, str, str]] = set()
         self._resolver = make_resolver(self.settings.conflict, self.settings.priority)
         self._policy = policy_name(self.settings.conflict)
+
+    def close(self) -> None:
+        """Close every connector and the state store."""
+        for instance in self.systems.values():
+            instance.connector.close()
+        self.store.close()
+
+    def __enter__(self) -> Sync:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- small services used by the passes -----------------------------------
     def now(self) -> datetime:
@@ -170,7 +197,10 @@ class Sync:
             finally:
                 if dry_run:
                     self.store.end_dry_run()
-            self.store.finish_run(self.result.run_id, self.result.status, self.result.as_dict())
+            summary = self.result.as_dict()
+            summary.pop("planned")
+            status = f"{self.result.status} (dry run)" if dry_run else self.result.status
+            self.store.finish_run(self.result.run_id, status, summary)
         finally:
             self.store.release_lock()
         return self.result
@@ -236,7 +266,8 @@ class Sync:
 
     # -- per global type ------------------------------------------------------------
     def _targets(self, global_type: str) -> list[Target]:
-        share = self.settings.datatype(global_type).share
+        dts = self.settings.datatype(global_type)
+        share = dts.share
         out = []
         for name, instance in sorted(self.systems.items()):
             mappings = instance.spec.mappings_for(global_type)
@@ -244,12 +275,13 @@ class Sync:
                 continue
             writable: dict[str, frozenset[str]] = {}
             routes = []
+            never = dts.unwritable(name)
             for m in mappings:
                 dt = instance.spec.datatype(m.datatype)
-                writable[m.datatype] = frozenset(m.writable_globals(dt, creating=False))
+                writable[m.datatype] = frozenset(m.writable_globals(dt, creating=False)) - never
                 if m.creates:
                     routes.append(Route(
-                        m.datatype, frozenset(m.writable_globals(dt, creating=True)),
+                        m.datatype, frozenset(m.writable_globals(dt, creating=True)) - never,
                         m.route, self._inline_children(instance, dt),
                     ))
             out.append(Target(name, writable, tuple(routes), share))
@@ -263,6 +295,9 @@ class Sync:
                 if child.child_of is not None and child.child_of.inline_on_create:
                     return True
         return False
+
+    def _carriers(self, global_type: str) -> set[str]:
+        return {n for n, i in self.systems.items() if i.spec.mappings_for(global_type)}
 
     def _breaker(self, global_type: str) -> None:
         if self.settings.deletes is not DeletePolicy.PROPAGATE:
@@ -346,6 +381,9 @@ class Sync:
         if gid is None:
             gid = uuid.uuid4().hex
             store.set_match_keys(gtype.name, gid, found)
+            if payload.get("history") and self.settings.datatype(gtype.name).history == "new":
+                for other in self._carriers(gtype.name) - {row.system}:
+                    store.detach(gtype.name, gid, other)
         claimed[(gid, row.system)] = row.external_id
         store.inbox_resolve(row.seq, gid)
 
@@ -382,6 +420,7 @@ class Sync:
               current: dict[str, Any] | None, links: list[Any],
               targets: list[Target]) -> tuple[Plan, list[int]] | None:
         by_system = {link.system: link for link in links}
+        dts = self.settings.datatype(gtype.name)
         latest: dict[str, InboxRow] = {}
         seqs: list[int] = []
         for row in rows:
@@ -422,6 +461,7 @@ class Sync:
                 system, row.datatype, row.external_id, values, payload.get("hash"),
                 datetime.fromisoformat(updated) if updated else None,
                 adopted=adopted, defaults=dict(mapping.defaults),
+                ignored=dts.ignored(system),
             ))
         if current is None and not observations:
             self.store.inbox_delete([s for s in seqs if s not in deferred])
@@ -434,5 +474,6 @@ class Sync:
             global_type=gtype.name, global_id=gid, current=current, links=by_system,
             observations=observations, targets=targets, resolver=self._resolver,
             policy=self._policy, delete_policy=self.settings.deletes, detached=detached,
+            accept=dts.accepts if dts.filter else None,
         )
         return plan, [s for s in seqs if s not in deferred]

@@ -40,6 +40,7 @@ class Observation:
 
     ``values`` have references translated to global ids. ``adopted`` marks a
     record that was just matched to an existing global entity by its keys.
+    Changes to ``ignored`` properties are not taken from this system.
     """
 
     system: str
@@ -51,6 +52,7 @@ class Observation:
     deleted: bool = False
     adopted: bool = False
     defaults: dict[str, Any] = attrs.field(factory=dict)
+    ignored: frozenset[str] = frozenset()
 
 
 @attrs.frozen
@@ -124,8 +126,13 @@ def plan_group(
     policy: str,
     delete_policy: DeletePolicy = DeletePolicy.PROPAGATE,
     detached: frozenset[str] = frozenset(),
+    accept: Callable[[dict[str, Any]], bool] | None = None,
 ) -> Plan:
-    """Merge one global entity's observations and plan the writes that follow."""
+    """Merge one global entity's observations and plan the writes that follow.
+
+    ``accept`` is the selective-sync filter: entities it refuses are still
+    merged and kept up to date where linked, but never created anywhere.
+    """
     plan = Plan(global_type, global_id, dict(current) if current is not None else None)
     plan.is_new = current is None
     links = dict(links)
@@ -170,7 +177,7 @@ def plan_group(
             }
             if diff:
                 plan.actions.append(Update(target.system, link, diff))
-        elif target.system not in detached:
+        elif target.system not in detached and (accept is None or accept(values)):
             for route in target.routes:
                 if route.accepts is None or route.accepts(values):
                     payload = {p: v for p, v in values.items() if p in route.writable}
@@ -203,6 +210,8 @@ def _merge(
         link = links.get(obs.system)
         seen = link.values if link is not None else None
         for prop, value in obs.values.items():
+            if prop in obs.ignored:
+                continue  # configured to flow only into that system
             if seen is None and is_empty(value):
                 continue  # on a first link an empty value is no news
             if seen is not None and _same(seen.get(prop), value):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import attrs
 
@@ -27,11 +28,44 @@ class DatatypeSettings:
 
     ``share = False`` still reads and links, but writes nothing to other
     systems. ``match_keys`` replaces the global type's default keys.
+    ``history = "new"`` shares only records created after a system was first
+    read: what existed before is linked where it matches, never copied.
+    ``filter`` (property -> value or list of values) limits which entities
+    are created in other systems. ``directions`` (system -> property ->
+    ``from`` | ``to`` | ``none``) makes a property flow only out of a system,
+    only into it, or neither.
     """
 
     enabled: bool = True
     share: bool = True
     match_keys: tuple[tuple[str, ...], ...] | None = None
+    history: str = "all"
+    filter: dict[str, Any] = attrs.field(factory=dict)
+    directions: dict[str, dict[str, str]] = attrs.field(factory=dict)
+
+    def accepts(self, values: dict[str, Any]) -> bool:
+        for prop, wanted in self.filter.items():
+            allowed = wanted if isinstance(wanted, list) else [wanted]
+            value = values.get(prop)
+            if not any(_same_text(value, a) for a in allowed):
+                return False
+        return True
+
+    def ignored(self, system: str) -> frozenset[str]:
+        """Properties whose changes are not taken from ``system``."""
+        by_prop = self.directions.get(system, {})
+        return frozenset(p for p, d in by_prop.items() if d in ("to", "none"))
+
+    def unwritable(self, system: str) -> frozenset[str]:
+        """Properties never written to ``system``."""
+        by_prop = self.directions.get(system, {})
+        return frozenset(p for p, d in by_prop.items() if d in ("from", "none"))
+
+
+def _same_text(value: Any, wanted: Any) -> bool:
+    if isinstance(value, str) and isinstance(wanted, str):
+        return value.casefold() == wanted.casefold()
+    return bool(value == wanted)
 
 
 @attrs.define

@@ -1,0 +1,53 @@
+"""From a ``Config`` to a ready ``Sync``: the one place config meets the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping as MappingABC
+from typing import Any
+
+from talk_core.config import Config
+from talk_core.errors import ConfigError
+from talk_core.store.sqlite import SQLiteStore
+from talk_core.sync.settings import DatatypeSettings, SyncSettings, SystemInstance
+from talk_core.system import SystemContext, SystemSpec
+
+
+def settings_from(config: Config) -> SyncSettings:
+    datatypes = {
+        name: DatatypeSettings(
+            enabled=dt.enabled, share=dt.share,
+            match_keys=tuple(tuple(k) for k in dt.match_keys) if dt.match_keys else None,
+            history=dt.history, filter=dict(dt.filter),
+            directions={s: dict(p) for s, p in dt.directions.items()},
+        )
+        for name, dt in config.datatypes.items()
+    }
+    s = config.sync
+    return SyncSettings(
+        conflict=s.conflict, priority=tuple(s.priority), deletes=s.deletes,
+        max_delete_fraction=s.max_delete_fraction, min_delete_count=s.min_delete_count,
+        batch_size=s.batch_size, datatypes=datatypes,
+    )
+
+
+def open_store(config: Config) -> SQLiteStore:
+    return SQLiteStore(config.state_path())
+
+
+def instances(config: Config, store: Any, specs: MappingABC[str, SystemSpec] | None = None
+              ) -> list[SystemInstance]:
+    """Build every configured system's connector."""
+    if specs is None:
+        from talk_core.plugins import get_systems, load_modules
+
+        load_modules(config.plugins)
+        specs = get_systems()
+    out = []
+    for name, sc in config.systems.items():
+        spec = specs.get(sc.connector)
+        if spec is None:
+            raise ConfigError(f"[systems.{name}] connector: {sc.connector!r} is not installed")
+        context = SystemContext(name, store, config.base_dir)
+        out.append(SystemInstance(name, spec, spec.factory(options=dict(sc.options),
+                                                           context=context)))
+    return out

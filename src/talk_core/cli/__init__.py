@@ -1,0 +1,3 @@
+"""The ``talk`` command line: thin click commands over the library."""
+
+from __future__ import annotations

@@ -1,0 +1,184 @@
+"""Commands about talk itself: ``init``, ``plugins``, ``systems``, ``docs``, ``emulate``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from talk_core.cli import main as m
+from talk_core.cli.output import emit_json, heading, table
+from talk_core.config import DEFAULT_NAME
+from talk_core.globaltypes import GLOBAL_TYPES
+from talk_core.plugins import get_plugins
+from talk_core.system import SystemSpec
+
+HEADER = """\
+# talk configuration. Secrets come from the environment: write "${NAME}" and
+# set NAME before running talk; a secret written here literally is refused.
+
+[state]
+# Where talk keeps links, cursors, conflicts and dead letters (SQLite).
+path = ".talk/state.db"
+
+[sync]
+conflict = "newest"            # or "priority": the first system in `priority` wins
+priority = []                  # system names, most trusted first; also breaks ties
+deletes = "propagate"          # or "unlink" (keep elsewhere) / "ignore" (recreate)
+max_delete_fraction = 0.25     # stop a run that would delete more of a datatype's links
+min_delete_count = 5           # ... and more records than this
+dry_run = false                # make `talk sync` plan only, unless told otherwise
+
+# Per global datatype (organisation, human, location, product, agreement,
+# agreementline): on/off, share, match keys, history, filter, directions.
+# [datatypes.organisation]
+# enabled = true
+# share = true                          # false: read and link, never write
+# history = "all"                       # or "new": copy only records created from now on
+# match_keys = [["org_number"], ["email"], ["name", "postal_code"]]
+# filter = { country = ["NO", "SE"] }   # create elsewhere only what matches
+# [datatypes.organisation.directions]
+# billing = { email = "from" }          # from: only read there; to: only written; none
+"""
+
+
+def example_config(specs: dict[str, SystemSpec]) -> str:
+    """A commented config with one example table per installed kind of system."""
+    parts = [HEADER]
+    if not specs:
+        parts.append("# No connector plugin is installed: pip install talk-invoiced, "
+                     "talk-exactonline or talk-custom,\n# then run `talk init --force` again.\n")
+    for spec in sorted(specs.values(), key=lambda s: s.name):
+        parts.append(f"\n# {spec.label}\n[systems.my_{spec.name}]\nconnector = \"{spec.name}\"")
+        for option in spec.options:
+            if option.secret:
+                value = f'"${{{spec.name.upper()}_{option.name.upper()}}}"'
+            elif option.default is not None:
+                value = _toml(option.default)
+            else:
+                value = '""'
+            line = f"{option.name} = {value}"
+            comment = option.help + ("" if option.required else " (optional)")
+            prefix = "" if option.required or option.secret else "# "
+            parts.append(f"{prefix}{line:<40} # {comment}".rstrip())
+        parts.append("")
+    return "\n".join(parts) + "\n"
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@click.command()
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@m.pass_context
+@m.handle_errors
+def init(ctx: m.Context, path: str | None, force: bool) -> None:
+    """Write a commented example config (default: ./talk.toml)."""
+    target = Path(path or ctx.config_path or DEFAULT_NAME)
+    if target.exists() and not force:
+        m.fail(f"{target} exists; use --force to overwrite it", m.EXIT_USAGE)
+    target.write_text(example_config(ctx.specs()), encoding="utf-8")
+    click.echo(f"wrote {target}; edit it, then run `talk sync --dry-run`")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def plugins(as_json: bool) -> None:
+    """Installed plugins, their versions and the hooks they implement."""
+    found = get_plugins()
+    if as_json:
+        emit_json(found)
+        return
+    table(["plugin", "distribution", "version", "hooks"], [
+        (p["name"], p.get("distribution"), p.get("version"), ", ".join(p["hooks"]))  # type: ignore[arg-type]
+        for p in found], empty="no plugins installed")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@m.pass_context
+@m.handle_errors
+def systems(ctx: m.Context, as_json: bool) -> None:
+    """Kinds of system the plugins provide, their datatypes and global datatypes."""
+    specs = ctx.specs()
+    data = [{
+        "name": spec.name, "label": spec.label,
+        "options": [{"name": o.name, "required": o.required, "secret": o.secret,
+                     "help": o.help} for o in spec.options],
+        "datatypes": [{
+            "name": dt.name, "label": dt.label, "read_mode": dt.read_mode.value,
+            "maps_to": [{"global_type": mp.global_type, "facet": mp.facet,
+                         "creates": mp.creates} for mp in spec.mappings_of(dt.name)],
+        } for dt in spec.datatypes],
+    } for spec in sorted(specs.values(), key=lambda s: s.name)]
+    if as_json:
+        emit_json(data)
+        return
+    if not data:
+        click.echo("  (no connector plugin is installed)")
+    for kind in data:
+        heading(f"{kind['label']} ({kind['name']})")
+        table(["datatype", "read", "global datatype", "facet"], [
+            (dt["label"], dt["read_mode"], mp["global_type"], mp["facet"] or "-")
+            for dt in kind["datatypes"] for mp in dt["maps_to"] or [{"global_type": "-",
+                                                                      "facet": ""}]])
+
+
+@click.command()
+@click.argument("source")
+@click.argument("target")
+@click.option("--format", "fmt", type=click.Choice(["rst", "md"]), default="rst",
+              show_default=True, help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file.")
+@m.pass_context
+@m.handle_errors
+def docs(ctx: m.Context, source: str, target: str, fmt: str, output: str | None) -> None:
+    """The dataflow document between two kinds of system (e.g. invoiced exactonline).
+
+    One section per pair of datatypes that share a global datatype, with the
+    properties kept in sync.
+    """
+    from talk_core import docs as dataflow
+
+    specs = ctx.specs()
+    for name in (source, target):
+        if name not in specs:
+            m.fail(f"unknown system kind {name!r}; installed: "
+                   f"{', '.join(sorted(specs)) or 'none'}", m.EXIT_USAGE)
+    text = dataflow.render(specs[source], specs[target], fmt=fmt)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}")
+    else:
+        click.echo(text, nl=False)
+
+
+@click.command()
+@click.argument("system")
+@click.option("--port", default=0, show_default=True, help="Port on 127.0.0.1 (0: a free one).")
+@click.option("--seed", is_flag=True, help="Start with realistic sample data.")
+@m.pass_context
+@m.handle_errors
+def emulate(ctx: m.Context, system: str, port: int, seed: bool) -> None:
+    """Run a system's API emulator on 127.0.0.1 until Ctrl-C."""
+    specs = ctx.specs()
+    spec = specs.get(system)
+    if spec is None:
+        m.fail(f"unknown system kind {system!r}; installed: {', '.join(sorted(specs)) or 'none'}",
+               m.EXIT_USAGE)
+        return
+    if spec.emulator is None:
+        m.fail(f"{spec.label} has no emulator", m.EXIT_USAGE)
+        return
+    spec.emulator(port=port, seed=seed)
+
+
+COMMANDS = [init, plugins, systems, docs, emulate]
+
+__all__ = ["COMMANDS", "GLOBAL_TYPES"]

@@ -1,0 +1,327 @@
+"""The dataflow document between two kinds of system, composed from their mappings.
+
+Systems never map to each other directly: each maps its datatypes to the
+global datatypes. What flows from one system to another is therefore the
+composition of two mappings that meet in the same global datatype, and within
+it, of two property mappings that meet in the same global property. Writing
+the document from the registered mappings keeps it true to what the engine
+does, instead of a hand-kept list that drifts.
+
+The reStructuredText layout is that of the QA checklists the project was
+seeded with (``/work/shared/seeds``): one section per pair of datatypes, each
+with a ``list-table`` of source property, target property and target data
+type. ``parse_rst`` reads that layout back, so our output and the seeds can be
+compared section by section and row by row.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import attrs
+
+from talk_core.globaltypes import GLOBAL_TYPES
+from talk_core.mapping import Mapping, PropertyMapping
+from talk_core.model import DataType
+from talk_core.system import SystemSpec
+
+__all__ = ["Dataflow", "Row", "dataflows", "parse_rst", "render"]
+
+
+@attrs.frozen
+class Row:
+    """One property that flows: source field, target field, target data type.
+
+    ``target_type`` is kept in the form the document shows it (``"string"``,
+    double quotes included), so a row read back from a document compares
+    equal to the row it was written from.
+    """
+
+    source_property: str
+    target_property: str
+    target_type: str
+
+    @property
+    def cells(self) -> tuple[str, str, str]:
+        """The three table cells, as ``parse_rst`` returns them."""
+        return (self.source_property, self.target_property, self.target_type)
+
+
+@attrs.frozen
+class Dataflow:
+    """Records of one source datatype (or facet) kept in sync with one target datatype."""
+
+    source_label: str
+    target_label: str
+    global_type: str
+    rows: tuple[Row, ...] = ()
+
+
+def _label(mapping: Mapping, datatype: DataType) -> str:
+    """A datatype's label, with the facet in brackets when the mapping is one view of it."""
+    return f"{datatype.label} ({mapping.facet})" if mapping.facet else datatype.label
+
+
+def _type_cell(datatype: DataType, name: str) -> str:
+    """The target's declared type of ``name``; undeclared fields (often the id) are text."""
+    try:
+        kind = datatype.property(name).type.value
+    except KeyError:
+        kind = "string"
+    return f'"{kind}"'
+
+
+def _sends(pm: PropertyMapping, datatype: DataType) -> bool:
+    """Whether talk ever writes this target property.
+
+    A property mapped only into talk, or declared read-only by the system, is
+    never sent (``Mapping.to_system`` skips it), so no data flows into it.
+    Create-only fields are sent when a record is created, so they count.
+    """
+    if not pm.writes:
+        return False
+    try:
+        return not datatype.property(pm.system).read_only
+    except KeyError:
+        return True
+
+
+def _rows(source: Mapping, source_dt: DataType, target: Mapping, target_dt: DataType
+          ) -> tuple[Row, ...]:
+    """Property pairs that meet in one global property, in the target mapping's order."""
+    rows = []
+    for tpm in target.properties:
+        if not _sends(tpm, target_dt):
+            continue
+        for spm in source.properties:
+            if spm.reads and spm.global_ == tpm.global_:
+                rows.append(Row(spm.system, tpm.system, _type_cell(target_dt, tpm.system)))
+    return tuple(rows)
+
+
+def _global_order(source: SystemSpec, target: SystemSpec) -> list[str]:
+    """The engine's sync order; types no hub model knows go last, as first seen."""
+    order = list(GLOBAL_TYPES)
+    for m in (*source.mappings, *target.mappings):
+        if m.global_type not in order:
+            order.append(m.global_type)
+    return order
+
+
+def dataflows(source: SystemSpec, target: SystemSpec) -> list[Dataflow]:
+    """Every pair of source and target mapping that share a global datatype.
+
+    Pairs are ordered by global type (the engine's sync order), then by the
+    source's mapping order, then by the target's. ``source`` and ``target``
+    may be the same kind of system (two accounts of one product): each
+    mapping then meets every mapping of its own global type, itself included,
+    but never a facet of another global type.
+    """
+    flows = []
+    for gtype in _global_order(source, target):
+        for sm in source.mappings_for(gtype):
+            sdt = source.datatype(sm.datatype)
+            for tm in target.mappings_for(gtype):
+                tdt = target.datatype(tm.datatype)
+                flows.append(Dataflow(
+                    source_label=_label(sm, sdt),
+                    target_label=_label(tm, tdt),
+                    global_type=gtype,
+                    rows=_rows(sm, sdt, tm, tdt),
+                ))
+    return flows
+
+
+def _stamp(generated: datetime | None) -> str:
+    """The generation time as the seeds show it; aware times are shown in UTC."""
+    when = datetime.now(UTC) if generated is None else generated
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC)
+    return when.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _introduction(source: SystemSpec, target: SystemSpec) -> str:
+    return (
+        f"This page is generated by talk from the mappings that the {source.label} and "
+        f"{target.label} plugins register. Each section below names one kind of "
+        f"{source.label} record and the kind of {target.label} record it is paired with, "
+        f"because both are mapped to the same global datatype, and tabulates the fields "
+        f"that talk copies between them. Use it as a checklist when testing an "
+        f"installation: a section with an empty table still describes a pairing that "
+        f"talk maintains, even though no field travels in this direction."
+    )
+
+
+def _section_text(src: str, tgt: str) -> list[str]:
+    """Our own wording of what one section promises; headings and tables carry the data."""
+    return [
+        f"talk pairs each {src} record with a {tgt} record.",
+        "",
+        "When the two records are linked, talk keeps them aligned in both directions: "
+        "an edit made on either side reaches the other on the next run.",
+        "",
+        f"Fields copied from {src} to {tgt}:",
+    ]
+
+
+def _heading(source: SystemSpec, target: SystemSpec, flow: Dataflow) -> tuple[str, str]:
+    src = f"{source.label} {flow.source_label}"
+    tgt = f"{target.label} {flow.target_label}"
+    return src, tgt
+
+
+def _render_rst(source: SystemSpec, target: SystemSpec, flows: list[Dataflow],
+                stamp: str) -> str:
+    title = f"{source.label} to {target.label} Dataflow"
+    lines = [
+        "=" * len(title), title, "=" * len(title), "",
+        f"Generated: {stamp}", "",
+        "Introduction", "-" * len("Introduction"), "",
+        _introduction(source, target), "",
+    ]
+    for i, flow in enumerate(flows):
+        if i:
+            lines.append("")  # the seeds leave two blank lines between sections
+        src, tgt = _heading(source, target, flow)
+        heading = f"{src} to {tgt}"
+        lines += [heading, "-" * len(heading)]
+        lines += _section_text(src, tgt)
+        lines += [
+            "",
+            ".. list-table::",
+            "   :header-rows: 1",
+            "",
+            f"   * - {src} Property",
+            f"     - {tgt} Property",
+            f"     - {target.label} Data Type",
+        ]
+        for row in flow.rows:
+            lines += [
+                f"   * - {row.source_property}",
+                f"     - {row.target_property}",
+                f"     - {row.target_type}",
+            ]
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def _md_cell(text: str) -> str:
+    """Table cells must not end the cell early."""
+    return text.replace("|", "\\|")
+
+
+def _md_code(text: str) -> str:
+    """Backticks around a field name, longer ones if the name has a backtick."""
+    fence = "``" if "`" in text else "`"
+    pad = " " if "`" in text else ""
+    return _md_cell(f"{fence}{pad}{text}{pad}{fence}")
+
+
+def _render_md(source: SystemSpec, target: SystemSpec, flows: list[Dataflow],
+               stamp: str) -> str:
+    lines = [
+        f"# {source.label} to {target.label} Dataflow", "",
+        f"_Generated: {stamp}_", "",
+        "## Introduction", "",
+        _introduction(source, target), "",
+    ]
+    for flow in flows:
+        src, tgt = _heading(source, target, flow)
+        lines += [f"## {src} to {tgt}", ""]
+        lines += _section_text(src, tgt)
+        lines += [
+            "",
+            f"| {_md_cell(src)} Property | {_md_cell(tgt)} Property "
+            f"| {_md_cell(target.label)} Data Type |",
+            "|---|---|---|",
+        ]
+        for row in flow.rows:
+            lines.append(f"| {_md_code(row.source_property)} | {_md_code(row.target_property)} "
+                         f"| {row.target_type} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def render(source: SystemSpec, target: SystemSpec, *, fmt: str = "rst",
+           generated: datetime | None = None) -> str:
+    """The dataflow document from ``source`` to ``target``, as ``rst`` or ``md``.
+
+    ``generated`` is the time shown in the document (now, in UTC, by default);
+    tests pass a fixed one so the output is reproducible.
+    """
+    flows = dataflows(source, target)
+    stamp = _stamp(generated)
+    if fmt == "rst":
+        return _render_rst(source, target, flows, stamp)
+    if fmt == "md":
+        return _render_md(source, target, flows, stamp)
+    raise ValueError(f"unknown document format {fmt!r}: expected 'rst' or 'md'")
+
+
+_DASHES = re.compile(r"-+")
+_HEADER_ROWS = re.compile(r":header-rows:\s*(\d+)")
+
+
+def _headings(lines: list[str]) -> list[int]:
+    """Indexes of lines underlined with dashes (and not overlined)."""
+    out = []
+    for i in range(len(lines) - 1):
+        text, under = lines[i].rstrip(), lines[i + 1].rstrip()
+        if (text and not text[0].isspace() and _DASHES.fullmatch(under)
+                and len(under) >= len(text)
+                and not (i > 0 and lines[i - 1].rstrip() == under)):
+            out.append(i)
+    return out
+
+
+def _table_rows(body: list[str]) -> list[tuple[str, str, str]] | None:
+    """The data rows of the first ``list-table`` in ``body``; None when there is none."""
+    start = next((i for i, line in enumerate(body)
+                  if line.strip().startswith(".. list-table::")), None)
+    if start is None:
+        return None
+    header_rows = 0
+    rows: list[list[str]] = []
+    for line in body[start + 1:]:
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not line[:1].isspace():
+            break  # the directive's indented block is over
+        option = _HEADER_ROWS.fullmatch(stripped)
+        if option and not rows:
+            header_rows = int(option.group(1))
+        elif stripped.startswith("* -") or stripped == "*":
+            rows.append([stripped[3:].strip()] if stripped != "*" else [])
+        elif (stripped.startswith("- ") or stripped == "-") and rows:
+            rows[-1].append(stripped[1:].strip())
+        elif rows and rows[-1]:
+            rows[-1][-1] = f"{rows[-1][-1]} {stripped}".strip()  # a wrapped cell
+    out = []
+    for cells in rows[header_rows:]:
+        if len(cells) != 3:
+            raise ValueError(f"a dataflow table row has {len(cells)} cells, not 3: {cells}")
+        out.append((cells[0], cells[1], cells[2]))
+    return out
+
+
+def parse_rst(text: str) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """Read a dataflow document back into (section heading, table rows), in order.
+
+    A section is a heading underlined with dashes whose body holds a
+    ``list-table``; other sections (the introduction) are left out. Rows are
+    the table's data rows as (source property, target property, data type)
+    with the cells' text as written, so ``"string"`` keeps its quotes. It
+    reads the seed documents and ``render``'s output alike, which is what
+    lets the two be compared.
+    """
+    lines = text.splitlines()
+    starts = _headings(lines)
+    sections = []
+    for n, i in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(lines)
+        rows = _table_rows(lines[i + 2:end])
+        if rows is not None:
+            sections.append((lines[i].strip(), rows))
+    return sections

@@ -28,3 +28,10 @@ def test_every_hook_is_documented() -> None:
     assert hooks == ["register_commands", "register_systems"]
     for name in hooks:
         assert f"`{name}(" in text, name
+
+
+def test_cli_reference_is_current() -> None:
+    from talk_core.cli.reference import reference
+
+    assert (DOCS / "cli.md").read_text() == reference(), (
+        "docs/cli.md is stale: python -m talk_core.cli.reference > docs/cli.md")

@@ -275,3 +275,13 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_finishes(workdir: Path) -> None:
     assert rerun.returncode == 0, rerun.stderr
     names = [r["Name"] for r in records(erp, "Accounts").values()]
     assert sorted(names) == sorted(f"Firm {i}" for i in range(12))
+
+
+def test_a_damaged_state_file_is_a_clear_error(workdir: Path) -> None:
+    state = workdir / ".talk" / "state.db"
+    state.parent.mkdir()
+    state.write_bytes(b"this is not a database, it is a shopping list\n" * 50)
+    out = talk("status")
+    assert out.exit_code == 2
+    assert str(state) in out.output and "Traceback" not in out.output
+    assert "move it away" in out.output

@@ -87,7 +87,7 @@ class Config:
 
     @property
     def base_dir(self) -> Path:
-        return self.path.parent if self.path is not None else Path.cwd()
+        return self.path.resolve().parent if self.path is not None else Path.cwd()
 
     def state_path(self) -> Path:
         path = Path(os.path.expanduser(self.state.path))

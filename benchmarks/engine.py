@@ -20,11 +20,16 @@ from a fresh SQLite state file on disk and times these phases:
               so all N records are read again and hash-compared: the real
               cost of a no-change resync of N entities.
 
-Every N runs in a fresh child process (``--one N``), so the peak RSS
-(``ru_maxrss``, a high-water mark) belongs to that N alone. The child reports
-the RSS of the bare interpreter, the RSS after filling ``left`` (``data``),
-and the peak after each phase. ``right`` ends up with a copy of the data, so
-the engine's own share is estimated as ``peak - base - 2 * (data - base)``.
+Memory. Every N runs in a fresh child process (``--one N``), so the peak
+RSS (``ru_maxrss``, a high-water mark) belongs to that N alone. The child
+also reports the RSS of the bare interpreter (``base``) and after filling
+``left`` (``data``), so ``peak - data`` is what the sync added on top of
+holding the fixture. Since ``right`` fills up during the initial sync (the
+connector's data, not the engine's), each phase is also watched by a thread
+sampling the current RSS every few milliseconds: ``before`` and ``after``
+the phase and the phase's own ``high``. ``high - before`` is the memory the
+engine needs for one run; for the phases that write nothing (``echo``,
+``relist``) it is the engine's alone, the real test of "constant in N".
 
 Garbage-collector note: after filling, the fixture data is moved out of the
 collector's reach with ``gc.freeze()``, so that full collections do not
@@ -46,6 +51,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -123,6 +129,30 @@ def peak_rss_mb() -> float:
     """The process's high-water mark (Linux reports KiB, macOS bytes)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+class RssSampler:
+    """The highest current RSS seen while a block runs, sampled from a thread."""
+
+    def __init__(self, interval: float = 0.005) -> None:
+        self.interval = interval
+        self.high = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.high = max(self.high, current_rss_mb())
+
+    def __enter__(self) -> RssSampler:
+        self.high = current_rss_mb()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.high = max(self.high, current_rss_mb())
 
 
 def current_rss_mb() -> float:
@@ -232,13 +262,17 @@ class Bench:
         sync = Sync(self.store, systems, self.settings)
         profiled = self.profile_dir is not None and phase in self.profile_phases
         profiler = cProfile.Profile() if profiled else None
-        start = time.perf_counter()
-        if profiler is not None:
-            profiler.enable()
-        result = sync.run()
-        if profiler is not None:
-            profiler.disable()
-        seconds = time.perf_counter() - start
+        before = current_rss_mb()
+        with RssSampler() as sampler:
+            start = time.perf_counter()
+            if profiler is not None:
+                profiler.enable()
+            result = sync.run()
+            if profiler is not None:
+                profiler.disable()
+            seconds = time.perf_counter() - start
+        del sync
+        gc.collect()
         if profiler is not None and self.profile_dir is not None:
             profiler.dump_stats(str(self.profile_dir / f"engine-{self.n}-{phase}.prof"))
         row = {
@@ -247,7 +281,8 @@ class Bench:
             "writes": result.writes, "reads": result.total("read"),
             "status": result.status, "dead_letters": len(result.dead_letters),
             "conflicts": len(result.conflicts), "deferred": result.deferred,
-            "profiled": profiled, "peak_mb": peak_rss_mb(), "rss_mb": current_rss_mb(),
+            "profiled": profiled, "peak_mb": peak_rss_mb(), "before_mb": before,
+            "high_mb": sampler.high, "after_mb": current_rss_mb(),
             "base_mb": self.rss_base, "data_mb": self.rss_data,
             "state_mb": state_size_mb(self.state),
         }
@@ -256,6 +291,7 @@ class Bench:
             print(RESULT_TAG + json.dumps(row), flush=True)
         print(f"  n={self.n:>8} {phase:<9} {seconds:8.2f}s {row['per_s']:>10.0f}/s "
               f"writes={row['writes']:<8} reads={row['reads']:<8} status={row['status']} "
+              f"rss before/high/after={before:.0f}/{sampler.high:.0f}/{row['after_mb']:.0f}MB "
               f"peak={row['peak_mb']:.0f}MB", file=sys.stderr, flush=True)
         if result.status != "done" or result.dead_letters:
             print(f"  warning: {phase}: status {result.status}, "
@@ -358,14 +394,10 @@ def estimate(n: int, done: list[dict[str, Any]]) -> tuple[float, float] | None:
     return totals[last] * (n / last) ** exponent * 1.3, exponent  # + setup, untimed syncs
 
 
-def engine_mb(row: dict[str, Any]) -> float:
-    data = row["data_mb"] - row["base_mb"]
-    return row["peak_mb"] - row["base_mb"] - 2 * data
-
-
 def table(rows: list[dict[str, Any]]) -> str:
     head = ("| N | phase | seconds | entities/s (basis) | writes | reads | status "
-            "| base MB | data MB | peak MB | peak-data MB | engine≈ MB | state MB |")
+            "| base MB | data MB | peak MB | peak-data MB | before MB | high MB "
+            "| high-before MB | after MB | state MB |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         phase = r["phase"] + (" (cProfile)" if r.get("profiled") else "")
@@ -373,7 +405,8 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"| {r['n']:,} | {phase} | {r['seconds']:.2f} | "
             f"{r['per_s']:,.0f} ({r['basis']:,}) | {r['writes']:,} | {r['reads']:,} | "
             f"{r['status']} | {r['base_mb']:.0f} | {r['data_mb']:.0f} | {r['peak_mb']:.0f} | "
-            f"{r['peak_mb'] - r['data_mb']:.0f} | {engine_mb(r):.0f} | {r['state_mb']:.1f} |"
+            f"{r['peak_mb'] - r['data_mb']:.0f} | {r['before_mb']:.0f} | {r['high_mb']:.0f} | "
+            f"{r['high_mb'] - r['before_mb']:.1f} | {r['after_mb']:.0f} | {r['state_mb']:.1f} |"
         )
     return "\n".join(lines)
 
@@ -455,7 +488,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Page size {args.page_size}, batch size {args.batch_size}, "
           f"gc.freeze {'on' if args.freeze else 'off'}. entities/s = basis / seconds "
           "(initial, echo, nochange, relist: N; edit1pct: records edited).")
-    print("engine≈ MB = peak - base - 2 x (data - base): right ends with a copy of left's data.")
+    print("base: bare interpreter; data: after filling left; peak: ru_maxrss after the phase "
+          "(process high-water mark); before/high/after: current RSS around the phase, high "
+          "sampled every 5 ms. high-before is the engine's working memory for one run "
+          "(in 'initial' it also holds right's new records).")
     return 0
 
 

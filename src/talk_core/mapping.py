@@ -214,20 +214,11 @@ class Mapping:
         """Names this mapping uniquely within its system."""
         return f"{self.datatype}:{self.global_type}"
 
-    @property
-    def label(self) -> str:
-        return self.facet
-
     def accepts(self, entity: Entity) -> bool:
         return self.when is None or self.when(entity)
 
     def routes(self, values: dict[str, Any]) -> bool:
         return self.creates and (self.route is None or self.route(values))
-
-    def global_properties(self, *, writable: bool = False) -> list[str]:
-        return [
-            pm.global_ for pm in self.properties if (pm.writes if writable else pm.reads)
-        ]
 
     def to_global(self, entity: Entity, datatype: DataType) -> dict[str, Any]:
         """The record's global values; references stay system ids here."""
@@ -254,13 +245,7 @@ class Mapping:
         """System field values for the global ``values`` given (a subset is fine)."""
         out: dict[str, Any] = dict(self.on_create) if creating else {}
         for pm in self.properties:
-            if not pm.writes or pm.global_ not in values:
-                continue
-            try:
-                prop = datatype.property(pm.system)
-            except KeyError:
-                prop = None
-            if prop is not None and (prop.read_only or (prop.create_only and not creating)):
+            if pm.global_ not in values or not _sent(pm, datatype, creating):
                 continue
             value = values[pm.global_]
             if value is None:
@@ -273,30 +258,25 @@ class Mapping:
         return out
 
     def writable_globals(self, datatype: DataType, *, creating: bool) -> set[str]:
-        out = set()
-        for pm in self.properties:
-            if not pm.writes:
-                continue
-            try:
-                prop = datatype.property(pm.system)
-            except KeyError:
-                prop = None
-            if prop is not None and (prop.read_only or (prop.create_only and not creating)):
-                continue
-            out.add(pm.global_)
-        return out
+        """Global properties this mapping writes to the system on create or update."""
+        return {pm.global_ for pm in self.properties if _sent(pm, datatype, creating)}
 
     def references(self, datatype: DataType) -> dict[str, str]:
         """Global property -> referenced system datatype, for id translation."""
         refs: dict[str, str] = {}
         for pm in self.properties:
-            try:
-                prop = datatype.property(pm.system)
-            except KeyError:
-                continue
-            if prop.type is PropertyType.REFERENCE and prop.reference:
+            prop = datatype.find(pm.system)
+            if prop is not None and prop.type is PropertyType.REFERENCE and prop.reference:
                 refs[pm.global_] = prop.reference
         return refs
+
+
+def _sent(pm: PropertyMapping, datatype: DataType, creating: bool) -> bool:
+    """Whether a mapped property is sent to the system: never read-only ones, create-only once."""
+    if not pm.writes:
+        return False
+    prop = datatype.find(pm.system)
+    return prop is None or not (prop.read_only or (prop.create_only and not creating))
 
 
 def value_hash(values: dict[str, Any]) -> str:

@@ -8,7 +8,6 @@ into JSON for the state store and back.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -98,11 +97,17 @@ class DataType:
     def property_names(self) -> frozenset[str]:
         return frozenset(p.name for p in self.properties)
 
-    def property(self, name: str) -> Property:
+    def find(self, name: str) -> Property | None:
         for prop in self.properties:
             if prop.name == name:
                 return prop
-        raise KeyError(f"{self.name} has no property {name!r}")
+        return None
+
+    def property(self, name: str) -> Property:
+        prop = self.find(name)
+        if prop is None:
+            raise KeyError(f"{self.name} has no property {name!r}")
+        return prop
 
 
 
@@ -137,7 +142,3 @@ class Link:
     hash: str | None = None
     values: dict[str, Any] = attrs.field(factory=dict)
 
-
-def frozen_items(values: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
-    """A hashable, order-independent view of a flat mapping, for tests and sets."""
-    return tuple(sorted((k, repr(v)) for k, v in values.items()))

@@ -13,7 +13,6 @@ import functools
 import sys
 import tomllib
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -132,6 +131,3 @@ _register_commands()
 def main() -> None:
     cli(prog_name="talk")
 
-
-def config_dir(config: Config) -> Path:
-    return config.base_dir

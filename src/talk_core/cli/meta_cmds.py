@@ -9,7 +9,6 @@ import click
 from talk_core.cli import main as m
 from talk_core.cli.output import emit_json, heading, table
 from talk_core.config import DEFAULT_NAME
-from talk_core.globaltypes import GLOBAL_TYPES
 from talk_core.plugins import get_plugins
 from talk_core.system import SystemSpec
 
@@ -180,5 +179,3 @@ def emulate(ctx: m.Context, system: str, port: int, seed: bool) -> None:
 
 
 COMMANDS = [init, plugins, systems, docs, emulate]
-
-__all__ = ["COMMANDS", "GLOBAL_TYPES"]

@@ -20,16 +20,26 @@ from a fresh SQLite state file on disk and times these phases:
               so all N records are read again and hash-compared: the real
               cost of a no-change resync of N entities.
 
+``relist-fresh``  the same full re-list once more, in a fresh process (see below).
+
 Memory. Every N runs in a fresh child process (``--one N``), so the peak
 RSS (``ru_maxrss``, a high-water mark) belongs to that N alone. The child
 also reports the RSS of the bare interpreter (``base``) and after filling
-``left`` (``data``), so ``peak - data`` is what the sync added on top of
-holding the fixture. Since ``right`` fills up during the initial sync (the
-connector's data, not the engine's), each phase is also watched by a thread
-sampling the current RSS every few milliseconds: ``before`` and ``after``
-the phase and the phase's own ``high``. ``high - before`` is the memory the
-engine needs for one run; for the phases that write nothing (``echo``,
-``relist``) it is the engine's alone, the real test of "constant in N".
+``left`` (``data``); ``peak - data`` is what the sync added on top of
+holding the fixture, but that includes ``right``'s records, created during
+the initial sync. Python keeps freed memory for reuse, so after the initial
+sync later phases cannot show their own need either. Hence ``relist-fresh``:
+a second child rebuilds ``left`` the same way and ``right`` from a dump the
+first child wrote, opens the same state and re-lists everything; its
+``peak - data`` is the engine's own share of a no-change resync of N
+entities, and its ``data - base`` minus the first child's gives the size of
+``right``'s data, so the initial sync's engine share is estimated as
+``peak - data - right``. A thread also samples the current RSS every 5 ms
+around each phase (``before``/``high``/``after``).
+
+Every run is bounded: ``--timeout`` per child and ``--budget`` for the
+whole script (a size whose ETA, scaled from the sizes done, does not fit is
+skipped, and a child still running when the budget is spent is stopped).
 
 Garbage-collector note: after filling, the fixture data is moved out of the
 collector's reach with ``gc.freeze()``, so that full collections do not
@@ -223,12 +233,14 @@ class Bench:
 
     def __init__(self, n: int, state: Path, *, page_size: int, batch_size: int,
                  freeze: bool, profile_dir: Path | None,
-                 profile_phases: frozenset[str] = frozenset(PHASES)) -> None:
+                 profile_phases: frozenset[str] = frozenset(PHASES),
+                 dump: Path | None = None) -> None:
         self.n = n
         self.state = state
         self.freeze = freeze
         self.profile_dir = profile_dir
         self.profile_phases = profile_phases
+        self.dump = dump
         self.settings = SyncSettings(batch_size=batch_size)
         clock = LogicalClock()
         self.left = InMemoryConnector([LEFT_COMPANIES, LEFT_PEOPLE], page_size=page_size,
@@ -308,6 +320,7 @@ class Bench:
     def run(self, phases: tuple[str, ...]) -> list[dict[str, Any]]:
         company_ids, person_ids = self.setup()
         n = self.n
+        edited_any = False
         for phase in phases:
             if phase == "initial":
                 self.sync_once("initial", n)
@@ -317,6 +330,7 @@ class Bench:
                 self.sync_once("nochange", n)
             elif phase == "edit1pct":
                 edited = edit_left(self.left, company_ids, person_ids)
+                edited_any = True
                 self.sync_once("edit1pct", edited)
                 # Let the echo of those edits pass, untimed, before the next phase.
                 self.sync_once("edit-echo", edited, report=False)
@@ -324,6 +338,41 @@ class Bench:
                 self.reset_left_cursors()
                 self.sync_once("relist", n)
         assert self.store is not None
+        self.store.close()
+        if self.dump is not None:  # JSON lines, so that loading it back needs little memory
+            with open(self.dump, "w") as f:
+                f.write(json.dumps({"n": n, "edited": edited_any}) + "\n")
+                for dt in RIGHT.datatypes:
+                    for eid, props in self.right.records(dt.name).items():
+                        f.write(json.dumps([dt.name, eid, props]) + "\n")
+        return self.rows
+
+    def resume(self) -> list[dict[str, Any]]:
+        """A full re-list in a fresh process, over the state and systems ``run`` left.
+
+        ``left`` is rebuilt the same way (same ids, same edits), ``right`` from
+        the dump; so the RSS before syncing holds exactly both systems' data and
+        the peak minus it is the engine's share, unmixed with anything earlier.
+        """
+        assert self.dump is not None
+        self._settle()
+        self.rss_base = current_rss_mb()
+        with open(self.dump) as f:
+            header = json.loads(f.readline())
+            company_ids, person_ids = fill_left(self.left, self.n)
+            if header["edited"]:
+                edit_left(self.left, company_ids, person_ids)
+            for line in f:
+                datatype, eid, props = json.loads(line)
+                self.right.put(datatype, props, id=eid)
+        self._settle()
+        self.rss_data = current_rss_mb()
+        self.store = SQLiteStore(self.state)
+        self.reset_left_cursors()
+        with self.store.transaction():
+            for dt in RIGHT.datatypes:  # nothing new on the right: skip its reloaded log
+                self.store.set_cursor("right", dt.name, str(self.right.seq))
+        self.sync_once("relist-fresh", self.n)
         self.store.close()
         return self.rows
 
@@ -349,9 +398,10 @@ def machine() -> dict[str, str]:
     }
 
 
-def run_child(n: int, args: argparse.Namespace, state_dir: Path,
-              timeout: float) -> list[dict[str, Any]]:
-    cmd = [sys.executable, os.path.abspath(__file__), "--one", str(n),
+def run_child(n: int, args: argparse.Namespace, state_dir: Path, timeout: float,
+              *, resume: bool = False) -> list[dict[str, Any]]:
+    cmd = [sys.executable, os.path.abspath(__file__), "--one", str(n), *(
+           ["--resume"] if resume else []),
            "--state", str(state_dir), "--page-size", str(args.page_size),
            "--batch-size", str(args.batch_size), "--phases", args.phases]
     if not args.freeze:
@@ -411,6 +461,28 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def memory_summary(rows: list[dict[str, Any]]) -> str:
+    """Per N: both systems' data and the engine's share, from the two child processes."""
+    head = ("| N | left data MB | right data MB | initial: engine MB (peak - left - right) "
+            "| relist-fresh: engine MB (peak - both) |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for n in sorted({r["n"] for r in rows}):
+        by_phase = {r["phase"]: r for r in rows if r["n"] == n}
+        first, fresh = by_phase.get("initial"), by_phase.get("relist-fresh")
+        left = first["data_mb"] - first["base_mb"] if first else None
+        both = fresh["data_mb"] - fresh["base_mb"] if fresh else None
+        right = both - left if both is not None and left is not None else None
+        initial = (first["peak_mb"] - first["data_mb"] - right
+                   if first is not None and right is not None else None)
+        relist = fresh["peak_mb"] - fresh["data_mb"] if fresh else None
+
+        def mb(value: float | None) -> str:
+            return "n/a" if value is None else f"{value:.0f}"
+
+        lines.append(f"| {n:,} | {mb(left)} | {mb(right)} | {mb(initial)} | {mb(relist)} |")
+    return "\n".join(lines)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     p.add_argument("--sizes", default=DEFAULT_SIZES,
@@ -418,6 +490,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--state", default=None,
                    help="directory for the SQLite state files (default: a temp dir)")
     p.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--resume", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--phases", default=",".join(PHASES),
                    help=f"phases to run, in order (default {','.join(PHASES)})")
     p.add_argument("--page-size", type=int, default=100, help="connector page size")
@@ -451,11 +524,16 @@ def main(argv: list[str] | None = None) -> int:
         profile_dir = Path(args.profile) if args.profile else None
         if profile_dir is not None:
             profile_dir.mkdir(parents=True, exist_ok=True)
-        bench = Bench(args.one, Path(args.state) / f"engine-{args.one}.sqlite",
+        state_dir = Path(args.state)
+        bench = Bench(args.one, state_dir / f"engine-{args.one}.sqlite",
                       page_size=args.page_size, batch_size=args.batch_size,
                       freeze=args.freeze, profile_dir=profile_dir,
-                      profile_phases=frozenset(args.profile_phases.split(",")))
-        bench.run(phases)
+                      profile_phases=frozenset(args.profile_phases.split(",")),
+                      dump=state_dir / f"right-{args.one}.json")
+        if args.resume:
+            bench.resume()
+        else:
+            bench.run(phases)
         return 0
 
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
@@ -475,7 +553,14 @@ def main(argv: list[str] | None = None) -> int:
                       f"{left / 60:.1f} min left of --budget", file=sys.stderr, flush=True)
                 continue
             print(f"n={n:,}: running in a child process{note}", file=sys.stderr, flush=True)
-            rows.extend(run_child(n, args, state_dir, min(args.timeout, max(left, 1.0))))
+            got = run_child(n, args, state_dir, min(args.timeout, max(left, 1.0)))
+            rows.extend(got)
+            left = args.budget * 60 - (time.monotonic() - started)
+            if any(r["phase"] == "relist" for r in got) and left > 0:
+                print(f"n={n:,}: full re-list again in a fresh process", file=sys.stderr,
+                      flush=True)
+                rows.extend(run_child(n, args, state_dir, min(args.timeout, left),
+                                      resume=True))
     finally:
         if own_dir:
             shutil.rmtree(state_dir, ignore_errors=True)
@@ -483,12 +568,15 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table(rows))
     print()
+    print(memory_summary(rows))
+    print()
     print(f"Machine: {info['cpu']}, {info['nproc']} CPUs; Python {info['python']}; "
           f"SQLite {info['sqlite']}; {info['platform']}")
     print(f"Page size {args.page_size}, batch size {args.batch_size}, "
           f"gc.freeze {'on' if args.freeze else 'off'}. entities/s = basis / seconds "
           "(initial, echo, nochange, relist: N; edit1pct: records edited).")
-    print("base: bare interpreter; data: after filling left; peak: ru_maxrss after the phase "
+    print("base: bare interpreter; data: after filling left (relist-fresh: after loading "
+          "left and right); peak: ru_maxrss after the phase "
           "(process high-water mark); before/high/after: current RSS around the phase, high "
           "sampled every 5 ms. high-before is the engine's working memory for one run "
           "(in 'initial' it also holds right's new records).")

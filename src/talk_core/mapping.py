@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import json
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -280,8 +279,12 @@ def _sent(pm: PropertyMapping, datatype: DataType, creating: bool) -> bool:
 
 
 def value_hash(values: dict[str, Any]) -> str:
-    """A short stable digest of projected values, for echo suppression."""
-    text = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
+    """A short stable digest of projected values, for echo suppression.
+
+    ``repr`` of the sorted items is stable across processes for the JSON
+    values projections hold, and several times cheaper than sorted JSON.
+    """
+    text = repr(sorted(values.items()))
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 

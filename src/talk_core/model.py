@@ -92,16 +92,17 @@ class DataType:
     updated_field: str | None = None
     read_mode: ReadMode = ReadMode.INCREMENTAL
     child_of: ChildOf | None = None
+    _by_name: dict[str, Property] = attrs.field(init=False, repr=False, eq=False, hash=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {p.name: p for p in self.properties})
 
     @property
     def property_names(self) -> frozenset[str]:
         return frozenset(p.name for p in self.properties)
 
     def find(self, name: str) -> Property | None:
-        for prop in self.properties:
-            if prop.name == name:
-                return prop
-        return None
+        return self._by_name.get(name)
 
     def property(self, name: str) -> Property:
         prop = self.find(name)

@@ -144,6 +144,14 @@ class StateStore(Protocol):
 
     def inbox_resolve(self, seq: int, global_id: str) -> None: ...
 
+    def inbox_resolve_many(self, pairs: Iterable[tuple[int, str]]) -> None:
+        """(seq, global id) for many rows at once."""
+        ...
+
+    def inbox_claimant(self, global_type: str, global_id: str, system: str) -> str | None:
+        """The external id of a staged record of ``system`` already resolved to the entity."""
+        ...
+
     def inbox_groups(self, global_type: str, after: str | None, limit: int) -> list[InboxRow]:
         """Resolved, not deferred rows of whole global entities with ids above ``after``.
 
@@ -176,12 +184,26 @@ class StateStore(Protocol):
 
     def put_global(self, global_type: str, global_id: str, values: dict[str, Any]) -> None: ...
 
+    def put_globals(self, global_type: str, items: Iterable[tuple[str, dict[str, Any]]]
+                    ) -> None: ...
+
+    def set_parents(self, global_type: str, pairs: Iterable[tuple[str, str | None]]) -> None: ...
+
     def delete_global(self, global_type: str, global_id: str) -> None:
         """Remove the entity and its match keys."""
         ...
 
     def set_match_keys(self, global_type: str, global_id: str, keys: dict[str, str]) -> None:
         """Replace the entity's keys (key name -> normalised value)."""
+        ...
+
+    def add_match_keys(self, global_type: str, rows: Iterable[tuple[str, str, str]]) -> None:
+        """Add (global id, key, value) rows, keeping the keys already there."""
+        ...
+
+    def find_by_keys(self, global_type: str, key: str, values: Iterable[str]
+                     ) -> dict[str, list[str]]:
+        """value -> global ids, for many values of one key at once."""
         ...
 
     def find_by_key(self, global_type: str, key: str, value: str) -> list[str]:
@@ -211,6 +233,21 @@ class StateStore(Protocol):
 
     def link_for(self, global_type: str, global_id: str, system: str) -> Link | None: ...
 
+    def link_ids(self, system: str, datatype: str, global_type: str,
+                 external_ids: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+        """external id -> (global id, hash): what collect and resolve need, cheaply."""
+        ...
+
+    def find_links_many(self, system: str, datatype: str, external_ids: Iterable[str],
+                        global_types: Iterable[str]) -> dict[str, str]:
+        """external id -> global id of referenced records; the first type listed wins."""
+        ...
+
+    def links_for_many(self, global_types: Iterable[str], global_ids: Iterable[str],
+                       system: str) -> dict[str, str]:
+        """global id -> external id in ``system``, over any of the global types."""
+        ...
+
     def links_of(self, global_type: str, global_id: str) -> list[Link]: ...
 
     def links_of_many(self, global_type: str, ids: Iterable[str]) -> dict[str, list[Link]]: ...
@@ -218,6 +255,8 @@ class StateStore(Protocol):
     def put_link(self, link: Link) -> None:
         """Insert or replace, keyed by (global_type, system, datatype, external_id)."""
         ...
+
+    def put_links(self, links: Iterable[Link]) -> None: ...
 
     def delete_link(self, link: Link) -> None: ...
 
@@ -241,6 +280,10 @@ class StateStore(Protocol):
 
     def is_detached(self, global_type: str, global_id: str, system: str) -> bool: ...
 
+    def detached_of(self, global_type: str, global_ids: Iterable[str]) -> set[tuple[str, str]]:
+        """(global id, system) pairs among ``global_ids`` that must not be created again."""
+        ...
+
     # -- full listings: which linked records were seen this run ------------
     def seen_reset(self, system: str, datatype: str) -> None: ...
 
@@ -252,6 +295,10 @@ class StateStore(Protocol):
     def journal_add(self, entry: JournalEntry) -> None: ...
 
     def journal_remove(self, key: str) -> None: ...
+
+    def journal_add_many(self, entries: Iterable[JournalEntry]) -> None: ...
+
+    def journal_remove_many(self, keys: Iterable[str]) -> None: ...
 
     def journal_pending(self) -> list[JournalEntry]: ...
 

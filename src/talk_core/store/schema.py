@@ -36,7 +36,7 @@ _V1: list[str] = [
         global_id TEXT NOT NULL,
         PRIMARY KEY (global_type, global_id, key)
     )""",
-    "CREATE INDEX match_keys_lookup ON match_keys (global_type, key, value)",
+    "CREATE INDEX match_keys_lookup ON match_keys (global_type, key, value, global_id)",
     """CREATE TABLE links (
         global_type TEXT NOT NULL,
         global_id TEXT NOT NULL,

@@ -229,6 +229,20 @@ class SQLiteStore:
         finally:
             self._depth -= 1
 
+    @contextlib.contextmanager
+    def _atomic(self) -> Iterator[None]:
+        """For this class's own multi-statement methods: a transaction when none is open.
+
+        Inside the caller's transaction no savepoint is needed, since the
+        caller commits or rolls back the whole; a savepoint per call cost a
+        quarter of an initial sync.
+        """
+        if self._depth:
+            yield
+        else:
+            with self.transaction():
+                yield
+
     def begin_dry_run(self) -> None:
         """Hold one outer transaction open that only ``end_dry_run`` ends, by rolling back."""
         if self._dry_run:
@@ -328,7 +342,7 @@ class SQLiteStore:
             )
             for r in rows
         ]
-        with self.transaction():
+        with self._atomic():
             self._conn.executemany(
                 "INSERT INTO inbox (global_type, system, datatype, external_id, kind, "
                 "payload, global_id, deferred) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -342,6 +356,19 @@ class SQLiteStore:
             (global_type, limit),
         )
         return [_inbox_row(r) for r in rows]
+
+    def inbox_resolve_many(self, pairs: Iterable[tuple[int, str]]) -> None:
+        self._conn.executemany("UPDATE inbox SET global_id = ? WHERE seq = ?",
+                               [(gid, seq) for seq, gid in pairs])
+
+    def inbox_claimant(self, global_type: str, global_id: str, system: str) -> str | None:
+        """The external id of a staged record of ``system`` already resolved to the entity."""
+        row = self._conn.execute(
+            "SELECT external_id FROM inbox WHERE global_type = ? AND global_id = ? "
+            "AND system = ? AND kind = 'read' LIMIT 1",
+            (global_type, global_id, system),
+        ).fetchone()
+        return None if row is None else str(row[0])
 
     def inbox_resolve(self, seq: int, global_id: str) -> None:
         self._conn.execute("UPDATE inbox SET global_id = ? WHERE seq = ?", (global_id, seq))
@@ -379,7 +406,7 @@ class SQLiteStore:
         return [_inbox_row(r) for r in rows]
 
     def inbox_delete(self, seqs: Iterable[int]) -> None:
-        with self.transaction():
+        with self._atomic():
             self._conn.executemany("DELETE FROM inbox WHERE seq = ?", [(s,) for s in seqs])
 
     def inbox_defer(self, seq: int, reason: str) -> None:
@@ -448,8 +475,23 @@ class SQLiteStore:
             (global_type, global_id, dumps(values), _now()),
         )
 
+    def put_globals(self, global_type: str, items: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        now = _now()
+        self._conn.executemany(
+            'INSERT INTO globals (global_type, global_id, "values", updated_at) '
+            "VALUES (?, ?, ?, ?) ON CONFLICT (global_type, global_id) DO UPDATE "
+            'SET "values" = excluded."values", updated_at = excluded.updated_at',
+            [(global_type, gid, dumps(values), now) for gid, values in items],
+        )
+
+    def set_parents(self, global_type: str, pairs: Iterable[tuple[str, str | None]]) -> None:
+        self._conn.executemany(
+            "UPDATE globals SET parent_id = ? WHERE global_type = ? AND global_id = ?",
+            [(parent, global_type, gid) for gid, parent in pairs],
+        )
+
     def delete_global(self, global_type: str, global_id: str) -> None:
-        with self.transaction():
+        with self._atomic():
             self._conn.execute(
                 "DELETE FROM globals WHERE global_type = ? AND global_id = ?",
                 (global_type, global_id),
@@ -461,7 +503,7 @@ class SQLiteStore:
 
     def set_match_keys(self, global_type: str, global_id: str, keys: dict[str, str]) -> None:
         """Keys whose value is None are left out: an empty key must match nothing."""
-        with self.transaction():
+        with self._atomic():
             self._conn.execute(
                 "DELETE FROM match_keys WHERE global_type = ? AND global_id = ?",
                 (global_type, global_id),
@@ -470,6 +512,27 @@ class SQLiteStore:
                 "INSERT INTO match_keys (global_type, key, value, global_id) VALUES (?, ?, ?, ?)",
                 [(global_type, k, v, global_id) for k, v in keys.items() if v is not None],
             )
+
+    def add_match_keys(self, global_type: str, rows: Iterable[tuple[str, str, str]]) -> None:
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO match_keys (global_type, key, value, global_id) "
+            "VALUES (?, ?, ?, ?)",
+            [(global_type, key, value, gid) for gid, key, value in rows],
+        )
+
+    def find_by_keys(self, global_type: str, key: str, values: Iterable[str]
+                     ) -> dict[str, list[str]]:
+        wanted = list(dict.fromkeys(values))
+        found: dict[str, list[str]] = {}
+        for chunk in _chunks(wanted, MAX_PARAMS - 2):
+            rows = self._conn.execute(
+                "SELECT value, global_id FROM match_keys WHERE global_type = ? AND key = ? "
+                f"AND value IN ({_marks(len(chunk))}) ORDER BY value, global_id",
+                (global_type, key, *chunk),
+            )
+            for value, gid in rows:
+                found.setdefault(value, []).append(gid)
+        return found
 
     def find_by_key(self, global_type: str, key: str, value: str) -> list[str]:
         rows = self._conn.execute(
@@ -523,6 +586,56 @@ class SQLiteStore:
                 found[row[4]] = Link(
                     row[0], row[1], row[2], row[3], row[4], row[5], loads(row[6])
                 )
+        return found
+
+    def link_ids(self, system: str, datatype: str, global_type: str,
+                 external_ids: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+        """external id -> (global id, hash), without decoding the links' values."""
+        found: dict[str, tuple[str, str | None]] = {}
+        for chunk in _chunks(list(external_ids), MAX_PARAMS - 3):
+            rows = self._conn.execute(
+                "SELECT external_id, global_id, hash FROM links WHERE global_type = ? "
+                f"AND system = ? AND datatype = ? AND external_id IN ({_marks(len(chunk))})",
+                (global_type, system, datatype, *chunk),
+            )
+            for ext, gid, digest in rows:
+                found[ext] = (gid, digest)
+        return found
+
+    def find_links_many(self, system: str, datatype: str, external_ids: Iterable[str],
+                        global_types: Iterable[str]) -> dict[str, str]:
+        """external id -> global id for referenced records; the first type listed wins."""
+        order = {t: i for i, t in enumerate(global_types)}
+        best: dict[str, tuple[int, str]] = {}
+        if not order:
+            return {}
+        for chunk in _chunks(list(external_ids), MAX_PARAMS - 2 - len(order)):
+            rows = self._conn.execute(
+                "SELECT external_id, global_type, global_id FROM links WHERE system = ? "
+                f"AND datatype = ? AND external_id IN ({_marks(len(chunk))}) "
+                f"AND global_type IN ({_marks(len(order))})",
+                (system, datatype, *chunk, *order),
+            )
+            for ext, gt, gid in rows:
+                rank = order[gt]
+                if ext not in best or rank < best[ext][0]:
+                    best[ext] = (rank, gid)
+        return {ext: gid for ext, (_rank, gid) in best.items()}
+
+    def links_for_many(self, global_types: Iterable[str], global_ids: Iterable[str],
+                       system: str) -> dict[str, str]:
+        """global id -> external id in ``system``, over any of the global types."""
+        types = list(global_types)
+        found: dict[str, str] = {}
+        for chunk in _chunks(list(global_ids), MAX_PARAMS - 1 - len(types)):
+            rows = self._conn.execute(
+                "SELECT global_id, external_id FROM links WHERE system = ? "
+                f"AND global_type IN ({_marks(len(types))}) "
+                f"AND global_id IN ({_marks(len(chunk))})",
+                (system, *types, *chunk),
+            )
+            for gid, ext in rows:
+                found.setdefault(gid, ext)
         return found
 
     def find_link(
@@ -596,6 +709,21 @@ class SQLiteStore:
                 f"{link.external_id!r} ({exc})"
             ) from exc
 
+    def put_links(self, links: Iterable[Link]) -> None:
+        """``put_link`` for many; a clash is an error as there."""
+        try:
+            self._conn.executemany(
+                f"INSERT INTO links ({_LINK_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (global_type, system, datatype, external_id) DO UPDATE "
+                'SET global_id = excluded.global_id, hash = excluded.hash, '
+                '"values" = excluded."values"',
+                [(lk.global_type, lk.global_id, lk.system, lk.datatype, lk.external_id,
+                  lk.hash, dumps(lk.values)) for lk in links],
+            )
+        except sqlite3.IntegrityError as exc:
+            raise StateError(f"a global entity is already linked to another record in that "
+                             f"system ({exc})") from exc
+
     def delete_link(self, link: Link) -> None:
         self._conn.execute(
             "DELETE FROM links WHERE global_type = ? AND system = ? AND datatype = ? "
@@ -650,6 +778,18 @@ class SQLiteStore:
             (global_type, global_id, system),
         )
 
+    def detached_of(self, global_type: str, global_ids: Iterable[str]) -> set[tuple[str, str]]:
+        """(global id, system) pairs among ``global_ids`` that must not be created again."""
+        found: set[tuple[str, str]] = set()
+        for chunk in _chunks(list(global_ids), MAX_PARAMS - 1):
+            rows = self._conn.execute(
+                "SELECT global_id, system FROM detached WHERE global_type = ? "
+                f"AND global_id IN ({_marks(len(chunk))})",
+                (global_type, *chunk),
+            )
+            found.update((gid, system) for gid, system in rows)
+        return found
+
     def is_detached(self, global_type: str, global_id: str, system: str) -> bool:
         row = self._conn.execute(
             "SELECT 1 FROM detached WHERE global_type = ? AND global_id = ? AND system = ?",
@@ -664,7 +804,7 @@ class SQLiteStore:
         )
 
     def seen_add(self, system: str, datatype: str, external_ids: Iterable[str]) -> None:
-        with self.transaction():
+        with self._atomic():
             self._conn.executemany(
                 "INSERT OR IGNORE INTO seen (system, datatype, external_id) VALUES (?, ?, ?)",
                 [(system, datatype, e) for e in external_ids],
@@ -691,6 +831,18 @@ class SQLiteStore:
                 dumps(entry.payload), format_datetime(created),
             ),
         )
+
+    def journal_add_many(self, entries: Iterable[JournalEntry]) -> None:
+        now = datetime.now(UTC)
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO journal (key, global_type, global_id, system, datatype, "
+            "payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(e.key, e.global_type, e.global_id, e.system, e.datatype, dumps(e.payload),
+              format_datetime(e.created_at or now)) for e in entries],
+        )
+
+    def journal_remove_many(self, keys: Iterable[str]) -> None:
+        self._conn.executemany("DELETE FROM journal WHERE key = ?", [(k,) for k in keys])
 
     def journal_remove(self, key: str) -> None:
         self._conn.execute("DELETE FROM journal WHERE key = ?", (key,))
@@ -768,7 +920,7 @@ class SQLiteStore:
         now = _now()
         payload = None if letter.payload is None else dumps(letter.payload)
         next_attempt = _optional_time(letter.next_attempt)
-        with self.transaction():
+        with self._atomic():
             letter_id = self._letter_id(letter)
             if letter_id is None:
                 cur = self._conn.execute(

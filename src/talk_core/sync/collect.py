@@ -93,14 +93,14 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
     for page in instance.connector.read(datatype.name, cursor):
         ids = [e.id for e in page.entities]
         links = {
-            m.key: store.links_by_external(instance.name, datatype.name, m.global_type, ids)
+            m.key: store.link_ids(instance.name, datatype.name, m.global_type, ids)
             for m in mappings
         }
         rows: list[InboxRow] = []
         letters: list[DeadLetter] = []
         live: list[str] = []
+        sync.result.count(instance.name, datatype.name, "read", len(page.entities))
         for entity in page.entities:
-            sync.result.count(instance.name, datatype.name, "read")
             sync.clear_read_letter(instance.name, datatype.name, entity.id)
             if entity.deleted:
                 for m in mappings:
@@ -121,7 +121,7 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
                     )
                     continue
                 link = links[m.key].get(entity.id)
-                if link is not None and link.hash == digest:
+                if link is not None and link[1] == digest:
                     continue
                 row = read_row(m, instance.name, datatype, entity, values, digest)
                 if history:

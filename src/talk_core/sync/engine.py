@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
@@ -25,18 +24,18 @@ from talk_core.mapping import ConversionError, Mapping
 from talk_core.model import DataType, PropertyType
 from talk_core.store.base import DeadLetter, InboxRow, StateStore
 from talk_core.sync import collect as collecting
-from talk_core.sync.execute import Executor
-from talk_core.sync.match import match_keys
+from talk_core.sync.execute import Executor, Planned
+from talk_core.sync.match import key_values
 from talk_core.sync.plan import (
     DeletePolicy,
     Observation,
-    Plan,
     Route,
     Target,
     plan_group,
 )
 from talk_core.sync.references import References, Unresolved
 from talk_core.sync.resolve import make_resolver, policy_name
+from talk_core.sync.resolve_ids import IdResolver
 from talk_core.sync.result import RunResult
 from talk_core.sync.settings import SyncSettings, SystemInstance
 
@@ -89,6 +88,11 @@ class Sync:
         self._read_letters: set[tuple[str, str, str]] = set()
         self._write_letters: set[tuple[str, str, str]] = set()
         self._resolver = make_resolver(self.settings.conflict, self.settings.priority)
+        self._mappings = {
+            (name, m.datatype, m.global_type): (m, inst.spec.datatype(m.datatype))
+            for name, inst in self.systems.items() for m in inst.spec.mappings
+        }
+        self._refs: dict[tuple[str, str, str], dict[str, str]] = {}
         self._policy = policy_name(self.settings.conflict)
 
     def close(self) -> None:
@@ -155,11 +159,10 @@ class Sync:
         return self.systems[name]
 
     def mapping(self, system: str, datatype: str, global_type: str) -> tuple[Mapping, DataType]:
-        spec = self.systems[system].spec
-        for m in spec.mappings_of(datatype):
-            if m.global_type == global_type:
-                return m, spec.datatype(datatype)
-        raise KeyError(f"{system} {datatype} has no mapping to {global_type}")
+        found = self._mappings.get((system, datatype, global_type))
+        if found is None:
+            raise KeyError(f"{system} {datatype} has no mapping to {global_type}")
+        return found
 
     # -- the run ----------------------------------------------------------------
     def run(
@@ -224,7 +227,7 @@ class Sync:
             if not targets:
                 continue
             self._breaker(gtype.name)
-            self._resolve_pass(gtype)
+            IdResolver(self, gtype).run()
             self._merge_pass(gtype, targets, executor)
 
     # -- dead letters ---------------------------------------------------------------
@@ -296,7 +299,7 @@ class Sync:
                     return True
         return False
 
-    def _carriers(self, global_type: str) -> set[str]:
+    def carriers(self, global_type: str) -> set[str]:
         return {n for n, i in self.systems.items() if i.spec.mappings_for(global_type)}
 
     def _breaker(self, global_type: str) -> None:
@@ -315,77 +318,27 @@ class Sync:
     def keys(self, gtype: GlobalType) -> tuple[tuple[str, ...], ...]:
         return self.settings.datatype(gtype.name).match_keys or gtype.match_keys
 
-    def _refs_of(self, system: str, datatype: str, global_type: str) -> dict[str, str]:
-        mapping, dt = self.mapping(system, datatype, global_type)
-        return mapping.references(dt)
+    def refs_of(self, system: str, datatype: str, global_type: str) -> dict[str, str]:
+        """Global property -> referenced datatype, for one mapping (computed once)."""
+        key = (system, datatype, global_type)
+        refs = self._refs.get(key)
+        if refs is None:
+            mapping, dt = self.mapping(system, datatype, global_type)
+            refs = self._refs[key] = mapping.references(dt)
+        return refs
 
-    def _resolve_pass(self, gtype: GlobalType) -> None:
-        """Give every staged record a global id: its link's, a match's, or a new one."""
-        store = self.store
-        store.inbox_undefer(gtype.name)
-        keys = self.keys(gtype)
-        claimed: dict[tuple[str, str], str] = {}
-        while True:
-            rows = store.inbox_unresolved(gtype.name, self.settings.batch_size)
-            if not rows:
-                return
-            with store.transaction():
-                for row in rows:
-                    self._resolve_row(gtype, row, keys, claimed)
-
-    def _resolve_row(self, gtype: GlobalType, row: InboxRow, keys: tuple[tuple[str, ...], ...],
-                     claimed: dict[tuple[str, str], str]) -> None:
-        store = self.store
-        assert row.seq is not None
-        link = store.get_link(row.system, row.datatype, row.external_id, gtype.name)
-        if link is not None:
-            store.inbox_resolve(row.seq, link.global_id)
-            return
-        payload = row.payload or {}
-        if payload.get("deleted") or row.kind != "read":
-            store.inbox_delete([row.seq])
-            return
-        try:
-            values = self.refs.to_global(
-                gtype.name, payload["values"],
-                self._refs_of(row.system, row.datatype, gtype.name), row.system,
-            )
-        except Unresolved as exc:
-            store.inbox_defer(row.seq, str(exc))
-            self.result.deferred += 1
-            return
-        found = match_keys(values, keys)
-        gid = None
-        for name, value in found.items():
-            hits = set(store.find_by_key(gtype.name, name, value))
-            if not hits:
+    def prefetch_references(self, global_type: str, rows: list[InboxRow]) -> None:
+        """One query per referencing property for a batch of staged records."""
+        wanted: dict[tuple[str, str, str], list[str]] = {}
+        for row in rows:
+            if row.kind != "read" or not row.payload or row.payload.get("deleted"):
                 continue
-            if len(hits) > 1:
-                store.inbox_delete([row.seq])
-                self.dead_letter(DeadLetter(
-                    system=row.system, datatype=row.datatype, external_id=row.external_id,
-                    global_type=gtype.name, direction="read",
-                    error=(f"{row.system} {row.datatype} {row.external_id}: ambiguous match, "
-                           f"{name} {value.replace(chr(31), ' ')!r} fits {len(hits)} "
-                           f"{gtype.name} records; not merged"),
-                    payload=None,
-                ))
-                return
-            candidate = hits.pop()
-            taken = claimed.get((candidate, row.system))
-            if taken == row.external_id or (
-                taken is None and store.link_for(gtype.name, candidate, row.system) is None
-            ):
-                gid = candidate
-            break
-        if gid is None:
-            gid = uuid.uuid4().hex
-            store.set_match_keys(gtype.name, gid, found)
-            if payload.get("history") and self.settings.datatype(gtype.name).history == "new":
-                for other in self._carriers(gtype.name) - {row.system}:
-                    store.detach(gtype.name, gid, other)
-        claimed[(gid, row.system)] = row.external_id
-        store.inbox_resolve(row.seq, gid)
+            for prop, datatype in self.refs_of(row.system, row.datatype, global_type).items():
+                value = row.payload["values"].get(prop)
+                if value is not None and value != "":
+                    wanted.setdefault((prop, row.system, datatype), []).append(str(value))
+        for (prop, system, datatype), ids in wanted.items():
+            self.refs.prefetch_global(global_type, prop, system, datatype, ids)
 
     def _merge_pass(self, gtype: GlobalType, targets: list[Target], executor: Executor) -> None:
         """Merge each global entity's staged records, plan the writes, execute, commit."""
@@ -400,7 +353,10 @@ class Sync:
             after = gids[-1]
             currents = store.get_globals(gtype.name, gids)
             links = store.links_of_many(gtype.name, gids)
-            batch: list[tuple[Plan, list[int]]] = []
+            detached = store.detached_of(gtype.name, gids)
+            self.refs.reset()
+            self.prefetch_references(gtype.name, rows)
+            batch: list[Planned] = []
             for gid, group in groupby(rows, key=lambda r: r.global_id):
                 assert gid is not None
                 members = list(group)
@@ -409,7 +365,8 @@ class Sync:
                 if not members:
                     continue
                 planned = self._plan(gtype, gid, members, currents.get(gid),
-                                     links.get(gid, []), targets)
+                                     links.get(gid, []), targets,
+                                     frozenset(sys for g, sys in detached if g == gid))
                 if planned is not None:
                     batch.append(planned)
             executor.execute(gtype, batch)
@@ -418,7 +375,7 @@ class Sync:
 
     def _plan(self, gtype: GlobalType, gid: str, rows: list[InboxRow],
               current: dict[str, Any] | None, links: list[Any],
-              targets: list[Target]) -> tuple[Plan, list[int]] | None:
+              targets: list[Target], detached: frozenset[str]) -> Planned | None:
         by_system = {link.system: link for link in links}
         dts = self.settings.datatype(gtype.name)
         latest: dict[str, InboxRow] = {}
@@ -444,7 +401,7 @@ class Sync:
                 continue
             try:
                 values = self.refs.to_global(gtype.name, payload["values"],
-                                             self._refs_of(system, row.datatype, gtype.name),
+                                             self.refs_of(system, row.datatype, gtype.name),
                                              system)
             except Unresolved as exc:
                 assert row.seq is not None
@@ -466,14 +423,15 @@ class Sync:
         if current is None and not observations:
             self.store.inbox_delete([s for s in seqs if s not in deferred])
             return None
-        detached = frozenset(
-            t.system for t in targets
-            if t.system not in by_system and self.store.is_detached(gtype.name, gid, t.system)
-        )
         plan = plan_group(
             global_type=gtype.name, global_id=gid, current=current, links=by_system,
             observations=observations, targets=targets, resolver=self._resolver,
             policy=self._policy, delete_policy=self.settings.deletes, detached=detached,
             accept=dts.accepts if dts.filter else None,
         )
-        return plan, [s for s in seqs if s not in deferred]
+        if current is not None:
+            known = current
+        else:
+            known = next((o.values for o in observations if not o.adopted and not o.deleted), {})
+        return Planned(plan, [s for s in seqs if s not in deferred],
+                       key_values(known, self.keys(gtype)))

@@ -10,7 +10,7 @@ of the batch goes on.
 from __future__ import annotations
 
 import logging
-import uuid
+import secrets
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -22,7 +22,7 @@ from talk_core.mapping import ConversionError
 from talk_core.model import DataType, Entity, Link, PropertyType
 from talk_core.store.base import DeadLetter, InboxRow, JournalEntry
 from talk_core.sync.collect import project
-from talk_core.sync.match import match_keys
+from talk_core.sync.match import key_values, match_keys
 from talk_core.sync.plan import Create, Delete, Plan, Update
 from talk_core.sync.references import Unresolved
 from talk_core.system import SystemSpec
@@ -36,11 +36,21 @@ _STOPS = (BudgetExhausted, Interrupted)
 
 
 @attrs.define
+class Planned:
+    """A plan with the inbox rows it consumes and the match keys its entity had."""
+
+    plan: Plan
+    seqs: list[int]
+    keys_before: tuple[Any, ...] = ()
+
+
+@attrs.define
 class Outcome:
     """What executing one plan produced, committed together with the plan."""
 
     plan: Plan
     seqs: list[int]
+    keys_before: tuple[Any, ...] = ()
     links: list[Link] = attrs.field(factory=list)
     dropped: list[Link] = attrs.field(factory=list)
     journal_done: list[str] = attrs.field(factory=list)
@@ -183,7 +193,7 @@ class Executor:
         return links
 
     # -- batches of plans --------------------------------------------------------
-    def execute(self, gtype: GlobalType, batch: list[tuple[Plan, list[int]]]) -> None:
+    def execute(self, gtype: GlobalType, batch: list[Planned]) -> None:
         """Prepare every write of a batch, journal them and the conflicts, send, commit.
 
         Conflicts are recorded before any write is sent: a crash after a
@@ -191,9 +201,11 @@ class Executor:
         """
         if not batch:
             return
+        self._prefetch(gtype.name, [p.plan for p in batch])
         prepared: list[tuple[Outcome, list[Write]]] = []
-        for plan, seqs in batch:
-            outcome = Outcome(plan, seqs)
+        for planned in batch:
+            plan = planned.plan
+            outcome = Outcome(plan, planned.seqs, planned.keys_before)
             writes = []
             for action in plan.actions:
                 write = self._prepare(gtype, plan, action, outcome)
@@ -201,11 +213,10 @@ class Executor:
                     writes.append(write)
             prepared.append((outcome, writes))
         with self.store.transaction():
-            for outcome, writes in prepared:
+            for outcome, _writes in prepared:
                 self._record_conflicts(gtype.name, outcome.plan)
-                for write in writes:
-                    if write.entry is not None:
-                        self.store.journal_add(write.entry)
+            self.store.journal_add_many(
+                w.entry for _o, writes in prepared for w in writes if w.entry is not None)
         stop: BaseException | None = None
         for outcome, writes in prepared:
             if stop is None:
@@ -220,10 +231,24 @@ class Executor:
                 outcome.journal_done.extend(
                     w.entry.key for w in writes if not w.sent and w.entry is not None)
         with self.store.transaction():
-            for outcome, _writes in prepared:
-                self._commit(gtype, outcome)
+            self._commit(gtype, [outcome for outcome, _writes in prepared])
         if stop is not None:
             raise stop
+
+    def _prefetch(self, gt: str, plans: list[Plan]) -> None:
+        """Translate every reference a batch will write with one query per property."""
+        wanted: dict[tuple[str, str], list[str]] = {}
+        for plan in plans:
+            for action in plan.actions:
+                if isinstance(action, Delete):
+                    continue
+                datatype = action.datatype if isinstance(action, Create) else action.link.datatype
+                for prop in self.sync.refs_of(action.system, datatype, gt):
+                    gid = action.values.get(prop)
+                    if gid:
+                        wanted.setdefault((action.system, prop), []).append(gid)
+        for (system, prop), gids in wanted.items():
+            self.sync.refs.prefetch_system(gt, prop, system, gids)
 
     def _record_conflicts(self, gt: str, plan: Plan) -> None:
         for conflict in plan.conflicts:
@@ -266,7 +291,7 @@ class Executor:
         now = self.sync.now()
         try:
             if isinstance(action, Delete):
-                entry = JournalEntry(uuid.uuid4().hex, gt, gid, action.system, datatype,
+                entry = JournalEntry(secrets.token_hex(16), gt, gid, action.system, datatype,
                                      {"op": "delete", "external_id": ident}, now)
                 return Write(action, datatype, ident, {}, entry)
             creating = isinstance(action, Create)
@@ -280,7 +305,7 @@ class Executor:
                 raise
             if not creating:
                 return Write(action, datatype, ident, payload, None) if payload else None
-            entry = JournalEntry(uuid.uuid4().hex, gt, gid, action.system, datatype,
+            entry = JournalEntry(secrets.token_hex(16), gt, gid, action.system, datatype,
                                  {"properties": payload, "values": action.values}, now)
             return Write(action, datatype, ident, payload, entry)
         except Unresolved as exc:
@@ -335,43 +360,49 @@ class Executor:
         return InboxRow(child_gt, action.system, action.datatype, "", kind="parent",
                         global_id=gid)
 
-    def _commit(self, gtype: GlobalType, outcome: Outcome) -> None:
-        store, plan, gt = self.store, outcome.plan, gtype.name
-        gid = plan.global_id
-        if plan.deleted:
-            for link in plan.drop_links:
-                store.delete_link(link)
-                self.sync.refs.forget(link.system, gid)
-            store.delete_global(gt, gid)
-        else:
-            assert plan.values is not None
-            if plan.changed:
-                store.put_global(gt, gid, plan.values)
-                store.set_match_keys(gt, gid, match_keys(plan.values, self.sync.keys(gtype)))
-                if gtype.parent:
-                    store.set_parent(gt, gid, plan.values.get(gtype.parent))
-            for link in plan.drop_links:
-                store.delete_link(link)
-                self.sync.refs.forget(link.system, gid)
-            for system in plan.detach:
-                store.detach(gt, gid, system)
-            for link in plan.links:
-                store.put_link(link)
-        for link in outcome.links:
-            store.put_link(link)
-        for link in outcome.dropped:
-            if not plan.deleted:
-                store.delete_link(link)
-        for key in outcome.journal_done:
-            store.journal_remove(key)
-        for system in outcome.written:
-            self.sync.clear_write_letter(system, gt, gid)
-        staged = list(outcome.staged)
-        if outcome.incomplete and not plan.deleted:
-            staged.append(InboxRow(gt, "", "", "", kind="reshare", global_id=gid))
+    def _commit(self, gtype: GlobalType, outcomes: list[Outcome]) -> None:
+        """Everything a batch produced, written with one statement per kind where possible."""
+        store, gt, keys = self.store, gtype.name, self.sync.keys(gtype)
+        changed: list[tuple[str, dict[str, Any]]] = []
+        links: list[Link] = []
+        drops: list[Link] = []
+        staged: list[InboxRow] = []
+        done: list[str] = []
+        seqs: list[int] = []
+        for outcome in outcomes:
+            plan, gid = outcome.plan, outcome.plan.global_id
+            drops.extend(plan.drop_links)
+            if plan.deleted:
+                store.delete_global(gt, gid)
+            else:
+                assert plan.values is not None
+                if plan.changed:
+                    changed.append((gid, plan.values))
+                    if key_values(plan.values, keys) != outcome.keys_before:
+                        store.set_match_keys(gt, gid, match_keys(plan.values, keys))
+                for system in plan.detach:
+                    store.detach(gt, gid, system)
+                links.extend(plan.links)
+                drops.extend(outcome.dropped)
+            links.extend(outcome.links)
+            done.extend(outcome.journal_done)
+            for system in outcome.written:
+                self.sync.clear_write_letter(system, gt, gid)
+            staged.extend(outcome.staged)
+            if outcome.incomplete and not plan.deleted:
+                staged.append(InboxRow(gt, "", "", "", kind="reshare", global_id=gid))
+            seqs.extend(outcome.seqs)
+        for link in drops:
+            store.delete_link(link)
+            self.sync.refs.forget(link.system, link.global_id)
+        store.put_globals(gt, changed)
+        if gtype.parent:
+            store.set_parents(gt, [(gid, values.get(gtype.parent)) for gid, values in changed])
+        store.put_links(links)
+        store.journal_remove_many(done)
         if staged:
             store.stage(staged)
-        store.inbox_delete(outcome.seqs)
+        store.inbox_delete(seqs)
 
     # -- parents created with their lines ------------------------------------------
     def create_parents(self, gtype: GlobalType, rows: list[InboxRow]) -> None:
@@ -428,7 +459,7 @@ class Executor:
             with store.transaction():
                 store.inbox_delete([row.seq])
             return
-        key = uuid.uuid4().hex
+        key = secrets.token_hex(16)
         entry = JournalEntry(key, parent_gt, gid, system, row.datatype, {
             "properties": payload, "values": parent_values,
             "children": {"field": field, "datatype": cdt.name, "global_type": gtype.name,

@@ -37,3 +37,8 @@ def match_keys(values: dict[str, Any], keys: Sequence[Sequence[str]]) -> dict[st
             if pieces:
                 out[key_name(parts)] = "\x1f".join(pieces)
     return out
+
+
+def key_values(values: dict[str, Any], keys: Sequence[Sequence[str]]) -> tuple[Any, ...]:
+    """The raw values the keys are made of: equal tuples make equal keys, cheaply."""
+    return tuple(values.get(part) for parts in keys for part in parts)

@@ -13,11 +13,12 @@ class Unresolved(LookupError):
 
 
 class References:
-    """Looks links up for reference properties, with a per-run cache.
+    """Looks links up for reference properties, with a cache per batch.
 
     The cache holds only positive answers: a record linked during the run
     must become visible to later lookups, and links are never re-pointed
-    within a run.
+    within a run. Batches prefetch what they will ask, one query per
+    property, and ``reset`` between batches keeps memory flat.
     """
 
     def __init__(self, store: StateStore, global_types: dict[str, GlobalType]) -> None:
@@ -77,8 +78,36 @@ class References:
                         f"{prop} refers to global {gid}, which has no record in {system} yet"
                     )
                 self._to_system[key] = ext
+            # the system will answer this id back: know it without asking the store
+            self._to_global.setdefault((system, refs[prop], ext), gid)
             out[prop] = ext
         return out
+
+    def reset(self) -> None:
+        """Start a new batch: the caches hold one batch, so memory does not grow with N."""
+        self._to_global.clear()
+        self._to_system.clear()
+
+    def prefetch_global(self, global_type: str, prop: str, system: str, datatype: str,
+                        external_ids: list[str]) -> None:
+        """Look up many references of one property in one query, before they are needed."""
+        wanted = [e for e in dict.fromkeys(external_ids) if (system, datatype, e)
+                  not in self._to_global]
+        if not wanted:
+            return
+        found = self.store.find_links_many(system, datatype, wanted,
+                                           self.targets(global_type, prop))
+        for ext, gid in found.items():
+            self._to_global[(system, datatype, ext)] = gid
+
+    def prefetch_system(self, global_type: str, prop: str, system: str,
+                        global_ids: list[str]) -> None:
+        wanted = [g for g in dict.fromkeys(global_ids) if (system, prop, g) not in self._to_system]
+        if not wanted:
+            return
+        found = self.store.links_for_many(self.targets(global_type, prop), wanted, system)
+        for gid, ext in found.items():
+            self._to_system[(system, prop, gid)] = ext
 
     def forget(self, system: str, global_id: str) -> None:
         """Drop cached answers about a global entity that was deleted or unlinked."""

@@ -1,0 +1,152 @@
+"""Give every staged record its global id: its link's, a match's, or a new one.
+
+Works a batch at a time with a handful of queries per batch (links, the
+references, the match keys), then decides row by row in memory, so that two
+records arriving in one batch from two systems still meet.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from talk_core.globaltypes import GlobalType
+from talk_core.store.base import DeadLetter, InboxRow
+from talk_core.sync.match import match_keys
+from talk_core.sync.references import Unresolved
+
+if TYPE_CHECKING:
+    from talk_core.sync.engine import Sync
+
+
+class IdResolver:
+    def __init__(self, sync: Sync, gtype: GlobalType) -> None:
+        self.sync = sync
+        self.store = sync.store
+        self.gtype = gtype
+        self.keys = sync.keys(gtype)
+        self.history_new = sync.settings.datatype(gtype.name).history == "new"
+
+    def run(self) -> None:
+        self.store.inbox_undefer(self.gtype.name)
+        while True:
+            rows = self.store.inbox_unresolved(self.gtype.name, self.sync.settings.batch_size)
+            if not rows:
+                return
+            with self.store.transaction():
+                self._batch(rows)
+
+    def _batch(self, rows: list[InboxRow]) -> None:
+        gt, store, refs = self.gtype.name, self.store, self.sync.refs
+        refs.reset()
+        linked = self._linked(rows)
+        resolved: list[tuple[int, str]] = []
+        gone: list[int] = []
+        pending: list[InboxRow] = []
+        for row in rows:
+            assert row.seq is not None
+            gid = linked.get((row.system, row.datatype, row.external_id))
+            if gid is not None:
+                resolved.append((row.seq, gid))
+            elif (row.payload or {}).get("deleted") or row.kind != "read":
+                gone.append(row.seq)  # a delete of a record talk never linked
+            else:
+                pending.append(row)
+        self.sync.prefetch_references(gt, pending)
+        candidates: list[tuple[InboxRow, dict[str, str]]] = []
+        for row in pending:
+            assert row.seq is not None and row.payload is not None
+            try:
+                values = refs.to_global(gt, row.payload["values"],
+                                        self.sync.refs_of(row.system, row.datatype, gt),
+                                        row.system)
+            except Unresolved as exc:
+                store.inbox_defer(row.seq, str(exc))
+                self.sync.result.deferred += 1
+                continue
+            candidates.append((row, match_keys(values, self.keys)))
+        hits = self._hits(candidates)
+        claimed: dict[tuple[str, str], str] = {}
+        new_keys: list[tuple[str, str, str]] = []
+        for row, found in candidates:
+            assert row.seq is not None
+            gid = self._match(row, found, hits, claimed)
+            if gid == "":
+                gone.append(row.seq)
+                continue
+            if gid is None:
+                gid = secrets.token_hex(16)
+                for name, value in found.items():
+                    new_keys.append((gid, name, value))
+                    hits[(name, value)].append(gid)
+                if self.history_new and (row.payload or {}).get("history"):
+                    for other in sorted(self.sync.carriers(gt) - {row.system}):
+                        store.detach(gt, gid, other)
+            claimed[(gid, row.system)] = row.external_id
+            resolved.append((row.seq, gid))
+        store.add_match_keys(gt, new_keys)
+        store.inbox_resolve_many(resolved)
+        store.inbox_delete(gone)
+
+    def _linked(self, rows: list[InboxRow]) -> dict[tuple[str, str, str], str]:
+        by_source: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for row in rows:
+            if row.kind == "read":
+                by_source[(row.system, row.datatype)].append(row.external_id)
+        linked = {}
+        for (system, datatype), ids in by_source.items():
+            for ext, (gid, _hash) in self.store.link_ids(system, datatype, self.gtype.name,
+                                                         ids).items():
+                linked[(system, datatype, ext)] = gid
+        return linked
+
+    def _hits(self, candidates: list[tuple[InboxRow, dict[str, str]]]
+              ) -> defaultdict[tuple[str, str], list[str]]:
+        wanted: dict[str, list[str]] = defaultdict(list)
+        for _row, found in candidates:
+            for name, value in found.items():
+                wanted[name].append(value)
+        hits: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
+        for name, values in wanted.items():
+            for value, gids in self.store.find_by_keys(self.gtype.name, name, values).items():
+                hits[(name, value)].extend(gids)
+        return hits
+
+    def _match(self, row: InboxRow, found: dict[str, str],
+               hits: defaultdict[tuple[str, str], list[str]],
+               claimed: dict[tuple[str, str], str]) -> str | None:
+        """The global id to adopt, None for a new entity, "" when the match is ambiguous."""
+        for name, value in found.items():
+            ids = set(hits.get((name, value), ()))
+            if not ids:
+                continue
+            if len(ids) > 1:
+                self._ambiguous(row, name, value, len(ids))
+                return ""
+            candidate = ids.pop()
+            return candidate if self._free(candidate, row, claimed) else None
+        return None
+
+    def _free(self, candidate: str, row: InboxRow, claimed: dict[tuple[str, str], str]) -> bool:
+        """Whether ``row`` may adopt the entity: no other record of its system holds it.
+
+        Two records of one system with one key stay two entities, mirrored as
+        two elsewhere; the same record read twice is one.
+        """
+        taken = claimed.get((candidate, row.system))
+        if taken is not None:
+            return taken == row.external_id
+        if self.store.link_for(self.gtype.name, candidate, row.system) is not None:
+            return False
+        other = self.store.inbox_claimant(self.gtype.name, candidate, row.system)
+        return other is None or other == row.external_id
+
+    def _ambiguous(self, row: InboxRow, name: str, value: str, count: int) -> None:
+        self.sync.dead_letter(DeadLetter(
+            system=row.system, datatype=row.datatype, external_id=row.external_id,
+            global_type=self.gtype.name, direction="read",
+            error=(f"{row.system} {row.datatype} {row.external_id}: ambiguous match, "
+                   f"{name} {value.replace(chr(31), ' ')!r} fits {count} "
+                   f"{self.gtype.name} records; not merged"),
+        ))

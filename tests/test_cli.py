@@ -212,6 +212,20 @@ def test_emulate_without_emulator_is_a_clear_error(workdir: Path) -> None:
     assert out.exit_code == 2 and "Toy CRM has no emulator" in out.output
 
 
+def test_emulate_starts_the_plugins_emulator(workdir: Path) -> None:
+    import talk_toy
+
+    out = talk("emulate", "toyerp", "--port", "8099", "--seed")
+    assert out.exit_code == 0, out.output
+    assert talk_toy.EMULATED[-1] == {"port": 8099, "seed": True}
+
+
+def test_plugin_commands_join_the_cli(workdir: Path) -> None:
+    out = talk("toy-hello", "world")
+    assert out.exit_code == 0 and "hello world from the toy plugin" in out.output
+    assert "toy-hello" in talk("--help").output
+
+
 def test_secrets_never_reach_the_log(workdir: Path) -> None:
     seed(workdir / "crm.json", "customers", companies(1))
     proc = talk_process(workdir, "-vv", "sync", "--json")

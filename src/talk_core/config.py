@@ -50,7 +50,7 @@ class SyncConfig:
     max_delete_fraction: float = 0.25
     min_delete_count: int = 5
     dry_run: bool = False
-    batch_size: int = 500
+    batch_size: int = 1000
 
 
 @attrs.define

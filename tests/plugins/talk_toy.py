@@ -143,8 +143,28 @@ TOYERP = SystemSpec(
         Mapping("Contacts", "human",
                 mapped([("FullName", "name"), ("Email", "email"), ("City", "city")])),
     ),
-    factory=_factory((ACCOUNTS, CONTACTS)), options=OPTIONS,
+    factory=_factory((ACCOUNTS, CONTACTS)), options=OPTIONS, emulator=lambda **kw: emulator(**kw),
 )
+
+
+EMULATED: list[dict[str, Any]] = []
+
+
+def emulator(*, port: int, seed: bool) -> None:
+    """Stands in for a real emulator: records how it was started."""
+    EMULATED.append({"port": port, "seed": seed})
+    print(f"toy emulator on 127.0.0.1:{port} seed={seed}")
+
+
+@hookimpl
+def register_commands(cli: Any) -> None:
+    import click
+
+    @cli.command(name="toy-hello")
+    @click.argument("who")
+    def hello(who: str) -> None:
+        """Say hello (a command from the toy plugin)."""
+        click.echo(f"hello {who} from the toy plugin")
 
 
 @hookimpl

@@ -9,6 +9,7 @@ stopped early (a request budget was spent) and the next run carries on;
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 import tomllib
@@ -84,7 +85,43 @@ def fail(message: str, code: int) -> None:
 pass_context = click.make_pass_decorator(Context)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class TalkGroup(click.Group):
+    """Adds the plugins' commands, including plugins the config file names, on first use."""
+
+    _seen: set[str] = set()
+
+    def _plugin_commands(self, ctx: click.Context) -> None:
+        from talk_core.plugins import load_plugins, pm
+
+        load_plugins()
+        config_path = ctx.params.get("config_path") if ctx.params else None
+        # loads modules named by the config's `plugins`; the command that reads the
+        # config says what is wrong with it, if anything
+        with contextlib.suppress(TalkError):
+            Context(config_path).specs()
+        for plugin in pm.get_plugins():
+            name = pm.get_name(plugin) or ""
+            if name in self._seen:
+                continue
+            self._seen.add(name)
+            hook = getattr(plugin, "register_commands", None)
+            if hook is not None:
+                hook(cli=self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._plugin_commands(ctx)
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            self._plugin_commands(ctx)
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+
+@click.group(cls=TalkGroup,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               envvar="TALK_CONFIG", show_envvar=True,
               help="Config file to use. Default: ./talk.toml.")
@@ -119,10 +156,6 @@ def _register_commands() -> None:
     for module in (sync_cmd, inspect_cmds, meta_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
-    from talk_core.plugins import load_plugins, pm
-
-    load_plugins()
-    pm.hook.register_commands(cli=cli)
 
 
 _register_commands()

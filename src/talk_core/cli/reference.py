@@ -8,15 +8,21 @@ from talk_core.cli.main import cli
 
 
 def reference() -> str:
+    """The core commands only: what plugins add depends on what is installed."""
+    from talk_core.cli import inspect_cmds, meta_cmds, sync_cmd
+
+    core = {c.name: c for m in (sync_cmd, inspect_cmds, meta_cmds) for c in m.COMMANDS}
+    group = click.Group("talk", commands=core, params=cli.params, help=cli.help)
+    ctx = click.Context(group, info_name="talk", terminal_width=100, max_content_width=100,
+                        help_option_names=["-h", "--help"])
     lines = ["# Command reference", "",
              "Generated from `talk --help` and each command's help "
              "(`python -m talk_core.cli.reference > docs/cli.md`).", ""]
-    ctx = click.Context(cli, info_name="talk", terminal_width=100, max_content_width=100,
-                        help_option_names=["-h", "--help"])
-    lines += ["## talk", "", "```", cli.get_help(ctx).rstrip(), "```", ""]
-    for name in sorted(cli.list_commands(ctx)):
-        command = cli.get_command(ctx, name)
-        assert command is not None
+    lines += ["## talk", "", "```", group.get_help(ctx).rstrip(), "```", "",
+              "Plugins add commands of their own (`talk auth exactonline`); `talk --help` "
+              "lists them.", ""]
+    for name in sorted(core):
+        command = core[name]
         sub = click.Context(command, info_name=name, parent=ctx)
         lines += [f"## talk {name}", "", "```", command.get_help(sub).rstrip(), "```", ""]
     return "\n".join(lines)

@@ -98,7 +98,7 @@ class Executor:
         digest = None
         try:
             read, digest = project(mapping, dt, entity)
-            refs = mapping.references(dt)
+            refs = self.sync.refs_of(system, datatype, gt)
             try:
                 read = self.sync.refs.to_global(gt, read, refs, system)
             except Unresolved:
@@ -113,7 +113,8 @@ class Executor:
     def _system_values(self, gt: str, system: str, dt_name: str, values: dict[str, Any],
                        *, creating: bool) -> tuple[dict[str, Any], DataType]:
         mapping, dt = self.sync.mapping(system, dt_name, gt)
-        translated = self.sync.refs.to_system(gt, values, mapping.references(dt), system)
+        translated = self.sync.refs.to_system(gt, values, self.sync.refs_of(system, dt_name, gt),
+                                              system)
         return mapping.to_system(translated, dt, creating=creating), dt
 
     def _journal(self, entry: JournalEntry) -> str:

@@ -219,14 +219,14 @@ def _merge(
             changes.setdefault(prop, []).append(Candidate(obs.system, value, obs.updated))
 
     merged = dict(base_values)
+    adopters = {o.system for o in live if o.adopted}
     for prop, candidates in changes.items():
-        distinct = {repr(c.value) for c in candidates}
-        adopted_here = any(o.adopted and o.system == c.system for o in live for c in candidates)
-        current = base_values.get(prop)
-        if len(distinct) == 1:
+        if len(candidates) == 1 or len({repr(c.value) for c in candidates}) == 1:
             winner = candidates[0]
+            current = base_values.get(prop)
             if (
-                adopted_here and not plan.is_new and not is_empty(current)
+                adopters and not plan.is_new and not is_empty(current)
+                and any(c.system in adopters for c in candidates)
                 and not _same(current, winner.value)
             ):
                 plan.conflicts.append(Conflict(

@@ -83,7 +83,7 @@ class SyncSettings:
     deletes: DeletePolicy = attrs.field(default=DeletePolicy.PROPAGATE, converter=DeletePolicy)
     max_delete_fraction: float = 0.25
     min_delete_count: int = 5
-    batch_size: int = 500
+    batch_size: int = 1000
     retry_base: timedelta = timedelta(minutes=5)
     retry_max: timedelta = timedelta(hours=12)
     datatypes: dict[str, DatatypeSettings] = attrs.field(factory=dict)

@@ -152,9 +152,6 @@ class SQLiteStore:
                 _verify(conn, self.path)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
-            # a bounded page cache (32 MB): index lookups stay in memory at 1M links
-            conn.execute("PRAGMA cache_size = -32000")
-            conn.execute("PRAGMA temp_store = MEMORY")
             schema.migrate(conn, self.path)
         except StateError:
             conn.close()

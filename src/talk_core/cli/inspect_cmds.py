@@ -12,7 +12,7 @@ from talk_core.cli import main as m
 from talk_core.cli.output import emit_json, heading, table
 
 
-@click.command()
+@click.command(short_help="Last runs, cursors, links, pending work.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @m.pass_context
 @m.handle_errors
@@ -60,7 +60,7 @@ def status(ctx: m.Context, as_json: bool) -> None:
                f"{data['dead_letters']}, conflicts recorded {data['conflicts']}")
 
 
-@click.command()
+@click.command(short_help="Which records are tied together.")
 @click.argument("ident", required=False)
 @click.option("--system", help="Only links into this system instance.")
 @click.option("--datatype", help="Only this system datatype or global datatype.")
@@ -96,7 +96,7 @@ def links(ctx: m.Context, ident: str | None, system: str | None, datatype: str |
           empty="no links")
 
 
-@click.command()
+@click.command(short_help="Concurrent edits: values and winners.")
 @click.option("--limit", default=50, show_default=True, help="How many, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @m.pass_context
@@ -119,7 +119,7 @@ def conflicts(ctx: m.Context, limit: int, as_json: bool) -> None:
         for c in found], empty="no conflicts")
 
 
-@click.command()
+@click.command(short_help="Records that failed, why, when retried.")
 @click.option("--retry", is_flag=True, help="Make every dead letter due now and run a sync.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @m.pass_context

@@ -72,7 +72,7 @@ def _toml(value: object) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-@click.command()
+@click.command(short_help="Write a commented example talk.toml.")
 @click.argument("path", required=False, type=click.Path(dir_okay=False))
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 @m.pass_context
@@ -86,7 +86,7 @@ def init(ctx: m.Context, path: str | None, force: bool) -> None:
     click.echo(f"wrote {target}; edit it, then run `talk sync --dry-run`")
 
 
-@click.command()
+@click.command(short_help="Installed plugins and their versions.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def plugins(as_json: bool) -> None:
     """Installed plugins, their versions and the hooks they implement."""
@@ -99,7 +99,7 @@ def plugins(as_json: bool) -> None:
         for p in found], empty="no plugins installed")
 
 
-@click.command()
+@click.command(short_help="Kinds of system and their datatypes.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @m.pass_context
 @m.handle_errors
@@ -129,7 +129,7 @@ def systems(ctx: m.Context, as_json: bool) -> None:
                                                                       "facet": ""}]])
 
 
-@click.command()
+@click.command(short_help="Dataflow document of two system kinds.")
 @click.argument("source")
 @click.argument("target")
 @click.option("--format", "fmt", type=click.Choice(["rst", "md"]), default="rst",
@@ -158,7 +158,7 @@ def docs(ctx: m.Context, source: str, target: str, fmt: str, output: str | None)
         click.echo(text, nl=False)
 
 
-@click.command()
+@click.command(short_help="Run a system's API emulator locally.")
 @click.argument("system")
 @click.option("--port", default=0, show_default=True, help="Port on 127.0.0.1 (0: a free one).")
 @click.option("--seed", is_flag=True, help="Start with realistic sample data.")

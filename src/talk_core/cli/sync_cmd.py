@@ -93,7 +93,7 @@ def show(result: RunResult) -> None:
             for p in result.planned])
 
 
-@click.command()
+@click.command(short_help="Run one sync (or plan it with --dry-run).")
 @click.option("--dry-run", is_flag=True, default=None,
               help="Read and plan, write nothing; print the plan.")
 @click.option("--datatype", "datatypes", multiple=True, metavar="GLOBAL",

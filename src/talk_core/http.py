@@ -1,0 +1,204 @@
+"""The one HTTP client every connector uses: retries, budgets, safe transport, no secrets.
+
+Connectors differ in their APIs, not in how a request should be retried:
+timeouts and 429/5xx are retried with exponential backoff and jitter,
+``Retry-After`` is honoured, a ``Budget`` may hold a request back or stop
+the run, and 4xx answers are never retried blindly (Exact blocks keys that
+keep failing). Transport is TLS with verification for every address but
+loopback, and credentials never reach a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from talk_core.errors import ConfigError, RecordError, TransientError
+
+log = logging.getLogger("talk.http")
+
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+class Budget(Protocol):
+    """A request budget: may wait or raise ``BudgetExhausted`` before a request."""
+
+    def before_request(self) -> None: ...
+
+    def after_response(self, response: requests.Response) -> None: ...
+
+
+class HttpStatusError(RecordError):
+    """A 4xx answer: the request was refused for a reason the body explains."""
+
+    def __init__(self, message: str, status: int, body: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_transport(url: str, *, verify: bool = True) -> None:
+    """Refuse plain HTTP or unverified TLS to anything but this machine."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{url!r} is not an http(s) address")
+    if is_loopback(url):
+        return
+    if parts.scheme != "https":
+        raise ConfigError(f"{url}: plain http would send credentials in clear; use https "
+                          "(only loopback addresses may use http)")
+    if not verify:
+        raise ConfigError(f"{url}: TLS verification cannot be turned off except for loopback "
+                          "addresses")
+
+
+def _default_message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip().replace("\n", " ")
+        return text[:200] or response.reason
+    if isinstance(body, dict):
+        for key in ("message", "error_description", "error"):
+            if isinstance(body.get(key), str):
+                return str(body[key])
+    return str(body)[:200]
+
+
+class HttpClient:
+    """A ``requests`` session bound to one API, with the retry policy above.
+
+    ``describe_error(response)`` turns an error answer into a sentence (the
+    API's message and the field it names); ``budget`` is consulted around
+    every request; ``sleep`` is injectable so tests do not wait.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        name: str = "",
+        auth: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 30.0,
+        retries: int = 5,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        budget: Budget | None = None,
+        describe_error: Callable[[requests.Response], str] = _default_message,
+        verify: bool = True,
+        sleep: Callable[[float], None] = time.sleep,
+        session: requests.Session | None = None,
+    ) -> None:
+        check_transport(base_url, verify=verify)
+        self.base_url = base_url.rstrip("/") + "/"
+        self.name = name or (urlsplit(base_url).hostname or "api")
+        self.session = session or requests.Session()
+        self.session.auth = auth
+        self.session.verify = verify
+        if headers:
+            self.session.headers.update(headers)
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.budget = budget
+        self.describe_error = describe_error
+        self.sleep = sleep
+        self.requests = 0
+
+    def __repr__(self) -> str:
+        return f"HttpClient({self.name!r}, {self.base_url!r})"
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            if urlsplit(path).netloc != urlsplit(self.base_url).netloc:
+                raise RecordError(f"{self.name}: refusing to follow a link to another host: "
+                                  f"{urlsplit(path).netloc}")
+            return path
+        return urljoin(self.base_url, path.lstrip("/"))
+
+    def request(self, method: str, path: str, *, retry: bool | None = None,
+                **kwargs: Any) -> requests.Response:
+        """Send, retrying what may pass; answer a 2xx/3xx response or raise.
+
+        ``retry`` says whether a request that may have reached the server can
+        be sent again; by default only idempotent methods are (a POST with an
+        idempotency key may pass ``retry=True``).
+        """
+        method = method.upper()
+        url = self.url(path)
+        may_resend = method in IDEMPOTENT if retry is None else retry
+        kwargs.setdefault("timeout", self.timeout)
+        attempt = 0
+        while True:
+            attempt += 1
+            if self.budget is not None:
+                self.budget.before_request()
+            self.requests += 1
+            try:
+                response = self.session.request(method, url, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                reason = type(exc).__name__
+                if not may_resend or attempt > self.retries:
+                    raise TransientError(f"{self.name} {method} {_path(url)}: {reason} after "
+                                         f"{attempt} attempt(s)") from None
+                self._wait(attempt, None, f"{method} {_path(url)}: {reason}")
+                continue
+            if self.budget is not None:
+                self.budget.after_response(response)
+            status = response.status_code
+            log.debug("%s %s %s -> %s", self.name, method, _path(url), status)
+            if status < 400:
+                return response
+            if status in RETRY_STATUS and attempt <= self.retries and (
+                may_resend or status == 429
+            ):
+                self._wait(attempt, response.headers.get("Retry-After"),
+                           f"{method} {_path(url)}: {status}")
+                continue
+            message = f"{self.name} {method} {_path(url)}: {status} {self.describe_error(response)}"
+            if status in RETRY_STATUS:
+                raise TransientError(message)
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            raise HttpStatusError(message, status, body)
+
+    def _wait(self, attempt: int, retry_after: str | None, what: str) -> None:
+        delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+        delay = delay / 2 + random.uniform(0, delay / 2)
+        if retry_after and retry_after.strip().replace(".", "", 1).isdigit():
+            delay = max(delay, min(float(retry_after), self.max_backoff * 4))
+        log.info("%s %s; retrying in %.1fs", self.name, what, delay)
+        self.sleep(delay)
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _path(url: str) -> str:
+    """The URL without scheme, host or query: what is safe and useful in a message."""
+    return urlsplit(url).path or "/"

@@ -409,3 +409,17 @@ def test_our_layout_has_the_shape_of_each_seed(path: Path) -> None:
                      factory=_factory)
     ours = render(many, one, generated=WHEN)
     assert _shape(ours) == _shape(path.read_text())
+
+
+def test_lines_taken_inline_also_flow_into_their_parent() -> None:
+    from orders import BILLING, ERP
+
+    flows = {(f.source_label, f.target_label): f for f in dataflows(BILLING, ERP)}
+    into_lines = flows[("Lineitem", "Salesorderlines")]
+    into_parent = flows[("Lineitem", "Salesorders")]
+    assert into_parent.global_type == "agreementline"
+    assert into_parent.rows == into_lines.rows
+    assert ("quantity", "Quantity", '"decimal"') in [r.cells for r in into_parent.rows]
+    back = {(f.source_label, f.target_label) for f in dataflows(ERP, BILLING)}
+    assert ("Salesorders", "Lineitem") in back
+    assert ("Lineitem", "Invoices") not in flows  # billing's lines are records of their own

@@ -124,13 +124,26 @@ def dataflows(source: SystemSpec, target: SystemSpec) -> list[Dataflow]:
             sdt = source.datatype(sm.datatype)
             for tm in target.mappings_for(gtype):
                 tdt = target.datatype(tm.datatype)
-                flows.append(Dataflow(
-                    source_label=_label(sm, sdt),
-                    target_label=_label(tm, tdt),
-                    global_type=gtype,
-                    rows=_rows(sm, sdt, tm, tdt),
-                ))
+                rows = _rows(sm, sdt, tm, tdt)
+                flows.append(Dataflow(_label(sm, sdt), _label(tm, tdt), gtype, rows))
+                # lines a system only takes inline with their parent also flow "into" the parent
+                carrier = _inline_parent(target, tdt)
+                if carrier is not None:
+                    flows.append(Dataflow(_label(sm, sdt), carrier.label, gtype, rows))
+                carrier = _inline_parent(source, sdt)
+                if carrier is not None:
+                    flows.append(Dataflow(carrier.label, _label(tm, tdt), gtype, rows))
     return flows
+
+
+def _inline_parent(spec: SystemSpec, datatype: DataType) -> DataType | None:
+    """The parent that carries ``datatype``'s records inline on create, if any."""
+    if datatype.child_of is None or not datatype.child_of.inline_on_create:
+        return None
+    try:
+        return spec.datatype(datatype.child_of.parent)
+    except KeyError:
+        return None
 
 
 def _stamp(generated: datetime | None) -> str:

@@ -299,3 +299,16 @@ def test_a_damaged_state_file_is_a_clear_error(workdir: Path) -> None:
     assert out.exit_code == 2
     assert str(state) in out.output and "Traceback" not in out.output
     assert "move it away" in out.output
+
+
+def test_log_level_from_the_environment_and_quiet(workdir: Path) -> None:
+    seed(workdir / "crm.json", "customers", companies(1))
+    env = process_env()
+    env["TALK_LOG_LEVEL"] = "debug"
+    loud = subprocess.run([sys.executable, "-m", "talk_core.cli", "sync"], cwd=workdir,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert loud.returncode == 0 and "DEBUG talk.toy: opening" in loud.stderr
+    assert TOKEN not in loud.stderr
+    quiet = subprocess.run([sys.executable, "-m", "talk_core.cli", "-q", "sync"], cwd=workdir,
+                           env=env, capture_output=True, text=True, timeout=120)
+    assert quiet.returncode == 0 and "DEBUG" not in quiet.stderr

@@ -183,7 +183,9 @@ def test_init_includes_installed_system_kinds(workdir: Path) -> None:
     out = talk("init", "example.toml")
     text = (workdir / "example.toml").read_text()
     assert out.exit_code == 0
-    assert 'connector = "toycrm"' in text and 'token = "${TOYCRM_TOKEN}"' in text
+    assert 'connector = "toycrm"' in text
+    assert '\n# token = "${TOYCRM_TOKEN}"' in text  # optional: commented out
+    assert '\npath = ""' in text  # required: to fill in
 
 
 def test_plugins_and_systems(workdir: Path) -> None:

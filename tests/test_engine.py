@@ -358,3 +358,46 @@ def test_history_new_links_old_records_but_copies_only_new_ones(tmp_path: Path, 
     sync.run()
     assert sorted(r[0] for r in records_as_global(conns, "organisation")["erp"]) == [
         "New Firm", "Shared Firm"]
+
+
+def test_an_unreadable_record_in_a_full_listing_is_not_a_delete(tmp_path: Path, conns, clock
+                                                                ) -> None:  # type: ignore[no-untyped-def]
+    from talk_core.connector import Page, Reject
+
+    company(conns, "crm", "Acme")
+    company(conns, "crm", "Bolt")
+    sync = make_sync(tmp_path / "state.db", conns, clock)
+    sync.run()
+    shop = conns["shop"]
+    broken = next(i for i, r in shop.records("companies").items() if r["title"] == "Acme")
+    plain_read = shop.read
+
+    def read(datatype: str, cursor: str | None):  # type: ignore[no-untyped-def]
+        for page in plain_read(datatype, cursor):
+            kept = [e for e in page.entities if e.id != broken]
+            rejects = [Reject(broken, "unreadable body")] if len(kept) < len(page.entities) \
+                else []
+            yield Page(kept, page.cursor, rejects)
+
+    shop.read = read  # type: ignore[method-assign]
+    result = sync.run()
+    assert result.total("delete") == 0
+    assert conns["crm"].count("customers") == 2 and conns["erp"].count("Accounts") == 2
+    assert any("unreadable body" in d["error"] for d in result.dead_letters)
+
+
+def test_a_datatype_that_cannot_be_read_costs_only_itself(tmp_path: Path, conns, clock
+                                                          ) -> None:  # type: ignore[no-untyped-def]
+    from talk_core.errors import TransientError
+
+    company(conns, "crm", "Acme")
+    conns["erp"].put("Contacts", {"FullName": "Kari"})
+    conns["erp"].fail_next("read", TransientError("erp is down"), datatype="Contacts")
+    sync = make_sync(tmp_path / "state.db", conns, clock)
+    result = sync.run()
+    assert result.status == "done" and result.exit_code == 1
+    assert result.errors == ["erp Contacts: reading failed: erp is down"]
+    assert conns["erp"].count("Accounts") == 1  # the rest of the run went on
+    assert sync.store.get_cursor("erp", "Contacts") is None
+    sync.run()
+    assert [r[0] for r in records_as_global(conns, "human")["crm"]] == ["Kari"]

@@ -48,6 +48,8 @@ def instances(config: Config, store: Any, specs: MappingABC[str, SystemSpec] | N
         if spec is None:
             raise ConfigError(f"[systems.{name}] connector: {sc.connector!r} is not installed")
         context = SystemContext(name, store, config.base_dir)
-        out.append(SystemInstance(name, spec, spec.factory(options=dict(sc.options),
-                                                           context=context)))
+        connector = spec.factory(options=dict(sc.options), context=context)
+        # a connector whose schema comes from its options (user-declared datatypes,
+        # renamed fields) answers its own spec for this instance
+        out.append(SystemInstance(name, getattr(connector, "spec", None) or spec, connector))
     return out

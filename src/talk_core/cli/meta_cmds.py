@@ -54,11 +54,13 @@ def example_config(specs: dict[str, SystemSpec]) -> str:
                 value = f'"${{{spec.name.upper()}_{option.name.upper()}}}"'
             elif option.default is not None:
                 value = _toml(option.default)
+            elif option.type is dict:
+                value = "{}"
             else:
                 value = '""'
             line = f"{option.name} = {value}"
             comment = option.help + ("" if option.required else " (optional)")
-            prefix = "" if option.required or option.secret else "# "
+            prefix = "" if option.required else "# "
             parts.append(f"{prefix}{line:<40} # {comment}".rstrip())
         parts.append("")
     return "\n".join(parts) + "\n"

@@ -82,6 +82,10 @@ def show(result: RunResult) -> None:
         table(["type", "entity", "property", "values", "winner"], [
             (c["global_type"], c["global_id"][:8], c["property"], c["values"], c["winner"])
             for c in result.conflicts])
+    if result.errors:
+        heading(f"Could not read ({len(result.errors)})")
+        for error in result.errors:
+            click.echo(f"  {error}")
     if result.dead_letters:
         heading(f"Dead letters ({len(result.dead_letters)})")
         for d in result.dead_letters:

@@ -142,7 +142,9 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
             for letter in letters:
                 sync.dead_letter(letter)
             if full:
-                store.seen_add(instance.name, datatype.name, live)
+                # a record that could not be read is still there: never a delete
+                store.seen_add(instance.name, datatype.name,
+                               live + [r.external_id for r in page.rejects if r.external_id])
             else:
                 store.set_cursor(instance.name, datatype.name, page.cursor)
         listed += len(live)

@@ -18,7 +18,13 @@ from itertools import groupby
 from typing import Any
 
 from talk_core.config import Config
-from talk_core.errors import BudgetExhausted, CircuitBroken, Interrupted, TalkError
+from talk_core.errors import (
+    BudgetExhausted,
+    CircuitBroken,
+    ConnectorError,
+    Interrupted,
+    TalkError,
+)
 from talk_core.globaltypes import GLOBAL_TYPES, GlobalType, sync_order
 from talk_core.mapping import ConversionError, Mapping
 from talk_core.model import DataType, PropertyType
@@ -221,7 +227,7 @@ class Sync:
                     if m.global_type in type_names
                 ]
                 if mappings:
-                    collecting.collect(self, instance, datatype, mappings)
+                    self._collect(instance, datatype, mappings)
         for gtype in types:
             targets = self._targets(gtype.name)
             if not targets:
@@ -229,6 +235,19 @@ class Sync:
             self._breaker(gtype.name)
             IdResolver(self, gtype).run()
             self._merge_pass(gtype, targets, executor)
+
+    def _collect(self, instance: SystemInstance, datatype: DataType,
+                 mappings: list[Mapping]) -> None:
+        """Read one datatype; a failure to read it costs that datatype only, this run."""
+        try:
+            collecting.collect(self, instance, datatype, mappings)
+        except (BudgetExhausted, Interrupted, CircuitBroken):
+            raise
+        except ConnectorError as exc:
+            message = f"{instance.name} {datatype.name}: reading failed: {exc}"
+            log.error("%s", message)
+            self.result.errors.append(message)
+            self.result.count(instance.name, datatype.name, "read_error")
 
     # -- dead letters ---------------------------------------------------------------
     def _retry_dead_letters(self, types: list[GlobalType]) -> None:

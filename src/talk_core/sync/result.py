@@ -25,6 +25,7 @@ class RunResult:
     conflicts: list[dict[str, Any]] = attrs.field(factory=list)
     dead_letters: list[dict[str, Any]] = attrs.field(factory=list)
     planned: list[dict[str, Any]] = attrs.field(factory=list)
+    errors: list[str] = attrs.field(factory=list)
     deferred: int = 0
 
     def count(self, system: str, datatype: str, what: str, n: int = 1) -> None:
@@ -39,10 +40,11 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        """0 done, 1 done with dead letters or conflicts, 4 stopped by a circuit breaker."""
+        """0 done; 1 done with dead letters, conflicts or a datatype that could not be read;
+        4 stopped by a circuit breaker."""
         if self.status == "breaker":
             return 4
-        if self.dead_letters or self.conflicts:
+        if self.dead_letters or self.conflicts or self.errors:
             return 1
         return 0
 
@@ -63,5 +65,6 @@ class RunResult:
             "conflicts": self.conflicts,
             "dead_letters": self.dead_letters,
             "planned": self.planned,
+            "errors": self.errors,
             "deferred": self.deferred,
         }

@@ -1,3 +1,13 @@
-"""talk connector for Custom CRM, Custom Webshop and Custom PMS."""
+"""talk connector for Custom CRM, Custom Webshop and Custom PMS.
+
+An in-house system is reached over the custom REST contract
+(``docs/custom-rest-contract.md``) or as tables of a SQLite file.
+"""
 
 from __future__ import annotations
+
+from talk_custom.connect import SPECS, instance
+from talk_custom.database import create_database
+from talk_custom.emulator import CustomEmulator
+
+__all__ = ["SPECS", "CustomEmulator", "create_database", "instance"]

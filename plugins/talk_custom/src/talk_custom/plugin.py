@@ -1,7 +1,20 @@
-"""Entry point of the Custom CRM, Webshop and PMS connector in the ``talk`` plugin group.
+"""Entry point of the custom connector in the ``talk`` plugin group.
 
-It registers no system kinds yet: installing it is harmless, and ``talk plugins``
-lists it.
+Registers three kinds of system, ``customcrm``, ``customwebshop`` and
+``custompms``, each reachable over the custom REST contract or as tables
+of a SQLite file (``backend``), and each with its emulator for ``talk
+emulate``.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+from talk_core.hookspecs import hookimpl
+from talk_custom.connect import SPECS
+
+
+@hookimpl
+def register_systems(register: Any) -> None:
+    for spec in SPECS.values():
+        register(spec)

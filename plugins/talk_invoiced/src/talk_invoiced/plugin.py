@@ -1,7 +1,48 @@
-"""Entry point of the Invoiced connector in the ``talk`` plugin group.
-
-It registers no system kinds yet: installing it is harmless, and ``talk plugins``
-lists it.
-"""
+"""Entry point of the Invoiced connector in the ``talk`` plugin group."""
 
 from __future__ import annotations
+
+from typing import Any
+
+from talk_core.hookspecs import hookimpl
+from talk_core.system import Option, SystemContext, SystemSpec
+from talk_invoiced.api import MAX_PAGE, PRODUCTION, SANDBOX, InvoicedApi
+from talk_invoiced.connector import InvoicedConnector
+from talk_invoiced.mappings import MAPPINGS
+from talk_invoiced.schema import DATATYPES
+
+OPTIONS = (
+    Option("api_key", str, required=True, secret=True, help="Invoiced API key"),
+    Option("base_url", str, default=PRODUCTION,
+           help="API address: production, the sandbox, or an emulator on 127.0.0.1"),
+    Option("sandbox", bool, default=False,
+           help=f"use the sandbox ({SANDBOX}) when base_url is not set"),
+    Option("page_size", int, default=MAX_PAGE, help="records per page, at most 100"),
+)
+
+
+def make_connector(*, options: dict[str, Any], context: SystemContext) -> InvoicedConnector:
+    """Build the connector from a system instance's validated options."""
+    base_url = options.get("base_url") or PRODUCTION
+    if options.get("sandbox") and base_url == PRODUCTION:
+        base_url = SANDBOX
+    api = InvoicedApi(options["api_key"], base_url,
+                      page_size=int(options.get("page_size") or MAX_PAGE))
+    return InvoicedConnector(api)
+
+
+def _emulator(*, port: int, seed: bool) -> None:
+    from talk_invoiced.emulator import serve
+
+    serve(port, seed)
+
+
+INVOICED_SPEC = SystemSpec(
+    "invoiced", "Invoiced", DATATYPES, MAPPINGS, factory=make_connector, options=OPTIONS,
+    emulator=_emulator, plugin="talk-invoiced",
+)
+
+
+@hookimpl
+def register_systems(register: Any) -> None:
+    register(INVOICED_SPEC)

@@ -1,0 +1,93 @@
+"""From a ``[systems.NAME]`` table to a connector, and the ``SystemSpec`` of each profile.
+
+The registered spec holds the profile's defaults, which is what ``talk
+docs`` and ``talk systems`` show. A configured instance may rename, drop
+or add fields and datatypes, so its connector carries its own ``spec``
+(the registered one with the instance's datatypes and mappings);
+``instance()`` builds a ``SystemInstance`` with it for library use.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from talk_core.errors import ConfigError
+from talk_core.sync.settings import SystemInstance
+from talk_core.system import Option, SystemContext, SystemSpec
+from talk_custom.emulator import serve
+from talk_custom.layout import build_layout
+from talk_custom.profiles import PROFILES
+from talk_custom.rest import RestConnector
+from talk_custom.sqlite_backend import SqliteConnector
+
+BACKENDS = ("rest", "sqlite")
+
+OPTIONS = (
+    Option("backend", str, default="rest",
+           help='where the records live: "rest" (your API) or "sqlite" (a database file)'),
+    Option("base_url", str, help="address of your API, e.g. https://crm.example.com/api "
+                                 "(backend rest)"),
+    Option("api_key", str, secret=True, help="sent as the X-API-Key header"),
+    Option("token", str, secret=True, help="sent as Authorization: Bearer"),
+    Option("database", str, help="path of the SQLite file, relative to the config "
+                                 "(backend sqlite)"),
+    Option("page_size", int, default=100, help="records per list request (1 to 1000)"),
+    Option("datatypes", dict, help="per datatype: path or table, id_field, updated_field, "
+                                   "deleted_field, key_field, fields (renames), extra, map; "
+                                   "or a datatype of your own (label, global, fields, map)"),
+)
+
+
+def _connector(profile: str, *, options: dict[str, Any],
+               context: SystemContext) -> RestConnector | SqliteConnector:
+    here = f"[systems.{context.name}]"
+    backend = options.get("backend") or "rest"
+    if backend not in BACKENDS:
+        raise ConfigError(f"{here} backend: expected \"rest\" or \"sqlite\", got {backend!r}")
+    page_size = options.get("page_size") or 100
+    if not 1 <= page_size <= 1000:
+        raise ConfigError(f"{here} page_size: expected 1 to 1000, got {page_size}")
+    layout = build_layout(PROFILES[profile], options.get("datatypes"), context.name, backend)
+    connector: RestConnector | SqliteConnector
+    if backend == "sqlite":
+        if not options.get("database"):
+            raise ConfigError(f"{here} database: missing; the SQLite backend needs the path "
+                              'of the database file, e.g. database = "shop.db"')
+        path = Path(options["database"]).expanduser()
+        connector = SqliteConnector(layout, path if path.is_absolute() else
+                                    context.base_dir / path, page_size=page_size)
+    else:
+        if not options.get("base_url"):
+            raise ConfigError(f"{here} base_url: missing; the REST backend needs the address "
+                              'of your API, e.g. base_url = "https://crm.example.com/api"')
+        try:
+            connector = RestConnector(layout, options["base_url"], api_key=options.get("api_key"),
+                                      token=options.get("token"), page_size=page_size)
+        except ConfigError as exc:
+            raise ConfigError(f"{here} base_url: {exc}") from None
+    connector.spec = connector.layout.spec(SPECS[profile])
+    return connector
+
+
+def _spec(profile: str) -> SystemSpec:
+    p = PROFILES[profile]
+    return SystemSpec(p.name, p.label, p.datatypes, p.mappings,
+                      factory=partial(_connector, profile), options=OPTIONS,
+                      emulator=partial(serve, profile), plugin="custom")
+
+
+SPECS: dict[str, SystemSpec] = {name: _spec(name) for name in PROFILES}
+
+
+def instance(name: str, kind: str, *, base_dir: Path | None = None, store: Any = None,
+             **options: Any) -> SystemInstance:
+    """A configured system for ``Sync``, with this installation's own datatypes and mappings."""
+    if kind not in SPECS:
+        raise ConfigError(f"[systems.{name}] connector: unknown kind {kind!r}; expected one "
+                          f"of {', '.join(SPECS)}")
+    context = SystemContext(name, store, base_dir or Path.cwd())
+    connector = SPECS[kind].factory(options=options, context=context)
+    assert connector.spec is not None
+    return SystemInstance(name, connector.spec, connector)

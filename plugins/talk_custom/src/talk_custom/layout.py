@@ -1,0 +1,367 @@
+"""The ``datatypes`` option: how one installation's system differs from its profile.
+
+An in-house API or database is never exactly the profile: a table is
+called ``clients``, a column ``company_name``, there is no ``deleted_at``,
+there is an extra ``vat`` field, or a whole kind of record talk has never
+heard of. All of it is declared in ``talk.toml`` and checked here, before
+any record moves, with errors that name the table and key, because a
+config mistake found mid-sync costs data or a night's run.
+
+The result, a ``Layout``, holds talk's view (datatypes and mappings with
+talk's property names) and the wire view (path or table, field names) of
+every datatype; connectors translate between the two, so mappings never
+change per installation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from talk_core.errors import ConfigError
+from talk_core.globaltypes import GLOBAL_TYPES
+from talk_core.mapping import (
+    BOOLEAN,
+    DECIMAL,
+    INTEGER,
+    ISO_DATE,
+    Converter,
+    Mapping,
+    PropertyMapping,
+)
+from talk_core.model import ChildOf, DataType, Property, PropertyType, ReadMode
+from talk_core.system import SystemSpec
+from talk_custom.profiles import CODE, Profile, resource_name
+
+LOCATION_KEYS = ("path", "table", "id_field", "updated_field", "deleted_field", "key_field")
+PROFILE_KEYS = frozenset({*LOCATION_KEYS, "fields", "extra", "map"})
+CUSTOM_KEYS = frozenset({*LOCATION_KEYS, "label", "global", "fields", "map", "required",
+                         "defaults", "creates"})
+TYPES = {
+    "string": PropertyType.STRING, "integer": PropertyType.INTEGER,
+    "decimal": PropertyType.DECIMAL, "boolean": PropertyType.BOOLEAN,
+    "date": PropertyType.DATE, "datetime": PropertyType.DATETIME,
+}
+_CONVERTERS: dict[PropertyType, Converter] = {
+    PropertyType.DECIMAL: DECIMAL, PropertyType.INTEGER: INTEGER,
+    PropertyType.BOOLEAN: BOOLEAN, PropertyType.DATE: ISO_DATE,
+}
+_CODES = frozenset({"country", "currency"})
+DEFAULTS = {"id_field": "id", "updated_field": "updated_at", "deleted_field": "deleted_at",
+            "key_field": "talk_key"}
+
+
+@attrs.frozen
+class Resource:
+    """One datatype as talk sees it and as the system stores it.
+
+    ``fields`` maps talk's property names to the system's field (or column)
+    names where they differ. ``explicit`` lists the location keys the user
+    set, so a backend can tell "no such column, and you said there is" (an
+    error) from "the default column is absent" (use the weaker read mode).
+    """
+
+    datatype: DataType
+    location: str
+    id_field: str = "id"
+    updated_field: str | None = "updated_at"
+    deleted_field: str | None = "deleted_at"
+    key_field: str | None = "talk_key"
+    fields: dict[str, str] = attrs.field(factory=dict)
+    explicit: frozenset[str] = frozenset()
+
+    @property
+    def name(self) -> str:
+        return self.datatype.name
+
+    def wire(self, prop: str) -> str:
+        return self.fields.get(prop, prop)
+
+    def to_wire(self, properties: dict[str, Any]) -> dict[str, Any]:
+        return {self.wire(k): v for k, v in properties.items()}
+
+    def from_wire(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Talk's properties of a system record; fields talk does not know stay behind."""
+        return {p.name: record[self.wire(p.name)] for p in self.datatype.properties
+                if self.wire(p.name) in record}
+
+    def without(self, *names: str) -> Resource:
+        """The resource with optional system fields (updated, deleted, key) absent."""
+        changed = {name: None for name in names}
+        resource = attrs.evolve(self, **changed)
+        return attrs.evolve(resource, datatype=_with_mode(resource))
+
+
+def _with_mode(resource: Resource) -> DataType:
+    """Incremental only with both a change cursor and tombstones; else list everything."""
+    mode = ReadMode.INCREMENTAL if resource.updated_field and resource.deleted_field \
+        else ReadMode.FULL
+    return attrs.evolve(resource.datatype, read_mode=mode)
+
+
+@attrs.frozen
+class Layout:
+    """Every datatype of one system instance, talk-side and wire-side."""
+
+    system: str
+    profile: Profile
+    resources: dict[str, Resource]
+    mappings: tuple[Mapping, ...]
+
+    @property
+    def datatypes(self) -> tuple[DataType, ...]:
+        return tuple(r.datatype for r in self.resources.values())
+
+    def resource(self, name: str) -> Resource:
+        try:
+            return self.resources[name]
+        except KeyError:
+            raise KeyError(f"{self.system}: no datatype {name!r}; it has "
+                           f"{', '.join(self.resources)}") from None
+
+    def replace(self, resource: Resource) -> Layout:
+        return attrs.evolve(self, resources={**self.resources, resource.name: resource})
+
+    def children_of(self, name: str) -> list[Resource]:
+        return [r for r in self.resources.values()
+                if r.datatype.child_of is not None and r.datatype.child_of.parent == name]
+
+    def spec(self, base: SystemSpec) -> SystemSpec:
+        """The registered spec with this installation's datatypes and mappings."""
+        return attrs.evolve(base, datatypes=self.datatypes, mappings=self.mappings)
+
+
+class _Where:
+    """Builds messages that name the system table and the key: ``[systems.crm] datatypes.x``."""
+
+    def __init__(self, system: str) -> None:
+        self.system = system
+
+    def error(self, key: str, message: str) -> ConfigError:
+        return ConfigError(f"[systems.{self.system}] {key}: {message}")
+
+
+def build_layout(profile: Profile, overrides: Any, system: str, backend: str = "rest"
+                 ) -> Layout:
+    """Check the ``datatypes`` option and apply it to ``profile``."""
+    where = _Where(system)
+    if overrides is None:
+        overrides = {}
+    if not isinstance(overrides, dict):
+        raise where.error("datatypes", f"expected a table, got {type(overrides).__name__}")
+    for name, table in overrides.items():
+        if not isinstance(table, dict):
+            raise where.error(f"datatypes.{name}", f"expected a table, got "
+                              f"{type(table).__name__} {table!r}")
+    known = {dt.name for dt in profile.datatypes}
+    custom = [n for n in overrides if n not in known]
+    resources: dict[str, Resource] = {}
+    mappings: list[Mapping] = []
+    for dt in profile.datatypes:
+        table = overrides.get(dt.name, {})
+        _check_keys(where, dt.name, table, PROFILE_KEYS, profile)
+        own = [m for m in profile.mappings if m.datatype == dt.name]
+        resource, extra = _profile_resource(where, dt, table, backend, own[0].global_type)
+        resources[dt.name] = resource
+        for m in own:
+            adapted = _adapt(m, resource.datatype, extra)
+            _check_unique(where, dt.name, adapted)
+            mappings.append(adapted)
+    all_names = known | set(custom)
+    for name in custom:
+        table = overrides[name]
+        _check_keys(where, name, table, CUSTOM_KEYS, profile)
+        resource, mapping = _custom(where, name, table, backend, all_names)
+        resources[name] = resource
+        mappings.append(mapping)
+    return Layout(system, profile, resources, tuple(mappings))
+
+
+def _check_keys(where: _Where, name: str, table: dict[str, Any], allowed: frozenset[str],
+                profile: Profile) -> None:
+    unknown = sorted(set(table) - allowed)
+    if not unknown:
+        return
+    hint = ""
+    if allowed is CUSTOM_KEYS:
+        hint = (f" ({name!r} is not a {profile.label} datatype ("
+                f"{', '.join(d.name for d in profile.datatypes)}), so it is read as a datatype "
+                "of your own)")
+    raise where.error(f"datatypes.{name}.{unknown[0]}",
+                      f"unknown key; expected one of {', '.join(sorted(allowed))}{hint}")
+
+
+def _text(where: _Where, key: str, value: Any, *, empty: bool = False) -> str:
+    if not isinstance(value, str) or (not empty and not value.strip()):
+        raise where.error(key, f"expected {'text' if empty else 'a non-empty name'}, got "
+                          f"{type(value).__name__} {value!r}")
+    return value.strip()
+
+
+def _table(where: _Where, key: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise where.error(key, f"expected a table, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _location(where: _Where, name: str, table: dict[str, Any], backend: str
+              ) -> dict[str, Any]:
+    """Path or table, id, updated, deleted and key fields; "" turns an optional one off."""
+    own = "table" if backend == "sqlite" else "path"
+    location = table.get(own, table.get("path" if own == "table" else "table",
+                                        resource_name(name)))
+    out: dict[str, Any] = {
+        "location": _text(where, f"datatypes.{name}.{own}", location).strip("/")
+        if own == "path" else _text(where, f"datatypes.{name}.{own}", location),
+    }
+    for key, default in DEFAULTS.items():
+        value = _text(where, f"datatypes.{name}.{key}", table.get(key, default),
+                      empty=key != "id_field")
+        out[key] = value or None
+    out["explicit"] = frozenset(k for k in DEFAULTS if k in table)
+    return out
+
+
+def _profile_resource(where: _Where, dt: DataType, table: dict[str, Any], backend: str,
+                      global_type: str) -> tuple[Resource, list[PropertyMapping]]:
+    prefix = f"datatypes.{dt.name}"
+    renames: dict[str, str] = {}
+    dropped: set[str] = set()
+    for prop, field in _table(where, f"{prefix}.fields", table.get("fields", {})).items():
+        key = f"{prefix}.fields.{prop}"
+        found = dt.find(prop)
+        if found is None:
+            raise where.error(key, f"{dt.label} has no property {prop!r}; it has "
+                              f"{', '.join(p.name for p in dt.properties)} (declare new ones "
+                              "under extra)")
+        field = _text(where, key, field, empty=True)
+        if field:
+            renames[prop] = field
+        elif found.required:
+            raise where.error(key, f"{prop!r} is required by talk and cannot be left out")
+        else:
+            dropped.add(prop)
+    props = [p for p in dt.properties if p.name not in dropped]
+    extra_types = _table(where, f"{prefix}.extra", table.get("extra", {}))
+    for field, kind in extra_types.items():
+        if dt.find(field) is not None:
+            raise where.error(f"{prefix}.extra.{field}", f"{dt.label} already has {field!r}; "
+                              "rename it under fields instead")
+        props.append(_property(where, f"{prefix}.extra.{field}", field, kind, None))
+    datatype = attrs.evolve(dt, properties=tuple(props))
+    extra = _map(where, prefix, table.get("map", {}), datatype, global_type, set(extra_types))
+    loc = _location(where, dt.name, table, backend)
+    resource = Resource(datatype, fields=renames, **loc)
+    return attrs.evolve(resource, datatype=_with_mode(resource)), extra
+
+
+def _property(where: _Where, key: str, field: str, kind: Any, names: set[str] | None
+              ) -> Property:
+    text = _text(where, key, kind)
+    if text.startswith("reference:"):
+        target = text.removeprefix("reference:").strip()
+        if names is not None and target not in names:
+            raise where.error(key, f"reference to unknown datatype {target!r}; known: "
+                              f"{', '.join(sorted(names))}")
+        return Property(field, PropertyType.REFERENCE, reference=target)
+    if text not in TYPES:
+        raise where.error(key, f"unknown type {text!r}; expected one of "
+                          f"{', '.join(TYPES)} or reference:<datatype>")
+    return Property(field, TYPES[text])
+
+
+def _map(where: _Where, prefix: str, raw: Any, datatype: DataType, global_type: str,
+         allowed: set[str]) -> list[PropertyMapping]:
+    """``map = { field = "global_property" }``, type-checked against the hub."""
+    gtype = GLOBAL_TYPES[global_type]
+    out = []
+    for field, target in _table(where, f"{prefix}.map", raw).items():
+        key = f"{prefix}.map.{field}"
+        if field not in allowed:
+            raise where.error(key, f"{field!r} is not a field declared here ("
+                              f"{', '.join(sorted(allowed)) or 'none'})")
+        gname = _text(where, key, target)
+        if gname not in gtype.property_names:
+            raise where.error(key, f"{global_type} has no property {gname!r}; it has "
+                              f"{', '.join(sorted(gtype.property_names))}")
+        prop, gprop = datatype.property(field), gtype.property(gname)
+        if (prop.type is PropertyType.REFERENCE) != (gprop.type is PropertyType.REFERENCE):
+            raise where.error(key, f"{field!r} is {prop.type.value} but {global_type}.{gname} "
+                              f"is {gprop.type.value}; a reference maps only to a reference")
+        if gprop.type in (PropertyType.DECIMAL, PropertyType.INTEGER, PropertyType.BOOLEAN,
+                          PropertyType.DATE) and prop.type not in (gprop.type,
+                                                                   PropertyType.STRING) and not (
+                gprop.type is PropertyType.DECIMAL and prop.type is PropertyType.INTEGER):
+            raise where.error(key, f"{field!r} is {prop.type.value} but {global_type}.{gname} "
+                              f"is {gprop.type.value}")
+        converter = _CONVERTERS.get(gprop.type) or (CODE if gname in _CODES else None)
+        out.append(PropertyMapping(field, gname, converter) if converter
+                   else PropertyMapping(field, gname))
+    return out
+
+
+def _adapt(mapping: Mapping, datatype: DataType, extra: list[PropertyMapping]) -> Mapping:
+    """A profile mapping without dropped fields, plus the user's extra ones."""
+    kept = tuple(pm for pm in mapping.properties if datatype.find(pm.system) is not None)
+    return attrs.evolve(mapping, properties=kept + tuple(extra))
+
+
+def _check_unique(where: _Where, name: str, mapping: Mapping) -> None:
+    """Two fields feeding one global property would fight on every run."""
+    seen: dict[str, str] = {}
+    for pm in mapping.properties:
+        if pm.global_ in seen:
+            raise where.error(f"datatypes.{name}.map.{pm.system}", f"{mapping.global_type}."
+                              f"{pm.global_} is already carried by {seen[pm.global_]!r}; leave "
+                              f"that one out with fields.{seen[pm.global_]} = \"\"")
+        seen[pm.global_] = pm.system
+
+
+def _custom(where: _Where, name: str, table: dict[str, Any], backend: str, names: set[str]
+            ) -> tuple[Resource, Mapping]:
+    prefix = f"datatypes.{name}"
+    if "global" not in table:
+        raise where.error(f"{prefix}.global", "missing; a datatype of your own needs the "
+                          f"global datatype it maps to, one of {', '.join(GLOBAL_TYPES)}")
+    global_type = _text(where, f"{prefix}.global", table["global"])
+    if global_type not in GLOBAL_TYPES:
+        raise where.error(f"{prefix}.global", f"unknown global datatype {global_type!r}; "
+                          f"expected one of {', '.join(GLOBAL_TYPES)}")
+    fields = _table(where, f"{prefix}.fields", table.get("fields", {}))
+    if not fields:
+        raise where.error(f"{prefix}.fields", "missing; declare the fields and their types, "
+                          'e.g. fields = { title = "string", budget = "decimal" }')
+    required = table.get("required", [])
+    if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+        raise where.error(f"{prefix}.required", "expected a list of field names")
+    for field in required:
+        if field not in fields:
+            raise where.error(f"{prefix}.required", f"{field!r} is not in fields")
+    props = tuple(attrs.evolve(_property(where, f"{prefix}.fields.{f}", f, k, names),
+                               required=f in required) for f, k in fields.items())
+    child_of = None
+    datatype = DataType(name, _text(where, f"{prefix}.label", table.get("label", name.title())),
+                        props)
+    pms = _map(where, prefix, table.get("map", {}), datatype, global_type, set(fields))
+    if not pms:
+        raise where.error(f"{prefix}.map", f"missing; say which fields carry which "
+                          f"{global_type} properties, e.g. map = {{ title = \"name\" }}")
+    parent = GLOBAL_TYPES[global_type].parent
+    if parent is not None:
+        link = next((pm for pm in pms if pm.global_ == parent), None)
+        if link is None:
+            raise where.error(f"{prefix}.map", f"lines of {global_type} need a reference field "
+                              f"mapped to {parent!r}")
+        ref = datatype.property(link.system).reference
+        assert ref is not None
+        child_of = ChildOf(ref, link.system, inline_on_create=False)
+    datatype = attrs.evolve(datatype, child_of=child_of)
+    defaults = _table(where, f"{prefix}.defaults", table.get("defaults", {}))
+    creates = table.get("creates", True)
+    if not isinstance(creates, bool):
+        raise where.error(f"{prefix}.creates", f"expected true or false, got {creates!r}")
+    resource = Resource(datatype, **_location(where, name, table, backend))
+    resource = attrs.evolve(resource, datatype=_with_mode(resource))
+    return resource, Mapping(name, global_type, tuple(pms), defaults=dict(defaults),
+                             creates=creates)

@@ -1,0 +1,140 @@
+"""Invoiced's REST conventions on top of the core's HTTP client.
+
+The core's ``HttpClient`` owns retries and transport rules; this module owns
+what is particular to Invoiced: Basic auth with the key as user name, the
+error body's ``message`` and ``param``, ``Link`` paging, idempotency keys,
+and refusing to trust a body that is not the JSON the endpoint promises.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import requests
+
+from talk_core.errors import RecordError
+from talk_core.http import HttpClient, HttpStatusError
+
+PRODUCTION = "https://api.invoiced.com"
+SANDBOX = "https://api.sandbox.invoiced.com"
+MAX_PAGE = 100
+
+
+class MalformedResponse(RecordError):
+    """The answer was not what the endpoint promises (an HTML page, a wrong shape)."""
+
+
+def describe_error(response: requests.Response) -> str:
+    """Invoiced's own words for a refusal, with the field it names."""
+    try:
+        body = response.json()
+    except ValueError:
+        kind = response.headers.get("Content-Type", "no content type")
+        text = " ".join(response.text.split())[:120]
+        return f"non-JSON error body ({kind}): {text!r}"
+    if not isinstance(body, dict):
+        return f"unexpected error body: {str(body)[:120]}"
+    message = str(body.get("message") or response.reason or "error")
+    param = body.get("param")
+    return f"{message} (param: {param})" if param else message
+
+
+def _snippet(response: requests.Response) -> str:
+    kind = response.headers.get("Content-Type", "no content type")
+    text = " ".join(response.text.split())[:80]
+    return f"{kind}: {text!r}"
+
+
+class InvoicedApi:
+    """One Invoiced account: requests, decoded and checked."""
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str = PRODUCTION,
+        *,
+        page_size: int = MAX_PAGE,
+        retries: int = 5,
+        backoff: float = 0.5,
+        timeout: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.page_size = max(1, min(int(page_size), MAX_PAGE))
+        self.http = HttpClient(
+            base_url, name="Invoiced", auth=(api_key, ""),
+            headers={"Accept": "application/json"}, retries=retries, backoff=backoff,
+            timeout=timeout, describe_error=describe_error, sleep=sleep,
+        )
+
+    def __repr__(self) -> str:
+        return f"InvoicedApi({self.http.base_url!r})"
+
+    def call(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+             body: Any = None, key: str | None = None) -> Any:
+        """Send one request and answer its decoded JSON body (None for 204)."""
+        headers = {"Idempotency-Key": key} if key else {}
+        response = self.http.request(
+            method, path, params=params, json=body, headers=headers,
+            # a POST or PATCH with an idempotency key is replayed, not repeated
+            retry=True if key else None,
+        )
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise MalformedResponse(
+                f"Invoiced {method} {path}: expected JSON, got {_snippet(response)}"
+            ) from None
+
+    def object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """A request whose answer must be one object with an id."""
+        answer = self.call(method, path, **kwargs)
+        if not isinstance(answer, dict) or "id" not in answer:
+            raise MalformedResponse(
+                f"Invoiced {method} {path}: expected an object with an id, got "
+                f"{type(answer).__name__}: {str(answer)[:80]!r}"
+            )
+        return answer
+
+    def find(self, path: str) -> dict[str, Any] | None:
+        """GET one object; None when Invoiced says it does not exist."""
+        try:
+            return self.object("GET", path)
+        except HttpStatusError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def pages(self, path: str, params: dict[str, Any] | None = None
+              ) -> Iterator[tuple[str, list[Any]]]:
+        """Every page of a listing, following ``Link: rel="next"``.
+
+        Answers (where, rows): ``where`` names the endpoint and page for
+        messages about a bad row.
+        """
+        query = {**(params or {}), "per_page": self.page_size}
+        url: str | None = path
+        number = 1
+        while url is not None:
+            response = self.http.request("GET", url, params=query)
+            where = f"GET {path} page {number}"
+            try:
+                rows = response.json()
+            except ValueError:
+                raise MalformedResponse(
+                    f"Invoiced {where}: expected a JSON list, got {_snippet(response)}"
+                ) from None
+            if not isinstance(rows, list):
+                raise MalformedResponse(
+                    f"Invoiced {where}: expected a JSON list, got {type(rows).__name__}"
+                )
+            yield where, rows
+            url = response.links.get("next", {}).get("url")
+            query = {}  # the next link carries the query
+            number += 1
+
+    def close(self) -> None:
+        self.http.close()

@@ -1,0 +1,472 @@
+"""The Invoiced connector: talk's record operations with Invoiced's real rules.
+
+Customers and invoices are read incrementally (``updated_after``, deletes
+from ``/events``); items, contacts and line items are listed in full every
+run, because items may ignore ``updated_after``, contacts have no listing of
+their own, and a line's removal from an invoice leaves no event. Line items
+and contacts live under a parent, so the connector remembers which parent
+each one was last seen under, and searches when it does not know.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from talk_core.connector import Page, Reject
+from talk_core.errors import CircuitBroken, RecordError
+from talk_core.http import HttpStatusError
+from talk_core.model import DataType, Entity, ReadMode
+from talk_invoiced.api import InvoicedApi, MalformedResponse
+from talk_invoiced.cursor import Cursor, record_hash
+from talk_invoiced.records import MalformedRecord, entity, line_entity, marker, reject, retired
+from talk_invoiced.schema import BY_NAME, MARKER, RETIRED
+
+log = logging.getLogger("talk.invoiced")
+
+PATHS = {"customers": "customers", "invoices": "invoices", "items": "items"}
+DELETE_EVENTS = {"customers": "customer.deleted", "invoices": "invoice.deleted"}
+#: What Invoiced lets change on a catalog item; anything else means a new item.
+ITEM_EDITABLE = frozenset({"name", "description", "type", "metadata"})
+#: Line fields kept when the whole list is sent back to change one line.
+LINE_FIELDS = ("catalog_item", "type", "name", "description", "quantity", "unit_cost",
+               "discountable", "taxable", "discounts", "taxes", "metadata")
+
+
+def _as_id(value: Any) -> Any:
+    """Invoiced ids are integers; talk carries them as text."""
+    text = str(value)
+    return int(text) if text.isdigit() else value
+
+
+def _key_header(key: str) -> str | None:
+    """Invoiced takes idempotency keys of 6 to 64 characters."""
+    return key if 6 <= len(key) <= 64 else None
+
+
+class InvoicedConnector:
+    """One Invoiced account as talk's ``Connector``."""
+
+    def __init__(self, api: InvoicedApi) -> None:
+        self.api = api
+        self.page_size = api.page_size
+        self._contact_customer: dict[str, str] = {}
+        self._line_invoice: dict[str, str] = {}
+
+    def __repr__(self) -> str:
+        return f"InvoicedConnector({self.api!r})"
+
+    def datatype(self, name: str) -> DataType:
+        return BY_NAME[name]
+
+    # -- read -------------------------------------------------------------------
+
+    def read(self, datatype: str, cursor: str | None) -> Iterator[Page]:
+        dt = self.datatype(datatype)
+        if datatype in DELETE_EVENTS:
+            yield from self._read_changes(datatype, cursor)
+            return
+        assert dt.read_mode is ReadMode.FULL
+        try:
+            if datatype == "items":
+                yield from self._read_listing("items", "items")
+            elif datatype == "contacts":
+                yield from self._read_contacts()
+            else:
+                yield from self._read_lines()
+        except MalformedResponse as exc:
+            # a listing cut short would read as deletes of everything after it
+            raise CircuitBroken(f"{exc}; the {datatype} listing is incomplete, so nothing "
+                                "is treated as deleted") from None
+
+    def _read_changes(self, datatype: str, cursor: str | None) -> Iterator[Page]:
+        """Changed records a page at a time; the new cursor only on the last page."""
+        state = Cursor.decode(cursor)
+        try:
+            gone, newest = self._deletions(datatype, state)
+        except MalformedResponse as exc:
+            yield Page([], cursor, [Reject("(events)", str(exc))])
+            return
+        after = Cursor(state.time, dict(state.at_time), newest)
+        try:
+            for where, rows in self.api.pages(PATHS[datatype], state.query()):
+                entities, rejects = [], []
+                for raw in rows:
+                    try:
+                        found = entity(datatype, raw)
+                    except MalformedRecord as exc:
+                        rejects.append(reject(where, raw, exc))
+                        continue
+                    digest = record_hash(raw)
+                    stamp = raw.get("updated_at")
+                    if state.already_read(found.id, stamp, digest):
+                        continue
+                    after.advance(found.id, stamp, digest)
+                    if datatype == "customers" and retired(raw):
+                        found = Entity(found.id, {}, found.updated, deleted=True)
+                    entities.append(found)
+                yield Page(entities, cursor, rejects)
+        except MalformedResponse as exc:
+            # keep the old cursor: the next run reads this stretch again
+            yield Page([], cursor, [Reject(f"({datatype} listing)", str(exc))])
+            return
+        tombstones = [Entity(i, {}, deleted=True) for i in gone]
+        yield Page(tombstones, after.encode())
+
+    def _deletions(self, datatype: str, state: Cursor) -> tuple[list[str], int]:
+        """Ids deleted since the cursor's event, and the newest event id now."""
+        wanted = DELETE_EVENTS[datatype]
+        if state.time is None and state.event == 0:
+            for _where, rows in self.api.pages("events"):
+                return [], max((_event_id(r) for r in rows[:1]), default=0)
+            return [], 0
+        gone: list[str] = []
+        newest = state.event
+        for where, rows in self.api.pages("events"):
+            for raw in rows:
+                ident = _event_id(raw)
+                if ident <= state.event:
+                    return gone, newest
+                newest = max(newest, ident)
+                if raw.get("type") == wanted:
+                    obj = (raw.get("data") or {}).get("object") or {}
+                    if not isinstance(obj, dict) or "id" not in obj:
+                        raise MalformedResponse(f"Invoiced {where}: event {ident} names no "
+                                                "deleted object")
+                    gone.append(str(obj["id"]))
+        return gone, newest
+
+    def _read_listing(self, datatype: str, path: str) -> Iterator[Page]:
+        for where, rows in self.api.pages(path):
+            entities, rejects = [], []
+            for raw in rows:
+                try:
+                    entities.append(entity(datatype, raw))
+                except MalformedRecord as exc:
+                    rejects.append(reject(where, raw, exc))
+            yield Page(entities, None, rejects)
+
+    def _read_contacts(self) -> Iterator[Page]:
+        for _where, customers in self.api.pages("customers"):
+            for customer in customers:
+                if not isinstance(customer, dict) or "id" not in customer or retired(customer):
+                    continue
+                cid = str(customer["id"])
+                for where, rows in self.api.pages(f"customers/{cid}/contacts"):
+                    entities, rejects = [], []
+                    for raw in rows:
+                        try:
+                            found = entity("contacts", raw, customer=cid)
+                        except MalformedRecord as exc:
+                            rejects.append(reject(where, raw, exc))
+                            continue
+                        self._contact_customer[found.id] = cid
+                        entities.append(found)
+                    if entities or rejects:
+                        yield Page(entities, None, rejects)
+
+    def _read_lines(self) -> Iterator[Page]:
+        for where, invoices in self.api.pages("invoices"):
+            entities: list[Entity] = []
+            rejects: list[Reject] = []
+            for invoice in invoices:
+                if not isinstance(invoice, dict) or "id" not in invoice:
+                    rejects.append(reject(where, invoice, MalformedRecord("not an invoice")))
+                    continue
+                lines = invoice.get("items")
+                if not isinstance(lines, list):
+                    rejects.append(reject(where, invoice, MalformedRecord(
+                        "items is not a list of line items")))
+                    continue
+                for line in lines:
+                    try:
+                        found = line_entity(invoice, line)
+                    except MalformedRecord as exc:
+                        rejects.append(reject(where, line, exc))
+                        continue
+                    self._line_invoice[found.id] = found.properties["invoice"]
+                    entities.append(found)
+            for start in range(0, max(len(entities), 1), self.page_size):
+                chunk = entities[start:start + self.page_size]
+                yield Page(chunk, None, rejects if start == 0 else [])
+
+    # -- get --------------------------------------------------------------------
+
+    def get(self, datatype: str, id: str) -> Entity | None:
+        if datatype == "contacts":
+            customer = self._customer_of(id)
+            if customer is None:
+                return None
+            raw = self.api.find(f"customers/{customer}/contacts/{id}")
+            return None if raw is None else self._entity("contacts", raw, customer=customer)
+        if datatype == "lineitems":
+            found = self._line_and_invoice(id)
+            return None if found is None else line_entity(found[1], found[0])
+        raw = self.api.find(f"{PATHS[datatype]}/{id}")
+        if raw is None or (datatype == "customers" and retired(raw)) or raw.get("archived"):
+            return None
+        return self._entity(datatype, raw)
+
+    def _entity(self, datatype: str, raw: dict[str, Any], **extra: Any) -> Entity:
+        try:
+            return entity(datatype, raw, **extra)
+        except MalformedRecord as exc:
+            raise MalformedResponse(f"Invoiced {datatype} {raw.get('id')!r}: {exc}") from None
+
+    # -- create -----------------------------------------------------------------
+
+    def create(self, datatype: str, properties: dict[str, Any], *, key: str) -> Entity:
+        props = copy.deepcopy(properties)
+        if datatype == "contacts":
+            customer = str(props.pop("customer", "") or "")
+            if not customer:
+                raise RecordError("Invoiced contacts: a contact needs its customer")
+            raw = self.api.object("POST", f"customers/{customer}/contacts", body=props,
+                                  key=_key_header(key))
+            found = self._entity("contacts", raw, customer=customer)
+            self._contact_customer[found.id] = customer
+            return found
+        if datatype == "lineitems":
+            return self._create_line(props, key)
+        props["metadata"] = {**(props.get("metadata") or {}), MARKER: key}
+        if "customer" in props:
+            props["customer"] = _as_id(props["customer"])
+        raw = self.api.object("POST", PATHS[datatype], body=props, key=_key_header(key))
+        return self._entity(datatype, raw)
+
+    # -- update -----------------------------------------------------------------
+
+    def update(self, datatype: str, id: str, changes: dict[str, Any], *,
+               current: Entity | None = None) -> Entity:
+        changes = copy.deepcopy(changes)
+        if datatype == "contacts":
+            customer = self._customer_of(id)
+            if customer is None:
+                raise RecordError(f"Invoiced contacts {id}: not found under any customer")
+            raw = self.api.object("PATCH", f"customers/{customer}/contacts/{id}", body=changes)
+            return self._entity("contacts", raw, customer=customer)
+        if datatype == "lineitems":
+            return self._update_line(id, changes)
+        path = f"{PATHS[datatype]}/{id}"
+        stored: dict[str, Any] | None = None
+        if datatype == "invoices" or "metadata" in changes or (
+                datatype == "items" and set(changes) - ITEM_EDITABLE):
+            stored = self.api.find(path)
+            if stored is None:
+                raise RecordError(f"Invoiced {datatype} {id}: not found")
+        if stored is not None and "metadata" in changes:
+            changes["metadata"] = {**(stored.get("metadata") or {}),
+                                   **(changes["metadata"] or {})}
+        if datatype == "invoices":
+            assert stored is not None
+            _check_editable(stored, changes)
+        if datatype == "items" and set(changes) - ITEM_EDITABLE:
+            assert stored is not None
+            return self._recreate_item(stored, changes)
+        raw = self.api.object("PATCH", path, body=changes)
+        return self._entity(datatype, raw)
+
+    def _recreate_item(self, stored: dict[str, Any], changes: dict[str, Any]) -> Entity:
+        """Invoiced cannot change an item's price in place: archive it, add it again."""
+        keep = {k: v for k, v in stored.items() if k in BY_NAME["items"].property_names
+                and not BY_NAME["items"].property(k).read_only and v is not None}
+        keep.update(changes)
+        keep["id"] = stored["id"]
+        self.api.call("DELETE", f"items/{stored['id']}")
+        raw = self.api.object("POST", "items", body=keep, key=f"talk-{uuid.uuid4().hex}")
+        return self._entity("items", raw)
+
+    # -- delete -----------------------------------------------------------------
+
+    def delete(self, datatype: str, id: str) -> None:
+        if datatype == "contacts":
+            customer = self._customer_of(id)
+            if customer is not None:
+                self._delete_path(f"customers/{customer}/contacts/{id}")
+            self._contact_customer.pop(id, None)
+            return
+        if datatype == "lineitems":
+            self._delete_line(id)
+            return
+        path = f"{PATHS[datatype]}/{id}"
+        try:
+            self._delete_path(path)
+        except HttpStatusError as exc:
+            if datatype != "customers" or exc.status != 400:
+                raise
+            self._retire_customer(id, str(exc))
+
+    def _delete_path(self, path: str) -> None:
+        try:
+            self.api.call("DELETE", path)
+        except HttpStatusError as exc:
+            if exc.status != 404:
+                raise
+
+    def _retire_customer(self, id: str, why: str) -> None:
+        """A customer with invoices cannot be deleted; deactivate and mark it instead."""
+        stored = self.api.find(f"customers/{id}")
+        if stored is None:
+            return
+        log.info("Invoiced customer %s cannot be deleted (%s); deactivating it", id, why)
+        metadata = {**(stored.get("metadata") or {}), RETIRED: "1"}
+        self.api.object("PATCH", f"customers/{id}", body={"active": False, "metadata": metadata})
+
+    # -- recover ----------------------------------------------------------------
+
+    def recover(self, datatype: str, key: str, properties: dict[str, Any]) -> Entity | None:
+        if datatype == "contacts":
+            return self._recover_contact(properties)
+        if datatype == "lineitems":
+            invoice = self.api.find(f"invoices/{properties.get('invoice')}")
+            for line in (invoice or {}).get("items") or []:
+                if isinstance(line, dict) and marker(line) == key:
+                    assert invoice is not None
+                    return line_entity(invoice, line)
+            return None
+        for _where, rows in self.api.pages(PATHS[datatype], {f"metadata[{MARKER}]": key}):
+            for raw in rows:
+                if isinstance(raw, dict) and marker(raw) == key and not retired(raw):
+                    return self._entity(datatype, raw)
+        return None
+
+    def _recover_contact(self, properties: dict[str, Any]) -> Entity | None:
+        """Contacts have no metadata: the one with the name and e-mail sent is the one."""
+        customer = str(properties.get("customer") or "")
+        if not customer:
+            return None
+        for _where, rows in self.api.pages(f"customers/{customer}/contacts"):
+            for raw in rows:
+                if (isinstance(raw, dict) and raw.get("name") == properties.get("name")
+                        and raw.get("email") == properties.get("email")):
+                    return self._entity("contacts", raw, customer=customer)
+        return None
+
+    # -- line items -------------------------------------------------------------
+
+    def _invoice_for_edit(self, invoice_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        invoice = self.api.find(f"invoices/{invoice_id}")
+        if invoice is None:
+            raise RecordError(f"Invoiced invoices {invoice_id}: not found")
+        _check_editable(invoice, changes)
+        return invoice
+
+    def _create_line(self, props: dict[str, Any], key: str) -> Entity:
+        invoice_id = str(props.pop("invoice", "") or "")
+        if not invoice_id:
+            raise RecordError("Invoiced lineitems: a line item needs its invoice")
+        invoice = self._invoice_for_edit(invoice_id, {"items": True})
+        props["metadata"] = {**(props.get("metadata") or {}), MARKER: key}
+        lines = [*_kept_lines(invoice), props]
+        answer = self.api.object("PATCH", f"invoices/{invoice_id}", body={"items": lines},
+                                 key=_key_header(key))
+        for line in answer.get("items") or []:
+            if isinstance(line, dict) and marker(line) == key:
+                found = line_entity(answer, line)
+                self._line_invoice[found.id] = invoice_id
+                return found
+        raise MalformedResponse(f"Invoiced PATCH invoices/{invoice_id}: the new line item "
+                                "is not in the answer")
+
+    def _update_line(self, id: str, changes: dict[str, Any]) -> Entity:
+        found = self._line_and_invoice(id)
+        if found is None:
+            raise RecordError(f"Invoiced lineitems {id}: not found on any invoice")
+        line, invoice = found
+        _check_editable(invoice, {"items": True})
+        if "metadata" in changes:
+            changes["metadata"] = {**(line.get("metadata") or {}), **(changes["metadata"] or {})}
+        lines = [{**entry, **changes} if str(entry["id"]) == id else entry
+                 for entry in _kept_lines(invoice)]
+        answer = self.api.object("PATCH", f"invoices/{invoice['id']}", body={"items": lines})
+        for entry in answer.get("items") or []:
+            if isinstance(entry, dict) and str(entry.get("id")) == id:
+                return line_entity(answer, entry)
+        raise MalformedResponse(f"Invoiced PATCH invoices/{invoice['id']}: line item {id} "
+                                "is not in the answer")
+
+    def _delete_line(self, id: str) -> None:
+        found = self._line_and_invoice(id)
+        if found is None:
+            return
+        _line, invoice = found
+        _check_editable(invoice, {"items": True})
+        lines = [e for e in _kept_lines(invoice) if str(e["id"]) != id]
+        self.api.object("PATCH", f"invoices/{invoice['id']}", body={"items": lines})
+        self._line_invoice.pop(id, None)
+
+    def _line_and_invoice(self, id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The line and its invoice: where it was last seen, else by searching invoices."""
+        known = self._line_invoice.get(id)
+        if known is not None:
+            invoice = self.api.find(f"invoices/{known}")
+            line = _line_in(invoice, id)
+            if invoice is not None and line is not None:
+                return line, invoice
+        for _where, invoices in self.api.pages("invoices"):
+            for invoice in invoices:
+                line = _line_in(invoice, id)
+                if line is not None:
+                    self._line_invoice[id] = str(invoice["id"])
+                    return line, invoice
+        return None
+
+    def _customer_of(self, contact_id: str) -> str | None:
+        """The customer a contact is under: where it was last seen, else by searching."""
+        known = self._contact_customer.get(contact_id)
+        if known is not None and self.api.find(f"customers/{known}/contacts/{contact_id}"):
+            return known
+        if not contact_id.isdigit():
+            return None
+        for _where, customers in self.api.pages("customers"):
+            for customer in customers:
+                if not isinstance(customer, dict) or "id" not in customer:
+                    continue
+                cid = str(customer["id"])
+                for _w, rows in self.api.pages(f"customers/{cid}/contacts"):
+                    if any(isinstance(r, dict) and str(r.get("id")) == contact_id for r in rows):
+                        self._contact_customer[contact_id] = cid
+                        return cid
+        return None
+
+    def close(self) -> None:
+        self.api.close()
+
+
+def _event_id(raw: Any) -> int:
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), int):
+        raise MalformedResponse(f"Invoiced GET events: an event without an integer id: "
+                                f"{str(raw)[:80]!r}")
+    return int(raw["id"])
+
+
+def _check_editable(invoice: dict[str, Any], changes: dict[str, Any]) -> None:
+    """Invoiced refuses edits to voided invoices, and to closed ones unless reopened."""
+    if invoice.get("status") == "voided":
+        raise RecordError(f"Invoiced invoices {invoice.get('id')}: the invoice is voided and "
+                          "cannot be edited")
+    if invoice.get("closed") and changes.get("closed") is not False:
+        raise RecordError(f"Invoiced invoices {invoice.get('id')}: the invoice is closed; "
+                          "reopen it to edit it")
+
+
+def _line_in(invoice: Any, id: str) -> dict[str, Any] | None:
+    if not isinstance(invoice, dict):
+        return None
+    for line in invoice.get("items") or []:
+        if isinstance(line, dict) and str(line.get("id")) == id:
+            return line
+    return None
+
+
+def _kept_lines(invoice: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every line as it stands, with its id, so that a PATCH of ``items`` keeps it."""
+    out = []
+    for line in invoice.get("items") or []:
+        if isinstance(line, dict) and "id" in line:
+            kept = {k: line[k] for k in LINE_FIELDS if line.get(k) is not None}
+            out.append({"id": line["id"], **kept})
+    return out

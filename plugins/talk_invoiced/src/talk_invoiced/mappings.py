@@ -1,0 +1,202 @@
+"""How Invoiced records are seen as talk's global datatypes, and back.
+
+Choices a reader would otherwise have to guess:
+
+- A customer is organisation data when its ``type`` is ``company`` (the
+  API's default, so a missing type counts as company) and human data when it
+  is ``person``. Its own address is also location data of kind
+  ``"invoice"``: Invoiced is a billing system, the address on a customer is
+  where invoices go. That facet never creates a customer
+  (``creates=False``); it only updates the address of the linked one.
+- A new human becomes a person customer when it has no organisation, and
+  a contact of that organisation's customer when it has one.
+- A contact is a human working for its customer (``organisation``), and its
+  address is location data of kind ``"postal"`` owned by that customer, so
+  it never merges with the customer's own invoice address.
+- The organisation facet maps the customer's ``id`` to the global
+  ``customer_number`` (read only): the seeds pair it with the other side's
+  record id. Invoiced's own ``number`` is left to Invoiced, which numbers
+  customers per account and refuses duplicates.
+- Invoiced keeps invoice and line ``discounts`` as a list of money amounts
+  and a converter sees only that list, not the subtotal, so the global
+  ``discount`` carries the total discount *amount* for Invoiced (one
+  discount of that amount is written back), not a fraction.
+- Catalog item ids are chosen by the user but must match
+  ``^[a-z0-9_\\-:]{2,}$``: a product code from elsewhere is written in that
+  form (lower case, other characters as ``-``).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from talk_core.mapping import (
+    BOOLEAN,
+    DECIMAL,
+    UNIX_DATE,
+    UPPER,
+    Converter,
+    Direction,
+    Mapping,
+    PropertyMapping,
+    constant,
+    field_equals,
+)
+
+TO_GLOBAL = Direction.TO_GLOBAL
+
+
+def _discount_total(value: Any) -> str:
+    if not isinstance(value, list):
+        raise TypeError("expected a list of discounts")
+    total = Decimal(0)
+    for entry in value:
+        if not isinstance(entry, dict):
+            raise TypeError("expected discounts as objects with an amount")
+        try:
+            total += Decimal(str(entry.get("amount") or 0))
+        except InvalidOperation as exc:
+            raise TypeError(f"discount amount {entry.get('amount')!r} is not a number") from exc
+    return f"{total.normalize():f}"
+
+
+def _discount_list(value: Any) -> list[dict[str, Any]]:
+    amount = Decimal(str(value))
+    if amount == 0:
+        return []
+    number = int(amount) if amount == amount.to_integral_value() else float(amount)
+    return [{"amount": number}]
+
+
+DISCOUNTS = Converter(_discount_total, _discount_list, "discount list as total amount")
+
+_ITEM_ID_BAD = re.compile(r"[^a-z0-9_\-:]")
+
+
+def _item_id(value: Any) -> str:
+    text = _ITEM_ID_BAD.sub("-", str(value).strip().lower())
+    if len(text) < 2:
+        raise ValueError("an Invoiced item id needs at least 2 characters")
+    return text
+
+
+def _upper(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        raise TypeError("expected a country code, got a structure")
+    return str(value).strip().upper()
+
+
+#: Invoiced keeps country codes upper case (the core's UPPER writes lower case, for currencies).
+COUNTRY = Converter(_upper, _upper, "country code")
+
+ITEM_ID = Converter(str, _item_id, "Invoiced item id")
+TEXT_ID = Converter(str, str, "id as text")
+
+
+def _pm(system: str, global_: str, converter: Converter | None = None,
+        direction: Direction = Direction.BOTH) -> PropertyMapping:
+    if converter is None:
+        return PropertyMapping(system, global_, direction=direction)
+    return PropertyMapping(system, global_, converter, direction)
+
+
+def _address() -> tuple[PropertyMapping, ...]:
+    return (
+        _pm("address1", "address_line1"), _pm("address2", "address_line2"),
+        _pm("city", "city"), _pm("postal_code", "postal_code"), _pm("state", "state"),
+        _pm("country", "country", COUNTRY),
+    )
+
+
+def _independent(values: dict[str, Any]) -> bool:
+    """A person with no employer is a customer of their own."""
+    return not values.get("organisation")
+
+
+def _employed(values: dict[str, Any]) -> bool:
+    """A person working for an organisation is one of its contacts."""
+    return bool(values.get("organisation"))
+
+
+ORGANISATION = Mapping("customers", "organisation", (
+    _pm("name", "name"),
+    _pm("id", "customer_number", TEXT_ID, TO_GLOBAL),
+    _pm("email", "email"),
+    _pm("phone", "phone"),
+    _pm("tax_id", "vat_number"),
+    _pm("currency", "currency", UPPER),
+    _pm("language", "language"),
+    _pm("notes", "notes"),
+    _pm("active", "active", BOOLEAN),
+    *_address(),
+), facet="organisation data", when=field_equals("type", "company", default="company"),
+    on_create={"type": "company"})
+
+PERSON = Mapping("customers", "human", (
+    _pm("name", "name"),
+    _pm("email", "email"),
+    _pm("phone", "phone"),
+    _pm("language", "language"),
+    _pm("notes", "notes"),
+    *_address(),
+), facet="human data", when=field_equals("type", "person"), on_create={"type": "person"},
+    route=_independent)
+
+CUSTOMER_ADDRESS = Mapping("customers", "location", (
+    _pm("owner", "owner"),
+    _pm("object", "kind", constant("invoice"), TO_GLOBAL),
+    *_address(),
+    _pm("phone", "phone"),
+), facet="location data", defaults={"kind": "invoice"}, creates=False)
+
+CONTACT = Mapping("contacts", "human", (
+    _pm("name", "name"),
+    _pm("email", "email"),
+    _pm("phone", "phone"),
+    _pm("title", "title"),
+    _pm("customer", "organisation"),
+    *_address(),
+), route=_employed)
+
+CONTACT_ADDRESS = Mapping("contacts", "location", (
+    _pm("customer", "owner"),
+    _pm("object", "kind", constant("postal"), TO_GLOBAL),
+    *_address(),
+    _pm("phone", "phone"),
+), defaults={"kind": "postal"}, creates=False)
+
+INVOICE = Mapping("invoices", "agreement", (
+    _pm("customer", "customer"),
+    _pm("number", "number"),
+    _pm("currency", "currency", UPPER),
+    _pm("date", "date", UNIX_DATE),
+    _pm("due_date", "due_date", UNIX_DATE),
+    _pm("discounts", "discount", DISCOUNTS),
+    _pm("name", "description"),
+    _pm("purchase_order", "reference"),
+    _pm("notes", "notes"),
+    _pm("status", "status", direction=TO_GLOBAL),
+), defaults={"kind": "invoice"})
+
+LINEITEM = Mapping("lineitems", "agreementline", (
+    _pm("invoice", "agreement"),
+    _pm("catalog_item", "product"),
+    _pm("name", "description"),
+    _pm("quantity", "quantity", DECIMAL),
+    _pm("unit_cost", "unit_price", DECIMAL),
+    _pm("discounts", "discount", DISCOUNTS),
+))
+
+ITEM = Mapping("items", "product", (
+    _pm("id", "code", ITEM_ID),
+    _pm("name", "name"),
+    _pm("description", "description"),
+    _pm("unit_cost", "unit_price", DECIMAL),
+    _pm("currency", "currency", UPPER),
+    _pm("taxable", "taxable", BOOLEAN),
+))
+
+MAPPINGS = (ORGANISATION, PERSON, CUSTOMER_ADDRESS, CONTACT, CONTACT_ADDRESS, INVOICE,
+            LINEITEM, ITEM)

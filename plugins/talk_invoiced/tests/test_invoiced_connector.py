@@ -1,0 +1,180 @@
+"""The connector's HTTP behaviour, against recorded answers (``responses``)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import responses
+from responses import matchers
+
+from talk_core.config import Secret
+from talk_core.errors import CircuitBroken, RecordError, TransientError
+from talk_core.http import HttpStatusError
+from talk_invoiced.api import InvoicedApi
+from talk_invoiced.connector import InvoicedConnector
+from talk_invoiced.cursor import Cursor, record_hash
+from talk_invoiced.plugin import INVOICED_SPEC, make_connector
+
+BASE = "https://api.invoiced.com"
+
+
+@pytest.fixture
+def conn() -> InvoicedConnector:
+    return InvoicedConnector(InvoicedApi("sk_secret", BASE, page_size=2, sleep=lambda _s: None))
+
+
+def _customer(n: int, updated: int = 100, **extra: object) -> dict[str, object]:
+    return {"id": n, "object": "customer", "name": f"C{n}", "updated_at": updated,
+            "metadata": {}, **extra}
+
+
+@responses.activate
+def test_full_read_follows_link_next_and_sends_basic_auth(conn: InvoicedConnector) -> None:
+    nxt = f"{BASE}/items?per_page=2&page=2"
+    responses.get(f"{BASE}/items", json=[{"id": "a1", "name": "A"}, {"id": "b2", "name": "B"}],
+                  headers={"Link": f'<{nxt}>; rel="next", <{nxt}>; rel="last"',
+                           "X-Total-Count": "3"},
+                  match=[matchers.query_param_matcher({"per_page": "2"})])
+    responses.get(nxt, json=[{"id": "c3", "name": "C"}], headers={"X-Total-Count": "3"})
+    pages = list(conn.read("items", None))
+    assert [[e.id for e in p.entities] for p in pages] == [["a1", "b2"], ["c3"]]
+    auth = responses.calls[0].request.headers["Authorization"]
+    assert auth == "Basic c2tfc2VjcmV0Og=="  # "sk_secret:" - key as user, no password
+
+
+@responses.activate
+def test_incremental_read_asks_updated_after_skips_what_it_has_and_reads_deletes(
+        conn: InvoicedConnector) -> None:
+    cursor = Cursor(100, {"1": record_hash(_customer(1))}, 50)
+    responses.get(f"{BASE}/events", json=[
+        {"id": 52, "type": "customer.deleted", "data": {"object": {"id": 9}}},
+        {"id": 51, "type": "invoice.deleted", "data": {"object": {"id": 8}}},
+        {"id": 50, "type": "customer.deleted", "data": {"object": {"id": 7}}},
+    ])
+    responses.get(f"{BASE}/customers", json=[_customer(1), _customer(2, 101)],
+                  match=[matchers.query_param_matcher({"updated_after": "99", "per_page": "2"})])
+    pages = list(conn.read("customers", cursor.encode()))
+    live = [e.id for p in pages for e in p.entities if not e.deleted]
+    gone = [e.id for p in pages for e in p.entities if e.deleted]
+    assert live == ["2"] and gone == ["9"]
+    after = Cursor.decode(pages[-1].cursor)
+    assert (after.time, list(after.at_time), after.event) == (101, ["2"], 52)
+    assert pages[0].cursor == cursor.encode()  # only the last page moves the cursor
+
+
+@responses.activate
+def test_create_sends_idempotency_key_and_marker(conn: InvoicedConnector) -> None:
+    responses.post(f"{BASE}/customers", status=201, json=_customer(5))
+    conn.create("customers", {"name": "C5"}, key="key-123456")
+    request = responses.calls[0].request
+    assert request.headers["Idempotency-Key"] == "key-123456"
+    assert json.loads(request.body) == {"name": "C5", "metadata": {"talk_key": "key-123456"}}
+
+
+@responses.activate
+def test_update_patches_only_changes_and_merges_metadata(conn: InvoicedConnector) -> None:
+    responses.get(f"{BASE}/customers/5", json=_customer(5, metadata={"keep": "1"}))
+    responses.patch(f"{BASE}/customers/5", json=_customer(5, city="Oslo"))
+    conn.update("customers", "5", {"city": "Oslo", "metadata": {"new": "2"}})
+    body = json.loads(responses.calls[1].request.body)
+    assert body == {"city": "Oslo", "metadata": {"keep": "1", "new": "2"}}
+
+
+@responses.activate
+def test_item_price_change_deletes_and_recreates_with_the_same_id(
+        conn: InvoicedConnector) -> None:
+    stored = {"id": "sku", "object": "item", "name": "W", "unit_cost": 10, "currency": "usd",
+              "metadata": {"talk_key": "k"}, "created_at": 1, "updated_at": 1}
+    responses.get(f"{BASE}/items/sku", json=stored)
+    responses.delete(f"{BASE}/items/sku", status=204)
+    responses.post(f"{BASE}/items", status=201, json={**stored, "unit_cost": 12})
+    answered = conn.update("items", "sku", {"unit_cost": 12})
+    assert answered.id == "sku" and answered.properties["unit_cost"] == 12
+    sent = json.loads(responses.calls[2].request.body)
+    assert sent == {"id": "sku", "name": "W", "unit_cost": 12, "currency": "usd",
+                    "metadata": {"talk_key": "k"}}
+
+
+@responses.activate
+def test_customer_with_invoices_is_deactivated_instead_of_deleted(
+        conn: InvoicedConnector) -> None:
+    responses.delete(f"{BASE}/customers/5", status=400, json={
+        "type": "invalid_request", "message": "Customers with invoices cannot be deleted"})
+    responses.get(f"{BASE}/customers/5", json=_customer(5))
+    responses.patch(f"{BASE}/customers/5", json=_customer(5, active=False))
+    conn.delete("customers", "5")
+    assert json.loads(responses.calls[2].request.body) == {
+        "active": False, "metadata": {"talk_deleted": "1"}}
+
+
+@responses.activate
+def test_voided_invoice_is_not_edited(conn: InvoicedConnector) -> None:
+    responses.get(f"{BASE}/invoices/3", json={"id": 3, "customer": 1, "status": "voided"})
+    with pytest.raises(RecordError, match="voided"):
+        conn.update("invoices", "3", {"notes": "x"})
+    assert len(responses.calls) == 1  # no PATCH was sent
+
+
+@responses.activate
+def test_4xx_names_invoiced_message_and_param(conn: InvoicedConnector) -> None:
+    responses.post(f"{BASE}/customers", status=400, json={
+        "type": "invalid_request", "message": "Name missing", "param": "name"})
+    with pytest.raises(HttpStatusError) as info:
+        conn.create("customers", {"email": "x@y.z"}, key="key-123456")
+    assert "Name missing (param: name)" in str(info.value) and info.value.status == 400
+
+
+@responses.activate
+def test_429_and_500_are_retried_then_transient(conn: InvoicedConnector) -> None:
+    responses.get(f"{BASE}/customers/1", status=429, json={"type": "rate_limit_error",
+                                                            "message": "slow down"})
+    responses.get(f"{BASE}/customers/1", json=_customer(1))
+    assert conn.get("customers", "1") is not None
+    responses.get(f"{BASE}/invoices/1", status=500, json={"type": "api", "message": "boom"})
+    with pytest.raises(TransientError):
+        conn.get("invoices", "1")
+
+
+@responses.activate
+def test_broken_record_in_a_listing_is_rejected_with_endpoint_and_reason(
+        conn: InvoicedConnector) -> None:
+    responses.get(f"{BASE}/events", json=[])
+    responses.get(f"{BASE}/customers", json=[_customer(1), {"id": 2, "updated_at": "soon"},
+                                             "junk"])
+    pages = list(conn.read("customers", None))
+    assert [e.id for p in pages for e in p.entities] == ["1"]
+    rejects = [r for p in pages for r in p.rejects]
+    assert [r.external_id for r in rejects] == ["2", "(GET customers page 1)"]
+    assert "GET customers page 1" in rejects[0].error and "updated_at" in rejects[0].error
+
+
+@responses.activate
+def test_html_page_instead_of_a_listing(conn: InvoicedConnector) -> None:
+    html = "<html><body>Bad gateway</body></html>"
+    responses.get(f"{BASE}/events", json=[])
+    responses.get(f"{BASE}/customers", body=html, content_type="text/html")
+    pages = list(conn.read("customers", None))
+    [reject] = [r for p in pages for r in p.rejects]
+    assert "GET customers page 1: expected a JSON list, got text/html" in reject.error
+    assert pages[-1].cursor is None  # the cursor did not move past what was not read
+    responses.get(f"{BASE}/items", body=html, content_type="text/html")
+    with pytest.raises(CircuitBroken, match="items listing is incomplete"):
+        list(conn.read("items", None))
+
+
+@responses.activate
+def test_html_page_for_one_record(conn: InvoicedConnector) -> None:
+    responses.get(f"{BASE}/customers/1", body="<html>oops</html>", content_type="text/html")
+    with pytest.raises(RecordError, match="GET customers/1: expected JSON, got text/html"):
+        conn.get("customers", "1")
+
+
+def test_factory_options_and_no_secret_in_repr() -> None:
+    conn = make_connector(options={"api_key": Secret("sk_live_abc"), "sandbox": True},
+                          context=None)  # type: ignore[arg-type]
+    assert conn.api.http.base_url == "https://api.sandbox.invoiced.com/"
+    assert "sk_live_abc" not in repr(conn) and "sk_live_abc" not in repr(conn.api)
+    assert {o.name for o in INVOICED_SPEC.options} == {"api_key", "base_url", "sandbox",
+                                                        "page_size"}
+    assert next(o for o in INVOICED_SPEC.options if o.name == "api_key").secret

@@ -1,0 +1,67 @@
+"""The emulator's own behaviour: faults on demand, headers, entry points."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import requests
+
+from talk_core.errors import TransientError
+from talk_invoiced.emulator import Faults, InvoicedEmulator
+from talk_invoiced.plugin import INVOICED_SPEC
+from talk_invoiced.testing import connector_for
+
+
+def test_injected_429s_and_500s_are_retried_by_the_connector() -> None:
+    with InvoicedEmulator(faults=Faults(rate_limited=0.3, server_error=0.3, seed=7)) as emu:
+        emu.seed()
+        conn = connector_for(emu, page_size=2)
+        names = [e.properties["name"] for p in conn.read("customers", None)
+                 for e in p.entities]
+        assert sorted(names) == ["Acme Corporation", "Kari Nordmann", "Nordlys AS"]
+        assert conn.api.http.requests > 3  # some answers were faults and were retried
+
+
+def test_dropped_connections_end_as_a_transient_error() -> None:
+    with InvoicedEmulator(faults=Faults(dropped=1.0)) as emu:
+        conn = connector_for(emu)
+        conn.api.http.retries = 1
+        try:
+            conn.get("customers", "1")
+        except TransientError as exc:
+            assert "ConnectionError" in str(exc)
+        else:
+            raise AssertionError("a dropped connection did not fail")
+
+
+def test_listing_headers_auth_and_error_body() -> None:
+    with InvoicedEmulator() as emu:
+        emu.seed()
+        r = requests.get(f"{emu.url}/customers", params={"per_page": 2},
+                         auth=("test_key", ""), timeout=5)
+        assert r.headers["X-Total-Count"] == "3"
+        assert set(r.links) == {"self", "first", "next", "last"}
+        r = requests.get(f"{emu.url}/customers", params={"filter[nope]": "x"},
+                         auth=("test_key", ""), timeout=5)
+        assert r.status_code == 400 and r.json()["param"] == "filter[nope]"
+        assert requests.get(f"{emu.url}/customers", auth=("wrong", ""),
+                            timeout=5).status_code == 401
+
+
+def test_python_dash_m_serves_a_seeded_account() -> None:
+    with socket.socket() as probe:  # a free port, as the OS hands them out
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "talk_invoiced.emulator", "--port",
+                             str(port), "--seed"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        assert "Invoiced emulator on" in proc.stdout.readline()
+        r = requests.get(f"http://127.0.0.1:{port}/items", auth=("test_key", ""), timeout=5)
+        assert {i["id"] for i in r.json()} == {"consulting", "widget-a"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
+    assert INVOICED_SPEC.emulator is not None

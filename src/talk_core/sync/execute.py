@@ -10,7 +10,6 @@ of the batch goes on.
 from __future__ import annotations
 
 import logging
-import secrets
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -18,6 +17,7 @@ import attrs
 from talk_core.connector import Connector
 from talk_core.errors import BudgetExhausted, Interrupted, TransientError
 from talk_core.globaltypes import GlobalType
+from talk_core.ids import new_global_id
 from talk_core.mapping import ConversionError
 from talk_core.model import DataType, Entity, Link, PropertyType
 from talk_core.store.base import DeadLetter, InboxRow, JournalEntry
@@ -292,7 +292,7 @@ class Executor:
         now = self.sync.now()
         try:
             if isinstance(action, Delete):
-                entry = JournalEntry(secrets.token_hex(16), gt, gid, action.system, datatype,
+                entry = JournalEntry(new_global_id(), gt, gid, action.system, datatype,
                                      {"op": "delete", "external_id": ident}, now)
                 return Write(action, datatype, ident, {}, entry)
             creating = isinstance(action, Create)
@@ -306,7 +306,7 @@ class Executor:
                 raise
             if not creating:
                 return Write(action, datatype, ident, payload, None) if payload else None
-            entry = JournalEntry(secrets.token_hex(16), gt, gid, action.system, datatype,
+            entry = JournalEntry(new_global_id(), gt, gid, action.system, datatype,
                                  {"properties": payload, "values": action.values}, now)
             return Write(action, datatype, ident, payload, entry)
         except Unresolved as exc:
@@ -460,7 +460,7 @@ class Executor:
             with store.transaction():
                 store.inbox_delete([row.seq])
             return
-        key = secrets.token_hex(16)
+        key = new_global_id()
         entry = JournalEntry(key, parent_gt, gid, system, row.datatype, {
             "properties": payload, "values": parent_values,
             "children": {"field": field, "datatype": cdt.name, "global_type": gtype.name,

@@ -7,11 +7,11 @@ records arriving in one batch from two systems still meet.
 
 from __future__ import annotations
 
-import secrets
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from talk_core.globaltypes import GlobalType
+from talk_core.ids import new_global_id
 from talk_core.store.base import DeadLetter, InboxRow
 from talk_core.sync.match import match_keys
 from talk_core.sync.references import Unresolved
@@ -76,7 +76,7 @@ class IdResolver:
                 gone.append(row.seq)
                 continue
             if gid is None:
-                gid = secrets.token_hex(16)
+                gid = new_global_id()
                 for name, value in found.items():
                     new_keys.append((gid, name, value))
                     hits[(name, value)].append(gid)

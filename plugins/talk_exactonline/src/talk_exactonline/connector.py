@@ -1,0 +1,324 @@
+"""The Exact Online connector: Sync API reads, OData writes, within Exact's budgets.
+
+Reads use the Sync API (1000 a page, ``Timestamp gt ...L``) with the highest
+Timestamp as the cursor, and ``sync/Deleted`` for tombstones; lookups use
+the normal endpoints with the ``$filter`` they demand. Writes are sent once
+(never resent blindly: Exact blocks keys that keep failing); a 401 costs
+one token refresh and one more try.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from talk_core.connector import Page, Reject
+from talk_core.errors import RecordError
+from talk_core.http import HttpClient, HttpStatusError
+from talk_core.model import DataType, Entity, PropertyType
+from talk_exactonline.budget import RateBudget
+from talk_exactonline.convert import parse_exact_datetime, split_full_name
+from talk_exactonline.oauth import AGAIN, BearerAuth, ExactAuthError, TokenManager
+from talk_exactonline.odata import (
+    ExactResponseError,
+    describe_error,
+    envelope,
+    is_guid,
+    literal,
+    results,
+)
+from talk_exactonline.schema import BY_NAME, ENDPOINTS
+
+log = logging.getLogger("talk.exactonline")
+
+DROPPED = frozenset({"__metadata", "Timestamp"})
+# Fields that identify a record well enough to find it again after a crash
+# (Exact has no idempotency key and no duplicate check).
+RECOVER_BY: dict[str, tuple[str, ...]] = {
+    "Accounts": ("Name", "Email", "Code"),
+    "Contacts": ("Account", "FirstName", "LastName", "Email"),
+    "Addresses": ("Account", "Type", "AddressLine1"),
+    "Items": ("Code",),
+    "Quotations": ("OrderAccount", "YourRef", "Description"),
+    "QuotationLines": ("QuotationID", "Item", "Quantity"),
+    "SalesOrders": ("OrderedBy", "YourRef", "Description"),
+    "SalesOrderLines": ("OrderID", "Item", "Quantity"),
+}
+
+
+class Cursor:
+    """Where a datatype's reading stopped: last Timestamp of records and of deletions."""
+
+    def __init__(self, changed: int = 1, deleted: int = 1) -> None:
+        self.changed = changed
+        self.deleted = deleted
+
+    @classmethod
+    def parse(cls, text: str | None) -> Cursor:
+        if not text:
+            return cls()
+        try:
+            changed, deleted = text.split(":")
+            return cls(int(changed), int(deleted))
+        except ValueError:
+            raise RecordError(f"Exact Online cursor {text!r} is not 'timestamp:timestamp'"
+                              ) from None
+
+    def __str__(self) -> str:
+        return f"{self.changed}:{self.deleted}"
+
+
+class ExactConnector:
+    """One Exact Online division, as one configured system instance."""
+
+    page_size = 1000
+
+    def __init__(self, name: str, *, base_url: str, tokens: TokenManager,
+                 division: int | None = None, budget: RateBudget | None = None,
+                 verify: bool = True, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.name = name
+        self.tokens = tokens
+        self.budget = budget or RateBudget(sleep=sleep)
+        self.http = HttpClient(base_url, name="Exact Online", auth=BearerAuth(tokens),
+                               headers={"Accept": "application/json"}, budget=self.budget,
+                               describe_error=describe_error, verify=verify, sleep=sleep)
+        self._division = division
+
+    def __repr__(self) -> str:
+        return f"ExactConnector({self.name!r}, division={self._division!r})"
+
+    # -- plumbing ---------------------------------------------------------------
+    def datatype(self, name: str) -> DataType:
+        return BY_NAME[name]
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """One request; a 401 refreshes the token once and tries again."""
+        try:
+            return self.http.request(method, path, **kwargs)
+        except HttpStatusError as exc:
+            if exc.status != 401:
+                raise
+        log.info("Exact Online %s: 401; refreshing the token once", self.name)
+        self.tokens.refresh_after_401()
+        try:
+            return self.http.request(method, path, **kwargs)
+        except HttpStatusError as exc:
+            if exc.status != 401:
+                raise
+        raise ExactAuthError(f"Exact Online refused the token of {self.name!r} twice; "
+                             + AGAIN.format(name=self.name))
+
+    @property
+    def division(self) -> int:
+        if self._division is None:
+            response = self._call("GET", "api/v1/current/Me?$select=CurrentDivision")
+            found, _ = results(envelope(response, "current/Me"), "current/Me")
+            if not found or not isinstance(found[0], dict) or "CurrentDivision" not in found[0]:
+                raise ExactResponseError("Exact Online current/Me: no CurrentDivision")
+            self._division = int(found[0]["CurrentDivision"])
+        return self._division
+
+    def _path(self, service_path: str) -> str:
+        return f"api/v1/{self.division}/{service_path}"
+
+    def _select(self, dt: DataType) -> str:
+        names = [dt.id_field] + [p.name for p in dt.properties
+                                 if p.type is not PropertyType.CHILDREN and p.name != dt.id_field]
+        return ",".join(names)
+
+    def _entity(self, dt: DataType, record: Any) -> Entity:
+        """An Exact record as an Entity; raises ExactResponseError naming what is wrong."""
+        what = f"{dt.name}"
+        if not isinstance(record, dict):
+            raise ExactResponseError(f"Exact Online {what}: a record is not an object")
+        ident = record.get(dt.id_field)
+        if not isinstance(ident, str) or not ident:
+            raise ExactResponseError(f"Exact Online {what}: record without {dt.id_field}")
+        props: dict[str, Any] = {}
+        for key, value in record.items():
+            if key in DROPPED or (isinstance(value, dict) and "__deferred" in value):
+                continue
+            prop = dt.find(key)
+            if prop is not None and prop.type is PropertyType.CHILDREN:
+                continue
+            props[key] = value
+        updated: datetime | None = None
+        if dt.updated_field and props.get(dt.updated_field):
+            try:
+                updated = parse_exact_datetime(props[dt.updated_field])
+            except (TypeError, ValueError) as exc:
+                raise ExactResponseError(
+                    f"Exact Online {what} {ident}: field {dt.updated_field} "
+                    f"{props[dt.updated_field]!r}: {exc}") from None
+        return Entity(ident, props, updated)
+
+    # -- reading ------------------------------------------------------------------
+    def read(self, datatype: str, cursor: str | None) -> Iterator[Page]:
+        dt, endpoint = BY_NAME[datatype], ENDPOINTS[datatype]
+        position = Cursor.parse(cursor)
+        url: str | None = self._path(
+            f"{endpoint.sync}?$filter={quote(f'Timestamp gt {position.changed}L')}"
+            f"&$select={self._select(dt)},Timestamp")
+        while url is not None:
+            try:
+                found, url = results(envelope(self._call("GET", url), datatype), datatype)
+            except ExactResponseError as exc:
+                yield self._bad_page(datatype, position, exc)
+                return
+            entities, rejects = [], []
+            for record in found:
+                stamp = record.get("Timestamp") if isinstance(record, dict) else None
+                if isinstance(stamp, int) and stamp > position.changed:
+                    position.changed = stamp
+                try:
+                    entities.append(self._entity(dt, record))
+                except ExactResponseError as exc:
+                    ident = record.get(dt.id_field) if isinstance(record, dict) else None
+                    rejects.append(Reject(str(ident or f"{datatype}?"), str(exc),
+                                          record if isinstance(record, dict) else None))
+            yield Page(entities, str(position), rejects)
+        filter_ = f"Timestamp gt {position.deleted}L and EntityType eq {endpoint.deleted_type}"
+        url = self._path(f"sync/Deleted?$filter={quote(filter_)}"
+                         "&$select=EntityKey,EntityType,Timestamp")
+        while url is not None:
+            try:
+                found, url = results(envelope(self._call("GET", url), "Deleted"), "Deleted")
+            except ExactResponseError as exc:
+                yield self._bad_page(datatype, position, exc)
+                return
+            tombstones = []
+            for record in found:
+                if not isinstance(record, dict) or not isinstance(record.get("EntityKey"), str):
+                    continue
+                stamp = record.get("Timestamp")
+                if isinstance(stamp, int) and stamp > position.deleted:
+                    position.deleted = stamp
+                tombstones.append(Entity(record["EntityKey"], {}, deleted=True))
+            yield Page(tombstones, str(position))
+
+    def _bad_page(self, datatype: str, position: Cursor, exc: ExactResponseError) -> Page:
+        """A page that cannot be read becomes one dead letter; the run goes on without it."""
+        log.warning("%s", exc)
+        return Page([], str(position),
+                    [Reject(f"{datatype} page after {position}", str(exc), {"body": exc.raw})])
+
+    def _lookup(self, dt: DataType, filter_: str) -> list[Entity]:
+        endpoint = ENDPOINTS[dt.name]
+        url: str | None = self._path(
+            f"{endpoint.path}?$filter={quote(filter_)}&$select={self._select(dt)}")
+        out = []
+        while url is not None:
+            found, url = results(envelope(self._call("GET", url), dt.name), dt.name)
+            out.extend(self._entity(dt, record) for record in found)
+        return out
+
+    def get(self, datatype: str, id: str) -> Entity | None:
+        dt = BY_NAME[datatype]
+        if not is_guid(id):
+            return None  # Exact answers 400 to a malformed guid; every id it has is one
+        found = self._lookup(dt, f"{dt.id_field} eq {literal(id)}")
+        if not found:
+            return None
+        children = ENDPOINTS[datatype].children
+        if children:
+            found[0].properties[children] = self._created_lines(dt, children, {}, id)
+        return found[0]
+
+    def recover(self, datatype: str, key: str, properties: dict[str, Any]) -> Entity | None:
+        dt = BY_NAME[datatype]
+        sent = self._outgoing(dt, properties, creating=True)
+        terms = [f"trim(Code) eq {literal(str(sent[name]).strip())}" if name == "Code"
+                 else f"{name} eq {literal(sent[name])}" for name in RECOVER_BY[datatype]
+                 if sent.get(name) not in (None, "")]
+        if not terms:
+            return None
+        found = self._lookup(dt, " and ".join(terms))
+        return found[-1] if found else None
+
+    # -- writing ------------------------------------------------------------------
+    def _outgoing(self, dt: DataType, properties: dict[str, Any], *, creating: bool
+                  ) -> dict[str, Any]:
+        """What Exact accepts: no read-only fields, Code only on create, names split."""
+        body: dict[str, Any] = {}
+        for key, value in properties.items():
+            prop = dt.find(key)
+            if prop is not None and (prop.read_only or (prop.create_only and not creating)):
+                continue
+            if prop is not None and prop.type is PropertyType.CHILDREN:
+                child = BY_NAME[prop.child or ""]
+                body[key] = [self._outgoing(child, line, creating=True) for line in value or []]
+                continue
+            body[key] = value
+        if dt.name == "Contacts" and "FullName" in body:
+            full = body.pop("FullName")
+            if full:
+                for part, text in split_full_name(str(full)).items():
+                    body.setdefault(part, text)
+        return body
+
+    def create(self, datatype: str, properties: dict[str, Any], *, key: str) -> Entity:
+        dt, endpoint = BY_NAME[datatype], ENDPOINTS[datatype]
+        body = self._outgoing(dt, copy.deepcopy(properties), creating=True)
+        response = self._call("POST", self._path(endpoint.path), json=body,
+                              headers={"Prefer": "return=representation",
+                                       "Content-Type": "application/json"})
+        record = envelope(response, datatype)
+        entity = self._entity(dt, record)
+        if endpoint.children:
+            entity.properties[endpoint.children] = self._created_lines(
+                dt, endpoint.children, record, entity.id)
+        return entity
+
+    def _created_lines(self, dt: DataType, field: str, record: dict[str, Any],
+                       parent_id: str) -> list[dict[str, Any]]:
+        """A parent's lines in order, with their ids: from the answer, else looked up."""
+        child = BY_NAME[dt.property(field).child or ""]
+        answered = record.get(field)
+        if isinstance(answered, dict) and isinstance(answered.get("results"), list):
+            lines = answered["results"]
+        elif isinstance(answered, list):
+            lines = answered
+        else:
+            parent_field = child.child_of.parent_property if child.child_of else ""
+            found = self._lookup(child, f"{parent_field} eq {literal(parent_id)}")
+            found.sort(key=lambda e: e.properties.get("LineNumber") or 0)
+            return [{child.id_field: e.id, **e.properties} for e in found]
+        return [{child.id_field: e.id, **e.properties}
+                for e in (self._entity(child, line) for line in lines)]
+
+    def update(self, datatype: str, id: str, changes: dict[str, Any], *,
+               current: Entity | None = None) -> Entity:
+        dt, endpoint = BY_NAME[datatype], ENDPOINTS[datatype]
+        if not is_guid(id):
+            raise RecordError(f"Exact Online {datatype}: {id!r} is not an Exact id")
+        body = self._outgoing(dt, copy.deepcopy(changes), creating=False)
+        if body:
+            self._call("PUT", self._path(f"{endpoint.path}(guid'{id}')"), json=body,
+                       headers={"Content-Type": "application/json"})
+        if current is not None:
+            merged = Entity(id, {**current.properties, **changes}, current.updated)
+            return merged
+        found = self.get(datatype, id)
+        if found is None:
+            raise RecordError(f"Exact Online {datatype} {id}: gone right after the update")
+        return found
+
+    def delete(self, datatype: str, id: str) -> None:
+        if not is_guid(id):
+            return
+        try:
+            self._call("DELETE", self._path(f"{ENDPOINTS[datatype].path}(guid'{id}')"))
+        except HttpStatusError as exc:
+            if exc.status != 404:
+                raise
+
+    def close(self) -> None:
+        self.http.close()
+        self.tokens.close()

@@ -1,0 +1,60 @@
+"""Sample data for the emulator: a small Dutch wholesaler's customers, stock and paperwork."""
+
+from __future__ import annotations
+
+from talk_exactonline.emulator_state import ExactState
+
+ACCOUNTS = [
+    {"Name": "Bakkerij de Gouden Korst", "City": "Utrecht", "Postcode": "3511 AB",
+     "Country": "NL", "AddressLine1": "Oudegracht 112", "Email": "info@goudenkorst.nl",
+     "Phone": "+31 30 123 4567", "ChamberOfCommerce": "30123456", "Status": "C"},
+    {"Name": "Fietsenmakerij Van Dijk", "City": "Groningen", "Postcode": "9711 LM",
+     "Country": "NL", "AddressLine1": "Vismarkt 5", "Email": "contact@vandijkfietsen.nl",
+     "VATNumber": "NL001234567B01", "Status": "C"},
+    {"Name": "Brasserie Lumière", "City": "Antwerpen", "Postcode": "2000", "Country": "BE",
+     "AddressLine1": "Groenplaats 9", "Email": "hallo@lumiere.be", "Status": "P"},
+]
+ITEMS = [
+    {"Code": "KOF-001", "Description": "Koffiebonen 1 kg", "CostPriceStandard": 12.5,
+     "Unit": "pc", "IsSalesItem": True},
+    {"Code": "THE-010", "Description": "Thee assortiment", "CostPriceStandard": 4.75,
+     "Unit": "box", "IsSalesItem": True},
+    {"Code": "MOL-200", "Description": "Koffiemolen RVS", "CostPriceStandard": 89,
+     "ExtraDescription": "Roestvrij staal, 200 W", "Unit": "pc", "IsSalesItem": True},
+]
+
+
+def seed_sample(state: ExactState) -> dict[str, list[str]]:
+    made: dict[str, list[str]] = {name: [] for name in state.records}
+    for account in ACCOUNTS:
+        made["Accounts"].append(state.create("Accounts", account)["ID"])
+    for item in ITEMS:
+        made["Items"].append(state.create("Items", item)["ID"])
+    first, second, third = made["Accounts"]
+    for account, (given, family, email) in zip(
+            (first, second, third),
+            [("Anna", "de Vries", "anna@goudenkorst.nl"),
+             ("Pieter", "van Dijk", "pieter@vandijkfietsen.nl"),
+             ("Chloé", "Peeters", "chloe@lumiere.be")], strict=True):
+        made["Contacts"].append(state.create("Contacts", {
+            "Account": account, "FirstName": given, "LastName": family, "Email": email,
+            "JobTitleDescription": "Eigenaar"})["ID"])
+    made["Addresses"].append(state.create("Addresses", {
+        "Account": first, "Type": 4, "AddressLine1": "Industrieweg 3", "City": "Nieuwegein",
+        "Postcode": "3433 NN", "Country": "NL"})["ID"])
+    quote = state.create("Quotations", {
+        "OrderAccount": third, "Currency": "EUR", "QuotationDate": "2024-09-02",
+        "Description": "Koffie-inrichting", "YourRef": "LUM-2024-07",
+        "QuotationLines": [{"Item": made["Items"][2], "Quantity": 2, "UnitPrice": 129},
+                           {"Item": made["Items"][0], "Quantity": 10, "UnitPrice": 18.5,
+                            "Discount": 0.05}]})
+    made["Quotations"].append(quote["QuotationID"])
+    order = state.create("SalesOrders", {
+        "OrderedBy": first, "Currency": "EUR", "OrderDate": "2024-09-16",
+        "DeliveryDate": "2024-09-20", "Discount": 2.5, "Description": "Wekelijkse levering",
+        "SalesOrderLines": [{"Item": made["Items"][0], "Quantity": 6, "UnitPrice": 18.5},
+                            {"Item": made["Items"][1], "Quantity": 4, "UnitPrice": 7.25}]})
+    made["SalesOrders"].append(order["OrderID"])
+    made["QuotationLines"] = [x["ID"] for x in quote["QuotationLines"]["results"]]
+    made["SalesOrderLines"] = [x["ID"] for x in order["SalesOrderLines"]["results"]]
+    return made

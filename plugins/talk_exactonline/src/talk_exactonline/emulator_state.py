@@ -1,0 +1,318 @@
+"""The emulator's records, Timestamps, deletions and OAuth tokens, behind one lock.
+
+Kept apart from the HTTP layer so the rules (what Exact stores, derives,
+refuses and rotates) read as plain Python and tests can seed and inspect
+them directly.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from talk_core.model import DataType, PropertyType
+from talk_exactonline.convert import CODE_WIDTH
+from talk_exactonline.schema import BY_NAME, ENDPOINTS
+
+DAY = 86400.0
+REFRESH_TOKEN_LIFETIME = 30 * DAY
+
+
+class Refused(Exception):
+    """A request Exact would refuse: status and the message of its error envelope."""
+
+    def __init__(self, status: int, message: str, body: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.body = body
+
+
+def exact_date(moment: datetime) -> str:
+    return f"/Date({int(moment.timestamp() * 1000)})/"
+
+
+def _to_exact_date(field: str, value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    text = str(value)
+    if text.startswith("/Date("):
+        return text
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise Refused(400, f"Error converting value '{text}' for property '{field}'") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return exact_date(parsed)
+
+
+@attrs.define
+class Grant:
+    """One link of a refresh-token chain and the access token issued with it."""
+
+    refresh_token: str
+    issued_at: float
+    access_token: str
+    access_expires: float
+
+
+class ExactState:
+    """Every entity of one division, and the OAuth chain of one app."""
+
+    def __init__(self, *, division: int = 1234567, client_id: str = "talk-emulator",
+                 client_secret: str = "emulator-secret", token_lifetime: float = 600.0,
+                 min_refresh_age: float = 570.0, clock: Callable[[], float] = time.time
+                 ) -> None:
+        self.division = division
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.token_lifetime = token_lifetime
+        self.min_refresh_age = min_refresh_age
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.records: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in BY_NAME}
+        self.deleted: list[dict[str, Any]] = []
+        self.timestamp = 1000
+        self.numbers = {"Quotations": 0, "SalesOrders": 0, "Accounts": 0}
+        self.grants: dict[str, Grant] = {}  # live refresh token -> grant
+        self.old_refresh_tokens: set[str] = set()
+        self.access_tokens: dict[str, float] = {}  # access token -> expiry
+        self.codes: dict[str, float] = {}
+        self.refreshes = 0
+
+    # -- OAuth ------------------------------------------------------------------
+    def new_code(self) -> str:
+        code = secrets.token_urlsafe(24)
+        with self.lock:
+            self.codes[code] = self.clock() + 180
+        return code
+
+    def _issue(self) -> dict[str, Any]:
+        now = self.clock()
+        access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        self.grants[refresh] = Grant(refresh, now, access, now + self.token_lifetime)
+        self.access_tokens[access] = now + self.token_lifetime
+        return {"access_token": access, "token_type": "bearer",
+                "expires_in": str(int(self.token_lifetime)), "refresh_token": refresh}
+
+    def authorize(self) -> str:
+        """What a person authorising talk in the browser leaves behind: a refresh token."""
+        with self.lock:
+            grant = self._issue()
+            self.grants[grant["refresh_token"]].issued_at -= self.min_refresh_age
+            return str(grant["refresh_token"])
+
+    def token(self, form: dict[str, str]) -> dict[str, Any]:
+        with self.lock:
+            if form.get("client_id") != self.client_id or form.get(
+                    "client_secret") != self.client_secret:
+                raise Refused(400, "invalid_client", {"error": "invalid_client"})
+            grant_type = form.get("grant_type")
+            if grant_type == "authorization_code":
+                code = form.get("code", "")
+                if self.codes.pop(code, 0) < self.clock():
+                    raise Refused(400, "invalid_grant", {"error": "invalid_grant",
+                                                         "error_description": "Invalid code"})
+                return self._issue()
+            if grant_type != "refresh_token":
+                raise Refused(400, "unsupported_grant_type", {"error": "unsupported_grant_type"})
+            refresh = form.get("refresh_token", "")
+            if refresh in self.old_refresh_tokens:
+                raise Refused(401, "Old refresh token used", {
+                    "error": "invalid_grant", "error_description": "Old refresh token used."})
+            grant = self.grants.get(refresh)
+            if grant is None:
+                raise Refused(400, "invalid_grant", {"error": "invalid_grant",
+                                                     "error_description": "Unknown token"})
+            now = self.clock()
+            if now > grant.issued_at + REFRESH_TOKEN_LIFETIME:
+                expired = datetime.fromtimestamp(grant.issued_at + REFRESH_TOKEN_LIFETIME, UTC)
+                raise Refused(400, "expired", {
+                    "error": "invalid_grant",
+                    "error_description": f"The refresh token expired at {expired:%Y-%m-%d %H:%M}"})
+            if now < grant.issued_at + self.min_refresh_age:
+                raise Refused(400, "not expired", {
+                    "error": "access_denied",
+                    "error_description": "Rate limit exceeded: access_token not expired"})
+            del self.grants[refresh]
+            self.old_refresh_tokens.add(refresh)
+            self.refreshes += 1
+            return self._issue()
+
+    def check_access(self, header: str | None) -> None:
+        token = (header or "").removeprefix("Bearer ").strip()
+        with self.lock:
+            expires = self.access_tokens.get(token)
+        if expires is None or expires < self.clock():
+            raise Refused(401, "Unauthorized: the access token is invalid or has expired")
+
+    # -- records ------------------------------------------------------------------
+    def _tick(self) -> int:
+        self.timestamp += 1
+        return self.timestamp
+
+    def _clean(self, dt: DataType, body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in body.items():
+            prop = dt.find(key)
+            if key == dt.id_field and creating:
+                out[key] = str(value).lower()
+                continue
+            if prop is None:
+                raise Refused(400, f"'{key}' is not a property of {dt.name}")
+            if prop.read_only or prop.type is PropertyType.CHILDREN:
+                continue
+            if prop.type is PropertyType.REFERENCE and value not in (None, ""):
+                if str(value).lower() not in self.records[prop.reference or ""]:
+                    raise Refused(400, f"{key}: {prop.reference} {value} does not exist")
+                value = str(value).lower()
+            elif prop.type in (PropertyType.DATE, PropertyType.DATETIME):
+                value = _to_exact_date(key, value)
+            elif prop.type in (PropertyType.DECIMAL, PropertyType.INTEGER) and value not in (
+                    None, ""):
+                try:
+                    number = Decimal(str(value))
+                except ArithmeticError:
+                    raise Refused(400, f"Error converting value '{value}' for '{key}'") from None
+                value = int(number) if prop.type is PropertyType.INTEGER else float(number)
+            elif key == "Code" and value not in (None, ""):
+                value = str(value).strip().rjust(CODE_WIDTH)
+            elif key == "Country" and value not in (None, ""):
+                value = str(value).strip().upper().ljust(3)  # Exact keeps a trailing blank
+            out[key] = value
+        return out
+
+    def _derive(self, name: str, record: dict[str, Any]) -> None:
+        if name == "Contacts":
+            parts = [record.get(k) for k in ("FirstName", "MiddleName", "LastName")]
+            record["FullName"] = " ".join(str(p) for p in parts if p)
+            record["AccountName"] = self.records["Accounts"][record["Account"]]["Name"]
+        if name == "Addresses" and record.get("Account"):
+            record["AccountName"] = self.records["Accounts"][record["Account"]]["Name"]
+        if name in ("QuotationLines", "SalesOrderLines"):
+            item = self.records["Items"].get(record.get("Item") or "", {})
+            record.setdefault("Description", item.get("Description"))
+            record["ItemDescription"] = item.get("Description")
+            quantity = Decimal(str(record.get("Quantity") or 0))
+            price = Decimal(str(record.get("UnitPrice") or 0))
+            discount = Decimal(str(record.get("Discount") or 0))
+            amount = float(quantity * price * (1 - discount))
+            record["AmountFC" if name == "QuotationLines" else "AmountDC"] = amount
+
+    def _stamp(self, name: str, record: dict[str, Any]) -> None:
+        record["Timestamp"] = self._tick()
+        record["Modified"] = exact_date(datetime.fromtimestamp(self.clock(), UTC))
+
+    def _required(self, dt: DataType, record: dict[str, Any]) -> None:
+        if dt.name == "Contacts":
+            if not record.get("FirstName") and not record.get("LastName"):
+                raise Refused(400, "Mandatory: FirstName or LastName")
+            if not record.get("Account"):
+                raise Refused(400, "Mandatory: Account")
+            return
+        for prop in dt.properties:
+            if prop.required and prop.type is not PropertyType.CHILDREN and prop.name not in (
+                    "FullName",) and record.get(prop.name) in (None, ""):
+                raise Refused(400, f"Mandatory: {prop.name}")
+
+    def create(self, name: str, body: dict[str, Any], *, parent: str | None = None
+               ) -> dict[str, Any]:
+        with self.lock:
+            dt = BY_NAME[name]
+            record = self._clean(dt, body, creating=True)
+            if parent is not None and dt.child_of is not None:
+                record[dt.child_of.parent_property] = parent
+            self._required(dt, record)
+            ident = record.pop(dt.id_field, None) or str(uuid.uuid4())
+            if ident in self.records[name]:
+                raise Refused(400, f"{dt.name} {ident} already exists")
+            if name == "Items" and any(r["Code"] == record["Code"]
+                                       for r in self.records["Items"].values()):
+                raise Refused(400, f"Code {record['Code'].strip()} already exists")
+            if name == "Accounts" and not record.get("Code"):
+                self.numbers["Accounts"] += 1
+                record["Code"] = str(self.numbers["Accounts"]).rjust(CODE_WIDTH)
+            record[dt.id_field] = ident
+            children = ENDPOINTS[name].children
+            lines = body.get(children) if children else None
+            if children is not None:
+                if not isinstance(lines, list) or not lines:
+                    raise Refused(400, f"Mandatory: {children}")
+                number_field = "QuotationNumber" if name == "Quotations" else "OrderNumber"
+                if not record.get(number_field):
+                    self.numbers[name] += 1
+                    record[number_field] = self.numbers[name]
+                record["Status"] = 20 if name == "Quotations" else 12
+            if dt.child_of is not None:
+                parent_id = record[dt.child_of.parent_property]
+                record["LineNumber"] = 1 + sum(
+                    1 for r in self.records[name].values()
+                    if r.get(dt.child_of.parent_property) == parent_id)
+            self._derive(name, record)
+            self._stamp(name, record)
+            self.records[name][ident] = record
+            created_lines = []
+            if children is not None:
+                try:
+                    for line in lines or []:
+                        made = self.create(children, line, parent=ident)
+                        created_lines.append(self.records[children][made["ID"]])
+                except Refused:
+                    self.records[name].pop(ident, None)
+                    for made in created_lines:
+                        self.records[children].pop(made["ID"], None)
+                    raise
+                record["AmountFC"] = sum(float(x.get("AmountFC") or x.get("AmountDC") or 0)
+                                         for x in created_lines)
+            out = dict(record)
+            if children is not None:
+                out[children] = {"results": [dict(x) for x in created_lines]}
+            return out
+
+    def update(self, name: str, ident: str, body: dict[str, Any]) -> None:
+        with self.lock:
+            dt = BY_NAME[name]
+            record = self.records[name].get(ident.lower())
+            if record is None:
+                raise Refused(404, f"{dt.name} {ident} does not exist")
+            if "Code" in body:
+                # what Exact does when a client sends Code on update
+                raise Refused(500, "Gegeven bestaat reeds")
+            changes = self._clean(dt, body, creating=False)
+            candidate = {**record, **changes}
+            self._required(dt, candidate)
+            record.update(changes)
+            self._derive(name, record)
+            self._stamp(name, record)
+
+    def delete(self, name: str, ident: str) -> None:
+        with self.lock:
+            record = self.records[name].pop(ident.lower(), None)
+            if record is None:
+                raise Refused(404, f"{name} {ident} does not exist")
+            now = datetime.fromtimestamp(self.clock(), UTC)
+            self.deleted.append({"EntityKey": ident.lower(),
+                                 "EntityType": ENDPOINTS[name].deleted_type,
+                                 "Timestamp": self._tick(), "DeletedDate": exact_date(now),
+                                 "ID": str(uuid.uuid4())})
+            children = ENDPOINTS[name].children
+            if children is not None:
+                parent_field = BY_NAME[children].child_of.parent_property  # type: ignore[union-attr]
+                for line_id in [k for k, v in self.records[children].items()
+                                if v.get(parent_field) == ident.lower()]:
+                    self.delete(children, line_id)
+
+    def listing(self, name: str) -> list[dict[str, Any]]:
+        with self.lock:
+            if name == "Deleted":
+                return [dict(r) for r in self.deleted]
+            return [dict(r) for r in self.records[name].values()]

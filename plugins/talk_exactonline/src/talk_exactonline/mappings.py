@@ -1,0 +1,93 @@
+"""Exact Online's datatypes seen as talk's global datatypes.
+
+Quotations and sales orders are both agreements: ``route`` sends a new
+quote to Quotations and every other agreement to SalesOrders, and
+``defaults`` give each its kind. Lines taken inline by their parent are
+agreement lines of either.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from talk_core.mapping import DECIMAL, INTEGER, Direction, Mapping, PropertyMapping, mapped
+from talk_exactonline.convert import (
+    ADDRESS_TYPE,
+    CODE,
+    DOCUMENT_NUMBER,
+    EXACT_DATE,
+    PERCENT,
+    UPPER_CODE,
+)
+
+P = PropertyMapping
+IN = Direction.TO_GLOBAL
+
+
+def _is_quote(values: dict[str, Any]) -> bool:
+    return values.get("kind") == "quote"
+
+
+def _is_not_quote(values: dict[str, Any]) -> bool:
+    return values.get("kind") != "quote"
+
+
+def _address(country: str = "Country") -> tuple[PropertyMapping, ...]:
+    return mapped([("AddressLine1", "address_line1"), ("AddressLine2", "address_line2"),
+                   ("City", "city"), ("Postcode", "postal_code"), ("State", "state"),
+                   P(country, "country", UPPER_CODE)])
+
+
+ACCOUNTS = Mapping("Accounts", "organisation", mapped([
+    ("Name", "name"), ("Email", "email"), ("Phone", "phone"), ("Website", "website"),
+    ("ChamberOfCommerce", "org_number"), ("VATNumber", "vat_number"),
+    *_address(), P("Code", "customer_number", CODE),
+]))
+
+CONTACTS = Mapping("Contacts", "human", mapped([
+    ("FullName", "name"), P("FirstName", "first_name", direction=IN),
+    P("LastName", "last_name", direction=IN),
+    ("Email", "email"), ("Phone", "phone"), ("Mobile", "mobile"),
+    ("JobTitleDescription", "title"), ("Account", "organisation"),
+    ("City", "city"), ("Postcode", "postal_code"), P("Country", "country", UPPER_CODE),
+]))
+
+ADDRESSES = Mapping("Addresses", "location", mapped([
+    ("Account", "owner"), P("Type", "kind", ADDRESS_TYPE), *_address(), ("Phone", "phone"),
+]))
+
+ITEMS = Mapping("Items", "product", mapped([
+    P("Code", "code", CODE), ("Description", "name"), ("ExtraDescription", "description"),
+    P("CostPriceStandard", "unit_price", DECIMAL), ("Unit", "unit"),
+]))
+
+QUOTATIONS = Mapping("Quotations", "agreement", mapped([
+    ("OrderAccount", "customer"), P("Currency", "currency", UPPER_CODE),
+    P("QuotationDate", "date", EXACT_DATE), P("DueDate", "due_date", EXACT_DATE),
+    ("Description", "description"), ("YourRef", "reference"), ("Remarks", "notes"),
+    P("QuotationNumber", "number", DOCUMENT_NUMBER),
+]), defaults={"kind": "quote"}, route=_is_quote)
+
+SALES_ORDERS = Mapping("SalesOrders", "agreement", mapped([
+    ("OrderedBy", "customer"), P("Currency", "currency", UPPER_CODE),
+    P("OrderDate", "date", EXACT_DATE), P("DeliveryDate", "due_date", EXACT_DATE),
+    P("Discount", "discount", PERCENT),
+    ("Description", "description"), ("YourRef", "reference"), ("Remarks", "notes"),
+    P("OrderNumber", "number", DOCUMENT_NUMBER),
+]), defaults={"kind": "order"}, route=_is_not_quote)
+
+
+def _lines(datatype: str, parent: str) -> Mapping:
+    return Mapping(datatype, "agreementline", mapped([
+        (parent, "agreement"), ("Item", "product"),
+        P("Quantity", "quantity", DECIMAL), P("UnitPrice", "unit_price", DECIMAL),
+        P("Discount", "discount", DECIMAL), ("Description", "description"),
+        P("LineNumber", "line_number", INTEGER, IN),
+    ]))
+
+
+QUOTATION_LINES = _lines("QuotationLines", "QuotationID")
+SALES_ORDER_LINES = _lines("SalesOrderLines", "OrderID")
+
+MAPPINGS = (ACCOUNTS, CONTACTS, ADDRESSES, ITEMS, QUOTATIONS, QUOTATION_LINES,
+            SALES_ORDERS, SALES_ORDER_LINES)

@@ -1,0 +1,258 @@
+"""Exact Online's rotating OAuth2 tokens, kept so that the chain never breaks.
+
+Every refresh returns a new refresh token and kills the old one, so a lost
+or doubly used refresh token means a person must authorise again. Hence:
+tokens live in the state store; a refresh happens under an OS file lock
+shared by every process using that store, the store is re-read after the
+lock is taken (another process may have refreshed already), and the new
+token is written to the store before the access token is used. Exact
+refuses refreshes earlier than about 570 s after issue, and clients refresh
+about 30 s before the 10-minute expiry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+
+from talk_core.errors import ConnectorError, StateError
+from talk_core.http import HttpClient, HttpStatusError
+from talk_core.store.sqlite import SQLiteStore
+
+log = logging.getLogger("talk.exactonline")
+
+REFRESH_MARGIN = 30.0
+MIN_REFRESH_AGE = 570.0
+TOKEN_PATH = "api/oauth2/token"
+AUTH_PATH = "api/oauth2/auth"
+AGAIN = "run `talk auth exactonline --system {name}` to authorise talk again"
+
+
+class ExactAuthError(ConnectorError):
+    """Exact refused talk's tokens: only a person can fix it, by authorising again."""
+
+
+class TokenStore:
+    """Where one system instance's token lives, and the lock that serialises refreshes.
+
+    A file-backed SQLite store is read and written through a connection of
+    its own, so a token is committed at once even while the run's
+    connection holds a transaction open. A dry run holds its transaction for
+    the whole run and rolls it back, so a token refreshed then cannot go into
+    the store: it goes into a private side file, and ``load`` takes whichever
+    token is newer.
+    """
+
+    def __init__(self, name: str, store: Any, lock_path: str | None = None) -> None:
+        self.name = name
+        self.store = store
+        path = getattr(store, "path", None)
+        on_disk = isinstance(path, str) and path not in ("", ":memory:")
+        self.lock_path = lock_path or (f"{path}.exact-token.lock" if on_disk else None)
+        self.side_path = f"{path}.exact-token.{name}.json" if on_disk else None
+        self._own = on_disk and isinstance(store, SQLiteStore)
+        self._thread_lock = threading.RLock()
+
+    def _with_store(self, action: Callable[[Any], Any]) -> Any:
+        if not self._own:
+            return action(self.store)
+        own = type(self.store)(self.store.path)
+        try:
+            return action(own)
+        finally:
+            own.close()
+
+    def load(self) -> dict[str, Any] | None:
+        if self.store is None:
+            return None
+        token = self._with_store(lambda s: s.get_token(self.name))
+        stored = token if isinstance(token, dict) else None
+        side = self._load_side()
+        if side is not None and (stored is None or float(side.get("issued_at", 0)) > float(
+                stored.get("issued_at", 0))):
+            return side
+        return stored
+
+    def _load_side(self) -> dict[str, Any] | None:
+        if self.side_path is None:
+            return None
+        try:
+            with open(self.side_path, encoding="utf-8") as handle:
+                token = json.load(handle)
+        except (OSError, ValueError):
+            return None
+        return token if isinstance(token, dict) else None
+
+    def save(self, token: dict[str, Any]) -> None:
+        if self.store is None:
+            raise ExactAuthError("no state store to keep Exact Online's rotating tokens in")
+        try:
+            self._with_store(lambda s: s.put_token(self.name, token))
+        except (sqlite3.OperationalError, StateError):
+            if self.side_path is None:
+                raise
+            log.warning("the state store is held by a transaction (a dry run?); Exact Online "
+                        "token of %s kept in %s", self.name, self.side_path)
+            fd = os.open(self.side_path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(token, handle)
+            os.replace(self.side_path + ".tmp", self.side_path)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """One refresh at a time, across threads and processes."""
+        with self._thread_lock:
+            if self.lock_path is None:
+                yield
+                return
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+
+
+def _token_from_answer(body: Any, now: float) -> dict[str, Any]:
+    if not isinstance(body, dict) or not body.get("access_token") or not body.get(
+            "refresh_token"):
+        raise ExactAuthError("Exact Online's token endpoint answered without tokens")
+    try:
+        lifetime = float(body.get("expires_in", 600))
+    except (TypeError, ValueError):
+        lifetime = 600.0
+    return {"access_token": body["access_token"], "refresh_token": body["refresh_token"],
+            "issued_at": now, "expires_at": now + lifetime}
+
+
+class TokenManager:
+    """Hands out a valid access token, refreshing it when (and only when) it must."""
+
+    def __init__(self, name: str, tokens: TokenStore, *, base_url: str, client_id: str,
+                 client_secret: str, initial_refresh_token: str | None = None,
+                 clock: Callable[[], float] = time.time, verify: bool = True) -> None:
+        self.name = name
+        self.tokens = tokens
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self._initial = initial_refresh_token
+        self.clock = clock
+        self.http = HttpClient(base_url, name="Exact Online OAuth", retries=0, verify=verify)
+        self._token: dict[str, Any] | None = None
+        self.refreshes = 0
+
+    def __repr__(self) -> str:
+        return f"TokenManager({self.name!r})"
+
+    def _fresh(self, token: dict[str, Any] | None) -> bool:
+        return bool(token) and self.clock() < float(token["expires_at"]) - REFRESH_MARGIN  # type: ignore[index]
+
+    def access_token(self) -> str:
+        if not self._fresh(self._token):
+            self._token = self.tokens.load()
+        if not self._fresh(self._token):
+            self._token = self._refresh(stale=self._token)
+        assert self._token is not None
+        return str(self._token["access_token"])
+
+    def refresh_after_401(self) -> str:
+        """The access token was refused: refresh once, unless another process already did."""
+        self._token = self._refresh(stale=self._token, refused=True)
+        return str(self._token["access_token"])
+
+    def _refresh(self, *, stale: dict[str, Any] | None, refused: bool = False
+                 ) -> dict[str, Any]:
+        with self.tokens.locked():
+            current = self.tokens.load()
+            moved_on = current is not None and (
+                stale is None or current.get("access_token") != stale.get("access_token"))
+            if moved_on and self._fresh(current) and not (refused and stale is None):
+                # another process refreshed while we waited for the lock
+                return current  # type: ignore[return-value]
+            if current is None:
+                if not self._initial:
+                    raise ExactAuthError(f"Exact Online system {self.name!r} has no token yet; "
+                                         + AGAIN.format(name=self.name))
+                refresh_token = self._initial
+            else:
+                refresh_token = str(current["refresh_token"])
+                age = self.clock() - float(current.get("issued_at", 0))
+                if age < MIN_REFRESH_AGE and not refused:
+                    # Exact would refuse ("access_token not expired"); the token still serves
+                    return current
+            token = self._exchange({"grant_type": "refresh_token",
+                                    "refresh_token": refresh_token})
+            self.refreshes += 1
+            return token
+
+    def _exchange(self, form: dict[str, str]) -> dict[str, Any]:
+        """POST to the token endpoint; whatever tokens come back are saved before use."""
+        form = {**form, "client_id": self.client_id, "client_secret": str(self._client_secret)}
+        now = self.clock()
+        try:
+            response = self.http.request("POST", TOKEN_PATH, data=form,
+                                         headers={"Accept": "application/json"})
+        except HttpStatusError as exc:
+            body = exc.body
+            if isinstance(body, dict) and body.get("access_token") and body.get(
+                    "refresh_token"):
+                self.tokens.save(_token_from_answer(body, now))
+            reason = ""
+            if isinstance(body, dict):
+                reason = str(body.get("error_description") or body.get("error") or "")
+            raise ExactAuthError(
+                f"Exact Online refused to refresh the token of {self.name!r} "
+                f"({exc.status} {reason or 'no reason given'}); "
+                + AGAIN.format(name=self.name)) from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        token = _token_from_answer(body, now)
+        self.tokens.save(token)
+        log.info("Exact Online token of %s refreshed", self.name)
+        return token
+
+    def authorization_url(self, redirect_uri: str, state: str | None = None) -> str:
+        query = urlencode({"client_id": self.client_id, "redirect_uri": redirect_uri,
+                           "response_type": "code", "state": state or secrets.token_urlsafe(16),
+                           "force_login": "0"})
+        return self.http.url(AUTH_PATH) + "?" + query
+
+    def authorize(self, code: str, redirect_uri: str) -> dict[str, Any]:
+        """Trade an authorisation code for the first tokens, under the same lock."""
+        with self.tokens.locked():
+            token = self._exchange({"grant_type": "authorization_code", "code": code,
+                                    "redirect_uri": redirect_uri})
+        self._token = token
+        return token
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class BearerAuth(requests.auth.AuthBase):
+    """Puts a current access token on every request, refreshing first when it is due."""
+
+    def __init__(self, manager: TokenManager) -> None:
+        self.manager = manager
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = "Bearer " + self.manager.access_token()
+        return request
+
+    def __repr__(self) -> str:
+        return "BearerAuth(<redacted>)"

@@ -1,0 +1,65 @@
+"""The Exact Online system kind: its options, and the connector built from them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from talk_core.errors import ConfigError
+from talk_core.system import Option, SystemContext, SystemSpec
+from talk_exactonline.budget import RateBudget
+from talk_exactonline.connector import ExactConnector
+from talk_exactonline.mappings import MAPPINGS
+from talk_exactonline.oauth import TokenManager, TokenStore
+from talk_exactonline.schema import DATATYPES
+
+DEFAULT_BASE_URL = "https://start.exactonline.nl"
+DEFAULT_REDIRECT = "http://127.0.0.1:8765/callback"
+
+OPTIONS = (
+    Option("base_url", str, default=DEFAULT_BASE_URL,
+           help="Exact Online host of the country (start.exactonline.nl, .be, .de, ...)"),
+    Option("client_id", str, required=True, help="the app's client id (App Center)"),
+    Option("client_secret", str, required=True, secret=True, help="the app's client secret"),
+    Option("refresh_token", str, secret=True,
+           help="a first refresh token for headless setups; the state store keeps the rest"),
+    Option("division", int, help="division number; default: the user's current division"),
+    Option("redirect_uri", str, default=DEFAULT_REDIRECT,
+           help="the app's redirect URI; a loopback one lets `talk auth` catch the code"),
+)
+
+
+def token_manager(options: dict[str, Any], context: SystemContext, *,
+                  clock: Callable[[], float] = time.time) -> TokenManager:
+    base_url = str(options.get("base_url") or DEFAULT_BASE_URL)
+    if not options.get("client_id") or not options.get("client_secret"):
+        raise ConfigError(f"[systems.{context.name}]: client_id and client_secret are required")
+    return TokenManager(context.name, TokenStore(context.name, context.store),
+                        base_url=base_url, client_id=str(options["client_id"]),
+                        client_secret=options["client_secret"],
+                        initial_refresh_token=options.get("refresh_token") or None,
+                        clock=clock, verify=True)
+
+
+def make_connector(*, options: dict[str, Any], context: SystemContext,
+                   sleep: Callable[[float], None] = time.sleep) -> ExactConnector:
+    """The factory ``talk`` calls with an instance's validated options."""
+    base_url = str(options.get("base_url") or DEFAULT_BASE_URL)
+    division = options.get("division")
+    return ExactConnector(context.name, base_url=base_url,
+                          tokens=token_manager(options, context),
+                          division=int(division) if division is not None else None,
+                          budget=RateBudget(sleep=sleep), sleep=sleep,
+                          verify=True)
+
+
+def _emulator(*, port: int, seed: bool) -> None:
+    from talk_exactonline.emulator import serve
+
+    serve(port, seed)
+
+
+EXACT_ONLINE = SystemSpec("exactonline", "Exact Online", DATATYPES, MAPPINGS,
+                          factory=make_connector, options=OPTIONS, emulator=_emulator,
+                          plugin="talk-exactonline")

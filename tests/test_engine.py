@@ -401,3 +401,26 @@ def test_a_datatype_that_cannot_be_read_costs_only_itself(tmp_path: Path, conns,
     assert sync.store.get_cursor("erp", "Contacts") is None
     sync.run()
     assert [r[0] for r in records_as_global(conns, "human")["crm"]] == ["Kari"]
+
+
+def test_refused_credentials_stop_the_run_without_dead_letters(tmp_path: Path, conns, clock
+                                                               ) -> None:  # type: ignore[no-untyped-def]
+    from talk_core.errors import AccessDenied
+
+    for i in range(3):
+        company(conns, "crm", f"Firm {i}")
+    conns["erp"].fail_next("create", AccessDenied("token refused; run `talk auth` again"))
+    sync = make_sync(tmp_path / "state.db", conns, clock)
+    stopped = sync.run()
+    assert stopped.status == "auth" and "talk auth" in stopped.message
+    assert stopped.dead_letters == []
+    resumed = sync.run()
+    assert resumed.status == "done" and conns["erp"].count("Accounts") == 3
+
+
+def test_lines_sent_inline_keep_their_line_numbers_order() -> None:
+    from talk_core.sync.execute import _in_line_order
+
+    children = [("g1", {"line_number": 3}), ("g2", {"line_number": 1}), ("g3", {}),
+                ("g4", {"line_number": "2"})]
+    assert [g for g, _v in _in_line_order(children)] == ["g2", "g4", "g1", "g3"]

@@ -2,9 +2,10 @@
 
 The engine sorts connector errors by what they mean for the run: a
 ``RecordError`` costs one record (dead letter, run goes on), a
-``TransientError`` is retried and then dead-lettered, a ``BudgetExhausted``
-stops the run cleanly with all progress kept, and anything else from a
-connector is treated like a ``RecordError`` for the record in hand.
+``TransientError`` is retried and then dead-lettered, a ``StopRun``
+(``BudgetExhausted``, ``AccessDenied``) ends the run cleanly with all
+progress kept, and anything else from a connector is treated like a
+``RecordError`` for the record in hand.
 """
 
 from __future__ import annotations
@@ -38,8 +39,26 @@ class TransientError(ConnectorError):
     """A failure that may pass: timeouts, 429, 5xx after the retries ran out."""
 
 
-class BudgetExhausted(ConnectorError):
+class StopRun(ConnectorError):
+    """A connector failure that no other record can get past: end the run cleanly.
+
+    Everything done so far is kept and what was left is carried over to the
+    next run. ``status`` names the reason in the run's result.
+    """
+
+    status = "stopped"
+
+
+class BudgetExhausted(StopRun):
     """The system's request budget is spent: stop now, carry on next run."""
+
+    status = "budget"
+
+
+class AccessDenied(StopRun):
+    """The system refuses talk's credentials; the message says how to fix that."""
+
+    status = "auth"
 
 
 class CircuitBroken(TalkError):

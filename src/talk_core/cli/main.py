@@ -4,6 +4,7 @@ Exit codes: 0 done; 1 done, with dead letters or conflicts to look at;
 2 usage, configuration or state file error; 3 another sync holds the lock;
 4 a circuit breaker stopped the run before deleting anything; 5 the run
 stopped early (a request budget was spent) and the next run carries on;
+6 a system refused talk's credentials (the message says what to run);
 130 stopped by Ctrl-C, progress kept.
 """
 
@@ -25,6 +26,7 @@ from talk_core.errors import ConfigError, LockedError, StateError, TalkError
 from talk_core.system import SystemSpec
 
 EXIT_OK, EXIT_ATTENTION, EXIT_USAGE, EXIT_LOCKED, EXIT_BREAKER, EXIT_EARLY = 0, 1, 2, 3, 4, 5
+EXIT_AUTH = 6
 EXIT_INTERRUPTED = 130
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -144,6 +146,7 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool) 
       3   another sync holds the lock on the state
       4   a circuit breaker stopped the run before deleting anything
       5   stopped early (a request budget was spent); the next run carries on
+      6   a system refused talk's credentials; the message says how to fix it
       130 stopped by Ctrl-C; everything done so far is kept
     """
     logs.setup(verbose, quiet)

@@ -62,6 +62,8 @@ def exit_code(result: RunResult) -> int:
         return m.EXIT_INTERRUPTED
     if result.status == "budget":
         return m.EXIT_EARLY
+    if result.status == "auth":
+        return m.EXIT_AUTH
     return result.exit_code
 
 

@@ -19,10 +19,10 @@ from typing import Any
 
 from talk_core.config import Config
 from talk_core.errors import (
-    BudgetExhausted,
     CircuitBroken,
     ConnectorError,
     Interrupted,
+    StopRun,
     TalkError,
 )
 from talk_core.globaltypes import GLOBAL_TYPES, GlobalType, sync_order
@@ -197,8 +197,8 @@ class Sync:
                 self.store.begin_dry_run()
             try:
                 self._run(wanted_types, wanted_systems, dry_run)
-            except BudgetExhausted as exc:
-                self.result.status, self.result.message = "budget", str(exc)
+            except StopRun as exc:
+                self.result.status, self.result.message = exc.status, str(exc)
             except Interrupted as exc:
                 self.result.status, self.result.message = "interrupted", str(exc)
             except CircuitBroken as exc:
@@ -241,7 +241,7 @@ class Sync:
         """Read one datatype; a failure to read it costs that datatype only, this run."""
         try:
             collecting.collect(self, instance, datatype, mappings)
-        except (BudgetExhausted, Interrupted, CircuitBroken):
+        except (StopRun, Interrupted, CircuitBroken):
             raise
         except ConnectorError as exc:
             message = f"{instance.name} {datatype.name}: reading failed: {exc}"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from talk_core.connector import Connector
-from talk_core.errors import BudgetExhausted, Interrupted, TransientError
+from talk_core.errors import Interrupted, StopRun, TransientError
 from talk_core.globaltypes import GlobalType
 from talk_core.ids import new_global_id
 from talk_core.mapping import ConversionError
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("talk.sync")
 
-_STOPS = (BudgetExhausted, Interrupted)
+_STOPS = (StopRun, Interrupted)
 
 
 @attrs.define
@@ -442,7 +442,7 @@ class Executor:
             payload, _ = self._system_values(parent_gt, system, row.datatype, parent_values,
                                              creating=True)
             lines = []
-            for cgid, cvalues in store.children_of(gtype.name, gid):
+            for cgid, cvalues in _in_line_order(store.children_of(gtype.name, gid)):
                 written = {k: v for k, v in cvalues.items() if k in child_writable}
                 line, _ = self._system_values(gtype.name, system, cdt.name, written,
                                               creating=True)
@@ -495,3 +495,17 @@ def _children_field(spec: SystemSpec, datatype: DataType) -> tuple[str, DataType
         if prop.type is PropertyType.CHILDREN and prop.child:
             return prop.name, spec.datatype(prop.child)
     raise KeyError(f"{spec.name} {datatype.name} has no field of lines")
+
+
+def _in_line_order(children: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """Lines by their line number where they have one, else in the order they came."""
+
+    def key(item: tuple[int, tuple[str, dict[str, Any]]]) -> tuple[bool, float, int]:
+        position, (_gid, values) = item
+        number = values.get("line_number")
+        try:
+            return (number is None, float(number) if number is not None else 0.0, position)
+        except (TypeError, ValueError):
+            return (True, 0.0, position)
+
+    return [child for _pos, child in sorted(enumerate(children), key=key)]

@@ -13,8 +13,9 @@ class RunResult:
     """Counts per system and datatype, the conflicts met, and how the run ended.
 
     ``status`` is ``done``, ``budget`` (a system's request budget ran out:
-    progress kept, the next run carries on), ``interrupted``, or ``breaker``
-    (a circuit breaker stopped the run before any delete).
+    progress kept, the next run carries on), ``auth`` (a system refused the
+    credentials), ``interrupted``, or ``breaker`` (a circuit breaker stopped
+    the run before any delete).
     """
 
     run_id: int | None = None

@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 
 import requests
 
-from talk_core.errors import ConnectorError, StateError
+from talk_core.errors import AccessDenied, StateError
 from talk_core.http import HttpClient, HttpStatusError
 from talk_core.store.sqlite import SQLiteStore
 
@@ -40,7 +40,7 @@ AUTH_PATH = "api/oauth2/auth"
 AGAIN = "run `talk auth exactonline --system {name}` to authorise talk again"
 
 
-class ExactAuthError(ConnectorError):
+class ExactAuthError(AccessDenied):
     """Exact refused talk's tokens: only a person can fix it, by authorising again."""
 
 

@@ -181,14 +181,28 @@ def test_circuit_breaker_stops_a_mass_delete_before_deleting(tmp_path: Path, con
 
 def test_a_full_listing_that_comes_back_empty_is_a_fault(tmp_path: Path, conns, clock
                                                          ) -> None:  # type: ignore[no-untyped-def]
-    company(conns, "crm", "Acme")
+    for i in range(8):
+        company(conns, "crm", f"Firm {i}")
     sync = make_sync(tmp_path / "state.db", conns, clock)
     sync.run()
     for ident in list(conns["shop"].records("companies")):
         conns["shop"].remove("companies", ident)
     result = sync.run()
     assert result.status == "breaker" and "listing came back empty" in result.message
-    assert conns["crm"].count("customers") == 1
+    assert "8 records are linked" in result.message
+    assert conns["crm"].count("customers") == 8
+
+
+def test_a_few_records_may_all_go_from_a_full_listing(tmp_path: Path, conns, clock) -> None:  # type: ignore[no-untyped-def]
+    company(conns, "crm", "Acme")
+    company(conns, "crm", "Bolt")
+    sync = make_sync(tmp_path / "state.db", conns, clock)
+    sync.run()
+    for ident in list(conns["shop"].records("companies")):
+        conns["shop"].remove("companies", ident)
+    result = sync.run()
+    assert result.status == "done" and result.total("delete") == 4
+    assert conns["crm"].count("customers") == 0 and conns["erp"].count("Accounts") == 0
 
 
 @pytest.mark.parametrize(("policy", "crm_after", "erp_after"), [

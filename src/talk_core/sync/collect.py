@@ -167,7 +167,9 @@ def _full_listing_deletes(sync: Sync, instance: SystemInstance, datatype: DataTy
         if listed == 0 and linked:
             pending = store.inbox_deletes(m.global_type, datatype.name).get(instance.name, 0)
             linked -= pending
-        if listed == 0 and linked > 0:
+        # a handful of records can really all go (a parent's delete takes its contacts);
+        # those deletes still face the circuit breaker like any others
+        if listed == 0 and linked > sync.settings.min_delete_count:
             raise CircuitBroken(
                 f"{instance.name} {datatype.name}: the listing came back empty while "
                 f"{linked} records are linked; treating it as a fault, nothing was deleted"

@@ -75,7 +75,9 @@ class SyncSettings:
     The circuit breaker trips when a run would delete more than
     ``max_delete_fraction`` of a global datatype's links, and more than
     ``min_delete_count`` records, so that deleting 1 of 3 test records
-    does not trip it while deleting 400 of 1,000 does.
+    does not trip it while deleting 400 of 1,000 does. A full listing that
+    comes back empty is a fault when more than ``min_delete_count`` records
+    were linked.
     """
 
     conflict: str | Resolver = "newest"

@@ -4,6 +4,17 @@ Quotations and sales orders are both agreements: ``route`` sends a new
 quote to Quotations and every other agreement to SalesOrders, and
 ``defaults`` give each its kind. Lines taken inline by their parent are
 agreement lines of either.
+
+Exact numbers its own documents (``QuotationNumber``, ``OrderNumber``: integers,
+one sequence per kind): the number is read (the global ``number``) but never
+written, so a document from elsewhere ("INV-0001" from Invoiced) is numbered
+by Exact instead of being refused, and the number Exact gives is what the
+link holds, so it does not flow back over the other system's number.
+
+A contact in Exact belongs to an account, so only a human with an
+organisation is created as a Contact (``route``); a person on their own
+(an Invoiced person customer) is linked to an Exact contact when their keys
+(e-mail, name + postal code) meet, and kept in sync from then on.
 """
 
 from __future__ import annotations
@@ -32,6 +43,10 @@ def _is_not_quote(values: dict[str, Any]) -> bool:
     return values.get("kind") != "quote"
 
 
+def _employed(values: dict[str, Any]) -> bool:
+    return bool(values.get("organisation"))
+
+
 def _address(country: str = "Country") -> tuple[PropertyMapping, ...]:
     return mapped([("AddressLine1", "address_line1"), ("AddressLine2", "address_line2"),
                    ("City", "city"), ("Postcode", "postal_code"), ("State", "state"),
@@ -50,7 +65,7 @@ CONTACTS = Mapping("Contacts", "human", mapped([
     ("Email", "email"), ("Phone", "phone"), ("Mobile", "mobile"),
     ("JobTitleDescription", "title"), ("Account", "organisation"),
     ("City", "city"), ("Postcode", "postal_code"), P("Country", "country", UPPER_CODE),
-]))
+]), route=_employed)
 
 ADDRESSES = Mapping("Addresses", "location", mapped([
     ("Account", "owner"), P("Type", "kind", ADDRESS_TYPE), *_address(), ("Phone", "phone"),
@@ -65,7 +80,7 @@ QUOTATIONS = Mapping("Quotations", "agreement", mapped([
     ("OrderAccount", "customer"), P("Currency", "currency", UPPER_CODE),
     P("QuotationDate", "date", EXACT_DATE), P("DueDate", "due_date", EXACT_DATE),
     ("Description", "description"), ("YourRef", "reference"), ("Remarks", "notes"),
-    P("QuotationNumber", "number", DOCUMENT_NUMBER),
+    P("QuotationNumber", "number", DOCUMENT_NUMBER, IN),
 ]), defaults={"kind": "quote"}, route=_is_quote)
 
 SALES_ORDERS = Mapping("SalesOrders", "agreement", mapped([
@@ -73,7 +88,7 @@ SALES_ORDERS = Mapping("SalesOrders", "agreement", mapped([
     P("OrderDate", "date", EXACT_DATE), P("DeliveryDate", "due_date", EXACT_DATE),
     P("Discount", "discount", PERCENT),
     ("Description", "description"), ("YourRef", "reference"), ("Remarks", "notes"),
-    P("OrderNumber", "number", DOCUMENT_NUMBER),
+    P("OrderNumber", "number", DOCUMENT_NUMBER, IN),
 ]), defaults={"kind": "order"}, route=_is_not_quote)
 
 

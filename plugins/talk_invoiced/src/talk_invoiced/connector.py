@@ -20,10 +20,19 @@ from talk_core.connector import Page, Reject
 from talk_core.errors import CircuitBroken, RecordError
 from talk_core.http import HttpStatusError
 from talk_core.model import DataType, Entity, ReadMode
+from talk_invoiced import discounts
 from talk_invoiced.api import InvoicedApi, MalformedResponse
 from talk_invoiced.cursor import Cursor, record_hash
-from talk_invoiced.records import MalformedRecord, entity, line_entity, marker, reject, retired
-from talk_invoiced.schema import BY_NAME, MARKER, RETIRED
+from talk_invoiced.records import (
+    MalformedRecord,
+    entity,
+    item_id,
+    line_entity,
+    marker,
+    reject,
+    retired,
+)
+from talk_invoiced.schema import BY_NAME, CODE, MARKER, RETIRED
 
 log = logging.getLogger("talk.invoiced")
 
@@ -150,9 +159,17 @@ class InvoicedConnector:
             yield Page(entities, None, rejects)
 
     def _read_contacts(self) -> Iterator[Page]:
+        """Contacts customer by customer; those of a retired customer read as deleted.
+
+        Invoiced deletes a customer's contacts with it, and a listing that
+        comes back empty while contacts are linked is taken for a fault; so
+        when nothing is listed, the contacts of customers deleted since are
+        found in the events and reported as deleted.
+        """
+        listed = False
         for _where, customers in self.api.pages("customers"):
             for customer in customers:
-                if not isinstance(customer, dict) or "id" not in customer or retired(customer):
+                if not isinstance(customer, dict) or "id" not in customer:
                     continue
                 cid = str(customer["id"])
                 for where, rows in self.api.pages(f"customers/{cid}/contacts"):
@@ -163,10 +180,39 @@ class InvoicedConnector:
                         except MalformedRecord as exc:
                             rejects.append(reject(where, raw, exc))
                             continue
-                        self._contact_customer[found.id] = cid
+                        if retired(customer):
+                            found = Entity(found.id, {}, found.updated, deleted=True)
+                        else:
+                            self._contact_customer[found.id] = cid
                         entities.append(found)
                     if entities or rejects:
+                        listed = True
                         yield Page(entities, None, rejects)
+        if not listed:
+            gone = self._contacts_of_deleted_customers()
+            if gone:
+                yield Page([Entity(i, {}, deleted=True) for i in gone], None)
+
+    def _contacts_of_deleted_customers(self) -> list[str]:
+        """Contacts whose customer was deleted, as the events tell (newest first)."""
+        owner: dict[str, str] = {}
+        deleted: set[str] = set()
+        removed: set[str] = set()
+        for _where, rows in self.api.pages("events"):
+            for raw in rows:
+                if not isinstance(raw, dict):
+                    continue
+                obj = (raw.get("data") or {}).get("object") or {}
+                if not isinstance(obj, dict) or "id" not in obj:
+                    continue
+                kind = str(raw.get("type") or "")
+                if kind == "customer.deleted":
+                    deleted.add(str(obj["id"]))
+                elif kind == "contact.deleted":
+                    removed.add(str(obj["id"]))
+                elif kind.startswith("contact.") and obj.get("customer") is not None:
+                    owner.setdefault(str(obj["id"]), str(obj["customer"]))
+        return sorted(c for c, cust in owner.items() if cust in deleted and c not in removed)
 
     def _read_lines(self) -> Iterator[Page]:
         for where, invoices in self.api.pages("invoices"):
@@ -231,11 +277,46 @@ class InvoicedConnector:
             return found
         if datatype == "lineitems":
             return self._create_line(props, key)
+        if datatype == "invoices":
+            self._prepare_invoice(props)
+        if datatype == "items" and props.get("id") not in (None, ""):
+            code = str(props["id"])
+            try:
+                props["id"] = item_id(code)
+            except ValueError as exc:
+                raise RecordError(f"Invoiced items: code {code!r}: {exc}") from None
+            if props["id"] != code:
+                props["metadata"] = {**(props.get("metadata") or {}), CODE: code}
         props["metadata"] = {**(props.get("metadata") or {}), MARKER: key}
         if "customer" in props:
             props["customer"] = _as_id(props["customer"])
         raw = self.api.object("POST", PATHS[datatype], body=props, key=_key_header(key))
+        if datatype == "invoices":
+            raw = self._settle(raw)
         return self._entity(datatype, raw)
+
+    def _prepare_invoice(self, props: dict[str, Any]) -> None:
+        """Discount rates to amounts; an invoice number Invoiced already has is left to it.
+
+        Numbers come from other systems too (Exact numbers quotes and orders
+        apart, both from 1): a taken number would refuse the whole invoice,
+        so the invoice is created with the number Invoiced assigns.
+        """
+        base = discounts.number(0)
+        for line in props.get("items") or []:
+            if isinstance(line, dict):
+                discounts.apply(line, discounts.line_base(line))
+                base += discounts.line_base(line)
+        discounts.apply(props, base)
+        number = props.get("number")
+        if number not in (None, ""):
+            for _where, rows in self.api.pages("invoices", {"filter[number]": str(number)}):
+                if any(isinstance(r, dict) and str(r.get("number")) == str(number)
+                       for r in rows):
+                    log.info("Invoiced invoice number %s is taken; Invoiced assigns one",
+                             number)
+                    props.pop("number")
+                    break
 
     # -- update -----------------------------------------------------------------
 
@@ -257,6 +338,10 @@ class InvoicedConnector:
             stored = self.api.find(path)
             if stored is None:
                 raise RecordError(f"Invoiced {datatype} {id}: not found")
+        if datatype == "invoices":
+            assert stored is not None
+            discounts.apply(changes, discounts.number(stored.get("subtotal")),
+                            stored.get("metadata"))
         if stored is not None and "metadata" in changes:
             changes["metadata"] = {**(stored.get("metadata") or {}),
                                    **(changes["metadata"] or {})}
@@ -267,6 +352,8 @@ class InvoicedConnector:
             assert stored is not None
             return self._recreate_item(stored, changes)
         raw = self.api.object("PATCH", path, body=changes)
+        if datatype == "invoices":
+            raw = self._settle(raw)
         return self._entity(datatype, raw)
 
     def _recreate_item(self, stored: dict[str, Any], changes: dict[str, Any]) -> Entity:
@@ -359,10 +446,12 @@ class InvoicedConnector:
         if not invoice_id:
             raise RecordError("Invoiced lineitems: a line item needs its invoice")
         invoice = self._invoice_for_edit(invoice_id, {"items": True})
+        discounts.apply(props, discounts.line_base(props))
         props["metadata"] = {**(props.get("metadata") or {}), MARKER: key}
         lines = [*_kept_lines(invoice), props]
         answer = self.api.object("PATCH", f"invoices/{invoice_id}", body={"items": lines},
                                  key=_key_header(key))
+        answer = self._settle(answer)
         for line in answer.get("items") or []:
             if isinstance(line, dict) and marker(line) == key:
                 found = line_entity(answer, line)
@@ -377,11 +466,13 @@ class InvoicedConnector:
             raise RecordError(f"Invoiced lineitems {id}: not found on any invoice")
         line, invoice = found
         _check_editable(invoice, {"items": True})
+        discounts.apply(changes, discounts.line_base({**line, **changes}), line.get("metadata"))
         if "metadata" in changes:
             changes["metadata"] = {**(line.get("metadata") or {}), **(changes["metadata"] or {})}
         lines = [{**entry, **changes} if str(entry["id"]) == id else entry
                  for entry in _kept_lines(invoice)]
         answer = self.api.object("PATCH", f"invoices/{invoice['id']}", body={"items": lines})
+        answer = self._settle(answer)
         for entry in answer.get("items") or []:
             if isinstance(entry, dict) and str(entry.get("id")) == id:
                 return line_entity(answer, entry)
@@ -395,8 +486,32 @@ class InvoicedConnector:
         _line, invoice = found
         _check_editable(invoice, {"items": True})
         lines = [e for e in _kept_lines(invoice) if str(e["id"]) != id]
-        self.api.object("PATCH", f"invoices/{invoice['id']}", body={"items": lines})
+        self._settle(self.api.object("PATCH", f"invoices/{invoice['id']}",
+                                     body={"items": lines}))
         self._line_invoice.pop(id, None)
+
+    def _settle(self, invoice: dict[str, Any]) -> dict[str, Any]:
+        """Apply talk's discount rates again to amounts their base changed; the final invoice.
+
+        The engine adds an invoice's lines one by one after the invoice, so a
+        rate written with the invoice is an amount of a subtotal that grows.
+        """
+        body: dict[str, Any] = {}
+        lines = _kept_lines(invoice)
+        changed = False
+        for kept, line in zip(lines, invoice.get("items") or [], strict=False):
+            wanted = discounts.drifted(line, discounts.line_base(line))
+            if wanted is not None:
+                kept["discounts"] = wanted
+                changed = True
+        if changed:
+            body["items"] = lines
+        wanted = discounts.drifted(invoice, discounts.number(invoice.get("subtotal")))
+        if wanted is not None:
+            body["discounts"] = wanted
+        if not body or invoice.get("status") == "voided" or invoice.get("closed"):
+            return invoice
+        return self.api.object("PATCH", f"invoices/{invoice['id']}", body=body)
 
     def _line_and_invoice(self, id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """The line and its invoice: where it was last seen, else by searching invoices."""

@@ -7,7 +7,10 @@ Choices a reader would otherwise have to guess:
   is ``person``. Its own address is also location data of kind
   ``"invoice"``: Invoiced is a billing system, the address on a customer is
   where invoices go. That facet never creates a customer
-  (``creates=False``); it only updates the address of the linked one.
+  (``creates=False``); it only updates the address of the linked one. Only a
+  company's address is a location of its own: a person customer's address
+  is part of the human (an address owned by a human has nowhere to go in
+  systems whose addresses belong to accounts, such as Exact Online).
 - A new human becomes a person customer when it has no organisation, and
   a contact of that organisation's customer when it has one.
 - A contact is a human working for its customer (``organisation``), and its
@@ -17,19 +20,22 @@ Choices a reader would otherwise have to guess:
   ``customer_number`` (read only): the seeds pair it with the other side's
   record id. Invoiced's own ``number`` is left to Invoiced, which numbers
   customers per account and refuses duplicates.
-- Invoiced keeps invoice and line ``discounts`` as a list of money amounts
-  and a converter sees only that list, not the subtotal, so the global
-  ``discount`` carries the total discount *amount* for Invoiced (one
-  discount of that amount is written back), not a fraction.
+- Invoiced keeps invoice and line ``discounts`` as a list of money amounts;
+  the global ``discount`` is a fraction. The connector annotates each entry
+  with the amount it is taken from (the invoice's subtotal, the line's
+  quantity x unit cost) so the converter answers total / base, and turns the
+  rate the converter writes into one discount of rate x base, keeping the
+  rate in ``metadata.talk_discount_rate`` to apply it again when lines change
+  (see ``talk_invoiced.discounts``).
 - Catalog item ids are chosen by the user but must match
-  ``^[a-z0-9_\\-:]{2,}$``: a product code from elsewhere is written in that
-  form (lower case, other characters as ``-``).
+  ``^[a-z0-9_\\-:]{2,}$``: the connector writes a product code from elsewhere
+  in that form (lower case, other characters as ``-``) and keeps the code as
+  given in ``metadata.talk_code``, so the item reads back as that code and an
+  edit of the item in Invoiced does not rewrite the code elsewhere.
 """
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from talk_core.mapping import (
@@ -44,42 +50,18 @@ from talk_core.mapping import (
     constant,
     field_equals,
 )
+from talk_invoiced import discounts
+from talk_invoiced.records import item_id
 
 TO_GLOBAL = Direction.TO_GLOBAL
 
 
-def _discount_total(value: Any) -> str:
-    if not isinstance(value, list):
-        raise TypeError("expected a list of discounts")
-    total = Decimal(0)
-    for entry in value:
-        if not isinstance(entry, dict):
-            raise TypeError("expected discounts as objects with an amount")
-        try:
-            total += Decimal(str(entry.get("amount") or 0))
-        except InvalidOperation as exc:
-            raise TypeError(f"discount amount {entry.get('amount')!r} is not a number") from exc
-    return f"{total.normalize():f}"
+DISCOUNTS = Converter(discounts.to_fraction, discounts.to_rate, "discount amounts as a fraction")
 
-
-def _discount_list(value: Any) -> list[dict[str, Any]]:
-    amount = Decimal(str(value))
-    if amount == 0:
-        return []
-    number = int(amount) if amount == amount.to_integral_value() else float(amount)
-    return [{"amount": number}]
-
-
-DISCOUNTS = Converter(_discount_total, _discount_list, "discount list as total amount")
-
-_ITEM_ID_BAD = re.compile(r"[^a-z0-9_\-:]")
-
-
-def _item_id(value: Any) -> str:
-    text = _ITEM_ID_BAD.sub("-", str(value).strip().lower())
-    if len(text) < 2:
-        raise ValueError("an Invoiced item id needs at least 2 characters")
-    return text
+def _item_code(value: Any) -> str:
+    """The code as given; the connector makes the item id of it (and keeps the code)."""
+    item_id(value)  # refuses what can never be an item id
+    return str(value).strip()
 
 
 def _upper(value: Any) -> str:
@@ -91,7 +73,7 @@ def _upper(value: Any) -> str:
 #: Invoiced keeps country codes upper case (the core's UPPER writes lower case, for currencies).
 COUNTRY = Converter(_upper, _upper, "country code")
 
-ITEM_ID = Converter(str, _item_id, "Invoiced item id")
+ITEM_ID = Converter(str, _item_code, "Invoiced item id")
 TEXT_ID = Converter(str, str, "id as text")
 
 
@@ -149,7 +131,8 @@ CUSTOMER_ADDRESS = Mapping("customers", "location", (
     _pm("object", "kind", constant("invoice"), TO_GLOBAL),
     *_address(),
     _pm("phone", "phone"),
-), facet="location data", defaults={"kind": "invoice"}, creates=False)
+), facet="location data", when=field_equals("type", "company", default="company"),
+    defaults={"kind": "invoice"}, creates=False)
 
 CONTACT = Mapping("contacts", "human", (
     _pm("name", "name"),

@@ -7,12 +7,33 @@ goes on with the rest.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from talk_core.connector import Reject
 from talk_core.model import Entity
-from talk_invoiced.schema import ID_FIELDS, MARKER, RETIRED
+from talk_invoiced import discounts
+from talk_invoiced.schema import CODE, ID_FIELDS, MARKER, RETIRED
+
+_ITEM_ID_BAD = re.compile(r"[^a-z0-9_\-:]")
+
+
+def item_id(code: Any) -> str:
+    r"""A product code in the form Invoiced takes as an item id (``^[a-z0-9_\-:]{2,}$``)."""
+    text = _ITEM_ID_BAD.sub("-", str(code).strip().lower())
+    if len(text) < 2:
+        raise ValueError("an Invoiced item id needs at least 2 characters")
+    return text
+
+
+def item_code(raw: dict[str, Any]) -> str:
+    """The code an item stands for: the one talk kept when the id is its Invoiced form."""
+    metadata = raw.get("metadata")
+    kept = metadata.get(CODE) if isinstance(metadata, dict) else None
+    if isinstance(kept, str) and kept and item_id(kept) == str(raw["id"]):
+        return kept
+    return str(raw["id"])
 
 
 class MalformedRecord(ValueError):
@@ -57,6 +78,19 @@ def entity(datatype: str, raw: Any, **extra: Any) -> Entity:
             props[name] = str(props[name])
     if datatype == "customers":
         props["owner"] = str(raw["id"])
+    if datatype == "items":
+        props["id"] = item_code(raw)
+    try:
+        if datatype == "invoices" and "discounts" in raw:
+            subtotal = raw.get("subtotal")
+            base = discounts.number(subtotal) if subtotal is not None else sum(
+                (discounts.line_base(i) for i in raw.get("items") or []), discounts.number(0))
+            props["discounts"] = discounts.annotate(raw, base)
+        elif datatype == "lineitems" and "discounts" in raw:
+            props["discounts"] = discounts.annotate(raw, discounts.line_base(raw))
+    except TypeError as exc:
+        raise MalformedRecord(f"cannot read the amounts a discount is taken from: {exc}"
+                              ) from None
     props.update(extra)
     updated = raw.get("updated_at")
     when = datetime.fromtimestamp(updated, UTC) if isinstance(updated, int) else None

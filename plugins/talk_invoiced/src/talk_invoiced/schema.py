@@ -20,6 +20,16 @@ KIDS = PropertyType.CHILDREN
 
 #: The metadata key that ties a record talk created to the create's key.
 MARKER = "talk_key"
+#: The metadata key where talk keeps the discount rate (a fraction) it wrote to an invoice
+#: or line, so it can turn it into an amount again when the subtotal changes.
+RATE = "talk_discount_rate"
+#: Keys the connector adds to each discount entry it reads: the subtotal the amount is
+#: taken from, and the rate talk last wrote (see ``mappings.DISCOUNTS``); never sent.
+BASE_KEY = "talk_base"
+RATE_KEY = "talk_rate"
+#: The metadata key where talk keeps an item's code as the other system has it, when
+#: Invoiced's id had to be a different form of it (lower case, ``-`` for other characters).
+CODE = "talk_code"
 #: The metadata key on a customer talk deactivated because Invoiced refused to delete it.
 RETIRED = "talk_deleted"
 

@@ -117,6 +117,7 @@ class Account:
     events: list[dict[str, Any]] = attrs.field(factory=list)
     idempotent: dict[str, tuple[int, Any]] = attrs.field(factory=dict)
     next_id: int = 1000
+    sequences: dict[str, int] = attrs.field(factory=dict)
     lock: threading.RLock = attrs.field(factory=threading.RLock)
 
     def now(self) -> int:
@@ -125,6 +126,17 @@ class Account:
     def new_id(self) -> int:
         self.next_id += 1
         return self.next_id
+
+    def _next_number(self, prefix: str, records: dict[int, dict[str, Any]]) -> str:
+        """The account's next document number: a sequence, so a delete never reuses one."""
+        taken = {str(r.get("number")) for r in records.values()}
+        count = self.sequences.get(prefix, 0)
+        while True:
+            count += 1
+            number = f"{prefix}-{count:04d}"
+            if number not in taken:
+                self.sequences[prefix] = count
+                return number
 
     def _event(self, kind: str, obj: dict[str, Any]) -> None:
         self.events.append({"id": self.new_id(), "object": "event", "type": kind,
@@ -142,7 +154,7 @@ class Account:
         _check_fields(body, CUSTOMER_FIELDS)
         _text(body, "name", required=True)
         self._check_customer(body)
-        number = body.get("number") or f"CUST-{len(self.customers) + 1:04d}"
+        number = body.get("number") or self._next_number("CUST", self.customers)
         if any(c["number"] == number for c in self.customers.values()):
             raise ApiError(400, f"The given customer number has already been taken: {number}",
                            "number")
@@ -260,7 +272,7 @@ class Account:
         except ApiError:
             raise ApiError(400, f"No such customer: {body['customer']}", "customer") from None
         _check_metadata(body.get("metadata"))
-        number = body.get("number") or f"INV-{len(self.invoices) + 1:04d}"
+        number = body.get("number") or self._next_number("INV", self.invoices)
         if any(i["number"] == number for i in self.invoices.values()):
             raise ApiError(400, f"The given invoice number has already been taken: {number}",
                            "number")

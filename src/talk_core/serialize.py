@@ -65,12 +65,20 @@ def _default(obj: Any) -> Any:
     raise TypeError(f"cannot store a {type(obj).__name__} as JSON: {obj!r}")
 
 
+_encoder = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_default
+)
+_decoder = json.JSONDecoder()
+
+
 def dumps(obj: Any) -> str:
-    """Compact JSON text; key order is kept so values round-trip exactly."""
-    return json.dumps(
-        obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_default
-    )
+    """Compact JSON text; key order is kept so values round-trip exactly.
+
+    One encoder for the process: ``json.dumps`` with options builds a new one
+    per call, which showed in every write of the state.
+    """
+    return _encoder.encode(obj)
 
 
 def loads(text: str) -> Any:
-    return json.loads(text)
+    return _decoder.decode(text)

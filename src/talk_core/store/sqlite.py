@@ -152,6 +152,7 @@ class SQLiteStore:
                 _verify(conn, self.path)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA wal_autocheckpoint = 10000")
             schema.migrate(conn, self.path)
         except StateError:
             conn.close()

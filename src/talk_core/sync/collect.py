@@ -90,14 +90,14 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
             store.seen_reset(instance.name, datatype.name)
     listed = 0
     sync.progress("read", system=instance.name, datatype=datatype.name)
+    pending = _Pending(sync, instance.name, datatype.name, full)
     for page in instance.connector.read(datatype.name, cursor):
         ids = [e.id for e in page.entities]
         links = {
             m.key: store.link_ids(instance.name, datatype.name, m.global_type, ids)
             for m in mappings
         }
-        rows: list[InboxRow] = []
-        letters: list[DeadLetter] = []
+        rows = pending.rows
         live: list[str] = []
         sync.result.count(instance.name, datatype.name, "read", len(page.entities))
         for entity in page.entities:
@@ -116,7 +116,7 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
                 try:
                     values, digest = project(m, datatype, entity)
                 except ConversionError as exc:
-                    letters.append(
+                    pending.letters.append(
                         conversion_letter(sync, instance.name, datatype.name, m, entity, exc)
                     )
                     continue
@@ -129,7 +129,7 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
                     row.payload["history"] = True
                 rows.append(row)
         for reject in page.rejects:
-            letters.append(DeadLetter(
+            pending.letters.append(DeadLetter(
                 system=instance.name, datatype=datatype.name,
                 external_id=reject.external_id, global_type=mappings[0].global_type,
                 direction="read", error=f"{instance.name} {datatype.name} "
@@ -137,20 +137,17 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
                 payload={"raw": reject.payload} if reject.payload is not None else None,
                 next_attempt=None,
             ))
-        with store.transaction():
-            store.stage(rows)
-            for letter in letters:
-                sync.dead_letter(letter)
-            if full:
-                # a record that could not be read is still there: never a delete
-                store.seen_add(instance.name, datatype.name,
-                               live + [r.external_id for r in page.rejects if r.external_id])
-            else:
-                store.set_cursor(instance.name, datatype.name, page.cursor)
+        # a record that could not be read is still there: never a delete
+        pending.seen.extend(live + [r.external_id for r in page.rejects if r.external_id])
+        pending.cursor = page.cursor
+        pending.pages += 1
         listed += len(live)
         sync.progress("page", system=instance.name, datatype=datatype.name,
                       entities=len(page.entities))
+        if pending.full_enough(sync.settings.batch_size) or sync.stop_requested:
+            pending.flush()
         sync.check_stop()
+    pending.flush()
     if full:
         _full_listing_deletes(sync, instance, datatype, mappings, listed)
         with store.transaction():
@@ -181,3 +178,37 @@ def _full_listing_deletes(sync: Sync, instance: SystemInstance, datatype: DataTy
     if rows:
         with store.transaction():
             store.stage(rows)
+
+
+class _Pending:
+    """Pages read but not committed yet: committed together, every batch or so.
+
+    A cursor still moves only with the records read before it; committing
+    every few pages instead of every page saves a transaction per page, and
+    a crash in between only means those pages are read again.
+    """
+
+    def __init__(self, sync: Sync, system: str, datatype: str, full: bool) -> None:
+        self.sync, self.system, self.datatype, self.full = sync, system, datatype, full
+        self.rows: list[InboxRow] = []
+        self.letters: list[DeadLetter] = []
+        self.seen: list[str] = []
+        self.cursor: str | None = None
+        self.pages = 0
+
+    def full_enough(self, batch_size: int) -> bool:
+        return len(self.rows) + len(self.seen) >= batch_size or self.pages >= 20
+
+    def flush(self) -> None:
+        if not self.pages:
+            return
+        store = self.sync.store
+        with store.transaction():
+            store.stage(self.rows)
+            for letter in self.letters:
+                self.sync.dead_letter(letter)
+            if self.full:
+                store.seen_add(self.system, self.datatype, self.seen)
+            else:
+                store.set_cursor(self.system, self.datatype, self.cursor)
+        self.rows, self.letters, self.seen, self.pages = [], [], [], 0

@@ -125,6 +125,10 @@ class Sync:
         """Ask the run to stop after the record in flight (a signal handler may call this)."""
         self._stop = True
 
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop
+
     def check_stop(self) -> None:
         if self._stop:
             raise Interrupted("stopped on request; everything done so far is kept")

@@ -53,7 +53,9 @@ class DatatypeSettings:
 
     def ignored(self, system: str) -> frozenset[str]:
         """Properties whose changes are not taken from ``system``."""
-        by_prop = self.directions.get(system, {})
+        by_prop = self.directions.get(system)
+        if not by_prop:
+            return frozenset()
         return frozenset(p for p, d in by_prop.items() if d in ("to", "none"))
 
     def unwritable(self, system: str) -> frozenset[str]:

@@ -76,7 +76,7 @@ B_ACCOUNTS = DataType("Accounts", "Accounts", (
     Property("Name"), Property("Notes"), Property("City"),
     Property("Email"), Property("Phone", read_only=True),
     Property("Code", create_only=True), Property("Active", PropertyType.BOOLEAN),
-))
+), id_field="ID")
 B_CONTACTS = DataType("Contacts", "Contacts", (Property("FullName"), Property("Mail")))
 B_QUOTES = DataType("Quotations", "Quotations", (
     Property("Account", REF, reference="Accounts"), Property("QuoteDate", PropertyType.DATE),
@@ -423,3 +423,11 @@ def test_lines_taken_inline_also_flow_into_their_parent() -> None:
     back = {(f.source_label, f.target_label) for f in dataflows(ERP, BILLING)}
     assert ("Salesorders", "Lineitem") in back
     assert ("Lineitem", "Invoices") not in flows  # billing's lines are records of their own
+
+
+
+def test_a_source_that_reads_its_id_ties_it_to_the_targets_id() -> None:
+    rows = flow(ALPHA, BETA, "Customers (organisation data)", "Accounts").rows
+    assert [r for r in rows if r.target_property == "ID"] == [Row("id", "ID", S)]
+    human = flow(ALPHA, BETA, "Customers (human data)", "Contacts").rows
+    assert ("id", "id", S) not in [r.cells for r in human]  # that facet does not read its id

@@ -89,7 +89,12 @@ def _sends(pm: PropertyMapping, datatype: DataType) -> bool:
 
 def _rows(source: Mapping, source_dt: DataType, target: Mapping, target_dt: DataType
           ) -> tuple[Row, ...]:
-    """Property pairs that meet in one global property, in the target mapping's order."""
+    """Property pairs that meet in one global property, in the target mapping's order.
+
+    A source mapping that reads its own id field makes the record's identity
+    part of the dataflow: the link ties it to the target's id field, so that
+    pair is listed too (after the others) when nothing else carries it.
+    """
     rows = []
     for tpm in target.properties:
         if not _sends(tpm, target_dt):
@@ -97,6 +102,9 @@ def _rows(source: Mapping, source_dt: DataType, target: Mapping, target_dt: Data
         for spm in source.properties:
             if spm.reads and spm.global_ == tpm.global_:
                 rows.append(Row(spm.system, tpm.system, _type_cell(target_dt, tpm.system)))
+    reads_id = any(spm.reads and spm.system == source_dt.id_field for spm in source.properties)
+    if reads_id and not any(r.target_property == target_dt.id_field for r in rows):
+        rows.append(Row(source_dt.id_field, target_dt.id_field, '"string"'))
     return tuple(rows)
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from talk_core.connector import Page, Reject
 from talk_core.errors import ConfigError, RecordError
+from talk_core.ids import new_global_id
 from talk_core.model import DataType, Entity, PropertyType, ReadMode
 from talk_core.system import SystemSpec
 from talk_custom.layout import Layout, Resource
@@ -253,8 +254,14 @@ class SqliteConnector:
             with self.db:
                 cursor = self.db.execute(f"INSERT INTO {quote(r.location)} ({columns}) "
                                          f"VALUES ({marks})", tuple(values.values()))
-                rows = self._rows(f"SELECT * FROM {quote(r.location)} WHERE rowid = ?",
-                                  (cursor.lastrowid,))
+                rowid = cursor.lastrowid
+                rows = self._rows(f"SELECT * FROM {quote(r.location)} WHERE rowid = ?", (rowid,))
+                if rows and rows[0].get(r.id_field) is None:
+                    # a TEXT key gets no value from SQLite (it even accepts NULL): give it one
+                    self.db.execute(f"UPDATE {quote(r.location)} SET {quote(r.id_field)} = ? "
+                                    "WHERE rowid = ?", (new_global_id(), rowid))
+                    rows = self._rows(f"SELECT * FROM {quote(r.location)} WHERE rowid = ?",
+                                      (rowid,))
         except sqlite3.Error as exc:
             raise RecordError(f"{self.layout.system} {r.name}: the insert into "
                               f"{r.location!r} failed: {exc}") from None

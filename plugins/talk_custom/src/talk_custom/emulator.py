@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
+from talk_core.emulation import Background
 from talk_custom.emulator_state import ApiError, EmulatorState
 from talk_custom.layout import Layout, build_layout
 from talk_custom.profiles import PROFILES
@@ -60,25 +61,20 @@ class CustomEmulator:
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str]] = []
         self._port = port
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._running: Background | None = None
 
     # -- lifecycle ----------------------------------------------------------------
 
     def start(self) -> CustomEmulator:
-        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), _handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        daemon=True,
-                                        name=f"emulator-{self.profile.name}")
-        self._thread.start()
+        self._running = Background(ThreadingHTTPServer(("127.0.0.1", self._port),
+                                                       _handler(self)),
+                                   f"emulator-{self.profile.name}")
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if self._running is not None:
+            self._running.stop()
+            self._running = None
 
     def __enter__(self) -> CustomEmulator:
         return self.start()
@@ -88,9 +84,9 @@ class CustomEmulator:
 
     @property
     def port(self) -> int:
-        if self._server is None:
+        if self._running is None:
             raise RuntimeError("the emulator is not running")
-        return int(self._server.server_address[1])
+        return self._running.port
 
     @property
     def url(self) -> str:

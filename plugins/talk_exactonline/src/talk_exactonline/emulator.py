@@ -16,7 +16,6 @@ import argparse
 import json
 import logging
 import math
-import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +24,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import attrs
 
+from talk_core.emulation import Background
 from talk_exactonline.emulator_filter import FilterError, parse_filter
 from talk_exactonline.emulator_seed import seed_sample
 from talk_exactonline.emulator_state import ExactState, Refused
@@ -79,8 +79,7 @@ class ExactEmulator:
         self.faults: list[Fault] = []
         self.token_delay = 0.0  # seconds the token endpoint takes: widens refresh races
         self.calls: list[tuple[str, str, int]] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._running: Background | None = None
 
     # -- lifecycle ----------------------------------------------------------------
     def start(self, port: int = 0) -> ExactEmulator:
@@ -89,29 +88,25 @@ class ExactEmulator:
         class Handler(_Handler):
             owner = emulator
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        server = self._server
-        self._thread = threading.Thread(target=lambda: server.serve_forever(0.05),
-                                        daemon=True)
-        self._thread.start()
+        self._running = Background(ThreadingHTTPServer(("127.0.0.1", port), Handler),
+                                   "exactonline-emulator")
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if self._running is not None:
+            self._running.stop()
+            self._running = None
 
     def __enter__(self) -> ExactEmulator:
-        return self.start() if self._server is None else self
+        return self.start() if self._running is None else self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
     @property
     def port(self) -> int:
-        assert self._server is not None, "the emulator is not started"
-        return int(self._server.server_address[1])
+        assert self._running is not None, "the emulator is not started"
+        return self._running.port
 
     @property
     def url(self) -> str:

@@ -8,11 +8,11 @@ error bodies, ``Link`` and ``X-Total-Count`` headers, ``updated_after``,
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
+from talk_core.emulation import Background
 from talk_invoiced.emulator.sample import seed as seed_sample
-from talk_invoiced.emulator.server import EmulatorServer, Faults, serve_in_thread
+from talk_invoiced.emulator.server import EmulatorServer, Faults
 from talk_invoiced.emulator.state import Account, ApiError
 
 __all__ = ["Account", "ApiError", "Faults", "InvoicedEmulator", "serve"]
@@ -26,8 +26,7 @@ class InvoicedEmulator:
         self.port = port
         self.account = Account(api_key=api_key)
         self.faults = faults or Faults()
-        self._server: EmulatorServer | None = None
-        self._thread: threading.Thread | None = None
+        self._running: Background | None = None
 
     @property
     def api_key(self) -> str:
@@ -35,20 +34,19 @@ class InvoicedEmulator:
 
     @property
     def url(self) -> str:
-        if self._server is None:
+        if self._running is None:
             raise RuntimeError("the emulator is not started")
-        return self._server.url
+        return self._running.url
 
     def start(self) -> InvoicedEmulator:
-        self._server = EmulatorServer(self.port, self.account, self.faults)
-        self._thread = serve_in_thread(self._server)
+        self._running = Background(EmulatorServer(self.port, self.account, self.faults),
+                                   "invoiced-emulator")
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if self._running is not None:
+            self._running.stop()
+            self._running = None
 
     def seed(self) -> InvoicedEmulator:
         seed_sample(self.account)

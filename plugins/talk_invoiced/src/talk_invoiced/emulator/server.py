@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import random
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -228,9 +227,3 @@ class EmulatorServer(ThreadingHTTPServer):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
 
-
-def serve_in_thread(server: EmulatorServer) -> threading.Thread:
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
-                              name="invoiced-emulator", daemon=True)
-    thread.start()
-    return thread

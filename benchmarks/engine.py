@@ -276,19 +276,20 @@ class Bench:
         profiler = cProfile.Profile() if profiled else None
         before = current_rss_mb()
         with RssSampler() as sampler:
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             if profiler is not None:
                 profiler.enable()
             result = sync.run()
             if profiler is not None:
                 profiler.disable()
             seconds = time.perf_counter() - start
+            cpu = time.process_time() - cpu_start
         del sync
         gc.collect()
         if profiler is not None and self.profile_dir is not None:
             profiler.dump_stats(str(self.profile_dir / f"engine-{self.n}-{phase}.prof"))
         row = {
-            "n": self.n, "phase": phase, "seconds": seconds, "basis": basis,
+            "n": self.n, "phase": phase, "seconds": seconds, "cpu_seconds": cpu, "basis": basis,
             "per_s": basis / seconds if seconds > 0 else 0.0,
             "writes": result.writes, "reads": result.total("read"),
             "status": result.status, "dead_letters": len(result.dead_letters),

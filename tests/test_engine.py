@@ -438,3 +438,23 @@ def test_lines_sent_inline_keep_their_line_numbers_order() -> None:
     children = [("g1", {"line_number": 3}), ("g2", {"line_number": 1}), ("g3", {}),
                 ("g4", {"line_number": "2"})]
     assert [g for g, _v in _in_line_order(children)] == ["g2", "g4", "g1", "g3"]
+
+
+def test_a_run_puts_the_collector_thresholds_back(tmp_path: Path) -> None:
+    import gc
+
+    clock = SharedClock()
+    connectors = make_connectors(clock)
+    connectors["crm"].put("customers", {"name": "Acme", "type": "company"})
+    seen: list[tuple[int, int, int]] = []
+    read = connectors["crm"].read
+
+    def watched(*args: object, **kwargs: object) -> object:
+        seen.append(gc.get_threshold())
+        return read(*args, **kwargs)
+
+    connectors["crm"].read = watched  # type: ignore[method-assign]
+    before = gc.get_threshold()
+    make_sync(tmp_path / "state.sqlite", connectors, clock).run()
+    assert seen and all(t[0] >= 50_000 for t in seen)
+    assert gc.get_threshold() == before

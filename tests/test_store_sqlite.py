@@ -110,6 +110,37 @@ def test_naive_datetimes_and_nan_are_refused() -> None:
         dumps({"x": float("nan")})
 
 
+def test_nested_non_finite_floats_are_refused_too() -> None:
+    with pytest.raises(ValueError):
+        dumps({"lines": [{"price": float("inf")}]})
+
+
+def test_what_the_fast_encoder_cannot_take_still_round_trips() -> None:
+    big = {"a": 2**70, "b": -(2**80)}
+    assert loads(dumps(big)) == big
+    assert dumps({1: "x"}) == '{"1":"x"}'
+
+
+_JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.decimals(allow_nan=False, allow_infinity=False).map(Decimal),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(_JSONISH)
+@settings(max_examples=300, deadline=None)
+def test_dumps_means_what_the_standard_encoder_means(value: object) -> None:
+    """Same data back (float text may differ: 0.00001 for 1e-05), and same types."""
+    standard = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                                default=str)
+    ours, theirs = loads(dumps(value)), json.loads(standard.encode(value))
+    assert ours == theirs
+    assert repr(ours) == repr(theirs)
+
+
 def test_datetime_text_is_fixed_width_so_it_sorts_like_time() -> None:
     times = [T0, T0 + timedelta(microseconds=1), T0 + timedelta(seconds=1, microseconds=5)]
     texts = [format_datetime(t) for t in times]
@@ -988,3 +1019,26 @@ def test_link_counts_group_by_system_datatype_and_type(tmp_path) -> None:  # typ
     assert store.link_counts() == [
         ("crm", "customers", "human", 1), ("crm", "customers", "organisation", 3),
         ("erp", "Accounts", "organisation", 1)]
+
+
+def test_a_version_1_file_migrates_keeping_its_match_keys(db_path: Path) -> None:
+    """Version 1 as it was released, with a key in it: version 2 keeps the key."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    conn = raw(db_path)
+    for statement in schema.MIGRATIONS[0]:
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO match_keys VALUES ('organisation', 'name', 'acme as', 'g1')")
+    conn.commit()
+    conn.close()
+    store = SQLiteStore(db_path)
+    assert store.find_by_key("organisation", "name", "acme as") == ["g1"]
+    store.close()
+    SQLiteStore(db_path).close()  # opening checks the migrated file's integrity
+    conn = raw(db_path)
+    names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "links_external" not in names
+    assert "match_keys_lookup" in names
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'match_keys'").fetchone()[0]
+    assert "WITHOUT ROWID" in sql
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2

@@ -13,8 +13,19 @@ import os
 import secrets
 import time
 
-_process = secrets.randbits(32)
 _counter = itertools.count()
+_tag = ""
+
+
+def _new_process() -> None:
+    """A random tag per process, made again in a forked child (pids repeat)."""
+    global _tag
+    _tag = f"{secrets.randbits(32):08x}"
+
+
+_new_process()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_process)
 
 
 def new_global_id() -> str:
@@ -23,5 +34,4 @@ def new_global_id() -> str:
     The process part is random per process (pids repeat across machines and
     restarts), the counter separates ids made within one nanosecond.
     """
-    return f"{time.time_ns():016x}{_process ^ os.getpid() & 0xFFFFFFFF:08x}" \
-           f"{next(_counter) & 0xFFFFFFFF:08x}"
+    return f"{time.time_ns():016x}{_tag}{next(_counter) & 0xFFFFFFFF:08x}"

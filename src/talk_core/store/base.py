@@ -171,6 +171,15 @@ class StateStore(Protocol):
 
     def inbox_count(self, global_type: str | None = None) -> int: ...
 
+    def inbox_last_seq(self) -> int:
+        """The newest staged row's number (0 if none): rows staged later are this run's."""
+        ...
+
+    def inbox_reads_until(self, seq: int, system: str, datatype: str,
+                          external_ids: Iterable[str]) -> list[InboxRow]:
+        """Read rows of these records staged at or before ``seq`` and not merged yet."""
+        ...
+
     def inbox_deletes(self, global_type: str, datatype: str | None = None) -> dict[str, int]:
         """Staged tombstones of a type per system: what the circuit breaker weighs."""
         ...

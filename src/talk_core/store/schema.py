@@ -146,9 +146,33 @@ _V1: list[str] = [
     )""",
 ]
 
+# Version 2, for the initial sync's write cost. Every lookup by external id
+# names its global types, so the unique (global_type, system, datatype,
+# external_id) index serves it; a second index on those columns only cost
+# each link write a b-tree. Match keys are found by their primary key or
+# their lookup index, never by rowid: without one, each key is a b-tree
+# entry less.
+_V2: list[str] = [
+    "DROP INDEX IF EXISTS links_external",
+    # Columns in primary-key order: SQLite 3.40's integrity check misreads a
+    # WITHOUT ROWID table whose key columns are not its first ones.
+    """CREATE TABLE match_keys_v2 (
+        global_type TEXT NOT NULL,
+        global_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (global_type, global_id, key)
+    ) WITHOUT ROWID""",
+    "INSERT INTO match_keys_v2 (global_type, key, value, global_id) "
+    "SELECT global_type, key, value, global_id FROM match_keys",
+    "DROP TABLE match_keys",
+    "ALTER TABLE match_keys_v2 RENAME TO match_keys",
+    "CREATE INDEX match_keys_lookup ON match_keys (global_type, key, value, global_id)",
+]
+
 #: Migration ``n`` (0-based) takes a file from version ``n`` to ``n + 1``.
 #: Only ever append: a released migration is never edited.
-MIGRATIONS: list[list[str]] = [_V1]
+MIGRATIONS: list[list[str]] = [_V1, _V2]
 
 
 def _version(conn: sqlite3.Connection) -> int:

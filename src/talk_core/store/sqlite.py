@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -25,6 +26,8 @@ from talk_core.store import schema
 from talk_core.store.base import Conflict, DeadLetter, InboxRow, JournalEntry, Run
 
 __all__ = ["SQLiteStore"]
+
+log = logging.getLogger("talk.state")
 
 MEMORY = ":memory:"
 
@@ -85,8 +88,25 @@ def _create_private(path: Path) -> None:
     world-readable on most machines.
     """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with contextlib.suppress(FileExistsError):
+    try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        _tighten(path)
+
+
+def _tighten(path: Path) -> None:
+    """A state file others may read (copied, restored, made by hand) is made private again."""
+    mode = path.stat().st_mode & 0o777
+    if not mode & 0o077:
+        return
+    try:
+        os.chmod(path, 0o600)
+    except OSError as exc:
+        log.warning("%s holds tokens and is readable by others (mode %03o); could not make "
+                    "it private: %s", path, mode, exc.strerror)
+        return
+    log.warning("%s holds tokens and was readable by others (mode %03o); it is now 0600",
+                path, mode)
 
 
 def _open_error(path: str, exc: sqlite3.Error) -> StateError:
@@ -153,6 +173,10 @@ class SQLiteStore:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA wal_autocheckpoint = 10000")
+            # 64 MiB of page cache, a bound that does not grow with the state:
+            # the default 2 MiB let the match-key and link indexes of 100k
+            # records fall out of cache between batches.
+            conn.execute("PRAGMA cache_size = -65536")
             schema.migrate(conn, self.path)
         except StateError:
             conn.close()
@@ -428,6 +452,24 @@ class SQLiteStore:
                 "SELECT count(*) FROM inbox WHERE global_type = ?", (global_type,)
             ).fetchone()
         return int(row[0])
+
+    def inbox_last_seq(self) -> int:
+        row = self._conn.execute("SELECT max(seq) FROM inbox").fetchone()
+        return int(row[0] or 0)
+
+    def inbox_reads_until(self, seq: int, system: str, datatype: str,
+                          external_ids: Iterable[str]) -> list[InboxRow]:
+        """``seq`` is the rowid: only the rows staged up to it are looked at."""
+        ids = list(dict.fromkeys(external_ids))
+        found: list[InboxRow] = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            found.extend(_inbox_row(r) for r in self._conn.execute(
+                f"SELECT {_INBOX_COLS} FROM inbox WHERE seq <= ? AND system = ? "
+                f"AND datatype = ? AND kind = 'read' "
+                f"AND external_id IN ({','.join('?' * len(chunk))}) ORDER BY seq",
+                (seq, system, datatype, *chunk)))
+        return found
 
     def inbox_deletes(self, global_type: str, datatype: str | None = None) -> dict[str, int]:
         only = "" if datatype is None else "AND datatype = ? "
@@ -835,11 +877,19 @@ class SQLiteStore:
 
     def journal_add_many(self, entries: Iterable[JournalEntry]) -> None:
         now = datetime.now(UTC)
+        stamps: dict[datetime, str] = {}  # a batch's entries share a handful of times
+
+        def stamp(at: datetime) -> str:
+            text = stamps.get(at)
+            if text is None:
+                text = stamps[at] = format_datetime(at)
+            return text
+
         self._conn.executemany(
             "INSERT OR REPLACE INTO journal (key, global_type, global_id, system, datatype, "
             "payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(e.key, e.global_type, e.global_id, e.system, e.datatype, dumps(e.payload),
-              format_datetime(e.created_at or now)) for e in entries],
+              stamp(e.created_at or now)) for e in entries],
         )
 
     def journal_remove_many(self, keys: Iterable[str]) -> None:

@@ -8,6 +8,7 @@ that is both the no-change fast path and the echo filter for our own writes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ from talk_core.errors import CircuitBroken
 from talk_core.mapping import ConversionError, Mapping, value_hash
 from talk_core.model import DataType, Entity, ReadMode
 from talk_core.store.base import DeadLetter, InboxRow
+from talk_core.sync.resolve_ids import IdResolver
 
 if TYPE_CHECKING:
     from talk_core.sync.engine import Sync
@@ -40,6 +42,37 @@ def entity_from_payload(payload: dict[str, Any]) -> Entity:
         parse_datetime(updated) if updated else None,
         bool(payload.get("deleted")),
     )
+
+
+def unencodable(value: Any, path: str = "") -> str | None:
+    """Where the value holds what JSON in UTF-8 cannot carry, and what it is; or None.
+
+    Text with a lone surrogate (JSON's ``"\\ud800"``) and a float NaN or
+    infinity (``NaN`` in an API's answer) would fail the state file and every
+    system they are sent to, so the record is a dead letter at once rather
+    than a crash later.
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"{path or 'value'}: text that is not valid Unicode (a lone surrogate)"
+        return None
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return None
+        return f"{path or 'value'}: {value!r}, a number JSON cannot carry"
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = unencodable(item, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
 
 
 def project(
@@ -104,12 +137,24 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
             sync.clear_read_letter(instance.name, datatype.name, entity.id)
             if entity.deleted:
                 for m in mappings:
-                    if entity.id in links[m.key]:
-                        rows.append(
-                            tombstone_row(m.global_type, instance.name, datatype.name, entity.id)
-                        )
+                    linked = links[m.key].get(entity.id)
+                    if linked is not None:
+                        row = tombstone_row(m.global_type, instance.name, datatype.name,
+                                            entity.id)
+                        row.global_id = linked[0]
+                        rows.append(row)
                 continue
             live.append(entity.id)
+            broken = unencodable(entity.properties)
+            if broken is not None:
+                pending.letters.append(DeadLetter(
+                    system=instance.name, datatype=datatype.name, external_id=entity.id,
+                    global_type=mappings[0].global_type, direction="read",
+                    error=f"{instance.name} {datatype.name} {entity.id}: {broken}; it cannot "
+                    "be stored or sent",
+                    next_attempt=None,
+                ))
+                continue
             for m in mappings:
                 if not m.accepts(entity):
                     continue
@@ -124,6 +169,8 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
                 if link is not None and link[1] == digest:
                     continue
                 row = read_row(m, instance.name, datatype, entity, values, digest)
+                if link is not None:
+                    row.global_id = link[0]
                 if history:
                     assert row.payload is not None
                     row.payload["history"] = True
@@ -134,7 +181,9 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
                 external_id=reject.external_id, global_type=mappings[0].global_type,
                 direction="read", error=f"{instance.name} {datatype.name} "
                 f"{reject.external_id}: {reject.error}",
-                payload={"raw": reject.payload} if reject.payload is not None else None,
+                # a raw record the state cannot hold is named in the error, not kept
+                payload={"raw": reject.payload} if reject.payload is not None
+                and unencodable(reject.payload) is None else None,
                 next_attempt=None,
             ))
         # a record that could not be read is still there: never a delete
@@ -204,7 +253,7 @@ class _Pending:
             return
         store = self.sync.store
         with store.transaction():
-            store.stage(self.rows)
+            store.stage(self._resolved(self._superseding(self.rows)))
             for letter in self.letters:
                 self.sync.dead_letter(letter)
             if self.full:
@@ -212,3 +261,54 @@ class _Pending:
             else:
                 store.set_cursor(self.system, self.datatype, self.cursor)
         self.rows, self.letters, self.seen, self.pages = [], [], [], 0
+
+    def _superseding(self, rows: list[InboxRow]) -> list[InboxRow]:
+        """Rows that take the place of rows an earlier run staged and never merged.
+
+        A record read again before its first reading was merged (a full
+        listing after a killed run, an edit while a row waits for a
+        reference) must stay one entity: the new row, with the newest
+        values, inherits the old row's global id and first-read flag, and
+        the old row goes. Two rows would become two entities where nothing
+        else (a link, a match key) ties them, and be created twice elsewhere.
+        """
+        before = self.sync.staged_before
+        fresh = {(r.global_type, r.external_id): r for r in rows
+                 if before and r.kind == "read" and r.global_id is None}
+        if not fresh:
+            return rows
+        store = self.sync.store
+        ids = [external_id for _gt, external_id in fresh]
+        replaced = []
+        for old in store.inbox_reads_until(before, self.system, self.datatype, ids):
+            new = fresh.get((old.global_type, old.external_id))
+            if new is None or old.seq is None:
+                continue
+            new.global_id = new.global_id or old.global_id
+            if (old.payload or {}).get("history") and new.payload is not None:
+                new.payload["history"] = True
+            replaced.append(old.seq)
+        store.inbox_delete(replaced)
+        return rows
+
+    def _resolved(self, rows: list[InboxRow]) -> list[InboxRow]:
+        """Rows with the global ids that can be decided now (see ``resolve_fresh``).
+
+        Linked records got theirs from the link already; new records whose
+        mapping has no references are matched here. The rest are staged
+        without one and resolved when their global type's turn comes.
+        """
+        fresh: dict[str, list[InboxRow]] = {}
+        for row in rows:
+            if row.global_id is None and row.kind == "read" and not (row.payload or {}).get(
+                "deleted"
+            ) and not self.sync.refs_of(row.system, row.datatype, row.global_type):
+                fresh.setdefault(row.global_type, []).append(row)
+        if not fresh:
+            return rows
+        kept: set[int] = {id(row) for row in rows}
+        for global_type, group in fresh.items():
+            resolver = IdResolver(self.sync, self.sync.global_types[global_type])
+            survivors = {id(row) for row in resolver.resolve_fresh(group)}
+            kept -= {id(row) for row in group} - survivors
+        return [row for row in rows if id(row) in kept]

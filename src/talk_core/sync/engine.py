@@ -9,10 +9,12 @@ committed with the links it produced.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import os
 import socket
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any
@@ -27,14 +29,16 @@ from talk_core.errors import (
 )
 from talk_core.globaltypes import GLOBAL_TYPES, GlobalType, sync_order
 from talk_core.mapping import ConversionError, Mapping
-from talk_core.model import DataType, PropertyType
+from talk_core.model import DataType, Link, PropertyType
 from talk_core.store.base import DeadLetter, InboxRow, StateStore
 from talk_core.sync import collect as collecting
 from talk_core.sync.execute import Executor, Planned
 from talk_core.sync.match import key_values
+from talk_core.sync.placement import ParentPlacement
 from talk_core.sync.plan import (
     DeletePolicy,
     Observation,
+    ParentIn,
     Route,
     Target,
     plan_group,
@@ -44,10 +48,29 @@ from talk_core.sync.resolve import make_resolver, policy_name
 from talk_core.sync.resolve_ids import IdResolver
 from talk_core.sync.result import RunResult
 from talk_core.sync.settings import SyncSettings, SystemInstance
+from talk_core.sync.siblings import created_hashes
 
 log = logging.getLogger("talk.sync")
 
 Progress = Callable[..., None]
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Let the cyclic garbage collector run less often during a run.
+
+    A run allocates a few dicts per record, almost none of them in cycles,
+    so reference counting frees them; the collector's default thresholds
+    still walked every live object (connector pages, caches, the host
+    application's heap) many times per thousand records, a tenth of an
+    initial sync at 100k. The thresholds are put back when the run ends.
+    """
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], 50_000), max(old[1], 20), max(old[2], 100))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 class Sync:
@@ -99,7 +122,11 @@ class Sync:
             for name, inst in self.systems.items() for m in inst.spec.mappings
         }
         self._refs: dict[tuple[str, str, str], dict[str, str]] = {}
+        self._keys: dict[str, tuple[tuple[str, ...], ...]] = {}
         self._policy = policy_name(self.settings.conflict)
+        #: The last row staged before this run: rows up to it are left over from
+        #: earlier runs (deferred, or staged by a run that was killed)
+        self.staged_before = 0
 
     def close(self) -> None:
         """Close every connector and the state store."""
@@ -200,7 +227,8 @@ class Sync:
             if dry_run:
                 self.store.begin_dry_run()
             try:
-                self._run(wanted_types, wanted_systems, dry_run)
+                with _fewer_collections():
+                    self._run(wanted_types, wanted_systems, dry_run)
             except StopRun as exc:
                 self.result.status, self.result.message = exc.status, str(exc)
             except Interrupted as exc:
@@ -219,6 +247,7 @@ class Sync:
         return self.result
 
     def _run(self, types: list[GlobalType], systems: set[str], dry_run: bool) -> None:
+        self.staged_before = self.store.inbox_last_seq()
         executor = Executor(self, dry_run=dry_run)
         executor.recover_journal()
         self._retry_dead_letters(types)
@@ -309,9 +338,25 @@ class Sync:
                     routes.append(Route(
                         m.datatype, frozenset(m.writable_globals(dt, creating=True)) - never,
                         m.route, self._inline_children(instance, dt),
+                        self._line_parent(global_type, dt),
                     ))
             out.append(Target(name, writable, tuple(routes), share))
         return out
+
+    def _line_parent(self, global_type: str, datatype: DataType) -> str | None:
+        """For a datatype of lines, the datatype its parent must be in (see ``placement``)."""
+        if self.global_types[global_type].parent is None or datatype.child_of is None:
+            return None
+        return datatype.child_of.parent
+
+    def _placement(self, gtype: GlobalType) -> ParentPlacement | None:
+        """Where lines' parents are, for a global type of lines; None for other types."""
+        if gtype.parent is None:
+            return None
+        parent_type = gtype.property(gtype.parent).references[0]
+        dts = self.settings.datatype(parent_type)
+        return ParentPlacement(self.store, gtype.parent, parent_type,
+                               self._targets(parent_type), dts.accepts if dts.filter else None)
 
     @staticmethod
     def _inline_children(instance: SystemInstance, datatype: DataType) -> bool:
@@ -339,7 +384,11 @@ class Sync:
                 )
 
     def keys(self, gtype: GlobalType) -> tuple[tuple[str, ...], ...]:
-        return self.settings.datatype(gtype.name).match_keys or gtype.match_keys
+        keys = self._keys.get(gtype.name)
+        if keys is None:
+            keys = self._keys[gtype.name] = (
+                self.settings.datatype(gtype.name).match_keys or gtype.match_keys)
+        return keys
 
     def refs_of(self, system: str, datatype: str, global_type: str) -> dict[str, str]:
         """Global property -> referenced datatype, for one mapping (computed once)."""
@@ -368,6 +417,7 @@ class Sync:
         store = self.store
         after: str | None = None
         parents: list[InboxRow] = []
+        placement = self._placement(gtype)
         while True:
             rows = store.inbox_groups(gtype.name, after, self.settings.batch_size)
             if not rows:
@@ -378,6 +428,8 @@ class Sync:
             links = store.links_of_many(gtype.name, gids)
             detached = store.detached_of(gtype.name, gids)
             self.refs.reset()
+            if placement is not None:
+                placement.reset()
             self.prefetch_references(gtype.name, rows)
             batch: list[Planned] = []
             for gid, group in groupby(rows, key=lambda r: r.global_id):
@@ -389,7 +441,8 @@ class Sync:
                     continue
                 planned = self._plan(gtype, gid, members, currents.get(gid),
                                      links.get(gid, []), targets,
-                                     frozenset(sys for g, sys in detached if g == gid))
+                                     frozenset(sys for g, sys in detached if g == gid),
+                                     parent_in=placement)
                 if planned is not None:
                     batch.append(planned)
             executor.execute(gtype, batch)
@@ -398,7 +451,8 @@ class Sync:
 
     def _plan(self, gtype: GlobalType, gid: str, rows: list[InboxRow],
               current: dict[str, Any] | None, links: list[Any],
-              targets: list[Target], detached: frozenset[str]) -> Planned | None:
+              targets: list[Target], detached: frozenset[str], *,
+              parent_in: ParentIn | None = None) -> Planned | None:
         by_system = {link.system: link for link in links}
         dts = self.settings.datatype(gtype.name)
         latest: dict[str, InboxRow] = {}
@@ -411,6 +465,8 @@ class Sync:
         observations = []
         first_new = current is None
         deferred: list[int] = []
+        created = created_hashes(rows)
+        held: list[Observation] = []  # facets of records talk created (see ``siblings``)
         for system, row in latest.items():
             payload = row.payload or {}
             link = by_system.get(system)
@@ -433,16 +489,24 @@ class Sync:
                 self.result.deferred += 1
                 continue
             mapping, _dt = self.mapping(system, row.datatype, gtype.name)
+            updated = payload.get("updated")
+            if link is None and created.get((system, row.external_id), "") == payload.get("hash"):
+                held.append(Observation(system, row.datatype, row.external_id, values,
+                                        payload.get("hash"),
+                                        datetime.fromisoformat(updated) if updated else None,
+                                        defaults=dict(mapping.defaults),
+                                        ignored=dts.ignored(system)))
+                continue
             adopted = link is None and not first_new
             if link is None:
                 first_new = False
-            updated = payload.get("updated")
             observations.append(Observation(
                 system, row.datatype, row.external_id, values, payload.get("hash"),
                 datetime.fromisoformat(updated) if updated else None,
                 adopted=adopted, defaults=dict(mapping.defaults),
                 ignored=dts.ignored(system),
             ))
+        own = self._own_records(gid, gtype.name, held, current, observations, by_system)
         if current is None and not observations:
             self.store.inbox_delete([s for s in seqs if s not in deferred])
             return None
@@ -450,11 +514,33 @@ class Sync:
             global_type=gtype.name, global_id=gid, current=current, links=by_system,
             observations=observations, targets=targets, resolver=self._resolver,
             policy=self._policy, delete_policy=self.settings.deletes, detached=detached,
-            accept=dts.accepts if dts.filter else None,
+            accept=dts.accepts if dts.filter else None, parent_in=parent_in,
         )
+        plan.links.extend(own)
         if current is not None:
             known = current
         else:
             known = next((o.values for o in observations if not o.adopted and not o.deleted), {})
         return Planned(plan, [s for s in seqs if s not in deferred],
                        key_values(known, self.keys(gtype)))
+
+    @staticmethod
+    def _own_records(gid: str, global_type: str, held: list[Observation],
+                     current: dict[str, Any] | None, observations: list[Observation],
+                     by_system: dict[str, Link]) -> list[Link]:
+        """Link the facets of records talk created; answer the links to store.
+
+        Such a facet holds what talk wrote, not news: where the entity is
+        known or read elsewhere it is the target's link (the plan then
+        updates it where the entity differs). A facet nothing else has is
+        the entity itself, observed as talk's own, never "adopted".
+        """
+        if not held:
+            return []
+        if current is None and not any(not o.deleted for o in observations):
+            observations.extend(held)
+            return []
+        own = [Link(global_type, gid, o.system, o.datatype, o.external_id, o.hash, o.values)
+               for o in held]
+        by_system.update((link.system, link) for link in own)
+        return own

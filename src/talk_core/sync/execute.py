@@ -10,6 +10,7 @@ of the batch goes on.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -18,13 +19,15 @@ from talk_core.connector import Connector
 from talk_core.errors import Interrupted, StopRun, TransientError
 from talk_core.globaltypes import GlobalType
 from talk_core.ids import new_global_id
-from talk_core.mapping import ConversionError
+from talk_core.mapping import ConversionError, Mapping
 from talk_core.model import DataType, Entity, Link, PropertyType
 from talk_core.store.base import DeadLetter, InboxRow, JournalEntry
+from talk_core.sync import lines as line_rules
 from talk_core.sync.collect import project
 from talk_core.sync.match import key_values, match_keys
 from talk_core.sync.plan import Create, Delete, Plan, Update
 from talk_core.sync.references import Unresolved
+from talk_core.sync.siblings import Siblings
 from talk_core.system import SystemSpec
 
 if TYPE_CHECKING:
@@ -57,6 +60,8 @@ class Outcome:
     staged: list[InboxRow] = attrs.field(factory=list)
     written: set[str] = attrs.field(factory=set)
     incomplete: bool = False
+    #: records created: (system, datatype, the system's answer), for their other facets
+    created: list[tuple[str, str, Entity]] = attrs.field(factory=list)
 
 
 @attrs.define
@@ -76,6 +81,8 @@ class Executor:
         self.sync = sync
         self.store = sync.store
         self.dry_run = dry_run
+        self._batch_time: datetime | None = None
+        self.siblings = Siblings(self)
 
     # -- helpers -------------------------------------------------------------
     def _fail(self, gt: str, gid: str, system: str, datatype: str, external_id: str,
@@ -147,10 +154,16 @@ class Executor:
                 continue
             with self.store.transaction():
                 if self.store.link_for(entry.global_type, entry.global_id, entry.system):
-                    pass
+                    self.store.clear_dead_letters_for(entry.system, entry.global_type,
+                                                      entry.global_id)
                 elif found is not None:
                     for link in self._links_for_created(entry, found):
                         self.store.put_link(link)
+                    self.siblings.settle(entry.global_type, entry.global_id, entry.system,
+                                         entry.datatype, found)
+                    # the create did happen: the letter its lost answer left is settled
+                    self.store.clear_dead_letters_for(entry.system, entry.global_type,
+                                                      entry.global_id)
                 else:
                     self.store.stage([InboxRow(entry.global_type, entry.system, entry.datatype,
                                                "", kind="reshare", global_id=entry.global_id)])
@@ -203,6 +216,7 @@ class Executor:
         if not batch:
             return
         self._prefetch(gtype.name, [p.plan for p in batch])
+        self._batch_time = self.sync.now()  # the batch's journal entries are written together
         prepared: list[tuple[Outcome, list[Write]]] = []
         for planned in batch:
             plan = planned.plan
@@ -233,6 +247,7 @@ class Executor:
                     w.entry.key for w in writes if not w.sent and w.entry is not None)
         with self.store.transaction():
             self._commit(gtype, [outcome for outcome, _writes in prepared])
+        self._batch_time = None
         if stop is not None:
             raise stop
 
@@ -289,7 +304,7 @@ class Executor:
             return None
         datatype = action.datatype if isinstance(action, Create) else action.link.datatype
         ident = "" if isinstance(action, Create) else action.link.external_id
-        now = self.sync.now()
+        now = self._batch_time or self.sync.now()
         try:
             if isinstance(action, Delete):
                 entry = JournalEntry(new_global_id(), gt, gid, action.system, datatype,
@@ -301,11 +316,18 @@ class Executor:
                                                   creating=creating)
             except Unresolved:
                 dt = self.sync.systems[action.system].spec.datatype(datatype)
-                if creating and dt.child_of is not None and dt.child_of.inline_on_create:
+                if creating and dt.child_of is not None and dt.child_of.inline_on_create \
+                        and not self._parent_linked(gtype, action):
                     return None  # it is sent inline when its parent is created
                 raise
             if not creating:
                 return Write(action, datatype, ident, payload, None) if payload else None
+            if dt.child_of is not None and (missing := line_rules.missing_fields(dt, payload)):
+                mapping, _dt = self.sync.mapping(action.system, datatype, gt)
+                self._fail(gt, gid, action.system, datatype, ident, line_rules.missing_message(
+                    action.system, datatype, mapping, missing[0], action.values,
+                    (link.system for link in self.store.links_of(gt, gid))))
+                return None
             entry = JournalEntry(new_global_id(), gt, gid, action.system, datatype,
                                  {"properties": payload, "values": action.values}, now)
             return Write(action, datatype, ident, payload, entry)
@@ -316,6 +338,14 @@ class Executor:
             self._fail(gt, gid, action.system, datatype, ident,
                        f"{action.system} {datatype} {ident or '(new)'}: {exc}")
         return None
+
+    def _parent_linked(self, gtype: GlobalType, action: Create) -> bool:
+        """Whether a new line's parent already has its record in the action's system."""
+        if gtype.parent is None or not action.values.get(gtype.parent):
+            return False
+        parent_gt = gtype.property(gtype.parent).references[0]
+        return self.store.link_for(parent_gt, action.values[gtype.parent],
+                                   action.system) is not None
 
     def _send(self, gtype: GlobalType, outcome: Outcome, write: Write) -> None:
         gt, gid, action = gtype.name, outcome.plan.global_id, write.action
@@ -334,6 +364,7 @@ class Executor:
                 entity = connector.create(write.datatype, write.payload, key=write.entry.key)
                 outcome.links.append(self.link_from(gt, gid, action.system, write.datatype,
                                                     entity, action.values))
+                outcome.created.append((action.system, write.datatype, entity))
         except _STOPS:
             write.sent = False
             raise
@@ -400,6 +431,9 @@ class Executor:
         if gtype.parent:
             store.set_parents(gt, [(gid, values.get(gtype.parent)) for gid, values in changed])
         store.put_links(links)
+        for outcome in outcomes:
+            for system, datatype, entity in outcome.created:
+                self.siblings.settle(gt, outcome.plan.global_id, system, datatype, entity)
         store.journal_remove_many(done)
         if staged:
             store.stage(staged)
@@ -432,6 +466,11 @@ class Executor:
             return
         instance = self.sync.systems[system]
         pmap, pdt = self.sync.mapping(system, row.datatype, parent_gt)
+        if not pmap.routes(values):
+            # it changed kind while it waited; its new route staged a row of its own
+            with store.transaction():
+                store.inbox_delete([row.seq])
+            return
         field, cdt = _children_field(instance.spec, pdt)
         cmap, _ = self.sync.mapping(system, cdt.name, gtype.name)
         writable = pmap.writable_globals(pdt, creating=True)
@@ -449,6 +488,15 @@ class Executor:
                 lines.append(line)
                 items.append((cgid, written))
             payload[field] = lines
+            if not lines and line_rules.lines_required(pdt, field):
+                self._wait_for_lines(row, pdt, field)
+                return
+            refused = self._refused_line(gtype, system, row.datatype, cdt, cmap, lines, items)
+            if refused:
+                with store.transaction():
+                    self._fail(parent_gt, gid, system, row.datatype, "", refused)
+                    store.inbox_delete([row.seq])
+                return
         except (Unresolved, ConversionError) as exc:
             with store.transaction():
                 self._fail(parent_gt, gid, system, row.datatype, "",
@@ -483,10 +531,38 @@ class Executor:
         with store.transaction():
             for link in self._links_for_created(entry, entity):
                 store.put_link(link)
+            self.siblings.settle(parent_gt, gid, system, row.datatype, entity)
             store.journal_remove(key)
             store.inbox_delete([row.seq])
+            self.sync.clear_write_letter(system, parent_gt, gid)
         self.sync.result.count(system, row.datatype, "create")
         self.sync.result.count(system, cdt.name, "create", len(items))
+
+    def _wait_for_lines(self, row: InboxRow, parent: DataType, field: str) -> None:
+        """Keep a parent the system refuses without lines until it has some.
+
+        Its row stays in the inbox, deferred with the reason: every run looks
+        again (no call to the system), and the run that merges its first line
+        creates it with that line. No dead letter: nothing is wrong.
+        """
+        assert row.seq is not None
+        reason = line_rules.waiting_for_lines(row.system, parent, field)
+        with self.store.transaction():
+            self.store.inbox_defer(row.seq, reason)
+        self.sync.result.deferred += 1
+        log.info("%s %s", row.global_id, reason)
+
+    def _refused_line(self, gtype: GlobalType, system: str, parent: str, line: DataType,
+                      mapping: Mapping, payloads: list[dict[str, Any]],
+                      items: list[tuple[str, dict[str, Any]]]) -> str | None:
+        """Why the system would refuse one of a new parent's lines, or None."""
+        for n, (payload, (cgid, values)) in enumerate(zip(payloads, items, strict=True), 1):
+            missing = line_rules.missing_fields(line, payload)
+            if missing:
+                holders = (link.system for link in self.store.links_of(gtype.name, cgid))
+                return line_rules.missing_message(system, parent, mapping, missing[0], values,
+                                                  holders, f" {n} of {len(items)}")
+        return None
 
 
 def _children_field(spec: SystemSpec, datatype: DataType) -> tuple[str, DataType]:

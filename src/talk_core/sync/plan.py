@@ -57,12 +57,22 @@ class Observation:
 
 @attrs.frozen
 class Route:
-    """A datatype of a target system where new global entities can be created."""
+    """A datatype of a target system where new global entities can be created.
+
+    ``parent`` is set on routes for lines: the datatype their parent must be
+    in, in the same system (an Exact quotation's lines are ``QuotationLines``,
+    an order's ``SalesOrderLines``), so a line follows its parent's kind.
+    """
 
     datatype: str
     writable: frozenset[str]
     accepts: Callable[[dict[str, Any]], bool] | None = None
     inline_children: bool = False
+    parent: str | None = None
+
+
+#: ``(system, line values) -> the datatype the line's parent is (or will be) in there``.
+ParentIn = Callable[[str, dict[str, Any]], str | None]
 
 
 @attrs.frozen
@@ -127,11 +137,14 @@ def plan_group(
     delete_policy: DeletePolicy = DeletePolicy.PROPAGATE,
     detached: frozenset[str] = frozenset(),
     accept: Callable[[dict[str, Any]], bool] | None = None,
+    parent_in: ParentIn | None = None,
 ) -> Plan:
     """Merge one global entity's observations and plan the writes that follow.
 
     ``accept`` is the selective-sync filter: entities it refuses are still
     merged and kept up to date where linked, but never created anywhere.
+    ``parent_in`` places lines: a route with a ``parent`` takes only lines
+    whose parent is in that datatype of the target system.
     """
     plan = Plan(global_type, global_id, dict(current) if current is not None else None)
     plan.is_new = current is None
@@ -178,14 +191,30 @@ def plan_group(
             if diff:
                 plan.actions.append(Update(target.system, link, diff))
         elif target.system not in detached and (accept is None or accept(values)):
-            for route in target.routes:
-                if route.accepts is None or route.accepts(values):
-                    payload = {p: v for p, v in values.items() if p in route.writable}
-                    plan.actions.append(
-                        Create(target.system, route.datatype, payload, route.inline_children)
-                    )
-                    break
+            route = choose_route(target, values, parent_in)
+            if route is not None:
+                payload = {p: v for p, v in values.items() if p in route.writable}
+                plan.actions.append(
+                    Create(target.system, route.datatype, payload, route.inline_children)
+                )
     return plan
+
+
+def choose_route(target: Target, values: dict[str, Any],
+                 parent_in: ParentIn | None = None) -> Route | None:
+    """The first of the target's routes that takes an entity with ``values``, if any.
+
+    A line's route must also fit where its parent is: with no place for the
+    parent in that system (no route takes it there), the line has none either.
+    """
+    for route in target.routes:
+        if route.accepts is not None and not route.accepts(values):
+            continue
+        if route.parent is not None and parent_in is not None and (
+                parent_in(target.system, values) != route.parent):
+            continue
+        return route
+    return None
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -205,7 +234,8 @@ def _merge(
         for obs in live:
             for prop, value in obs.defaults.items():
                 base_values.setdefault(prop, value)
-    changes: dict[str, list[Candidate]] = {}
+    # (system, value, updated) per change; Candidates are only built for a real contest
+    changes: dict[str, list[tuple[str, Any, datetime | None]]] = {}
     for obs in live:
         link = links.get(obs.system)
         seen = link.values if link is not None else None
@@ -216,26 +246,26 @@ def _merge(
                 continue  # on a first link an empty value is no news
             if seen is not None and _same(seen.get(prop), value):
                 continue
-            changes.setdefault(prop, []).append(Candidate(obs.system, value, obs.updated))
+            changes.setdefault(prop, []).append((obs.system, value, obs.updated))
 
     merged = dict(base_values)
     adopters = {o.system for o in live if o.adopted}
-    for prop, candidates in changes.items():
-        if len(candidates) == 1 or len({repr(c.value) for c in candidates}) == 1:
-            winner = candidates[0]
+    for prop, found in changes.items():
+        if len(found) == 1 or len({repr(c[1]) for c in found}) == 1:
+            system, value = found[0][0], found[0][1]
             current = base_values.get(prop)
             if (
                 adopters and not plan.is_new and not is_empty(current)
-                and any(c.system in adopters for c in candidates)
-                and not _same(current, winner.value)
+                and any(c[0] in adopters for c in found)
+                and not _same(current, value)
             ):
                 plan.conflicts.append(Conflict(
                     plan.global_type, plan.global_id, prop,
-                    {"(stored)": current, winner.system: winner.value}, winner.system,
-                    "first link",
+                    {"(stored)": current, system: value}, system, "first link",
                 ))
-            merged[prop] = winner.value
+            merged[prop] = value
             continue
+        candidates = [Candidate(*c) for c in found]
         winner_system = resolver(prop, candidates)
         winner = next(c for c in candidates if c.system == winner_system)
         plan.conflicts.append(Conflict(

@@ -35,33 +35,53 @@ class IdResolver:
             if not rows:
                 return
             with self.store.transaction():
-                self._batch(rows)
+                resolved, gone = self._decide(rows)
+                self.store.inbox_resolve_many(
+                    (row.seq, gid) for row, gid in resolved if row.seq is not None)
+                self.store.inbox_delete(row.seq for row in gone if row.seq is not None)
 
-    def _batch(self, rows: list[InboxRow]) -> None:
+    def resolve_fresh(self, rows: list[InboxRow]) -> list[InboxRow]:
+        """Give records just read their global ids before they are staged.
+
+        Only for records whose mapping has no references: their match keys
+        need nothing that a later global type's merge could still create.
+        Deciding here saves staging them unresolved, reading them back and
+        updating each row. Returns the rows to stage: ambiguous ones are
+        dead-lettered instead, as they would be later.
+        """
+        resolved, gone = self._decide(rows)
+        dropped = {id(row) for row in gone}
+        for row, gid in resolved:
+            row.global_id = gid
+        return [row for row in rows if id(row) not in dropped]
+
+    def _decide(self, rows: list[InboxRow]) -> tuple[list[tuple[InboxRow, str]],
+                                                     list[InboxRow]]:
+        """Each row's global id, or the rows that need none; deferrals are stored as found."""
         gt, store, refs = self.gtype.name, self.store, self.sync.refs
         refs.reset()
         linked = self._linked(rows)
-        resolved: list[tuple[int, str]] = []
-        gone: list[int] = []
+        resolved: list[tuple[InboxRow, str]] = []
+        gone: list[InboxRow] = []
         pending: list[InboxRow] = []
         for row in rows:
-            assert row.seq is not None
-            gid = linked.get((row.system, row.datatype, row.external_id))
+            gid = row.global_id or linked.get((row.system, row.datatype, row.external_id))
             if gid is not None:
-                resolved.append((row.seq, gid))
+                resolved.append((row, gid))
             elif (row.payload or {}).get("deleted") or row.kind != "read":
-                gone.append(row.seq)  # a delete of a record talk never linked
+                gone.append(row)  # a delete of a record talk never linked
             else:
                 pending.append(row)
         self.sync.prefetch_references(gt, pending)
         candidates: list[tuple[InboxRow, dict[str, str]]] = []
         for row in pending:
-            assert row.seq is not None and row.payload is not None
+            assert row.payload is not None
             try:
                 values = refs.to_global(gt, row.payload["values"],
                                         self.sync.refs_of(row.system, row.datatype, gt),
                                         row.system)
             except Unresolved as exc:
+                assert row.seq is not None, "a fresh row cannot wait for a reference"
                 store.inbox_defer(row.seq, str(exc))
                 self.sync.result.deferred += 1
                 continue
@@ -70,10 +90,9 @@ class IdResolver:
         claimed: dict[tuple[str, str], str] = {}
         new_keys: list[tuple[str, str, str]] = []
         for row, found in candidates:
-            assert row.seq is not None
             gid = self._match(row, found, hits, claimed)
             if gid == "":
-                gone.append(row.seq)
+                gone.append(row)
                 continue
             if gid is None:
                 gid = new_global_id()
@@ -84,10 +103,9 @@ class IdResolver:
                     for other in sorted(self.sync.carriers(gt) - {row.system}):
                         store.detach(gt, gid, other)
             claimed[(gid, row.system)] = row.external_id
-            resolved.append((row.seq, gid))
+            resolved.append((row, gid))
         store.add_match_keys(gt, new_keys)
-        store.inbox_resolve_many(resolved)
-        store.inbox_delete(gone)
+        return resolved, gone
 
     def _linked(self, rows: list[InboxRow]) -> dict[tuple[str, str, str], str]:
         by_source: dict[tuple[str, str], list[str]] = defaultdict(list)

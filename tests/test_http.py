@@ -4,8 +4,21 @@ import pytest
 import requests
 import responses
 
-from talk_core.errors import BudgetExhausted, ConfigError, RecordError, TransientError
-from talk_core.http import HttpClient, HttpStatusError, check_transport, is_loopback
+from talk_core.errors import (
+    AccessDenied,
+    BudgetExhausted,
+    ConfigError,
+    RecordError,
+    StopRun,
+    TransientError,
+)
+from talk_core.http import (
+    CredentialsRefused,
+    HttpClient,
+    HttpStatusError,
+    check_transport,
+    is_loopback,
+)
 
 BASE = "https://api.example.com"
 
@@ -107,9 +120,47 @@ def test_budget_is_asked_before_and_told_after() -> None:
 def test_secrets_stay_out_of_errors() -> None:
     responses.get(f"{BASE}/x", status=401, json={"message": "bad key"})
     c, _ = client(auth=("sk_live_secret_key", ""))
-    with pytest.raises(HttpStatusError) as info:
+    with pytest.raises(CredentialsRefused) as info:
         c.get("/x?api_key=sk_live_secret_key")
     assert "sk_live_secret_key" not in str(info.value) and "sk_live" not in repr(c)
+
+
+@responses.activate
+def test_a_401_stops_the_run_naming_the_system_and_what_to_check() -> None:
+    responses.get(f"{BASE}/x", status=401, json={"message": "Invalid API key"})
+    c, waits = client(auth=("sk_live_secret_key", ""), refused_hint="check the api_key")
+    with pytest.raises(AccessDenied) as info:
+        c.get("/x")
+    assert isinstance(info.value, StopRun) and info.value.status == "auth"
+    assert str(info.value) == ("example refused the credentials (401 Invalid API key on GET "
+                               "/x); check the api_key")
+    assert len(responses.calls) == 1 and waits == [], "a refusal is not retried"
+
+
+@responses.activate
+@pytest.mark.parametrize("headers", [{"X-API-Key": "key-4f1c9e2a"},
+                                     {"Authorization": "Bearer key-4f1c9e2a"}])
+def test_a_refused_key_quoted_back_by_the_api_is_not_repeated(headers: dict[str, str]
+                                                              ) -> None:
+    responses.get(f"{BASE}/x", status=401, json={"message": "unknown key key-4f1c9e2a"})
+    c, _ = client(headers=headers)
+    with pytest.raises(CredentialsRefused) as info:
+        c.get("/x")
+    assert "key-4f1c9e2a" not in str(info.value)
+    assert "unknown key ***" in str(info.value)
+
+
+@responses.activate
+def test_a_client_that_handles_401_itself_gets_the_status() -> None:
+    responses.get(f"{BASE}/x", status=401, json={"message": "token expired"})
+    responses.get(f"{BASE}/y", status=403, json={"message": "not yours"})
+    c, _ = client(refused_hint=None)
+    with pytest.raises(HttpStatusError) as info:
+        c.get("/x")
+    assert info.value.status == 401 and not isinstance(info.value, StopRun)
+    with pytest.raises(HttpStatusError) as forbidden:
+        client()[0].get("/y")  # a 403 refuses one request, not the credentials
+    assert forbidden.value.status == 403
 
 
 def test_links_to_other_hosts_are_refused() -> None:

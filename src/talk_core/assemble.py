@@ -48,8 +48,18 @@ def instances(config: Config, store: Any, specs: MappingABC[str, SystemSpec] | N
         if spec is None:
             raise ConfigError(f"[systems.{name}] connector: {sc.connector!r} is not installed")
         context = SystemContext(name, store, config.base_dir)
-        connector = spec.factory(options=dict(sc.options), context=context)
+        try:
+            connector = spec.factory(options=dict(sc.options), context=context)
+        except ConfigError as exc:
+            raise ConfigError(_where(config, name, str(exc))) from None
         # a connector whose schema comes from its options (user-declared datatypes,
         # renamed fields) answers its own spec for this instance
         out.append(SystemInstance(name, getattr(connector, "spec", None) or spec, connector))
     return out
+
+
+def _where(config: Config, name: str, message: str) -> str:
+    """A connector's refusal of its options, prefixed with the file and table it came from."""
+    table = f"[systems.{name}]"
+    text = message if message.startswith(table) else f"{table} {message}"
+    return f"{config.path}: {text}" if config.path is not None else text

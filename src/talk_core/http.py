@@ -20,12 +20,16 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from talk_core.errors import ConfigError, RecordError, TransientError
+from talk_core.errors import AccessDenied, ConfigError, RecordError, TransientError
 
 log = logging.getLogger("talk.http")
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+#: What a refusal of the credentials tells the user to do, unless the connector says better.
+CHECK_CREDENTIALS = "check the system's credentials in the configuration"
+#: Headers whose values are credentials: kept out of every message.
+SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "x-auth-token"})
 
 
 class Budget(Protocol):
@@ -42,6 +46,19 @@ class HttpStatusError(RecordError):
     def __init__(self, message: str, status: int, body: Any = None) -> None:
         super().__init__(message)
         self.status = status
+        self.body = body
+
+
+class CredentialsRefused(AccessDenied):
+    """The API answered 401: it refuses the credentials, so no other request can pass.
+
+    An ``AccessDenied``: the run stops cleanly (exit code 6) instead of
+    failing every record and datatype one by one.
+    """
+
+    def __init__(self, message: str, body: Any = None) -> None:
+        super().__init__(message)
+        self.http_status = 401
         self.body = body
 
 
@@ -88,7 +105,10 @@ class HttpClient:
 
     ``describe_error(response)`` turns an error answer into a sentence (the
     API's message and the field it names); ``budget`` is consulted around
-    every request; ``sleep`` is injectable so tests do not wait.
+    every request; ``sleep`` is injectable so tests do not wait. A 401
+    raises ``CredentialsRefused`` with ``refused_hint`` (what to fix) in its
+    message; ``refused_hint=None`` leaves a 401 to the caller as an
+    ``HttpStatusError`` (a client that refreshes a token first).
     """
 
     def __init__(
@@ -107,11 +127,13 @@ class HttpClient:
         verify: bool = True,
         sleep: Callable[[float], None] = time.sleep,
         session: requests.Session | None = None,
+        refused_hint: str | None = CHECK_CREDENTIALS,
     ) -> None:
         check_transport(base_url, verify=verify)
         self.base_url = base_url.rstrip("/") + "/"
         self.name = name or (urlsplit(base_url).hostname or "api")
         self.session = session or requests.Session()
+        self.session.hooks["response"].append(self._refuse_foreign_redirect)
         self.session.auth = auth
         self.session.verify = verify
         if headers:
@@ -123,6 +145,7 @@ class HttpClient:
         self.budget = budget
         self.describe_error = describe_error
         self.sleep = sleep
+        self.refused_hint = refused_hint
         self.requests = 0
 
     def __repr__(self) -> str:
@@ -130,11 +153,29 @@ class HttpClient:
 
     def url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
-            if urlsplit(path).netloc != urlsplit(self.base_url).netloc:
-                raise RecordError(f"{self.name}: refusing to follow a link to another host: "
-                                  f"{urlsplit(path).netloc}")
+            if not self._same_origin(path):
+                raise RecordError(f"{self.name}: refusing to follow a link to another host "
+                                  f"or scheme: {_origin(path)}")
             return path
         return urljoin(self.base_url, path.lstrip("/"))
+
+    def _same_origin(self, url: str) -> bool:
+        return _origin(url) == _origin(self.base_url)
+
+    def _refuse_foreign_redirect(self, response: requests.Response, *_args: Any,
+                                 **_kwargs: Any) -> None:
+        """requests drops ``Authorization`` on a redirect to another host, not ``X-API-Key``.
+
+        Nor does it mind a redirect from https to plain http on the same
+        host. So a redirect leaving the API's scheme and host is refused
+        before requests follows it with the credentials.
+        """
+        if not response.is_redirect:
+            return
+        target = urljoin(response.url, response.headers.get("Location", ""))
+        if not self._same_origin(target):
+            raise RecordError(f"{self.name}: refusing to follow a redirect to another host "
+                              f"or scheme: {_origin(target)}")
 
     def request(self, method: str, path: str, *, retry: bool | None = None,
                 **kwargs: Any) -> requests.Response:
@@ -175,14 +216,31 @@ class HttpClient:
                 self._wait(attempt, response.headers.get("Retry-After"),
                            f"{method} {_path(url)}: {status}")
                 continue
-            message = f"{self.name} {method} {_path(url)}: {status} {self.describe_error(response)}"
+            said = self._unsecret(self.describe_error(response))
+            message = f"{self.name} {method} {_path(url)}: {status} {said}"
             if status in RETRY_STATUS:
                 raise TransientError(message)
             try:
                 body = response.json()
             except ValueError:
                 body = None
+            if status == 401 and self.refused_hint is not None:
+                raise CredentialsRefused(
+                    f"{self.name} refused the credentials ({status} {said} on {method} "
+                    f"{_path(url)}); {self.refused_hint}", body)
             raise HttpStatusError(message, status, body)
+
+    def _unsecret(self, text: str) -> str:
+        """An API may quote back the key it refused: never let it reach a message."""
+        secrets = [str(v) for k, v in self.session.headers.items()
+                   if k.lower() in SECRET_HEADERS]
+        if isinstance(self.session.auth, tuple):
+            secrets.extend(str(v) for v in self.session.auth)
+        for secret in sorted(secrets, key=len, reverse=True):
+            for part in (secret, *secret.split()):  # "Bearer <token>": the token alone too
+                if len(part) >= 6 and part.lower() != "bearer":
+                    text = text.replace(part, "***")
+        return text
 
     def _wait(self, attempt: int, retry_after: str | None, what: str) -> None:
         delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
@@ -197,6 +255,11 @@ class HttpClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
 
 
 def _path(url: str) -> str:

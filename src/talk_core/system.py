@@ -44,7 +44,10 @@ class SystemSpec:
     """A kind of system (``invoiced``), as a plugin declares it.
 
     ``factory(options=..., context=...)`` builds a connector from the
-    instance's validated options and a ``SystemContext``.
+    instance's validated options and a ``SystemContext``. ``emulator(port=,
+    seed=)`` serves the system's emulator until Ctrl-C (``talk emulate``);
+    ``start_emulator(port=)`` starts an empty one in the background and
+    answers a ``talk_core.emulation.Served`` (``talk demo``).
     """
 
     name: str
@@ -55,6 +58,7 @@ class SystemSpec:
     options: tuple[Option, ...] = ()
     emulator: Callable[..., Any] | None = None
     plugin: str = ""
+    start_emulator: Callable[..., Any] | None = None
 
     def __attrs_post_init__(self) -> None:
         names = {d.name for d in self.datatypes}

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from talk_core.config import parse_config
-from talk_core.errors import ConfigError, RecordError
+from talk_core.errors import AccessDenied, ConfigError, RecordError
 from talk_core.model import PropertyType
 from talk_custom import SPECS, CustomEmulator, create_database, instance
 
@@ -157,7 +157,7 @@ def test_rest_answers_that_break_the_contract(tmp_path: Path) -> None:
 def test_rest_auth_is_sent_and_refused_without_it() -> None:
     with CustomEmulator("custompms", api_key="right") as emulator:
         wrong = instance("pms", "custompms", base_url=emulator.url, api_key="wrong").connector
-        with pytest.raises(RecordError, match="401"):
+        with pytest.raises(AccessDenied, match="refused the credentials"):
             wrong.get("customer", "1")
         right = instance("pms", "custompms", base_url=emulator.url, api_key="right").connector
         assert right.get("customer", "1") is None

@@ -165,3 +165,20 @@ def test_a_new_line_in_the_webshop_reaches_the_crm_order(world: World) -> None:
     crm_lines = [r for r in world.crm.records("orderline") if r["order"] == crm_ids["order"]]
     assert sorted(r.get("description") or "" for r in crm_lines) == ["", "Delivery", "Gift wrap"]
     assert world.run().writes == 0
+
+
+def test_quote_lines_stay_with_their_quote_and_go_with_it(world: World) -> None:
+    """The webshop has orders only: a CRM quote and its lines have no place there."""
+    crm_ids = crm_sample(world.crm)
+    [quote] = world.crm.records("quote")
+    line = world.crm.put("quoteline", {"quote": quote["id"], "product": crm_ids["p1"],
+                                       "quantity": 5, "unit_price": 59})
+    world.run()  # no dead letter: the quote's lines are not sent to the webshop's order lines
+    assert sorted(float(r["quantity"]) for r in world.shop_rows("orderlines")) == [1.0, 2.0]
+    world.crm.edit("quoteline", line["id"], quantity=6)
+    assert world.run().writes == 0
+
+    world.crm.remove("quote", quote["id"])
+    assert world.crm.records("quoteline") == []  # the emulator deletes a quote's lines with it
+    world.run()
+    assert world.run().writes == 0

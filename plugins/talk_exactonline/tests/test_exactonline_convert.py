@@ -68,8 +68,11 @@ def test_country_loses_its_trailing_blank() -> None:
 
 def test_order_discount_is_a_percentage_line_discount_a_fraction() -> None:
     assert PERCENT.to_global(2.5) == "0.025"
-    assert PERCENT.to_system("0.1") == 10
-    assert PERCENT.to_system("0.055") == 5.5
+    assert PERCENT.to_global("2.5") == "0.025"  # the order's Discount is text in talk's schema
+    assert PERCENT.to_system("0.1") == "10"
+    assert PERCENT.to_system("0.055") == "5.5"
+    with pytest.raises(TypeError):
+        PERCENT.to_system("ten percent")
 
 
 def test_address_types_and_document_numbers() -> None:

@@ -50,6 +50,23 @@ def test_listing_headers_auth_and_error_body() -> None:
                             timeout=5).status_code == 401
 
 
+def test_events_related_to_a_customer_include_its_contacts() -> None:
+    with InvoicedEmulator() as emu:
+        acc = emu.account
+        mine, other = acc.create_customer({"name": "Mine"}), acc.create_customer({"name": "X"})
+        person = acc.create_contact(mine["id"], {"name": "Ola"})
+        acc.create_contact(other["id"], {"name": "Kari"})
+        acc.update_customer(mine["id"], {"city": "Oslo"})
+        r = requests.get(f"{emu.url}/events", params={"related_to": f"customer,{mine['id']}"},
+                         auth=("test_key", ""), timeout=5)
+        assert [(e["type"], e["data"]["object"]["id"]) for e in r.json()] == [
+            ("customer.updated", mine["id"]), ("contact.created", person["id"]),
+            ("customer.created", mine["id"])]
+        r = requests.get(f"{emu.url}/events", params={"related_to": "customer"},
+                         auth=("test_key", ""), timeout=5)
+        assert r.status_code == 400 and r.json()["param"] == "related_to"
+
+
 def test_python_dash_m_serves_a_seeded_account() -> None:
     with socket.socket() as probe:  # a free port, as the OS hands them out
         probe.bind(("127.0.0.1", 0))

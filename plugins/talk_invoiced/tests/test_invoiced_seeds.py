@@ -49,7 +49,8 @@ def test_every_invoiced_datatype_named_in_a_seed_exists(prefix: str) -> None:
             if part.startswith("Invoiced "):
                 named.add(part.removeprefix("Invoiced "))
     assert named
-    # "Customers company" (seeds 001 and 003) is the organisation facet under an older name
+    # "Customers company" (seeds 001 and 003) is what the organisation facet creates
+    # (type = "company") when the source is not a facet
     wanted = {"Customers (organisation data)" if n == "Customers company" else n for n in named}
     assert wanted <= _labels(), wanted - _labels()
 

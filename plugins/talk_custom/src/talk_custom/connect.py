@@ -9,14 +9,16 @@ or add fields and datatypes, so its connector carries its own ``spec``
 
 from __future__ import annotations
 
+import secrets
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from talk_core.emulation import Served
 from talk_core.errors import ConfigError
 from talk_core.sync.settings import SystemInstance
 from talk_core.system import Option, SystemContext, SystemSpec
-from talk_custom.emulator import serve
+from talk_custom.emulator import CustomEmulator, serve
 from talk_custom.layout import build_layout
 from talk_custom.profiles import PROFILES
 from talk_custom.rest import RestConnector
@@ -71,11 +73,19 @@ def _connector(profile: str, *, options: dict[str, Any],
     return connector
 
 
+def _start_emulator(profile: str, *, port: int = 0) -> Served:
+    """An empty system of the profile in the background, answering one API key."""
+    emulator = CustomEmulator(profile, port=port, api_key=secrets.token_urlsafe(16)).start()
+    url = emulator.url
+    return Served(url, lambda: {"base_url": url, "api_key": emulator.api_key}, emulator.stop)
+
+
 def _spec(profile: str) -> SystemSpec:
     p = PROFILES[profile]
     return SystemSpec(p.name, p.label, p.datatypes, p.mappings,
                       factory=partial(_connector, profile), options=OPTIONS,
-                      emulator=partial(serve, profile), plugin="custom")
+                      emulator=partial(serve, profile), plugin="custom",
+                      start_emulator=partial(_start_emulator, profile))
 
 
 SPECS: dict[str, SystemSpec] = {name: _spec(name) for name in PROFILES}

@@ -21,7 +21,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
-from talk_core.emulation import Background
+from talk_core.emulation import Background, Tap
+from talk_core.emulation_faults import DROPPED, RATE_LIMITED, SERVER_ERROR, RandomFaults, drop
 from talk_custom.emulator_state import ApiError, EmulatorState
 from talk_custom.layout import Layout, build_layout
 from talk_custom.profiles import PROFILES
@@ -38,6 +39,8 @@ class Fault:
     path: str | None = None
     body: Any = None
     headers: dict[str, str] = attrs.field(factory=dict)
+    #: set: ``body`` is text sent as is with this type (an HTML error page), not JSON
+    content_type: str | None = None
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method == method) and (
@@ -59,8 +62,10 @@ class CustomEmulator:
         self.api_key = api_key
         self.token = token
         self.faults: list[Fault] = []
+        self.random_faults = RandomFaults()  # seeded faults at a rate, see talk_core
         self.requests: list[tuple[str, str]] = []
         self._port = port
+        self.tap = Tap()  # tests hang a hook on it to see every request
         self._running: Background | None = None
 
     # -- lifecycle ----------------------------------------------------------------
@@ -68,7 +73,7 @@ class CustomEmulator:
     def start(self) -> CustomEmulator:
         self._running = Background(ThreadingHTTPServer(("127.0.0.1", self._port),
                                                        _handler(self)),
-                                   f"emulator-{self.profile.name}")
+                                   f"emulator-{self.profile.name}", tap=self.tap)
         return self
 
     def stop(self) -> None:
@@ -96,8 +101,9 @@ class CustomEmulator:
 
     def fail(self, status: int = 503, *, times: int = 1, method: str | None = None,
              path: str | None = None, body: Any = None,
-             headers: dict[str, str] | None = None) -> Fault:
-        fault = Fault(status, times, method, path, body, dict(headers or {}))
+             headers: dict[str, str] | None = None, content_type: str | None = None
+             ) -> Fault:
+        fault = Fault(status, times, method, path, body, dict(headers or {}), content_type)
         self.faults.append(fault)
         return fault
 
@@ -202,13 +208,42 @@ def _handler(emulator: CustomEmulator) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
+        def _send_text(self, status: int, text: str, content_type: str) -> None:
+            data = text.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
         def _serve(self, method: str) -> None:
             parts = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             emulator.requests.append((method, parts.path))
-            fault = emulator.take_fault(method, parts.path)
+            kind = emulator.random_faults.draw()
+            if kind == DROPPED:
+                drop(self)
+                return
+            if kind == RATE_LIMITED:
+                self._send(429, ApiError(429, "rate_limited", "too many requests").body,
+                           {"Retry-After": emulator.random_faults.retry_after})
+                return
+            if kind == SERVER_ERROR:
+                self._send(500, ApiError(500, "internal", "an internal error occurred").body)
+                return
+            if kind is not None:  # a timeout: the answer comes after the client gave up
+                with emulator.random_faults.late():
+                    self._answer(method, parts.path, query, raw)
+                return
+            self._answer(method, parts.path, query, raw)
+
+        def _answer(self, method: str, path: str, query: dict[str, str], raw: bytes) -> None:
+            fault = emulator.take_fault(method, path)
+            if fault is not None and fault.content_type is not None:
+                self._send_text(fault.status, str(fault.body or ""), fault.content_type)
+                return
             if fault is not None:
                 self._send(fault.status, fault.body, fault.headers)
                 return
@@ -222,7 +257,7 @@ def _handler(emulator: CustomEmulator) -> type[BaseHTTPRequestHandler]:
                 self._send(400, ApiError(400, "invalid_json", "the body is not JSON").body)
                 return
             try:
-                status, answer = emulator.answer(method, parts.path, query, body,
+                status, answer = emulator.answer(method, path, query, body,
                                                  self.headers.get("Idempotency-Key"))
             except ApiError as exc:
                 self._send(exc.status, exc.body)

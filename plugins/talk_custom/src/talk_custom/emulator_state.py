@@ -36,9 +36,19 @@ class _Table:
         self.keys: dict[str, str] = {}
 
 
-def _id_order(ident: str) -> tuple[int, str]:
-    """Numeric ids in numeric order (``"9" < "10"``), others after them as text."""
-    return (int(ident), "") if ident.isdigit() else (1 << 62, ident)
+def _id_order(ident: Any) -> tuple[int, str]:
+    """Numeric ids in numeric order (``"9" < "10"``), others after them as text.
+
+    A row broken behind the API's back (an id that is not text) still sorts,
+    so the emulator serves it and the client's handling of it can be seen.
+    """
+    text = ident if isinstance(ident, str) else repr(ident)
+    return (int(text), "") if text.isdigit() else (1 << 62, text)
+
+
+def _stamp_order(stamp: Any) -> str:
+    """An updated stamp that is not text sorts first, like the oldest change."""
+    return stamp if isinstance(stamp, str) else ""
 
 
 class EmulatorState:
@@ -127,16 +137,17 @@ class EmulatorState:
             rows = list(table.rows.values())
             if r.datatype.read_mode is ReadMode.INCREMENTAL and r.updated_field:
                 up = r.updated_field
-                rows.sort(key=lambda x: (x[up], _id_order(x[r.id_field])))
+                rows.sort(key=lambda x: (_stamp_order(x.get(up)), _id_order(x.get(r.id_field))))
                 if since is not None:
                     mark = (since, _id_order(after) if after else (-1, ""))
-                    rows = [x for x in rows if (x[up], _id_order(x[r.id_field])) > mark]
+                    rows = [x for x in rows
+                            if (_stamp_order(x.get(up)), _id_order(x.get(r.id_field))) > mark]
                 else:
                     rows = [x for x in rows if self._live(table, x)]
                 page = rows[:limit]
                 return [dict(x) for x in page], len(rows) > limit
             rows = sorted((x for x in rows if self._live(table, x)),
-                          key=lambda x: _id_order(x[r.id_field]))
+                          key=lambda x: _id_order(x.get(r.id_field)))
             page = rows[offset:offset + limit]
             return [dict(x) for x in page], len(rows) > offset + limit
 

@@ -87,6 +87,13 @@ QUOTE = DataType("quote", "Quote", (
     Property("currency"), Property("date", DATE), Property("valid_until", DATE),
     Property("status"),
 ))
+#: A quote's lines are records of their own, like an order's: the engine sends a
+#: new agreement line here when its agreement is a quote in this system.
+QUOTELINE = DataType("quoteline", "Quoteline", (
+    Property("quote", REF, reference="quote", required=True),
+    Property("product", REF, reference="product"), Property("description"),
+    Property("quantity", D), Property("unit_price", D),
+), child_of=ChildOf("quote", "quote", inline_on_create=False))
 USER = DataType("user", "User", (
     Property("name", required=True), Property("email"), Property("role"),
     Property("licence_number"), Property("account", REF, reference="customer"),
@@ -134,11 +141,18 @@ ORDER_MAPPING = Mapping("order", "agreement", mapped([
     PropertyMapping("currency", "currency", CODE), PropertyMapping("date", "date", ISO_DATE),
     ("status", "status"),
 ]), defaults={"kind": "order"}, route=_not_quote)
-ORDERLINE_MAPPING = Mapping("orderline", "agreementline", mapped([
-    ("order", "agreement"), ("product", "product"), ("description", "description"),
-    PropertyMapping("quantity", "quantity", DECIMAL),
-    PropertyMapping("unit_price", "unit_price", DECIMAL),
-]))
+
+
+def _line_mapping(datatype: str, parent: str) -> Mapping:
+    return Mapping(datatype, "agreementline", mapped([
+        (parent, "agreement"), ("product", "product"), ("description", "description"),
+        PropertyMapping("quantity", "quantity", DECIMAL),
+        PropertyMapping("unit_price", "unit_price", DECIMAL),
+    ]))
+
+
+ORDERLINE_MAPPING = _line_mapping("orderline", "order")
+QUOTELINE_MAPPING = _line_mapping("quoteline", "quote")
 QUOTE_MAPPING = Mapping("quote", "agreement", mapped([
     ("number", "number"), ("customer", "customer"),
     PropertyMapping("currency", "currency", CODE), PropertyMapping("date", "date", ISO_DATE),
@@ -155,9 +169,9 @@ USER_MAPPING = Mapping("user", "agreement", mapped([
 
 CUSTOMCRM = Profile(
     "customcrm", "Customcrm",
-    (CUSTOMER, CONTACT, PRODUCT, ORDER, ORDERLINE, QUOTE, USER),
+    (CUSTOMER, CONTACT, PRODUCT, ORDER, ORDERLINE, QUOTE, QUOTELINE, USER),
     (CUSTOMER_MAPPING, CONTACT_MAPPING, PRODUCT_MAPPING, ORDER_MAPPING, ORDERLINE_MAPPING,
-     QUOTE_MAPPING, USER_MAPPING),
+     QUOTE_MAPPING, QUOTELINE_MAPPING, USER_MAPPING),
 )
 CUSTOMWEBSHOP = Profile(
     "customwebshop", "Customwebshop",

@@ -20,7 +20,13 @@ from talk_core.http import HttpClient, HttpStatusError
 from talk_core.model import DataType, Entity, ReadMode
 from talk_core.system import SystemSpec
 from talk_custom.layout import Layout, Resource
-from talk_custom.records import entity_or_raise, refuse_rejects_in_full_listing, to_entity
+from talk_custom.records import (
+    entity_or_raise,
+    record_id,
+    refuse_rejects_in_full_listing,
+    to_entity,
+    updated_of,
+)
 
 
 def describe_error(response: requests.Response) -> str:
@@ -109,14 +115,18 @@ class RestConnector:
                 raise RecordError(f"{self.layout.system} {what}: {len(rows)} records answered "
                                   f"for limit={self.page_size}")
             entities, rejects = self._convert(resource, rows, what)
-            last = next((r for r in reversed(rows) if isinstance(r, dict)
-                         and isinstance(r.get(resource.updated_field), str)
-                         and r.get(resource.id_field) is not None), None)
+            # the cursor only moves to a record that was read: a stamp that is not a
+            # time ("yesterday") may sort after every change still to come
+            last = next((r for r in reversed(rows) if record_id(resource, r) is not None
+                         and updated_of(resource, r) is not None), None)
             if last is None:
-                if rows:
+                if rows and (more is True or (more is None and len(rows) >= self.page_size)):
                     raise RecordError(f"{self.layout.system} {what}: no record in the page "
                                       f"has an id and a text {resource.updated_field!r}, so "
                                       "there is no cursor to go on from")
+                if rows:  # the last few changes are unreadable: letters now, again next run
+                    yield Page(entities, None if since is None else json.dumps(
+                        {"since": since, "after": after}), rejects)
                 return
             since, after = last[resource.updated_field], str(last[resource.id_field])
             yield Page(entities, json.dumps({"since": since, "after": after}), rejects)

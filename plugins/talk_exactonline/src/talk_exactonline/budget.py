@@ -5,7 +5,8 @@ refuses the rest of the minute once either is crossed. Every answer says
 what is left (``X-RateLimit-*`` daily, ``X-RateLimit-Minutely-*``), so the
 budget waits for the minute window when it is spent and stops the run
 (``BudgetExhausted``) when the day's calls are, before sending a request
-that would be refused.
+that would be refused. With a ``memory`` the day's budget outlives the run:
+recalled before the first request, remembered when the connector closes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 import requests
 
@@ -30,6 +32,14 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+class Memory(Protocol):
+    """Where the day's budget is kept between runs (``budget_memory.BudgetMemory``)."""
+
+    def load(self) -> tuple[int, float] | None: ...
+
+    def save(self, remaining: int, reset: float) -> None: ...
+
+
 class RateBudget:
     """Implements ``talk_core.http.Budget`` from the headers of the last answer.
 
@@ -38,17 +48,39 @@ class RateBudget:
     """
 
     def __init__(self, *, reserve: int = 0, clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 memory: Memory | None = None) -> None:
         self.reserve = reserve
         self.clock = clock
         self.sleep = sleep
+        self.memory = memory
+        self._recalled = memory is None
         self.daily_remaining: int | None = None
         self.daily_reset: float | None = None
         self.minutely_remaining: int | None = None
         self.minutely_reset: float | None = None
         self.waited = 0.0
 
+    def recall(self) -> None:
+        """Take up the day's budget where an earlier run left it, unless it has reset since."""
+        self._recalled = True
+        seen = self.memory.load() if self.memory is not None else None
+        if seen is None or self.daily_remaining is not None:
+            return
+        remaining, reset = seen
+        if self.clock() < reset:
+            self.daily_remaining, self.daily_reset = remaining, reset
+            log.info("Exact Online daily budget from the last run: %d calls left", remaining)
+
+    def remember(self) -> None:
+        """Keep the day's budget for the next run, once Exact has told what it is."""
+        if self.memory is not None and self.daily_remaining is not None \
+                and self.daily_reset is not None:
+            self.memory.save(max(self.daily_remaining, 0), self.daily_reset)
+
     def before_request(self) -> None:
+        if not self._recalled:
+            self.recall()
         now = self.clock()
         if self.daily_remaining is not None and self.daily_remaining <= self.reserve:
             if self.daily_reset is None or now < self.daily_reset:

@@ -1,7 +1,8 @@
 """The Exact Online connector: Sync API reads, OData writes, within Exact's budgets.
 
 Reads use the Sync API (1000 a page, ``Timestamp gt ...L``) with the highest
-Timestamp as the cursor, and ``sync/Deleted`` for tombstones; lookups use
+Timestamp as the cursor, and ``sync/Deleted`` for tombstones, read once a
+run for every datatype and dispatched by ``EntityType``; lookups use
 the normal endpoints with the ``$filter`` they demand. Writes are sent once
 (never resent blindly: Exact blocks keys that keep failing); a 401 costs
 one token refresh and one more try.
@@ -21,6 +22,7 @@ import requests
 
 from talk_core.connector import Page, Reject
 from talk_core.errors import RecordError
+from talk_core.feed import SharedFeed, Snapshot
 from talk_core.http import HttpClient, HttpStatusError
 from talk_core.model import DataType, Entity, PropertyType
 from talk_exactonline.budget import RateBudget
@@ -35,6 +37,7 @@ from talk_exactonline.odata import (
     results,
 )
 from talk_exactonline.schema import BY_NAME, ENDPOINTS
+from talk_exactonline.values import bad_value
 
 log = logging.getLogger("talk.exactonline")
 
@@ -88,8 +91,11 @@ class ExactConnector:
         self.budget = budget or RateBudget(sleep=sleep)
         self.http = HttpClient(base_url, name="Exact Online", auth=BearerAuth(tokens),
                                headers={"Accept": "application/json"}, budget=self.budget,
-                               describe_error=describe_error, verify=verify, sleep=sleep)
+                               describe_error=describe_error, verify=verify, sleep=sleep,
+                               refused_hint=None)  # a 401 is refreshed once first (_call)
         self._division = division
+        # deletions of every datatype come from one read a run (see talk_core.feed)
+        self.deletions = SharedFeed(self._deleted_since, _timestamp)
 
     def __repr__(self) -> str:
         return f"ExactConnector({self.name!r}, division={self._division!r})"
@@ -133,14 +139,22 @@ class ExactConnector:
                                  if p.type is not PropertyType.CHILDREN and p.name != dt.id_field]
         return ",".join(names)
 
-    def _entity(self, dt: DataType, record: Any) -> Entity:
-        """An Exact record as an Entity; raises ExactResponseError naming what is wrong."""
+    def _entity(self, dt: DataType, record: Any, *, listed: bool = False) -> Entity:
+        """An Exact record as an Entity; raises ExactResponseError naming what is wrong.
+
+        A ``listed`` record (read, not the answer to talk's own write) is also
+        held to Exact's types: refusing the answer to a create would make the
+        record look unmade, and the next run would make it twice.
+        """
         what = f"{dt.name}"
         if not isinstance(record, dict):
             raise ExactResponseError(f"Exact Online {what}: a record is not an object")
         ident = record.get(dt.id_field)
         if not isinstance(ident, str) or not ident:
             raise ExactResponseError(f"Exact Online {what}: record without {dt.id_field}")
+        problem = bad_value(dt, record) if listed else None
+        if problem is not None:
+            raise ExactResponseError(f"Exact Online {what} {ident}: {problem}")
         props: dict[str, Any] = {}
         for key, value in record.items():
             if key in DROPPED or (isinstance(value, dict) and "__deferred" in value):
@@ -178,30 +192,42 @@ class ExactConnector:
                 if isinstance(stamp, int) and stamp > position.changed:
                     position.changed = stamp
                 try:
-                    entities.append(self._entity(dt, record))
+                    entities.append(self._entity(dt, record, listed=True))
                 except ExactResponseError as exc:
                     ident = record.get(dt.id_field) if isinstance(record, dict) else None
                     rejects.append(Reject(str(ident or f"{datatype}?"), str(exc),
                                           record if isinstance(record, dict) else None))
             yield Page(entities, str(position), rejects)
-        filter_ = f"Timestamp gt {position.deleted}L and EntityType eq {endpoint.deleted_type}"
-        url = self._path(f"sync/Deleted?$filter={quote(filter_)}"
-                         "&$select=EntityKey,EntityType,Timestamp")
+        try:
+            gone, newest = self.deletions.since(datatype, position.deleted)
+        except ExactResponseError as exc:
+            yield self._bad_page(datatype, position, exc)
+            return
+        tombstones = [Entity(r["EntityKey"], {}, deleted=True) for r in gone
+                      if _entity_type(r) == endpoint.deleted_type]
+        chunks = [tombstones[i:i + self.page_size]
+                  for i in range(0, len(tombstones), self.page_size)] or [[]]
+        for chunk in chunks[:-1]:
+            yield Page(chunk, str(position))
+        position.deleted = newest  # with the last of them only
+        yield Page(chunks[-1], str(position))
+
+    def _deleted_since(self, after: int | None) -> Snapshot:
+        """Every deletion Exact reports after ``after``, of all entity types at once."""
+        since = 1 if after is None else after
+        url: str | None = self._path(
+            f"sync/Deleted?$filter={quote(f'Timestamp gt {since}L')}"
+            "&$select=EntityKey,EntityType,Timestamp")
+        records: list[dict[str, Any]] = []
+        top = since
         while url is not None:
-            try:
-                found, url = results(envelope(self._call("GET", url), "Deleted"), "Deleted")
-            except ExactResponseError as exc:
-                yield self._bad_page(datatype, position, exc)
-                return
-            tombstones = []
+            found, url = results(envelope(self._call("GET", url), "Deleted"), "Deleted")
             for record in found:
-                if not isinstance(record, dict) or not isinstance(record.get("EntityKey"), str):
-                    continue
-                stamp = record.get("Timestamp")
-                if isinstance(stamp, int) and stamp > position.deleted:
-                    position.deleted = stamp
-                tombstones.append(Entity(record["EntityKey"], {}, deleted=True))
-            yield Page(tombstones, str(position))
+                if isinstance(record, dict) and isinstance(record.get("EntityKey"), str) \
+                        and isinstance(record.get("Timestamp"), int):
+                    records.append(record)
+                    top = max(top, record["Timestamp"])
+        return Snapshot(records, since, top)
 
     def _bad_page(self, datatype: str, position: Cursor, exc: ExactResponseError) -> Page:
         """A page that cannot be read becomes one dead letter; the run goes on without it."""
@@ -240,7 +266,14 @@ class ExactConnector:
         if not terms:
             return None
         found = self._lookup(dt, " and ".join(terms))
-        return found[-1] if found else None
+        if not found:
+            return None
+        made = found[-1]
+        children = ENDPOINTS[datatype].children
+        if children:
+            # the lines were made with it: the engine links each one, as after create
+            made.properties[children] = self._created_lines(dt, children, {}, made.id)
+        return made
 
     # -- writing ------------------------------------------------------------------
     def _outgoing(self, dt: DataType, properties: dict[str, Any], *, creating: bool
@@ -320,5 +353,17 @@ class ExactConnector:
                 raise
 
     def close(self) -> None:
+        self.budget.remember()
         self.http.close()
         self.tokens.close()
+
+
+def _timestamp(record: dict[str, Any]) -> int:
+    return int(record["Timestamp"])
+
+
+def _entity_type(record: dict[str, Any]) -> int | None:
+    try:
+        return int(record.get("EntityType"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None

@@ -116,19 +116,17 @@ def _text(number: Decimal) -> str:
     return f"{number.normalize():f}"
 
 
-def _number(number: Decimal) -> int | float:
-    return int(number) if number == number.to_integral_value() else float(number)
-
-
 def percent_to_fraction(value: Any) -> str:
+    """Exact answers the percentage as a number; text is read the same way."""
     return _text(_decimal(value) / 100)
 
 
-def fraction_to_percent(value: Any) -> int | float:
-    return _number(_decimal(value) * 100)
+def fraction_to_percent(value: Any) -> str:
+    """The percentage as decimal text ("5.5"): exact, where a float may not be."""
+    return _text(_decimal(value) * 100)
 
 
-PERCENT = Converter(percent_to_fraction, fraction_to_percent, "percentage as fraction")
+PERCENT = Converter(percent_to_fraction, fraction_to_percent, "percentage text as fraction")
 
 
 def _document_number_to_global(value: Any) -> str:

@@ -4,7 +4,8 @@ It speaks the parts of the REST API the connector uses, with Exact's habits:
 the OData envelope, 60 records a page (1000 on the Sync API), mandatory
 filters, ``/Date(ms)/`` dates, padded codes, 10-minute rotating tokens,
 minutely and daily budgets with their headers and 429s, and the error
-envelope. Faults can be injected to see how talk copes.
+envelope. Faults can be injected to see how talk copes: scripted per path
+(``fail``) or at a seeded rate (``random_faults``).
 
 Run it with ``talk emulate exactonline --port N --seed`` or
 ``python -m talk_exactonline.emulator --port N --seed``.
@@ -24,7 +25,8 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import attrs
 
-from talk_core.emulation import Background
+from talk_core.emulation import Background, Tap
+from talk_core.emulation_faults import DROPPED, RATE_LIMITED, SERVER_ERROR, RandomFaults, drop
 from talk_exactonline.emulator_filter import FilterError, parse_filter
 from talk_exactonline.emulator_seed import seed_sample
 from talk_exactonline.emulator_state import ExactState, Refused
@@ -60,6 +62,7 @@ class RateLimits:
     minute_start: float = 0.0
     used_day: int = 0
     day_reset: float = 0.0
+    over_day: int = 0  # calls that came after the day's budget was spent
 
 
 class ExactEmulator:
@@ -77,8 +80,10 @@ class ExactEmulator:
         self.sync_page_size = sync_page_size
         self.clock = clock
         self.faults: list[Fault] = []
+        self.random_faults = RandomFaults()  # seeded faults at a rate, see talk_core
         self.token_delay = 0.0  # seconds the token endpoint takes: widens refresh races
         self.calls: list[tuple[str, str, int]] = []
+        self.tap = Tap()  # tests hang a hook on it to see every request
         self._running: Background | None = None
 
     # -- lifecycle ----------------------------------------------------------------
@@ -89,7 +94,7 @@ class ExactEmulator:
             owner = emulator
 
         self._running = Background(ThreadingHTTPServer(("127.0.0.1", port), Handler),
-                                   "exactonline-emulator")
+                                   "exactonline-emulator", tap=self.tap)
         return self
 
     def stop(self) -> None:
@@ -153,6 +158,7 @@ class ExactEmulator:
             daily = {"X-RateLimit-Limit": str(limits.daily),
                      "X-RateLimit-Reset": str(math.ceil(limits.day_reset * 1000))}
             if limits.used_day >= limits.daily:
+                limits.over_day += 1
                 return 429, {**daily, "X-RateLimit-Remaining": "0"}
             if limits.used_minute >= limits.minutely:
                 return 429, {**minutely, "X-RateLimit-Minutely-Remaining": "0"}
@@ -241,16 +247,39 @@ class _Handler(BaseHTTPRequestHandler):
             if status == 429:
                 self._send(429, _error("API rate limit exceeded"), headers)
                 return
-            fault = self.owner._fault(self.command, self.path)
-            if fault is not None:
-                self._send(fault.status, fault.body, headers, fault.content_type)
-                return
-            try:
-                self._service(service, query, body, headers)
-            except Refused as exc:
-                self._send(exc.status, _error(exc.message), headers)
+            kind = self.owner.random_faults.draw()
+            if kind is None:
+                self._answer_api(service, query, body, headers)
+            else:
+                self._random_fault(kind, service, query, body, headers)
         except Refused as exc:
             self._send(exc.status, exc.body or _error(exc.message))
+
+    def _answer_api(self, service: str, query: dict[str, str], body: bytes,
+                    headers: dict[str, str]) -> None:
+        fault = self.owner._fault(self.command, self.path)
+        if fault is not None:
+            self._send(fault.status, fault.body, headers, fault.content_type)
+            return
+        try:
+            self._service(service, query, body, headers)
+        except Refused as exc:
+            self._send(exc.status, _error(exc.message), headers)
+
+    def _random_fault(self, kind: str, service: str, query: dict[str, str], body: bytes,
+                      headers: dict[str, str]) -> None:
+        """Answer with a drawn fault; a late answer is the real one, held back."""
+        faults = self.owner.random_faults
+        if kind == DROPPED:
+            drop(self)
+        elif kind == RATE_LIMITED:
+            self._send(429, _error("Too many requests"),
+                       {**headers, "Retry-After": faults.retry_after})
+        elif kind == SERVER_ERROR:
+            self._send(500, _error("An internal error occurred"), headers)
+        else:
+            with faults.late():
+                self._answer_api(service, query, body, headers)
 
     def _token(self, body: bytes) -> None:
         form = {k: v[-1] for k, v in parse_qs(body.decode()).items()}

@@ -23,6 +23,9 @@ from talk_exactonline.convert import CODE_WIDTH
 from talk_exactonline.schema import BY_NAME, ENDPOINTS
 
 DAY = 86400.0
+#: Fields Exact types as numbers (Edm.Double) that talk's schema keeps as text and
+#: sends as decimal text: Exact parses the text, stores a number and answers with one.
+NUMBERS_SENT_AS_TEXT = frozenset({("SalesOrders", "Discount")})
 REFRESH_TOKEN_LIFETIME = 30 * DAY
 
 
@@ -177,8 +180,8 @@ class ExactState:
                 value = str(value).lower()
             elif prop.type in (PropertyType.DATE, PropertyType.DATETIME):
                 value = _to_exact_date(key, value)
-            elif prop.type in (PropertyType.DECIMAL, PropertyType.INTEGER) and value not in (
-                    None, ""):
+            elif (prop.type in (PropertyType.DECIMAL, PropertyType.INTEGER)
+                  or (dt.name, key) in NUMBERS_SENT_AS_TEXT) and value not in (None, ""):
                 try:
                     number = Decimal(str(value))
                 except ArithmeticError:

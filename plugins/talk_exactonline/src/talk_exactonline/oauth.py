@@ -110,6 +110,22 @@ class TokenStore:
                 json.dump(token, handle)
             os.replace(self.side_path + ".tmp", self.side_path)
 
+    def load_note(self, kind: str) -> dict[str, Any] | None:
+        """Something else this instance keeps between runs (``"budget"``), beside its token."""
+        if self.store is None:
+            return None
+        note = self._with_store(lambda s: s.get_token(self._note_key(kind)))
+        return note if isinstance(note, dict) else None
+
+    def save_note(self, kind: str, note: dict[str, Any]) -> None:
+        if self.store is None:
+            return
+        self._with_store(lambda s: s.put_token(self._note_key(kind), note))
+
+    def _note_key(self, kind: str) -> str:
+        # a row of the tokens table of its own; "#" keeps it apart from the token's row
+        return f"{self.name}#{kind}"
+
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         """One refresh at a time, across threads and processes."""
@@ -150,7 +166,9 @@ class TokenManager:
         self._client_secret = client_secret
         self._initial = initial_refresh_token
         self.clock = clock
-        self.http = HttpClient(base_url, name="Exact Online OAuth", retries=0, verify=verify)
+        # a refused refresh says why and how to authorise again (_exchange)
+        self.http = HttpClient(base_url, name="Exact Online OAuth", retries=0, verify=verify,
+                               refused_hint=None)
         self._token: dict[str, Any] | None = None
         self.refreshes = 0
 

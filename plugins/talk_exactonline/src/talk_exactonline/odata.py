@@ -42,10 +42,24 @@ def literal(value: Any) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+_TITLE = re.compile(r"<(title|h1)[^>]*>(.*?)</\1>", re.IGNORECASE | re.DOTALL)
+
+
+def _page_title(html: str) -> str:
+    """What the page says it is: its title or first heading, else its first words."""
+    found = _TITLE.search(html)
+    text = found.group(2) if found else re.sub(r"<[^>]*>", " ", html)
+    return " ".join(text.split())[:80]
+
+
 def envelope(response: requests.Response, what: str) -> Any:
     """The content of ``d``, or a clear error naming ``what`` was being read."""
     kind = response.headers.get("Content-Type", "")
     text = response.text
+    if "html" in kind or text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
+        raise ExactResponseError(f"Exact Online {what}: answered an HTML page, not JSON "
+                                 f"({_page_title(text)!r}; a proxy's or maintenance page?)",
+                                 text[:2000])
     if "xml" in kind or text.lstrip().startswith("<"):
         raise ExactResponseError(f"Exact Online {what}: answered XML, not JSON "
                                  "(was Accept: application/json ignored?)", text[:2000])

@@ -98,7 +98,8 @@ SALES_ORDERS = DataType("SalesOrders", "Salesorders", (
     Property("SalesOrderLines", KIDS, child="SalesOrderLines", required=True),
     Property("Currency"), Property("OrderDate", PropertyType.DATE),
     Property("DeliveryDate", PropertyType.DATE),
-    Property("Discount", D), Property("Description"), Property("YourRef"), Property("Remarks"),
+    # a percentage, sent as decimal text ("2.5") so it reaches Exact as written
+    Property("Discount"), Property("Description"), Property("YourRef"), Property("Remarks"),
     Property("OrderNumber", INT),
     Property("Status", INT, read_only=True), Property("AmountFC", D, read_only=True),
     Property("Modified", DT, read_only=True),

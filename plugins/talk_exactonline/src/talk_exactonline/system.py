@@ -6,9 +6,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from talk_core.emulation import Served
 from talk_core.errors import ConfigError
 from talk_core.system import Option, SystemContext, SystemSpec
 from talk_exactonline.budget import RateBudget
+from talk_exactonline.budget_memory import BudgetMemory
 from talk_exactonline.connector import ExactConnector
 from talk_exactonline.mappings import MAPPINGS
 from talk_exactonline.oauth import TokenManager, TokenStore
@@ -43,14 +45,19 @@ def token_manager(options: dict[str, Any], context: SystemContext, *,
 
 
 def make_connector(*, options: dict[str, Any], context: SystemContext,
-                   sleep: Callable[[float], None] = time.sleep) -> ExactConnector:
-    """The factory ``talk`` calls with an instance's validated options."""
+                   sleep: Callable[[float], None] = time.sleep,
+                   clock: Callable[[], float] = time.time) -> ExactConnector:
+    """The factory ``talk`` calls with an instance's validated options.
+
+    ``clock`` is the request budget's: when the day's budget resets.
+    """
     base_url = str(options.get("base_url") or DEFAULT_BASE_URL)
-    division = options.get("division")
-    return ExactConnector(context.name, base_url=base_url,
-                          tokens=token_manager(options, context),
-                          division=int(division) if division is not None else None,
-                          budget=RateBudget(sleep=sleep), sleep=sleep,
+    division = int(options["division"]) if options.get("division") is not None else None
+    tokens = token_manager(options, context)
+    memory = BudgetMemory(tokens.tokens, client_id=tokens.client_id, base_url=base_url,
+                          division=division)
+    return ExactConnector(context.name, base_url=base_url, tokens=tokens, division=division,
+                          budget=RateBudget(sleep=sleep, clock=clock, memory=memory), sleep=sleep,
                           verify=True)
 
 
@@ -60,6 +67,25 @@ def _emulator(*, port: int, seed: bool) -> None:
     serve(port, seed)
 
 
+def _start_emulator(*, port: int = 0) -> Served:
+    """An empty division in the background; every ``options()`` carries a fresh refresh token.
+
+    Its minute budget is lifted so that trying talk out never waits for the
+    next minute; the daily budget stays as Exact's.
+    """
+    from talk_exactonline.emulator import ExactEmulator
+
+    emulator = ExactEmulator(minutely_limit=100_000).start(port)
+    url = emulator.url
+
+    def options() -> dict[str, Any]:
+        return {"base_url": url, "client_id": emulator.state.client_id,
+                "client_secret": emulator.state.client_secret,
+                "refresh_token": emulator.refresh_token()}
+
+    return Served(url, options, emulator.stop)
+
+
 EXACT_ONLINE = SystemSpec("exactonline", "Exact Online", DATATYPES, MAPPINGS,
                           factory=make_connector, options=OPTIONS, emulator=_emulator,
-                          plugin="talk-exactonline")
+                          plugin="talk-exactonline", start_emulator=_start_emulator)

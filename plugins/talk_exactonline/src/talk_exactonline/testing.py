@@ -35,8 +35,11 @@ def emulator_options(emulator: ExactEmulator, **extra: Any) -> dict[str, Any]:
 
 
 def emulator_connector(emulator: ExactEmulator, store: Any, name: str = "exact", *,
-                       sleep: Callable[[float], None] | None = None, **extra: Any
+                       sleep: Callable[[float], None] | None = None,
+                       clock: Callable[[], float] | None = None, **extra: Any
                        ) -> ExactConnector:
     kwargs: dict[str, Any] = {} if sleep is None else {"sleep": sleep}
+    if clock is not None:
+        kwargs["clock"] = clock
     return make_connector(options=emulator_options(emulator, **extra),
                           context=SystemContext(name, store), **kwargs)

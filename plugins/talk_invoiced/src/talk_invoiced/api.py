@@ -41,6 +41,13 @@ def describe_error(response: requests.Response) -> str:
     return f"{message} (param: {param})" if param else message
 
 
+def refused_hint(system: str) -> str:
+    """What to check when Invoiced refuses the key (a 401 stops the run)."""
+    where = f"the api_key of system {system!r}" if system else "the api_key option"
+    return (f"check {where}: a key of the live account does not open the sandbox, "
+            "nor the other way round")
+
+
 def _snippet(response: requests.Response) -> str:
     kind = response.headers.get("Content-Type", "no content type")
     text = " ".join(response.text.split())[:80]
@@ -60,12 +67,14 @@ class InvoicedApi:
         backoff: float = 0.5,
         timeout: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
+        system: str = "",
     ) -> None:
         self.page_size = max(1, min(int(page_size), MAX_PAGE))
         self.http = HttpClient(
             base_url, name="Invoiced", auth=(api_key, ""),
             headers={"Accept": "application/json"}, retries=retries, backoff=backoff,
             timeout=timeout, describe_error=describe_error, sleep=sleep,
+            refused_hint=refused_hint(system),
         )
 
     def __repr__(self) -> str:

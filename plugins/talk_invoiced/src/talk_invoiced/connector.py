@@ -1,11 +1,11 @@
 """The Invoiced connector: talk's record operations with Invoiced's real rules.
 
 Customers and invoices are read incrementally (``updated_after``, deletes
-from ``/events``); items, contacts and line items are listed in full every
-run, because items may ignore ``updated_after``, contacts have no listing of
-their own, and a line's removal from an invoice leaves no event. Line items
-and contacts live under a parent, so the connector remembers which parent
-each one was last seen under, and searches when it does not know.
+from ``/events``), contacts through ``/events`` (see ``contacts``); items and
+line items are listed in full every run, because items may ignore
+``updated_after`` and a line's removal from an invoice leaves no event. Line
+items and contacts live under a parent, so the connector remembers which
+parent each one was last seen under, and searches when it does not know.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from talk_core.http import HttpStatusError
 from talk_core.model import DataType, Entity, ReadMode
 from talk_invoiced import discounts
 from talk_invoiced.api import InvoicedApi, MalformedResponse
+from talk_invoiced.contacts import ContactReader, owner_in_events
 from talk_invoiced.cursor import Cursor, record_hash
+from talk_invoiced.events import EventFeed, subject_id
 from talk_invoiced.records import (
     MalformedRecord,
     entity,
@@ -32,7 +34,7 @@ from talk_invoiced.records import (
     reject,
     retired,
 )
-from talk_invoiced.schema import BY_NAME, CODE, MARKER, RETIRED
+from talk_invoiced.schema import BY_NAME, CODE, MARKER, REPLACING, RETIRED
 
 log = logging.getLogger("talk.invoiced")
 
@@ -64,6 +66,8 @@ class InvoicedConnector:
         self.page_size = api.page_size
         self._contact_customer: dict[str, str] = {}
         self._line_invoice: dict[str, str] = {}
+        self.events = EventFeed(api)
+        self._contacts = ContactReader(api, self.events, self._contact_customer)
 
     def __repr__(self) -> str:
         return f"InvoicedConnector({self.api!r})"
@@ -78,12 +82,13 @@ class InvoicedConnector:
         if datatype in DELETE_EVENTS:
             yield from self._read_changes(datatype, cursor)
             return
+        if datatype == "contacts":
+            yield from self._contacts.read(cursor)
+            return
         assert dt.read_mode is ReadMode.FULL
         try:
             if datatype == "items":
-                yield from self._read_listing("items", "items")
-            elif datatype == "contacts":
-                yield from self._read_contacts()
+                yield from self._read_items()
             else:
                 yield from self._read_lines()
         except MalformedResponse as exc:
@@ -127,26 +132,10 @@ class InvoicedConnector:
 
     def _deletions(self, datatype: str, state: Cursor) -> tuple[list[str], int]:
         """Ids deleted since the cursor's event, and the newest event id now."""
+        first = state.time is None and state.event == 0
+        events, newest = self.events.since(datatype, None if first else state.event)
         wanted = DELETE_EVENTS[datatype]
-        if state.time is None and state.event == 0:
-            for _where, rows in self.api.pages("events"):
-                return [], max((_event_id(r) for r in rows[:1]), default=0)
-            return [], 0
-        gone: list[str] = []
-        newest = state.event
-        for where, rows in self.api.pages("events"):
-            for raw in rows:
-                ident = _event_id(raw)
-                if ident <= state.event:
-                    return gone, newest
-                newest = max(newest, ident)
-                if raw.get("type") == wanted:
-                    obj = (raw.get("data") or {}).get("object") or {}
-                    if not isinstance(obj, dict) or "id" not in obj:
-                        raise MalformedResponse(f"Invoiced {where}: event {ident} names no "
-                                                "deleted object")
-                    gone.append(str(obj["id"]))
-        return gone, newest
+        return [subject_id(raw) for raw in events if raw.get("type") == wanted], newest
 
     def _read_listing(self, datatype: str, path: str) -> Iterator[Page]:
         for where, rows in self.api.pages(path):
@@ -158,61 +147,33 @@ class InvoicedConnector:
                     rejects.append(reject(where, raw, exc))
             yield Page(entities, None, rejects)
 
-    def _read_contacts(self) -> Iterator[Page]:
-        """Contacts customer by customer; those of a retired customer read as deleted.
+    def _read_items(self) -> Iterator[Page]:
+        """Live items, and items talk archived to add again but was stopped before it did.
 
-        Invoiced deletes a customer's contacts with it, and a listing that
-        comes back empty while contacts are linked is taken for a fault; so
-        when nothing is listed, the contacts of customers deleted since are
-        found in the events and reported as deleted.
+        Such an item is still the item (the next update of it finishes the
+        replacement); read as missing, it would be deleted everywhere else.
         """
-        listed = False
-        for _where, customers in self.api.pages("customers"):
-            for customer in customers:
-                if not isinstance(customer, dict) or "id" not in customer:
-                    continue
-                cid = str(customer["id"])
-                for where, rows in self.api.pages(f"customers/{cid}/contacts"):
-                    entities, rejects = [], []
-                    for raw in rows:
-                        try:
-                            found = entity("contacts", raw, customer=cid)
-                        except MalformedRecord as exc:
-                            rejects.append(reject(where, raw, exc))
-                            continue
-                        if retired(customer):
-                            found = Entity(found.id, {}, found.updated, deleted=True)
-                        else:
-                            self._contact_customer[found.id] = cid
-                        entities.append(found)
-                    if entities or rejects:
-                        listed = True
-                        yield Page(entities, None, rejects)
-        if not listed:
-            gone = self._contacts_of_deleted_customers()
-            if gone:
-                yield Page([Entity(i, {}, deleted=True) for i in gone], None)
+        live: set[str] = set()
+        for page in self._read_listing("items", "items"):
+            live.update(e.id for e in page.entities)
+            yield page
+        replacing = [entity("items", raw) for raw in self._items_being_replaced()]
+        if replacing := [e for e in replacing if e.id not in live]:
+            yield Page(replacing, None)
 
-    def _contacts_of_deleted_customers(self) -> list[str]:
-        """Contacts whose customer was deleted, as the events tell (newest first)."""
-        owner: dict[str, str] = {}
-        deleted: set[str] = set()
-        removed: set[str] = set()
-        for _where, rows in self.api.pages("events"):
+    def _items_being_replaced(self, ident: str | None = None) -> list[dict[str, Any]]:
+        query = {"archived": "1", f"metadata[{REPLACING}]": "1"}
+        if ident is not None:
+            query["filter[id]"] = ident
+        found = []
+        for _where, rows in self.api.pages("items", query):
             for raw in rows:
-                if not isinstance(raw, dict):
-                    continue
-                obj = (raw.get("data") or {}).get("object") or {}
-                if not isinstance(obj, dict) or "id" not in obj:
-                    continue
-                kind = str(raw.get("type") or "")
-                if kind == "customer.deleted":
-                    deleted.add(str(obj["id"]))
-                elif kind == "contact.deleted":
-                    removed.add(str(obj["id"]))
-                elif kind.startswith("contact.") and obj.get("customer") is not None:
-                    owner.setdefault(str(obj["id"]), str(obj["customer"]))
-        return sorted(c for c, cust in owner.items() if cust in deleted and c not in removed)
+                if isinstance(raw, dict) and "id" in raw:
+                    metadata = {k: v for k, v in (raw.get("metadata") or {}).items()
+                                if k != REPLACING}
+                    found.append({**{k: v for k, v in raw.items() if k != "archived"},
+                                  "metadata": metadata})
+        return found
 
     def _read_lines(self) -> Iterator[Page]:
         for where, invoices in self.api.pages("invoices"):
@@ -336,6 +297,11 @@ class InvoicedConnector:
         if datatype == "invoices" or "metadata" in changes or (
                 datatype == "items" and set(changes) - ITEM_EDITABLE):
             stored = self.api.find(path)
+            if stored is None and datatype == "items":
+                # archived by a replacement that was stopped half way: finish it
+                stored = next(iter(self._items_being_replaced(id)), None)
+                if stored is not None:
+                    return self._recreate_item(stored, changes, archived=True)
             if stored is None:
                 raise RecordError(f"Invoiced {datatype} {id}: not found")
         if datatype == "invoices":
@@ -356,13 +322,23 @@ class InvoicedConnector:
             raw = self._settle(raw)
         return self._entity(datatype, raw)
 
-    def _recreate_item(self, stored: dict[str, Any], changes: dict[str, Any]) -> Entity:
-        """Invoiced cannot change an item's price in place: archive it, add it again."""
+    def _recreate_item(self, stored: dict[str, Any], changes: dict[str, Any], *,
+                       archived: bool = False) -> Entity:
+        """Invoiced cannot change an item's price in place: archive it, add it again.
+
+        It is marked before it is archived, so that a run stopped between the
+        two calls finds it again (``_read_items``) rather than reading a delete.
+        """
         keep = {k: v for k, v in stored.items() if k in BY_NAME["items"].property_names
                 and not BY_NAME["items"].property(k).read_only and v is not None}
         keep.update(changes)
         keep["id"] = stored["id"]
-        self.api.call("DELETE", f"items/{stored['id']}")
+        metadata = {k: v for k, v in (keep.get("metadata") or {}).items() if k != REPLACING}
+        keep["metadata"] = metadata
+        if not archived:
+            self.api.object("PATCH", f"items/{stored['id']}",
+                            body={"metadata": {**metadata, REPLACING: "1"}})
+            self.api.call("DELETE", f"items/{stored['id']}")
         raw = self.api.object("POST", "items", body=keep, key=f"talk-{uuid.uuid4().hex}")
         return self._entity("items", raw)
 
@@ -530,12 +506,24 @@ class InvoicedConnector:
         return None
 
     def _customer_of(self, contact_id: str) -> str | None:
-        """The customer a contact is under: where it was last seen, else by searching."""
+        """The customer a contact is under: where last seen, as its events say, or searched.
+
+        Contacts are read only when they change, so one that talk wrote or read
+        in an earlier run is not known here; its events name its customer.
+        """
         known = self._contact_customer.get(contact_id)
         if known is not None and self.api.find(f"customers/{known}/contacts/{contact_id}"):
             return known
         if not contact_id.isdigit():
             return None
+        told = owner_in_events(self.events, contact_id)
+        if told is not None:
+            owner, deleted = told
+            if deleted:
+                return None
+            if owner is not None and self.api.find(f"customers/{owner}/contacts/{contact_id}"):
+                self._contact_customer[contact_id] = owner
+                return owner
         for _where, customers in self.api.pages("customers"):
             for customer in customers:
                 if not isinstance(customer, dict) or "id" not in customer:
@@ -549,13 +537,6 @@ class InvoicedConnector:
 
     def close(self) -> None:
         self.api.close()
-
-
-def _event_id(raw: Any) -> int:
-    if not isinstance(raw, dict) or not isinstance(raw.get("id"), int):
-        raise MalformedResponse(f"Invoiced GET events: an event without an integer id: "
-                                f"{str(raw)[:80]!r}")
-    return int(raw["id"])
 
 
 def _check_editable(invoice: dict[str, Any], changes: dict[str, Any]) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
+from talk_core.emulation import Served
 from talk_core.hookspecs import hookimpl
 from talk_core.system import Option, SystemContext, SystemSpec
 from talk_invoiced.api import MAX_PAGE, PRODUCTION, SANDBOX, InvoicedApi
@@ -27,7 +29,8 @@ def make_connector(*, options: dict[str, Any], context: SystemContext) -> Invoic
     if options.get("sandbox") and base_url == PRODUCTION:
         base_url = SANDBOX
     api = InvoicedApi(options["api_key"], base_url,
-                      page_size=int(options.get("page_size") or MAX_PAGE))
+                      page_size=int(options.get("page_size") or MAX_PAGE),
+                      system=context.name if context is not None else "")
     return InvoicedConnector(api)
 
 
@@ -37,9 +40,18 @@ def _emulator(*, port: int, seed: bool) -> None:
     serve(port, seed)
 
 
+def _start_emulator(*, port: int = 0) -> Served:
+    """An empty account in the background, with an API key of its own."""
+    from talk_invoiced.emulator import InvoicedEmulator
+
+    emulator = InvoicedEmulator(port=port, api_key=secrets.token_urlsafe(16)).start()
+    url = emulator.url
+    return Served(url, lambda: {"base_url": url, "api_key": emulator.api_key}, emulator.stop)
+
+
 INVOICED_SPEC = SystemSpec(
     "invoiced", "Invoiced", DATATYPES, MAPPINGS, factory=make_connector, options=OPTIONS,
-    emulator=_emulator, plugin="talk-invoiced",
+    emulator=_emulator, plugin="talk-invoiced", start_emulator=_start_emulator,
 )
 
 

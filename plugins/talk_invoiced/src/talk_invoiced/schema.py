@@ -32,6 +32,9 @@ RATE_KEY = "talk_rate"
 CODE = "talk_code"
 #: The metadata key on a customer talk deactivated because Invoiced refused to delete it.
 RETIRED = "talk_deleted"
+#: The metadata key on an item talk archives to add it again with a new price: an item
+#: archived with it and not added again yet is still the same item (see the connector).
+REPLACING = "talk_replacing"
 
 
 def _stamps() -> tuple[Property, ...]:
@@ -87,7 +90,7 @@ CONTACTS = DataType("contacts", "Contacts", (
     Property("sms_enabled", BOOL),
     *_address(),
     *_stamps(),
-), read_mode=ReadMode.FULL)
+), read_mode=ReadMode.INCREMENTAL)
 
 INVOICES = DataType("invoices", "Invoices", (
     Property("id", read_only=True),

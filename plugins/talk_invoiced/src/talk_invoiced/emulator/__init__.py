@@ -2,15 +2,18 @@
 
 It speaks the endpoints the connector uses with Invoiced's status codes,
 error bodies, ``Link`` and ``X-Total-Count`` headers, ``updated_after``,
-``filter[...]``, ``metadata[...]`` and idempotency keys, and can inject
-429s, 500s, slow answers and dropped connections at given rates.
+``filter[...]``, ``metadata[...]``, the events of ``related_to`` an object
+and idempotency keys, and can inject
+429s, 500s, slow answers and dropped connections at given rates (``faults``
+per kind, or ``random_faults``: one seeded rate over all four kinds).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from talk_core.emulation import Background
+from talk_core.emulation import Background, Tap
+from talk_core.emulation_faults import RandomFaults
 from talk_invoiced.emulator.sample import seed as seed_sample
 from talk_invoiced.emulator.server import EmulatorServer, Faults
 from talk_invoiced.emulator.state import Account, ApiError
@@ -22,10 +25,13 @@ class InvoicedEmulator:
     """One emulated account; ``start()`` serves it on a free loopback port."""
 
     def __init__(self, *, port: int = 0, api_key: str = "test_key",
-                 faults: Faults | None = None) -> None:
+                 faults: Faults | None = None, random_faults: RandomFaults | None = None
+                 ) -> None:
         self.port = port
         self.account = Account(api_key=api_key)
         self.faults = faults or Faults()
+        self.random_faults = random_faults or RandomFaults()
+        self.tap = Tap()  # tests hang a hook on it to see every request
         self._running: Background | None = None
 
     @property
@@ -39,8 +45,9 @@ class InvoicedEmulator:
         return self._running.url
 
     def start(self) -> InvoicedEmulator:
-        self._running = Background(EmulatorServer(self.port, self.account, self.faults),
-                                   "invoiced-emulator")
+        self._running = Background(EmulatorServer(self.port, self.account, self.faults,
+                                                  self.random_faults),
+                                   "invoiced-emulator", tap=self.tap)
         return self
 
     def stop(self) -> None:

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import attrs
 
+from talk_core.emulation_faults import DROPPED, RATE_LIMITED, SERVER_ERROR, RandomFaults, drop
 from talk_invoiced.emulator.state import Account, ApiError
 
 MAX_PAGE = 100
@@ -27,6 +28,9 @@ class Faults:
     dropped: float = 0.0
     slow_seconds: float = 0.5
     seed: int | None = None
+    #: path -> (status, content type, body): the next request there gets that page as is,
+    #: e.g. a proxy's HTML error page where JSON was expected
+    pages: dict[str, tuple[int, str, str]] = attrs.field(factory=dict)
     _rng: random.Random = attrs.field(init=False, factory=random.Random)
 
     def __attrs_post_init__(self) -> None:
@@ -139,6 +143,25 @@ class Handler(BaseHTTPRequestHandler):
         srv = self.server
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        kind = srv.random_faults.draw()
+        if kind == DROPPED:
+            drop(self)
+            return
+        if kind == RATE_LIMITED:
+            self._send(429, {"type": "rate_limit_error", "message": "Too many requests"},
+                       {"Retry-After": srv.random_faults.retry_after})
+            return
+        if kind == SERVER_ERROR:
+            self._send(500, {"type": "api", "message": "An internal error occurred"})
+            return
+        if kind is not None:  # a timeout: the answer comes after the client gave up
+            with srv.random_faults.late():
+                self._answer(method, raw)
+            return
+        self._answer(method, raw)
+
+    def _answer(self, method: str, raw: bytes) -> None:
+        srv = self.server
         faults = srv.faults
         if faults.roll(faults.dropped):
             self.close_connection = True
@@ -151,6 +174,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         if faults.roll(faults.server_error):
             self._send(500, {"type": "api", "message": "An internal error occurred"})
+            return
+        page = faults.pages.pop(urlsplit(self.path).path, None)
+        if page is not None:
+            self._send_page(*page)
             return
         if not self._authorised():
             self._send(401, {"type": "invalid_request", "message": "Invalid API key"})
@@ -202,6 +229,14 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _send_page(self, status: int, content_type: str, body: str) -> None:
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def do_GET(self) -> None:
         self._handle("GET")
 
@@ -218,10 +253,12 @@ class Handler(BaseHTTPRequestHandler):
 class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, port: int, account: Account, faults: Faults) -> None:
+    def __init__(self, port: int, account: Account, faults: Faults,
+                 random_faults: RandomFaults | None = None) -> None:
         super().__init__(("127.0.0.1", port), Handler)
         self.account = account
         self.faults = faults
+        self.random_faults = random_faults or RandomFaults()
 
     @property
     def url(self) -> str:

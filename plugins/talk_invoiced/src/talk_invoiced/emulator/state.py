@@ -451,6 +451,9 @@ class Account:
             rows = sorted(rows, key=lambda r: r["id"], reverse=True)
         else:
             rows = sorted(rows, key=lambda r: str(r["id"]).zfill(20))
+        related = query.get("related_to")
+        if related is not None and kind == "events":
+            rows = [r for r in rows if _related(r, related)]
         after = query.get("updated_after")
         if after is not None and kind in LISTED:
             try:
@@ -471,6 +474,17 @@ class Account:
             else:
                 rows = [r for r in rows if str((r.get("metadata") or {}).get(field)) == value]
         return rows
+
+
+def _related(event: dict[str, Any], spec: str) -> bool:
+    """``related_to=customer,1234``: events about that object or about one of its own."""
+    kind, _, ident = spec.partition(",")
+    if not kind or not ident:
+        raise ApiError(400, "related_to must be 'object type,object ID'", "related_to")
+    obj = event["data"]["object"]
+    if event["type"].split(".", 1)[0] == kind and str(obj.get("id")) == ident:
+        return True
+    return str(obj.get(kind)) == ident
 
 
 def _int(value: Any) -> int:

@@ -1,0 +1,45 @@
+"""Finding a record again whose create's answer was lost (talk was killed, the line dropped)."""
+
+from __future__ import annotations
+
+from talk_core.store.sqlite import SQLiteStore
+from talk_exactonline.emulator import ExactEmulator
+from talk_exactonline.testing import emulator_connector, exact_emulator  # noqa: F401
+
+
+def test_an_order_found_again_comes_with_its_lines_so_each_can_be_linked(
+        exact_emulator: ExactEmulator) -> None:  # noqa: F811
+    state = exact_emulator.state
+    account = state.create("Accounts", {"Name": "Molen BV"})
+    beans = state.create("Items", {"Code": "KOF-1", "Description": "Koffie"})
+    cups = state.create("Items", {"Code": "KOP-1", "Description": "Kopjes"})
+    store = SQLiteStore.memory()
+    connector = emulator_connector(exact_emulator, store, sleep=lambda _s: None)
+    sent = {"OrderedBy": account["ID"], "Description": "Levering 7", "Currency": "EUR",
+            "SalesOrderLines": [{"Item": beans["ID"], "Quantity": 2, "UnitPrice": 3.5},
+                                {"Item": cups["ID"], "Quantity": 6, "UnitPrice": 1.25}]}
+    try:
+        made = connector.create("SalesOrders", sent, key="lost-answer")
+        found = connector.recover("SalesOrders", "lost-answer", sent)
+    finally:
+        connector.close()
+        store.close()
+    assert found is not None and found.id == made.id
+    lines = found.properties["SalesOrderLines"]
+    assert [(x["ID"], x["Item"], x["Quantity"]) for x in lines] == [
+        (x["ID"], x["Item"], x["Quantity"]) for x in made.properties["SalesOrderLines"]]
+    assert [x["Item"] for x in lines] == [beans["ID"], cups["ID"]]
+
+
+def test_nothing_is_found_for_an_order_that_was_never_made(
+        exact_emulator: ExactEmulator) -> None:  # noqa: F811
+    account = exact_emulator.state.create("Accounts", {"Name": "Molen BV"})
+    store = SQLiteStore.memory()
+    connector = emulator_connector(exact_emulator, store, sleep=lambda _s: None)
+    try:
+        assert connector.recover("SalesOrders", "never-sent", {
+            "OrderedBy": account["ID"], "Description": "Levering 8", "SalesOrderLines": []
+        }) is None
+    finally:
+        connector.close()
+        store.close()

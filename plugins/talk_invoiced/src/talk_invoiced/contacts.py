@@ -1,0 +1,174 @@
+"""Invoiced contacts, read in full once and then through the change feed.
+
+Invoiced lists contacts only under their customer
+(``/customers/{id}/contacts``): a full listing costs a request per
+customer. The first read pays that; after it, the feed's
+``contact.created``, ``contact.updated`` and ``contact.deleted`` events
+say which contacts changed, and only their customers are listed again.
+The cursor is the newest event id when the read began, so whatever changes
+while it runs is read again next time; it moves only with the last page.
+
+A customer's contacts go with it: those of a customer deleted since the
+cursor are found among that customer's own events (``related_to``) and
+reported deleted, and those of a customer talk retired (deactivated where
+Invoiced refused the delete) read as deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+
+from talk_core.connector import Page, Reject
+from talk_core.http import HttpStatusError
+from talk_core.model import Entity
+from talk_invoiced.api import InvoicedApi, MalformedResponse
+from talk_invoiced.cursor import Cursor
+from talk_invoiced.events import EventFeed, subject, subject_id
+from talk_invoiced.records import MalformedRecord, entity, reject, retired
+
+READER = "contacts"
+
+
+@attrs.define
+class Changes:
+    """What the feed says about contacts since the cursor."""
+
+    touched: dict[str, str] = attrs.field(factory=dict)  # contact -> its customer
+    removed: set[str] = attrs.field(factory=set)
+    retired: set[str] = attrs.field(factory=set)  # customers
+    deleted: set[str] = attrs.field(factory=set)  # customers
+
+    @classmethod
+    def of(cls, events: list[dict[str, Any]]) -> Changes:
+        out = cls()
+        latest_customer: set[str] = set()
+        for raw in events:  # newest first: the first event of a customer is its state now
+            kind = str(raw.get("type") or "")
+            if kind == "customer.deleted":
+                out.deleted.add(subject_id(raw))
+            elif kind in ("customer.created", "customer.updated"):
+                ident = subject_id(raw)
+                if ident not in latest_customer and retired(subject(raw)):
+                    out.retired.add(ident)
+                latest_customer.add(ident)
+            elif kind == "contact.deleted":
+                out.removed.add(subject_id(raw))
+            elif kind in ("contact.created", "contact.updated"):
+                ident, owner = subject_id(raw), subject(raw).get("customer")
+                if owner is None:
+                    raise MalformedResponse(f"Invoiced GET events: event {raw.get('id')} "
+                                            f"({kind}) names no customer")
+                out.touched.setdefault(ident, str(owner))
+        return out
+
+
+class ContactReader:
+    """Reads contacts for the connector; ``owners`` learns which customer each is under."""
+
+    def __init__(self, api: InvoicedApi, feed: EventFeed, owners: dict[str, str]) -> None:
+        self.api = api
+        self.feed = feed
+        self.owners = owners
+
+    def read(self, cursor: str | None) -> Iterator[Page]:
+        state = Cursor.decode(cursor)
+        try:
+            if state.event == 0:
+                _none, newest = self.feed.since(READER, None)
+                yield from self._everything(cursor)
+                yield Page([], Cursor(event=newest).encode())
+                return
+            events, newest = self.feed.since(READER, state.event)
+            changes = Changes.of(events)
+            gone = set(changes.removed)
+            for customer in sorted(changes.deleted):
+                gone |= self._contacts_of_deleted(customer)
+            listed = (set(changes.touched.values()) | changes.retired) - changes.deleted
+            for customer in sorted(listed, key=_numeric):
+                wanted = None if customer in changes.retired else {
+                    c for c, owner in changes.touched.items() if owner == customer}
+                yield from self._customer(customer, cursor, wanted=wanted,
+                                          as_deleted=customer in changes.retired)
+        except MalformedResponse as exc:
+            # the old cursor stays: the next run reads this stretch again
+            yield Page([], cursor, [Reject("(contacts)", str(exc))])
+            return
+        tombstones = [Entity(i, {}, deleted=True) for i in sorted(gone, key=_numeric)]
+        yield Page(tombstones, Cursor(event=newest).encode())
+
+    def _everything(self, cursor: str | None) -> Iterator[Page]:
+        for _where, customers in self.api.pages("customers"):
+            for customer in customers:
+                if not isinstance(customer, dict) or "id" not in customer:
+                    continue
+                yield from self._customer(str(customer["id"]), cursor, wanted=None,
+                                          as_deleted=retired(customer))
+
+    def _customer(self, customer: str, cursor: str | None, *, wanted: set[str] | None,
+                  as_deleted: bool) -> Iterator[Page]:
+        """One customer's contacts (those in ``wanted``, or all), a page at a time."""
+        try:
+            for where, rows in self.api.pages(f"customers/{customer}/contacts"):
+                entities, rejects = [], []
+                for raw in rows:
+                    try:
+                        found = entity("contacts", raw, customer=customer)
+                    except MalformedRecord as exc:
+                        rejects.append(reject(where, raw, exc))
+                        continue
+                    if wanted is not None and found.id not in wanted:
+                        continue
+                    if as_deleted:
+                        found = Entity(found.id, {}, found.updated, deleted=True)
+                    else:
+                        self.owners[found.id] = customer
+                    entities.append(found)
+                if entities or rejects:
+                    yield Page(entities, cursor, rejects)
+        except HttpStatusError as exc:
+            if exc.status != 404:
+                raise
+            # deleted since the feed was read: its customer.deleted event comes next run
+
+    def _contacts_of_deleted(self, customer: str) -> set[str]:
+        """The contacts a deleted customer still had, as its events tell.
+
+        One deleted on its own before was reported by its own event.
+        """
+        found: set[str] = set()
+        removed: set[str] = set()
+        for raw in self.feed.about("customer", customer):
+            kind = str(raw.get("type") or "")
+            obj = subject(raw)
+            if not kind.startswith("contact.") or obj.get("id") is None or str(
+                    obj.get("customer")) != customer:
+                continue
+            (removed if kind == "contact.deleted" else found).add(str(obj["id"]))
+        for contact in found | removed:
+            self.owners.pop(contact, None)
+        return found - removed
+
+
+def owner_in_events(feed: EventFeed, contact: str) -> tuple[str | None, bool] | None:
+    """The customer a contact's newest event names, and whether it says deleted.
+
+    None when the events say nothing of it (or cannot be asked about contacts).
+    """
+    try:
+        for raw in feed.about("contact", contact):
+            obj = subject(raw)
+            if str(obj.get("id")) != contact or not str(raw.get("type")).startswith("contact."):
+                continue
+            owner = obj.get("customer")
+            return (None if owner is None else str(owner)), raw.get("type") == "contact.deleted"
+    except HttpStatusError as exc:
+        if exc.status != 400:
+            raise
+    return None
+
+
+def _numeric(ident: str) -> tuple[int, str]:
+    return (int(ident), "") if ident.isdigit() else (0, ident)

@@ -1,0 +1,219 @@
+"""Contacts through the change feed, and one ``/events`` read a run for every datatype."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import responses
+from responses import matchers
+
+from talk_core.connector import Page
+from talk_core.emulation import TappedRequest
+from talk_core.errors import AccessDenied
+from talk_core.store.sqlite import SQLiteStore
+from talk_core.sync.engine import Sync
+from talk_core.sync.settings import SyncSettings, SystemInstance
+from talk_invoiced.api import InvoicedApi
+from talk_invoiced.connector import InvoicedConnector
+from talk_invoiced.cursor import Cursor
+from talk_invoiced.emulator import InvoicedEmulator
+from talk_invoiced.plugin import INVOICED_SPEC
+from talk_invoiced.testing import connector_for
+
+BASE = "https://api.invoiced.com"
+CONTACTS_OF = f"{BASE}/customers/3/contacts"
+
+
+@pytest.fixture
+def conn() -> InvoicedConnector:
+    return InvoicedConnector(InvoicedApi("sk_secret", BASE, page_size=2, sleep=lambda _s: None,
+                                         system="billing"))
+
+
+def _event(ident: int, kind: str, **obj: object) -> dict[str, object]:
+    return {"id": ident, "object": "event", "type": kind, "timestamp": 1000 + ident,
+            "data": {"object": obj}}
+
+
+def _contact(ident: int, customer: int) -> dict[str, object]:
+    return {"id": ident, "object": "contact", "customer": customer, "name": f"P{ident}",
+            "updated_at": 100}
+
+
+def _ids(pages: list[Page], *, deleted: bool) -> list[str]:
+    return [e.id for p in pages for e in p.entities if e.deleted is deleted]
+
+
+def _paths() -> list[str]:
+    return [str(c.request.url).removeprefix(BASE).split("?")[0] for c in responses.calls]
+
+
+@responses.activate
+def test_contacts_are_read_only_where_the_feed_says_they_changed(
+        conn: InvoicedConnector) -> None:
+    responses.get(f"{BASE}/events", json=[
+        _event(60, "contact.updated", id=7, customer=3),
+        _event(59, "contact.created", id=8, customer=3),
+        _event(58, "contact.deleted", id=9, customer=4),
+        _event(57, "customer.deleted", id=5),
+        _event(56, "customer.updated", id=6, metadata={"talk_deleted": "1"}),
+        _event(50, "customer.created", id=3),
+    ], match=[matchers.query_param_matcher({"per_page": "2"})])
+    responses.get(CONTACTS_OF, json=[_contact(7, 3), _contact(8, 3), _contact(10, 3)])
+    responses.get(f"{BASE}/customers/6/contacts", json=[_contact(12, 6)])
+    responses.get(f"{BASE}/events", json=[
+        _event(40, "contact.created", id=11, customer=5),
+        _event(41, "contact.created", id=13, customer=5),
+        _event(42, "contact.deleted", id=13, customer=5),
+    ], match=[matchers.query_param_matcher({"related_to": "customer,5", "per_page": "2"})])
+    start = Cursor(event=50).encode()
+    pages = list(conn.read("contacts", start))
+    assert _ids(pages, deleted=False) == ["7", "8"], "contact 10 did not change"
+    assert sorted(_ids(pages, deleted=True)) == ["11", "12", "9"]
+    assert Cursor.decode(pages[-1].cursor).event == 60
+    assert all(p.cursor == start for p in pages[:-1]), "only the last page moves the cursor"
+    assert sorted(_paths()) == ["/customers/3/contacts", "/customers/6/contacts",
+                                "/events", "/events"]
+
+
+@responses.activate
+def test_a_run_with_no_change_reads_the_feed_once_for_every_datatype(
+        conn: InvoicedConnector) -> None:
+    # the newest event is the one every cursor already has; page 2 must never be asked for
+    nxt = f"{BASE}/events?per_page=2&page=2"
+    responses.get(f"{BASE}/events", json=[_event(50, "customer.created", id=3),
+                                          _event(49, "customer.created", id=2)],
+                  headers={"Link": f'<{nxt}>; rel="next"'})
+    responses.get(f"{BASE}/customers", json=[])
+    responses.get(f"{BASE}/invoices", json=[])
+    cursors = {"customers": Cursor(100, {}, 50), "contacts": Cursor(event=50),
+               "invoices": Cursor(100, {}, 50)}
+    for datatype, cursor in cursors.items():
+        pages = list(conn.read(datatype, cursor.encode()))
+        assert not [e for p in pages for e in p.entities], datatype
+        assert Cursor.decode(pages[-1].cursor).event == 50
+    assert sorted(_paths()) == ["/customers", "/events", "/invoices"]
+
+
+@responses.activate
+def test_a_broken_feed_keeps_the_contacts_cursor(conn: InvoicedConnector) -> None:
+    responses.get(f"{BASE}/events", json=[{"type": "contact.created"}])
+    start = Cursor(event=50).encode()
+    pages = list(conn.read("contacts", start))
+    assert pages[-1].cursor == start
+    assert "without an integer id" in pages[-1].rejects[0].error
+
+
+@responses.activate
+def test_a_refused_key_stops_the_run_naming_the_system() -> None:
+    responses.get(f"{BASE}/items", status=401, json={"type": "invalid_request",
+                                                     "message": "Invalid API key"})
+    conn = InvoicedConnector(InvoicedApi("sk_wrong_5e6f7a", BASE, sleep=lambda _s: None,
+                                         system="billing"))
+    with pytest.raises(AccessDenied) as info:
+        list(conn.read("items", None))
+    text = str(info.value)
+    assert text.startswith("Invoiced refused the credentials (401 Invalid API key")
+    assert "api_key of system 'billing'" in text and "sk_wrong" not in text
+    assert len(responses.calls) == 1
+
+
+# -- on the emulator ----------------------------------------------------------------------
+
+
+class Requests:
+    """The paths an emulator was asked for, as its tap sees them."""
+
+    def __init__(self, emulator: InvoicedEmulator) -> None:
+        self.paths: list[str] = []
+        emulator.tap.hook = self._see
+
+    def _see(self, request: TappedRequest) -> None:
+        if request.stage == "received":
+            self.paths.append(request.path.split("?")[0])
+
+    def take(self) -> list[str]:
+        taken, self.paths = self.paths, []
+        return taken
+
+
+@pytest.fixture
+def emulator() -> Iterator[InvoicedEmulator]:
+    with InvoicedEmulator() as emu:
+        yield emu
+
+
+def test_contacts_on_the_emulator_first_in_full_then_by_the_feed(
+        emulator: InvoicedEmulator) -> None:
+    acc = emulator.account
+    firms = [acc.create_customer({"name": f"Firm {n}"}) for n in range(4)]
+    people = [acc.create_contact(f["id"], {"name": f"Person {n}"})
+              for n, f in enumerate(firms)]
+    seen = Requests(emulator)
+    conn = connector_for(emulator, page_size=3)  # the two events below and one before
+    pages = list(conn.read("contacts", None))
+    assert sorted(_ids(pages, deleted=False)) == sorted(str(p["id"]) for p in people)
+    assert seen.take().count("/events") == 1
+    cursor = pages[-1].cursor
+
+    pages = list(conn.read("contacts", cursor))
+    assert _ids(pages, deleted=False) == [] and seen.take() == ["/events"]
+
+    acc.update_contact(firms[2]["id"], people[2]["id"], {"title": "Director"})
+    acc.delete_contact(firms[3]["id"], people[3]["id"])
+    pages = list(conn.read("contacts", pages[-1].cursor))
+    assert [e.properties["title"] for p in pages for e in p.entities if not e.deleted] == [
+        "Director"]
+    assert _ids(pages, deleted=True) == [str(people[3]["id"])]
+    assert seen.take() == ["/events", f"/customers/{firms[2]['id']}/contacts"]
+
+
+def test_a_contact_not_read_this_run_is_found_by_its_events(
+        emulator: InvoicedEmulator) -> None:
+    acc = emulator.account
+    firms = [acc.create_customer({"name": f"Firm {n}"}) for n in range(5)]
+    person = acc.create_contact(firms[3]["id"], {"name": "Ola"})
+    gone = acc.create_contact(firms[1]["id"], {"name": "Kari"})
+    acc.delete_contact(firms[1]["id"], gone["id"])
+    seen = Requests(emulator)
+    conn = connector_for(emulator, page_size=2)  # a new process: it has read no contact
+    conn.update("contacts", str(person["id"]), {"title": "CFO"})
+    assert acc.contacts[person["id"]]["title"] == "CFO"
+    where = f"/customers/{firms[3]['id']}/contacts/{person['id']}"
+    assert seen.take() == ["/events", where, where], "no customer was listed"
+    conn.delete("contacts", str(gone["id"]))
+    assert seen.take() == ["/events"], "the events say it is gone already"
+
+
+def test_a_no_change_sync_reads_one_feed_page_and_no_contacts(
+        tmp_path: Path) -> None:
+    with InvoicedEmulator(api_key="key_a") as a, InvoicedEmulator(api_key="key_b") as b:
+        for n in range(3):
+            firm = a.account.create_customer({"name": f"Firm {n}", "type": "company"})
+            a.account.create_contact(firm["id"], {"name": f"Person {n}"})
+        systems = [SystemInstance(name, INVOICED_SPEC, connector_for(emu, page_size=2))
+                   for name, emu in (("a", a), ("b", b))]
+        sync = Sync(SQLiteStore(tmp_path / "state.db"), systems, SyncSettings())
+        try:
+            for _ in range(4):
+                if sync.run().writes == 0:
+                    break
+            assert len(b.account.contacts) == 3
+            seen = Requests(a)
+            quiet = sync.run()
+            assert quiet.writes == 0 and quiet.status == "done"
+            paths = seen.take()
+            assert paths.count("/events") == 1, paths
+            assert not [p for p in paths if p.endswith("/contacts")], paths
+
+            [contact] = [c for c in a.account.contacts.values() if c["name"] == "Person 1"]
+            a.account.update_contact(contact["customer"], contact["id"], {"title": "CFO"})
+            sync.run()
+            assert [c["title"] for c in b.account.contacts.values()
+                    if c["name"] == "Person 1"] == ["CFO"]
+            assert [p for p in seen.take() if p.endswith("/contacts")] == [
+                f"/customers/{contact['customer']}/contacts"]
+        finally:
+            sync.close()

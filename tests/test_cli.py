@@ -204,7 +204,8 @@ def test_docs_for_two_kinds(workdir: Path) -> None:
     assert "Toy CRM Customer (organisation data) to Toy ERP Accounts\n" in out.output
     assert "   * - email\n     - Email\n     - \"string\"" in out.output
     md = talk("docs", "toyerp", "toycrm", "--format", "md")
-    assert "## Toy ERP Contacts to Toy CRM Customer (human data)" in md.output
+    # a whole datatype into a facet names the kind of record it creates (type = "person")
+    assert "## Toy ERP Contacts to Toy CRM Customer person" in md.output
     bad = talk("docs", "toycrm", "nothing")
     assert bad.exit_code == 2 and "unknown system kind 'nothing'" in bad.output
 

@@ -431,3 +431,68 @@ def test_a_source_that_reads_its_id_ties_it_to_the_targets_id() -> None:
     assert [r for r in rows if r.target_property == "ID"] == [Row("id", "ID", S)]
     human = flow(ALPHA, BETA, "Customers (human data)", "Contacts").rows
     assert ("id", "id", S) not in [r.cells for r in human]  # that facet does not read its id
+
+
+GAMMA = SystemSpec(
+    "gamma", "Gamma", (A_CUSTOMERS,),
+    (
+        Mapping("customers", "organisation", mapped([("name", "name"), ("email", "email")]),
+                facet="organisation data", on_create={"type": "company"}),
+        Mapping("customers", "human", mapped([("name", "name")]),
+                facet="human data", on_create={"type": "person"}),
+        # sets nothing on create: no kind to name
+        Mapping("customers", "location", mapped([("city", "city")]), facet="location data"),
+    ),
+    factory=_factory,
+)
+
+
+def test_a_whole_datatype_into_a_facet_names_the_kind_the_facet_creates() -> None:
+    assert headings(BETA, GAMMA) == [
+        "Beta Online Accounts to Gamma Customers company",
+        "Beta Online Contacts to Gamma Customers person",
+    ]
+    rows = flow(BETA, GAMMA, "Accounts", "Customers company").rows
+    assert [r.cells for r in rows] == [("Name", "name", S), ("Code", "name", S),
+                                       ("Email", "email", S), ("ID", "id", S)]
+
+
+def test_a_facet_keeps_its_label_as_source_and_when_it_meets_a_facet() -> None:
+    assert headings(GAMMA, BETA) == [
+        "Gamma Customers (organisation data) to Beta Online Accounts",
+        "Gamma Customers (human data) to Beta Online Contacts",
+    ]
+    assert headings(GAMMA, GAMMA) == [
+        "Gamma Customers (organisation data) to Gamma Customers (organisation data)",
+        "Gamma Customers (human data) to Gamma Customers (human data)",
+        "Gamma Customers (location data) to Gamma Customers (location data)",
+    ]
+    # Alpha's facets set nothing on create, so a whole datatype meets them by facet
+    assert "Beta Online Accounts to Alpha Customers (organisation data)" in headings(BETA, ALPHA)
+
+
+def test_a_facet_that_sets_nothing_on_create_keeps_its_facet_from_a_whole_datatype() -> None:
+    plain = SystemSpec("plain", "Plain", (DataType("places", "Places", (Property("town"),)),),
+                       (Mapping("places", "location", mapped([("town", "city")])),),
+                       factory=_factory)
+    assert headings(plain, GAMMA) == ["Plain Places to Gamma Customers (location data)"]
+
+
+def test_a_dataflow_names_the_mappings_that_meet_so_the_reverse_can_be_found() -> None:
+    forward = flow(BETA, GAMMA, "Accounts", "Customers company")
+    assert (forward.source_mapping, forward.target_mapping) == (
+        "Accounts:organisation", "customers:organisation")
+    assert (forward.source_datatype, forward.target_datatype) == ("Accounts", "customers")
+    [back] = [f for f in dataflows(GAMMA, BETA)
+              if (f.source_mapping, f.target_mapping) == ("customers:organisation",
+                                                          "Accounts:organisation")]
+    assert back.source_label == "Customers (organisation data)"
+
+
+def test_lines_carried_inline_name_the_parent_as_the_datatype() -> None:
+    from orders import BILLING, ERP
+
+    into_parent = [f for f in dataflows(BILLING, ERP) if f.target_label == "Salesorders"
+                   and f.global_type == "agreementline"]
+    assert [(f.target_datatype, f.target_mapping) for f in into_parent] == [
+        ("SalesOrders", "SalesOrderLines:agreementline")]

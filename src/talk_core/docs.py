@@ -50,17 +50,55 @@ class Row:
 
 @attrs.frozen
 class Dataflow:
-    """Records of one source datatype (or facet) kept in sync with one target datatype."""
+    """Records of one source datatype (or facet) kept in sync with one target datatype.
+
+    ``source_mapping`` and ``target_mapping`` are the keys of the two mappings
+    that meet (``Mapping.key``); ``source_datatype`` and ``target_datatype``
+    the datatypes the section names, which for lines a parent carries inline
+    is the parent. Together they find the same pairing in the other
+    direction, whose labels may differ (see ``_target_label``).
+    """
 
     source_label: str
     target_label: str
     global_type: str
     rows: tuple[Row, ...] = ()
+    source_mapping: str = ""
+    target_mapping: str = ""
+    source_datatype: str = ""
+    target_datatype: str = ""
 
 
 def _label(mapping: Mapping, datatype: DataType) -> str:
     """A datatype's label, with the facet in brackets when the mapping is one view of it."""
     return f"{datatype.label} ({mapping.facet})" if mapping.facet else datatype.label
+
+
+def _created_kind(mapping: Mapping) -> str:
+    """What a record created through ``mapping`` is, in the system's words.
+
+    The values ``on_create`` sets are what make a new record belong to its
+    facet (Invoiced ``type = "company"``), so they name the kind: "company".
+    Empty when the mapping sets nothing on create.
+    """
+    return " ".join(str(v) for v in mapping.on_create.values())
+
+
+def _target_label(source: Mapping, target: Mapping, datatype: DataType) -> str:
+    """The target's label: its facet, or the kind of record it creates.
+
+    When the source is a facet too, records stay within their facet
+    (organisation data to organisation data), so the facet names the target.
+    When the source is a whole datatype (a CRM's Customer), nothing on the
+    source side is a facet of the target: each record becomes one new record
+    of the kind the target mapping creates, and the section names that kind
+    ("Customers company"). A facet that sets nothing on create keeps its
+    facet label.
+    """
+    kind = _created_kind(target)
+    if target.facet and not source.facet and kind:
+        return f"{datatype.label} {kind}"
+    return _label(target, datatype)
 
 
 def _type_cell(datatype: DataType, name: str) -> str:
@@ -133,14 +171,21 @@ def dataflows(source: SystemSpec, target: SystemSpec) -> list[Dataflow]:
             for tm in target.mappings_for(gtype):
                 tdt = target.datatype(tm.datatype)
                 rows = _rows(sm, sdt, tm, tdt)
-                flows.append(Dataflow(_label(sm, sdt), _label(tm, tdt), gtype, rows))
+                slabel, tlabel = _label(sm, sdt), _target_label(sm, tm, tdt)
+                pair = {"source_mapping": sm.key, "target_mapping": tm.key}
+                flows.append(Dataflow(slabel, tlabel, gtype, rows, **pair,
+                                      source_datatype=sdt.name, target_datatype=tdt.name))
                 # lines a system only takes inline with their parent also flow "into" the parent
                 carrier = _inline_parent(target, tdt)
                 if carrier is not None:
-                    flows.append(Dataflow(_label(sm, sdt), carrier.label, gtype, rows))
+                    flows.append(Dataflow(slabel, carrier.label, gtype, rows, **pair,
+                                          source_datatype=sdt.name,
+                                          target_datatype=carrier.name))
                 carrier = _inline_parent(source, sdt)
                 if carrier is not None:
-                    flows.append(Dataflow(carrier.label, _label(tm, tdt), gtype, rows))
+                    flows.append(Dataflow(carrier.label, tlabel, gtype, rows, **pair,
+                                          source_datatype=carrier.name,
+                                          target_datatype=tdt.name))
     return flows
 
 

@@ -154,9 +154,9 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool) 
 
 
 def _register_commands() -> None:
-    from talk_core.cli import inspect_cmds, meta_cmds, sync_cmd
+    from talk_core.cli import demo_cmd, inspect_cmds, meta_cmds, sync_cmd
 
-    for module in (sync_cmd, inspect_cmds, meta_cmds):
+    for module in (sync_cmd, inspect_cmds, meta_cmds, demo_cmd):
         for command in module.COMMANDS:
             cli.add_command(command)
 

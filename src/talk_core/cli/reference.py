@@ -9,9 +9,10 @@ from talk_core.cli.main import cli
 
 def reference() -> str:
     """The core commands only: what plugins add depends on what is installed."""
-    from talk_core.cli import inspect_cmds, meta_cmds, sync_cmd
+    from talk_core.cli import demo_cmd, inspect_cmds, meta_cmds, sync_cmd
 
-    core = {c.name: c for m in (sync_cmd, inspect_cmds, meta_cmds) for c in m.COMMANDS}
+    core = {c.name: c for m in (sync_cmd, inspect_cmds, meta_cmds, demo_cmd)
+            for c in m.COMMANDS}
     group = click.Group("talk", commands=core, params=cli.params, help=cli.help)
     ctx = click.Context(group, info_name="talk", terminal_width=100, max_content_width=100,
                         help_option_names=["-h", "--help"])

@@ -50,18 +50,28 @@ def unencodable(value: Any, path: str = "") -> str | None:
     Text with a lone surrogate (JSON's ``"\\ud800"``) and a float NaN or
     infinity (``NaN`` in an API's answer) would fail the state file and every
     system they are sent to, so the record is a dead letter at once rather
-    than a crash later.
+    than a crash later. Every new or changed record passes here, so the
+    common case (ASCII text, finite numbers) costs no string building.
     """
+    found = _unencodable(value)
+    if found is None:
+        return None
+    keys, what = found
+    where = ".".join([path, *reversed(keys)] if path else reversed(keys)) or "value"
+    return f"{where}: {what}"
+
+
+def _unencodable(value: Any) -> tuple[list[str], str] | None:
     if isinstance(value, str):
+        if value.isascii():
+            return None
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            return f"{path or 'value'}: text that is not valid Unicode (a lone surrogate)"
+            return [], "text that is not valid Unicode (a lone surrogate)"
         return None
     if isinstance(value, float):
-        if math.isfinite(value):
-            return None
-        return f"{path or 'value'}: {value!r}, a number JSON cannot carry"
+        return None if math.isfinite(value) else ([], f"{value!r}, a number JSON cannot carry")
     if isinstance(value, dict):
         items: Any = value.items()
     elif isinstance(value, list):
@@ -69,8 +79,9 @@ def unencodable(value: Any, path: str = "") -> str | None:
     else:
         return None
     for key, item in items:
-        found = unencodable(item, f"{path}.{key}" if path else str(key))
+        found = _unencodable(item)
         if found is not None:
+            found[0].append(str(key))
             return found
     return None
 
@@ -145,25 +156,16 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
                         rows.append(row)
                 continue
             live.append(entity.id)
-            broken = unencodable(entity.properties)
-            if broken is not None:
-                pending.letters.append(DeadLetter(
-                    system=instance.name, datatype=datatype.name, external_id=entity.id,
-                    global_type=mappings[0].global_type, direction="read",
-                    error=f"{instance.name} {datatype.name} {entity.id}: {broken}; it cannot "
-                    "be stored or sent",
-                    next_attempt=None,
-                ))
-                continue
+            staged: list[InboxRow] = []
+            failed: list[DeadLetter] = []
             for m in mappings:
                 if not m.accepts(entity):
                     continue
                 try:
                     values, digest = project(m, datatype, entity)
                 except ConversionError as exc:
-                    pending.letters.append(
-                        conversion_letter(sync, instance.name, datatype.name, m, entity, exc)
-                    )
+                    failed.append(
+                        conversion_letter(sync, instance.name, datatype.name, m, entity, exc))
                     continue
                 link = links[m.key].get(entity.id)
                 if link is not None and link[1] == digest:
@@ -174,7 +176,21 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
                 if history:
                     assert row.payload is not None
                     row.payload["history"] = True
-                rows.append(row)
+                staged.append(row)
+            if not staged and not failed:
+                continue  # unchanged: what it holds was stored fine when it last changed
+            broken = unencodable(entity.properties)
+            if broken is not None:
+                pending.letters.append(DeadLetter(
+                    system=instance.name, datatype=datatype.name, external_id=entity.id,
+                    global_type=mappings[0].global_type, direction="read",
+                    error=f"{instance.name} {datatype.name} {entity.id}: {broken}; it cannot "
+                    "be stored or sent",
+                    next_attempt=None,
+                ))
+                continue
+            rows.extend(staged)
+            pending.letters.extend(failed)
         for reject in page.rejects:
             pending.letters.append(DeadLetter(
                 system=instance.name, datatype=datatype.name,

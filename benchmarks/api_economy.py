@@ -197,7 +197,8 @@ class Pair:
 
     def instances(self, store: SQLiteStore) -> list[SystemInstance]:
         billing = SystemInstance("billing", INVOICED_SPEC,
-                                 connector_for(self.billing, page_size=self.page_size))
+                                 connector_for(self.billing, page_size=self.page_size,
+                                               store=store, name="billing"))
         if self.exact is not None:
             erp = emulator_connector(self.exact, store, "erp", sleep=lambda _s: None)
             return [billing, SystemInstance("erp", EXACT_ONLINE, erp)]

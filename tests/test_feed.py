@@ -70,3 +70,17 @@ def test_a_first_read_asks_only_for_the_newest_position() -> None:
     assert cache.since("contacts", None) == ([], 0), "served from the same run's read"
     assert cache.since("customers", None) == ([], 5)
     assert cache.since("invoices", 7) == ([], 7), "a cursor never moves back"
+
+
+def test_a_read_again_from_further_back_does_not_serve_the_next_run_old_news() -> None:
+    feed = Feed()
+    for n in (1, 2, 3):
+        feed.add(n)
+    cache = shared(feed)
+    cache.since("customers", 3)
+    cache.since("contacts", 3)
+    assert cache.since("lines", 0) == ([{"at": 1}, {"at": 2}, {"at": 3}], 3)
+    feed.add(4)  # between this run and the next
+    assert cache.since("customers", 3) == ([{"at": 4}], 4)
+    assert cache.since("contacts", 3) == ([{"at": 4}], 4), "served the next run's read"
+    assert feed.reads == [3, 0, 3]

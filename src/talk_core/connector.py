@@ -22,11 +22,17 @@ class Reject:
 
     The engine puts it in the dead letters with ``error`` and goes on with
     the rest of the page, so one broken record never stops a run.
+
+    ``page`` marks a reject that stands for a whole page or listing the
+    connector could not read (an HTML maintenance page, say), not for one
+    record: no later read names it again, so the engine drops its letter
+    after the next read of that datatype that has no such reject.
     """
 
     external_id: str
     error: str
     payload: Any = None
+    page: bool = False
 
 
 @attrs.define
@@ -78,7 +84,12 @@ class Connector(Protocol):
         ...
 
     def recover(self, datatype: str, key: str, properties: dict[str, Any]) -> Entity | None:
-        """Find a record that ``create(..., key=key)`` may have made before a crash."""
+        """Find a record that ``create(..., key=key)`` may have made before a crash.
+
+        A connector that finds records by what was sent, not by ``key``, raises
+        ``talk_core.errors.AmbiguousRecovery`` naming the candidates rather
+        than pick one of several that could be it.
+        """
         ...
 
     def close(self) -> None:

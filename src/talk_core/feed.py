@@ -50,9 +50,13 @@ class SharedFeed:
     def since(self, reader: str, after: int | None) -> tuple[list[dict[str, Any]], int]:
         """Records above ``after`` (none when ``after`` is None) and the newest position."""
         snap = self._snapshot
-        if snap is None or reader in self._served or (after is not None and after < snap.floor):
+        if snap is None or reader in self._served:
             snap = self._fetch(after)
             self._snapshot, self._served = snap, set()
+        elif after is not None and after < snap.floor:
+            # read again from further back, for the same run: whoever was served from the
+            # read it replaces still asks afresh next time, not from this one
+            snap = self._snapshot = self._fetch(after)
         self._served.add(reader)
         if after is None:
             return [], snap.top

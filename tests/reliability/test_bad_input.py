@@ -84,9 +84,13 @@ def test_a_page_of_html_is_reported_and_a_rerun_after_recovery_converges(
     text = " ".join(broken["errors"] + [d["error"] for d in broken["dead_letters"]])
     assert code == 1 and "Accounts" in text, broken
     assert "Pagina AS" not in {c["name"] for c in trio.crm.records("customer")}
+    code, letters = talk_json("deadletters")
+    assert any(d["system"] == "erp" and d["datatype"] == "Accounts" for d in letters), letters
     code, fixed = talk_json("deadletters", "--retry")
     assert code == 0, fixed
     assert "Pagina AS" in {c["name"] for c in trio.crm.records("customer")}
+    code, letters = talk_json("deadletters")
+    assert letters == [], "the page's letter goes with the clean read"
     code, quiet = talk_json("sync", "--datatype", "organisation")
     assert code == 0 and quiet["totals"]["create"] == 0, quiet
 
@@ -103,9 +107,13 @@ def test_a_page_of_html_from_invoiced_is_reported_and_a_rerun_converges(
     assert code == 1 and any("billing customers" in e and "text/html" in e
                              and "maintenance" in e for e in said), broken
     assert "Nettsted AS" not in {c["name"] for c in trio.crm.records("customer")}
+    code, letters = talk_json("deadletters")
+    assert [(d["system"], d["datatype"]) for d in letters] == [("billing", "customers")]
     code, fixed = talk_json("sync", "--datatype", "organisation")
     assert code == 0, fixed
     assert "Nettsted AS" in {c["name"] for c in trio.crm.records("customer")}
+    code, letters = talk_json("deadletters")
+    assert letters == [], "the page's letter goes with the clean read"
     code, quiet = talk_json("sync", "--datatype", "organisation")
     assert code == 0 and quiet["totals"]["create"] == 0, quiet
 

@@ -126,9 +126,14 @@ def test_a_page_of_html_is_reported_as_such_and_a_rerun_converges(
     assert "Bladzijde BV" in {c["name"] for c in trio.crm.records("customer")}
     assert "Els Pagina" not in {c["name"] for c in trio.crm.records("contact")}
 
+    code, letters = talk_json("deadletters")
+    assert [(d["system"], d["datatype"]) for d in letters] == [("erp", "Contacts")]
+
     code, fixed = talk_json("sync", "--datatype", "organisation", "--datatype", "human")
     assert code == 0, fixed
     assert "Els Pagina" in {c["name"] for c in trio.crm.records("contact")}
+    code, letters = talk_json("deadletters")
+    assert letters == [], "the page's letter goes with the clean read"
     assert "Els Pagina" in {c["name"] for c in trio.billing.account.contacts.values()}
     code, quiet = talk_json("sync", "--datatype", "organisation", "--datatype", "human")
     assert code == 0 and quiet["totals"]["create"] == 0, quiet

@@ -1,11 +1,11 @@
 """The Invoiced connector: talk's record operations with Invoiced's real rules.
 
 Customers and invoices are read incrementally (``updated_after``, deletes
-from ``/events``), contacts through ``/events`` (see ``contacts``); items and
-line items are listed in full every run, because items may ignore
-``updated_after`` and a line's removal from an invoice leaves no event. Line
-items and contacts live under a parent, so the connector remembers which
-parent each one was last seen under, and searches when it does not know.
+from ``/events``), contacts and line items through ``/events`` (see
+``contacts`` and ``lines``); items are listed in full every run, because
+items may ignore ``updated_after`` and have no events. Line items and
+contacts live under a parent, so the connector remembers which parent each
+one was last seen under, and searches when it does not know.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from talk_invoiced.api import InvoicedApi, MalformedResponse
 from talk_invoiced.contacts import ContactReader, owner_in_events
 from talk_invoiced.cursor import Cursor, record_hash
 from talk_invoiced.events import EventFeed, subject_id
+from talk_invoiced.lines import LineReader
 from talk_invoiced.records import (
     MalformedRecord,
     entity,
@@ -34,6 +35,7 @@ from talk_invoiced.records import (
     reject,
     retired,
 )
+from talk_invoiced.replacing import ReplacementNote
 from talk_invoiced.schema import BY_NAME, CODE, MARKER, REPLACING, RETIRED
 
 log = logging.getLogger("talk.invoiced")
@@ -59,15 +61,22 @@ def _key_header(key: str) -> str | None:
 
 
 class InvoicedConnector:
-    """One Invoiced account as talk's ``Connector``."""
+    """One Invoiced account as talk's ``Connector``.
 
-    def __init__(self, api: InvoicedApi) -> None:
+    ``replacing`` keeps, between runs, which items a price change has
+    archived and not added again yet; without it every read of items looks
+    for such items.
+    """
+
+    def __init__(self, api: InvoicedApi, replacing: ReplacementNote | None = None) -> None:
         self.api = api
+        self.replacing = replacing or ReplacementNote("invoiced", None)
         self.page_size = api.page_size
         self._contact_customer: dict[str, str] = {}
         self._line_invoice: dict[str, str] = {}
         self.events = EventFeed(api)
         self._contacts = ContactReader(api, self.events, self._contact_customer)
+        self._lines = LineReader(api, self.events, self._line_invoice)
 
     def __repr__(self) -> str:
         return f"InvoicedConnector({self.api!r})"
@@ -85,12 +94,12 @@ class InvoicedConnector:
         if datatype == "contacts":
             yield from self._contacts.read(cursor)
             return
+        if datatype == "lineitems":
+            yield from self._lines.read(cursor)
+            return
         assert dt.read_mode is ReadMode.FULL
         try:
-            if datatype == "items":
-                yield from self._read_items()
-            else:
-                yield from self._read_lines()
+            yield from self._read_items()
         except MalformedResponse as exc:
             # a listing cut short would read as deletes of everything after it
             raise CircuitBroken(f"{exc}; the {datatype} listing is incomplete, so nothing "
@@ -102,7 +111,7 @@ class InvoicedConnector:
         try:
             gone, newest = self._deletions(datatype, state)
         except MalformedResponse as exc:
-            yield Page([], cursor, [Reject("(events)", str(exc))])
+            yield Page([], cursor, [Reject("(events)", str(exc), page=True)])
             return
         after = Cursor(state.time, dict(state.at_time), newest)
         try:
@@ -125,7 +134,7 @@ class InvoicedConnector:
                 yield Page(entities, cursor, rejects)
         except MalformedResponse as exc:
             # keep the old cursor: the next run reads this stretch again
-            yield Page([], cursor, [Reject(f"({datatype} listing)", str(exc))])
+            yield Page([], cursor, [Reject(f"({datatype} listing)", str(exc), page=True)])
             return
         tombstones = [Entity(i, {}, deleted=True) for i in gone]
         yield Page(tombstones, after.encode())
@@ -157,7 +166,13 @@ class InvoicedConnector:
         for page in self._read_listing("items", "items"):
             live.update(e.id for e in page.entities)
             yield page
-        replacing = [entity("items", raw) for raw in self._items_being_replaced()]
+        noted = self.replacing.pending()
+        if noted is not None and not noted:
+            return  # no replacement was begun and left unfinished: nothing to look for
+        found = self._items_being_replaced()
+        if noted:
+            self.replacing.end(noted - {str(raw["id"]) for raw in found})
+        replacing = [entity("items", raw) for raw in found]
         if replacing := [e for e in replacing if e.id not in live]:
             yield Page(replacing, None)
 
@@ -174,31 +189,6 @@ class InvoicedConnector:
                     found.append({**{k: v for k, v in raw.items() if k != "archived"},
                                   "metadata": metadata})
         return found
-
-    def _read_lines(self) -> Iterator[Page]:
-        for where, invoices in self.api.pages("invoices"):
-            entities: list[Entity] = []
-            rejects: list[Reject] = []
-            for invoice in invoices:
-                if not isinstance(invoice, dict) or "id" not in invoice:
-                    rejects.append(reject(where, invoice, MalformedRecord("not an invoice")))
-                    continue
-                lines = invoice.get("items")
-                if not isinstance(lines, list):
-                    rejects.append(reject(where, invoice, MalformedRecord(
-                        "items is not a list of line items")))
-                    continue
-                for line in lines:
-                    try:
-                        found = line_entity(invoice, line)
-                    except MalformedRecord as exc:
-                        rejects.append(reject(where, line, exc))
-                        continue
-                    self._line_invoice[found.id] = found.properties["invoice"]
-                    entities.append(found)
-            for start in range(0, max(len(entities), 1), self.page_size):
-                chunk = entities[start:start + self.page_size]
-                yield Page(chunk, None, rejects if start == 0 else [])
 
     # -- get --------------------------------------------------------------------
 
@@ -336,10 +326,12 @@ class InvoicedConnector:
         metadata = {k: v for k, v in (keep.get("metadata") or {}).items() if k != REPLACING}
         keep["metadata"] = metadata
         if not archived:
+            self.replacing.begin(str(stored["id"]))
             self.api.object("PATCH", f"items/{stored['id']}",
                             body={"metadata": {**metadata, REPLACING: "1"}})
             self.api.call("DELETE", f"items/{stored['id']}")
         raw = self.api.object("POST", "items", body=keep, key=f"talk-{uuid.uuid4().hex}")
+        self.replacing.end({str(stored["id"])})
         return self._entity("items", raw)
 
     # -- delete -----------------------------------------------------------------

@@ -94,7 +94,7 @@ class ContactReader:
                                           as_deleted=customer in changes.retired)
         except MalformedResponse as exc:
             # the old cursor stays: the next run reads this stretch again
-            yield Page([], cursor, [Reject("(contacts)", str(exc))])
+            yield Page([], cursor, [Reject("(contacts)", str(exc), page=True)])
             return
         tombstones = [Entity(i, {}, deleted=True) for i in sorted(gone, key=_numeric)]
         yield Page(tombstones, Cursor(event=newest).encode())

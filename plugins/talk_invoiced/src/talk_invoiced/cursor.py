@@ -43,6 +43,14 @@ class Cursor:
         except (ValueError, TypeError, KeyError, AttributeError):
             return cls()
 
+    @staticmethod
+    def written(text: str | None) -> bool:
+        """Whether ``text`` is a cursor this connector wrote; else a read starts from scratch."""
+        try:
+            return isinstance(json.loads(text or ""), dict)
+        except ValueError:
+            return False
+
     def encode(self) -> str:
         return json.dumps({"t": self.time, "h": self.at_time, "e": self.event}, sort_keys=True)
 

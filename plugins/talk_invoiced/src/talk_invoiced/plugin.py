@@ -11,6 +11,7 @@ from talk_core.system import Option, SystemContext, SystemSpec
 from talk_invoiced.api import MAX_PAGE, PRODUCTION, SANDBOX, InvoicedApi
 from talk_invoiced.connector import InvoicedConnector
 from talk_invoiced.mappings import MAPPINGS
+from talk_invoiced.replacing import ReplacementNote
 from talk_invoiced.schema import DATATYPES
 
 OPTIONS = (
@@ -31,7 +32,9 @@ def make_connector(*, options: dict[str, Any], context: SystemContext) -> Invoic
     api = InvoicedApi(options["api_key"], base_url,
                       page_size=int(options.get("page_size") or MAX_PAGE),
                       system=context.name if context is not None else "")
-    return InvoicedConnector(api)
+    if context is None:
+        return InvoicedConnector(api)
+    return InvoicedConnector(api, ReplacementNote(context.name, context.store))
 
 
 def _emulator(*, port: int, seed: bool) -> None:

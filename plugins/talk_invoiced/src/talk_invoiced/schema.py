@@ -136,7 +136,8 @@ LINEITEMS = DataType("lineitems", "Lineitem", (
     Property("discounts"),
     Property("taxes"),
     Property("metadata"),
-), read_mode=ReadMode.FULL, child_of=ChildOf("invoices", "invoice", inline_on_create=False))
+), read_mode=ReadMode.INCREMENTAL,
+   child_of=ChildOf("invoices", "invoice", inline_on_create=False))
 
 ITEMS = DataType("items", "Items", (
     Property("id", create_only=True),

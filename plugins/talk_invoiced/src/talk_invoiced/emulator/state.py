@@ -138,9 +138,15 @@ class Account:
                 self.sequences[prefix] = count
                 return number
 
-    def _event(self, kind: str, obj: dict[str, Any]) -> None:
+    def _event(self, kind: str, obj: dict[str, Any],
+               before: dict[str, Any] | None = None) -> None:
+        """An event; an update's ``data.previous`` holds the old values of what it changed."""
+        data: dict[str, Any] = {"object": copy.deepcopy(obj)}
+        if before is not None:
+            data["previous"] = {k: copy.deepcopy(v) for k, v in before.items()
+                                if obj.get(k) != v}
         self.events.append({"id": self.new_id(), "object": "event", "type": kind,
-                            "timestamp": self.now(), "data": {"object": copy.deepcopy(obj)}})
+                            "timestamp": self.now(), "data": data})
 
     # -- customers ------------------------------------------------------------
 
@@ -188,6 +194,7 @@ class Account:
 
     def update_customer(self, ident: Any, body: dict[str, Any]) -> dict[str, Any]:
         record = self.customer(ident)
+        before = copy.deepcopy(record)
         _check_fields(body, CUSTOMER_FIELDS)
         if "name" in body:
             _text(body, "name", required=True)
@@ -197,7 +204,7 @@ class Account:
             record["metadata"] = dict(body["metadata"] or {})
         _lower_currency(record)
         record["updated_at"] = self.now()
-        self._event("customer.updated", record)
+        self._event("customer.updated", record, before)
         return record
 
     def delete_customer(self, ident: Any) -> None:
@@ -238,12 +245,13 @@ class Account:
 
     def update_contact(self, customer: Any, ident: Any, body: dict[str, Any]) -> dict[str, Any]:
         record = self.contact(customer, ident)
+        before = copy.deepcopy(record)
         _check_fields(body, CONTACT_FIELDS)
         if "name" in body:
             _text(body, "name", required=True)
         record.update(body)
         record["updated_at"] = self.now()
-        self._event("contact.updated", record)
+        self._event("contact.updated", record, before)
         return record
 
     def delete_contact(self, customer: Any, ident: Any) -> None:
@@ -300,6 +308,7 @@ class Account:
 
     def update_invoice(self, ident: Any, body: dict[str, Any]) -> dict[str, Any]:
         record = self.invoice(ident)
+        before = copy.deepcopy(record)
         _check_fields(body, INVOICE_FIELDS)
         if record["status"] == "voided":
             raise ApiError(400, "This invoice has been voided and can no longer be modified.")
@@ -322,17 +331,18 @@ class Account:
         self._check_money(record)
         _totals(record)
         record["updated_at"] = self.now()
-        self._event("invoice.updated", record)
+        self._event("invoice.updated", record, before)
         return record
 
     def void_invoice(self, ident: Any) -> dict[str, Any]:
         record = self.invoice(ident)
+        before = copy.deepcopy(record)
         if record["status"] == "voided":
             raise ApiError(400, "This invoice has already been voided.")
         record["status"] = "voided"
         record["closed"] = True
         record["updated_at"] = self.now()
-        self._event("invoice.updated", record)
+        self._event("invoice.updated", record, before)
         return record
 
     def delete_invoice(self, ident: Any) -> None:

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from talk_core.cli.main import cli
+from talk_core.store.base import InboxRow
 from talk_core.store.sqlite import SQLiteStore
 
 PLUGINS = str(Path(__file__).parent / "plugins")
@@ -315,3 +316,38 @@ def test_log_level_from_the_environment_and_quiet(workdir: Path) -> None:
     quiet = subprocess.run([sys.executable, "-m", "talk_core.cli", "-q", "sync"], cwd=workdir,
                            env=env, capture_output=True, text=True, timeout=120)
     assert quiet.returncode == 0 and "DEBUG" not in quiet.stderr
+
+
+def test_status_counts_why_staged_records_wait(workdir: Path) -> None:
+    state = workdir / ".talk" / "state.db"
+    state.parent.mkdir()
+    store = SQLiteStore(state)
+    lines = ("erp Quotations: not created until it has lines; erp refuses quotations "
+             "without QuotationLines")
+    with store.transaction():
+        store.stage([InboxRow("agreementline", "erp", "Quotations", "", kind="parent",
+                              global_id=f"q{i}") for i in range(2)])
+        store.stage([InboxRow("human", "crm", "contacts", str(i), payload={"values": {}})
+                     for i in (7, 8, 9)])
+        for row in store.inbox_groups("agreementline", None, 10):
+            store.inbox_defer(row.seq, lines)  # type: ignore[arg-type]
+        for row in store.inbox_unresolved("human", 10)[:2]:
+            store.inbox_defer(row.seq,  # type: ignore[arg-type]
+                              f"organisation refers to crm customers {row.external_id}, "
+                              "not linked yet")
+    store.close()
+
+    data = json.loads(talk("status", "--json").output)
+    assert data["pending"] == {"journal": 0, "inbox": 5, "deferred": 4}
+    assert [(w["system"], w["datatype"], w["waiting_for"], w["count"])
+            for w in data["waiting"]] == [("crm", "contacts", "record", 2),
+                                          ("erp", "Quotations", "lines", 2)]
+    text = talk("status").output
+    assert text.endswith(
+        "Pending\n"
+        "  journal 0, staged 5 (waiting for a reference: 2), dead letters 0, "
+        "conflicts recorded 0\n"
+        "    crm contacts: 2 waiting, e.g. organisation refers to crm customers 7, "
+        "not linked yet\n"
+        "    erp Quotations: 2 not created until they have lines; erp refuses quotations "
+        "without QuotationLines\n")

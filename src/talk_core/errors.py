@@ -39,6 +39,25 @@ class TransientError(ConnectorError):
     """A failure that may pass: timeouts, 429, 5xx after the retries ran out."""
 
 
+class AmbiguousRecovery(ConnectorError):
+    """More than one record may be the one a crashed create made: the connector does not guess.
+
+    ``recover`` raises it with the ids of the candidates: ``fitting`` hold
+    everything the create sent, ``others`` were made or changed since it was
+    sent and fit only in part (perhaps the record, edited since). The engine
+    rules out those linked to other entities; exactly one fitting record
+    left is the one, none left means the create never happened, and
+    anything else is left for a person, with the create held back until
+    the next run finds one.
+    """
+
+    def __init__(self, message: str, fitting: tuple[str, ...] = (),
+                 others: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.fitting = fitting
+        self.others = others
+
+
 class StopRun(ConnectorError):
     """A connector failure that no other record can get past: end the run cleanly.
 

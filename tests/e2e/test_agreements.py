@@ -31,7 +31,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "reliability"))
 
 import _faults_support as support
-from _faults_support import Trio, talk_json
+from _faults_support import Trio, talk, talk_json
 
 from talk_core.store.sqlite import SQLiteStore
 
@@ -169,6 +169,15 @@ def test_every_kind_with_lines_settles_in_one_sync_and_line_edits_flow(trio: Tri
         store.close()
     assert waiting == ["erp Quotations: not created until it has lines; erp refuses "
                        "quotations without QuotationLines"]
+    # talk status says why it waits, not only how many wait
+    _code, status = talk_json("status")
+    assert status["pending"]["deferred"] == 1
+    assert [(w["system"], w["datatype"], w["waiting_for"], w["count"])
+            for w in status["waiting"]] == [("erp", "Quotations", "lines", 1)]
+    shown = talk("status").output
+    assert "(waiting for a reference: 0)" in shown
+    assert ("    erp Quotations: 1 not created until it has lines; erp refuses quotations "
+            "without QuotationLines\n") in shown
     quiet(trio)
 
     # a line's quantity edited in each system, and a line added in two of them

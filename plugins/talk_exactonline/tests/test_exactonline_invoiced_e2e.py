@@ -63,8 +63,10 @@ COVERED = {
 class World:
     """Both emulators, and runs of the engine over them with one state file."""
 
-    def __init__(self, billing: InvoicedEmulator, erp: ExactEmulator, path: Path) -> None:
+    def __init__(self, billing: InvoicedEmulator, erp: ExactEmulator, path: Path,
+                 **erp_options: Any) -> None:
         self.billing, self.erp, self.path = billing, erp, path
+        self.erp_options = erp_options  # the Exact instance's options (invoices_as)
         self.days_on = 0  # talk's clock runs this many days ahead: its budget's "tomorrow"
 
     @property
@@ -74,9 +76,10 @@ class World:
     def run(self) -> RunResult:
         store = SQLiteStore(self.path)
         erp = emulator_connector(self.erp, store, "erp", sleep=lambda _s: None,
-                                 clock=lambda: time.time() + self.days_on * 86400)
+                                 clock=lambda: time.time() + self.days_on * 86400,
+                                 **self.erp_options)
         systems = [SystemInstance("billing", INVOICED_SPEC, connector_for(self.billing)),
-                   SystemInstance("erp", EXACT_ONLINE, erp)]
+                   SystemInstance("erp", erp.spec or EXACT_ONLINE, erp)]
         sync = Sync(store, systems, SyncSettings())
         try:
             return sync.run()
@@ -126,10 +129,20 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
+    yield from _world(tmp_path)
+
+
+@pytest.fixture
+def quoting_world(tmp_path: Path) -> Iterator[World]:
+    """Exact configured to take new invoices as quotations."""
+    yield from _world(tmp_path, invoices_as="quotations")
+
+
+def _world(tmp_path: Path, **erp_options: Any) -> Iterator[World]:
     billing = InvoicedEmulator(api_key="key_billing").start()
     erp = ExactEmulator(division=4004, minutely_limit=10_000).start()
     try:
-        yield World(billing, erp, tmp_path / "state.db")
+        yield World(billing, erp, tmp_path / "state.db", **erp_options)
     finally:
         billing.stop()
         erp.stop()
@@ -382,3 +395,39 @@ def test_invoiced_and_exact_sync_every_section_of_seed_004(world: World) -> None
     assert final.status == "done" and final.writes == 0, final.counts
     assert final.conflicts == [] and final.dead_letters == []
     assert len(erp.writes()) == writes and len(inv.events) == events
+
+
+def test_invoices_become_quotations_with_their_lines_when_the_instance_says_so(
+        quoting_world: World) -> None:
+    world, inv, erp = quoting_world, quoting_world.inv, quoting_world.erp
+    made_i = _populate_invoiced(inv)
+    made_e = _populate_exact(erp)
+    world.settle()
+
+    acme_e = world.exact("Accounts", Name="Acme AS")
+    quote_e = world.exact("Quotations", OrderAccount=acme_e["ID"])
+    assert quote_e["Currency"] == "NOK"
+    assert world.exact_all("SalesOrders", OrderedBy=acme_e["ID"]) == []
+
+    def quoted_lines() -> list[tuple[str, float, float]]:
+        return [(erp.state.records["Items"][x["Item"]]["Code"].strip(), x["Quantity"],
+                 x["UnitPrice"])
+                for x in world.exact_lines("QuotationLines", "QuotationID",
+                                           quote_e["QuotationID"])]
+
+    assert quoted_lines() == [("consulting", 2, 150), ("widget", 3, 20)]
+    # Exact's own documents keep their kinds: its order is still the only sales order
+    assert [o["OrderID"] for o in erp.state.records["SalesOrders"].values()] == [
+        made_e["order"]["OrderID"]]
+
+    # a line added to the invoice later follows it to the quotation
+    invoice = inv.invoices[made_i["invoice"]["id"]]
+    inv.update_invoice(invoice["id"], {"items": [
+        *({"id": line["id"]} for line in invoice["items"]),
+        {"catalog_item": "consulting", "quantity": 5}]})
+    world.settle()
+    assert quoted_lines() == [("consulting", 2, 150), ("widget", 3, 20),
+                              ("consulting", 5, 150)]
+    assert erp.state.records["SalesOrderLines"].keys() == {
+        line["ID"] for line in world.exact_all("SalesOrderLines",
+                                               OrderID=made_e["order"]["OrderID"])}

@@ -10,6 +10,7 @@ import click
 from talk_core.assemble import open_store
 from talk_core.cli import main as m
 from talk_core.cli.output import emit_json, heading, table
+from talk_core.sync.waiting import waiting
 
 
 @click.command(short_help="Last runs, cursors, links, pending work.")
@@ -21,6 +22,7 @@ def status(ctx: m.Context, as_json: bool) -> None:
     store = open_store(ctx.config())
     try:
         runs = store.runs(limit=5)
+        deferred = store.inbox_deferred()
         data = {
             "state": store.path,
             "runs": [{"id": r.id, "started_at": r.started_at, "finished_at": r.finished_at,
@@ -30,7 +32,8 @@ def status(ctx: m.Context, as_json: bool) -> None:
             "links": [{"system": s, "datatype": d, "global_type": g, "count": n}
                       for s, d, g, n in store.link_counts()],
             "pending": {"journal": len(store.journal_pending()), "inbox": store.inbox_count(),
-                        "deferred": len(store.inbox_deferred())},
+                        "deferred": len(deferred)},
+            "waiting": [group.as_dict() for group in waiting(deferred)],
             "dead_letters": len(store.dead_letters()),
             "conflicts": len(store.conflicts(limit=1_000_000)),
         }
@@ -54,10 +57,13 @@ def status(ctx: m.Context, as_json: bool) -> None:
           [(x["system"], x["datatype"], x["global_type"], x["count"]) for x in data["links"]],
           empty="no links yet")
     pending = data["pending"]
+    for_lines = sum(g["count"] for g in data["waiting"] if g["waiting_for"] == "lines")
     heading("Pending")
     click.echo(f"  journal {pending['journal']}, staged {pending['inbox']} "
-               f"(waiting for a reference: {pending['deferred']}), dead letters "
+               f"(waiting for a reference: {pending['deferred'] - for_lines}), dead letters "
                f"{data['dead_letters']}, conflicts recorded {data['conflicts']}")
+    for group in data["waiting"]:
+        click.echo(f"    {group['text']}")
 
 
 @click.command(short_help="Which records are tied together.")

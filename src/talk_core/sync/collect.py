@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from talk_core.connector import Reject
 from talk_core.errors import CircuitBroken
 from talk_core.mapping import ConversionError, Mapping, value_hash
 from talk_core.model import DataType, Entity, ReadMode
@@ -135,6 +136,7 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
     listed = 0
     sync.progress("read", system=instance.name, datatype=datatype.name)
     pending = _Pending(sync, instance.name, datatype.name, full)
+    unreadable_page = False
     for page in instance.connector.read(datatype.name, cursor):
         ids = [e.id for e in page.entities]
         links = {
@@ -154,6 +156,8 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
                                             entity.id)
                         row.global_id = linked[0]
                         rows.append(row)
+                if not any(entity.id in links[m.key] for m in mappings):
+                    pending.gone.append(entity.id)
                 continue
             live.append(entity.id)
             staged: list[InboxRow] = []
@@ -197,11 +201,10 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
                 external_id=reject.external_id, global_type=mappings[0].global_type,
                 direction="read", error=f"{instance.name} {datatype.name} "
                 f"{reject.external_id}: {reject.error}",
-                # a raw record the state cannot hold is named in the error, not kept
-                payload={"raw": reject.payload} if reject.payload is not None
-                and unencodable(reject.payload) is None else None,
+                payload=_reject_payload(reject),
                 next_attempt=None,
             ))
+            unreadable_page = unreadable_page or reject.page
         # a record that could not be read is still there: never a delete
         pending.seen.extend(live + [r.external_id for r in page.rejects if r.external_id])
         pending.cursor = page.cursor
@@ -213,10 +216,21 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
             pending.flush()
         sync.check_stop()
     pending.flush()
+    if not unreadable_page:
+        sync.clear_page_letters(instance.name, datatype.name)
     if full:
         _full_listing_deletes(sync, instance, datatype, mappings, listed)
         with store.transaction():
             store.set_cursor(instance.name, datatype.name, "listed")
+
+
+def _reject_payload(reject: Reject) -> dict[str, Any] | None:
+    """What a reject's letter keeps: the raw record, and whether it stands for a page."""
+    payload: dict[str, Any] = {"page": True} if reject.page else {}
+    # a raw record the state cannot hold is named in the error, not kept
+    if reject.payload is not None and unencodable(reject.payload) is None:
+        payload["raw"] = reject.payload
+    return payload or None
 
 
 def _full_listing_deletes(sync: Sync, instance: SystemInstance, datatype: DataType,
@@ -258,6 +272,8 @@ class _Pending:
         self.rows: list[InboxRow] = []
         self.letters: list[DeadLetter] = []
         self.seen: list[str] = []
+        #: records deleted before they were ever linked (see ``flush``)
+        self.gone: list[str] = []
         self.cursor: str | None = None
         self.pages = 0
 
@@ -269,6 +285,12 @@ class _Pending:
             return
         store = self.sync.store
         with store.transaction():
+            if self.gone:
+                # rows of them still staged (held back, waiting for a reference) would
+                # share a record that no longer exists
+                stale = store.inbox_reads_until(store.inbox_last_seq(), self.system,
+                                                self.datatype, self.gone)
+                store.inbox_delete(r.seq for r in stale if r.seq is not None)
             store.stage(self._resolved(self._superseding(self.rows)))
             for letter in self.letters:
                 self.sync.dead_letter(letter)
@@ -276,7 +298,7 @@ class _Pending:
                 store.seen_add(self.system, self.datatype, self.seen)
             else:
                 store.set_cursor(self.system, self.datatype, self.cursor)
-        self.rows, self.letters, self.seen, self.pages = [], [], [], 0
+        self.rows, self.letters, self.seen, self.gone, self.pages = [], [], [], [], 0
 
     def _superseding(self, rows: list[InboxRow]) -> list[InboxRow]:
         """Rows that take the place of rows an earlier run staged and never merged.

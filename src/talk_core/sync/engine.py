@@ -116,6 +116,8 @@ class Sync:
         self.refs = References(store, self.global_types)
         self._read_letters: set[tuple[str, str, str]] = set()
         self._write_letters: set[tuple[str, str, str]] = set()
+        #: (system, datatype, id) of records that may be a crashed create's: not shared yet
+        self.held: dict[tuple[str, str, str], str] = {}
         self._resolver = make_resolver(self.settings.conflict, self.settings.priority)
         self._mappings = {
             (name, m.datatype, m.global_type): (m, inst.spec.datatype(m.datatype))
@@ -192,6 +194,22 @@ class Sync:
             self._read_letters.discard(key)
             self.store.remove_read_letter(system, datatype, external_id)
 
+    def clear_page_letters(self, system: str, datatype: str) -> None:
+        """Drop the letters of pages of ``datatype`` that could not be read before.
+
+        Called after a read of the datatype with no unreadable page: what
+        those pages held has been read now, and no record names such a
+        letter to clear it on its own (see ``Reject.page``).
+        """
+        if not any(s == system and d == datatype for s, d, _id in self._read_letters):
+            return
+        with self.store.transaction():
+            for letter in self.store.dead_letters():
+                if letter.direction == "read" and letter.system == system and \
+                        letter.datatype == datatype and isinstance(letter.payload, dict) and \
+                        letter.payload.get("page"):
+                    self.clear_read_letter(system, datatype, letter.external_id)
+
     def instance(self, name: str) -> SystemInstance:
         return self.systems[name]
 
@@ -249,6 +267,7 @@ class Sync:
     def _run(self, types: list[GlobalType], systems: set[str], dry_run: bool) -> None:
         self.staged_before = self.store.inbox_last_seq()
         executor = Executor(self, dry_run=dry_run)
+        self.held = {}
         executor.recover_journal()
         self._retry_dead_letters(types)
         type_names = {t.name for t in types}

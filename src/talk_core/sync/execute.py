@@ -23,6 +23,7 @@ from talk_core.mapping import ConversionError, Mapping
 from talk_core.model import DataType, Entity, Link, PropertyType
 from talk_core.store.base import DeadLetter, InboxRow, JournalEntry
 from talk_core.sync import lines as line_rules
+from talk_core.sync import recovery
 from talk_core.sync.collect import project
 from talk_core.sync.match import key_values, match_keys
 from talk_core.sync.plan import Create, Delete, Plan, Update
@@ -83,6 +84,8 @@ class Executor:
         self.dry_run = dry_run
         self._batch_time: datetime | None = None
         self.siblings = Siblings(self)
+        #: (global type, global id, system) of creates whose outcome the journal still holds
+        self.unsettled: set[tuple[str, str, str]] = set()
 
     # -- helpers -------------------------------------------------------------
     def _fail(self, gt: str, gid: str, system: str, datatype: str, external_id: str,
@@ -145,11 +148,22 @@ class Executor:
                 self._recover_delete(instance.connector, entry)
                 continue
             try:
-                found = instance.connector.recover(
-                    entry.datatype, entry.key, entry.payload.get("properties", {}))
+                found = recovery.recovered(self.store, instance.connector, entry)
             except _STOPS:
                 raise
+            except recovery.Held as held:
+                self.unsettled.add((entry.global_type, entry.global_id, entry.system))
+                for candidate in held.candidates:
+                    self.sync.held[(entry.system, entry.datatype, candidate)] = (
+                        f"may be what an interrupted create of {entry.global_type} "
+                        f"{entry.global_id} made; see its dead letter")
+                with self.store.transaction():
+                    self._fail(entry.global_type, entry.global_id, entry.system,
+                               entry.datatype, "", str(held))
+                continue
             except Exception as exc:
+                # not known whether it was made, so it is not made again this run
+                self.unsettled.add((entry.global_type, entry.global_id, entry.system))
                 log.warning("journal: cannot look %s %s up yet: %s", entry.system, entry.key, exc)
                 continue
             with self.store.transaction():
@@ -296,6 +310,8 @@ class Executor:
                  outcome: Outcome) -> Write | None:
         """Turn a planned action into the system's payload, or a dead letter if it cannot be."""
         gt, gid = gtype.name, plan.global_id
+        if isinstance(action, Create) and self._held(gt, gid, action.system):
+            return None
         if isinstance(action, Create) and action.inline_children:
             outcome.staged.append(self._parent_row(gid, action))
             return None
@@ -338,6 +354,17 @@ class Executor:
             self._fail(gt, gid, action.system, datatype, ident,
                        f"{action.system} {datatype} {ident or '(new)'}: {exc}")
         return None
+
+    def _held(self, gt: str, gid: str, system: str) -> bool:
+        """Whether an earlier create of the entity there may have been made: not again, yet.
+
+        The journal entry stays, and each run asks the system again; a later
+        run creates it if that create turns out never to have happened.
+        """
+        if (gt, gid, system) not in self.unsettled:
+            return False
+        log.info("%s %s: not created in %s while an earlier create is unsettled", gt, gid, system)
+        return True
 
     def _parent_linked(self, gtype: GlobalType, action: Create) -> bool:
         """Whether a new line's parent already has its record in the action's system."""
@@ -460,7 +487,8 @@ class Executor:
         store, gid, system = self.store, row.global_id, row.system
         assert gid is not None and row.seq is not None
         values = store.get_global(parent_gt, gid)
-        if values is None or store.link_for(parent_gt, gid, system) is not None:
+        if values is None or store.link_for(parent_gt, gid, system) is not None \
+                or self._held(parent_gt, gid, system):
             with store.transaction():
                 store.inbox_delete([row.seq])
             return

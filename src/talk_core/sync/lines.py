@@ -25,9 +25,13 @@ def lines_required(parent: DataType, field: str) -> bool:
     return prop is not None and prop.required
 
 
+#: What a parent without lines waits for; the rest of its reason says why.
+NO_LINES_YET = "not created until it has lines"
+
+
 def waiting_for_lines(system: str, parent: DataType, field: str) -> str:
     """The reason a parent without lines is kept back, as ``talk status`` counts it."""
-    return (f"{system} {parent.name}: not created until it has lines; {system} refuses "
+    return (f"{system} {parent.name}: {NO_LINES_YET}; {system} refuses "
             f"{parent.label.lower()} without {field}")
 
 

@@ -55,6 +55,14 @@ class IdResolver:
             row.global_id = gid
         return [row for row in rows if id(row) not in dropped]
 
+    def _hold(self, row: InboxRow, reason: str) -> None:
+        """Keep a record back, staged, while it may be what a crashed create made."""
+        if row.seq is None:
+            row.deferred = reason  # a fresh row is staged as it is
+        else:
+            self.store.inbox_defer(row.seq, reason)
+        self.sync.result.deferred += 1
+
     def _decide(self, rows: list[InboxRow]) -> tuple[list[tuple[InboxRow, str]],
                                                      list[InboxRow]]:
         """Each row's global id, or the rows that need none; deferrals are stored as found."""
@@ -66,10 +74,13 @@ class IdResolver:
         pending: list[InboxRow] = []
         for row in rows:
             gid = row.global_id or linked.get((row.system, row.datatype, row.external_id))
+            record = (row.system, row.datatype, row.external_id)
             if gid is not None:
                 resolved.append((row, gid))
             elif (row.payload or {}).get("deleted") or row.kind != "read":
                 gone.append(row)  # a delete of a record talk never linked
+            elif record in self.sync.held:
+                self._hold(row, self.sync.held[record])
             else:
                 pending.append(row)
         self.sync.prefetch_references(gt, pending)

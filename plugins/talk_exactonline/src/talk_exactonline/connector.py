@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import requests
@@ -25,6 +25,7 @@ from talk_core.errors import RecordError
 from talk_core.feed import SharedFeed, Snapshot
 from talk_core.http import HttpClient, HttpStatusError
 from talk_core.model import DataType, Entity, PropertyType
+from talk_exactonline import recovery
 from talk_exactonline.budget import RateBudget
 from talk_exactonline.convert import parse_exact_datetime, split_full_name
 from talk_exactonline.oauth import AGAIN, BearerAuth, ExactAuthError, TokenManager
@@ -39,21 +40,12 @@ from talk_exactonline.odata import (
 from talk_exactonline.schema import BY_NAME, ENDPOINTS
 from talk_exactonline.values import bad_value
 
+if TYPE_CHECKING:
+    from talk_core.system import SystemSpec
+
 log = logging.getLogger("talk.exactonline")
 
 DROPPED = frozenset({"__metadata", "Timestamp"})
-# Fields that identify a record well enough to find it again after a crash
-# (Exact has no idempotency key and no duplicate check).
-RECOVER_BY: dict[str, tuple[str, ...]] = {
-    "Accounts": ("Name", "Email", "Code"),
-    "Contacts": ("Account", "FirstName", "LastName", "Email"),
-    "Addresses": ("Account", "Type", "AddressLine1"),
-    "Items": ("Code",),
-    "Quotations": ("OrderAccount", "YourRef", "Description"),
-    "QuotationLines": ("QuotationID", "Item", "Quantity"),
-    "SalesOrders": ("OrderedBy", "YourRef", "Description"),
-    "SalesOrderLines": ("OrderID", "Item", "Quantity"),
-}
 
 
 class Cursor:
@@ -94,6 +86,8 @@ class ExactConnector:
                                describe_error=describe_error, verify=verify, sleep=sleep,
                                refused_hint=None)  # a 401 is refreshed once first (_call)
         self._division = division
+        # this instance's own spec where its options change the routes (invoices_as)
+        self.spec: SystemSpec | None = None
         # deletions of every datatype come from one read a run (see talk_core.feed)
         self.deletions = SharedFeed(self._deleted_since, _timestamp)
 
@@ -233,7 +227,8 @@ class ExactConnector:
         """A page that cannot be read becomes one dead letter; the run goes on without it."""
         log.warning("%s", exc)
         return Page([], str(position),
-                    [Reject(f"{datatype} page after {position}", str(exc), {"body": exc.raw})])
+                    [Reject(f"{datatype} page after {position}", str(exc), {"body": exc.raw},
+                            page=True)])
 
     def _lookup(self, dt: DataType, filter_: str) -> list[Entity]:
         endpoint = ENDPOINTS[dt.name]
@@ -258,22 +253,23 @@ class ExactConnector:
         return found[0]
 
     def recover(self, datatype: str, key: str, properties: dict[str, Any]) -> Entity | None:
+        """The record the create with ``key`` made, by what it sent (see ``recovery``).
+
+        Raises ``AmbiguousRecovery`` rather than pick one of several that could be it.
+        """
         dt = BY_NAME[datatype]
-        sent = self._outgoing(dt, properties, creating=True)
-        terms = [f"trim(Code) eq {literal(str(sent[name]).strip())}" if name == "Code"
-                 else f"{name} eq {literal(sent[name])}" for name in RECOVER_BY[datatype]
-                 if sent.get(name) not in (None, "")]
-        if not terms:
+        sent = self._outgoing(dt, copy.deepcopy(properties), creating=True)
+        search = recovery.search_filter(datatype, sent)
+        if search is None:
             return None
-        found = self._lookup(dt, " and ".join(terms))
-        if not found:
-            return None
-        made = found[-1]
+        candidates = recovery.recent(self._lookup(dt, search), recovery.sent_after(key))
         children = ENDPOINTS[datatype].children
         if children:
-            # the lines were made with it: the engine links each one, as after create
-            made.properties[children] = self._created_lines(dt, children, {}, made.id)
-        return made
+            # the lines were made with it: compared, then linked one by one, as after create
+            for candidate in candidates:
+                candidate.properties[children] = self._created_lines(dt, children, {},
+                                                                     candidate.id)
+        return recovery.choose(dt, sent, candidates)
 
     # -- writing ------------------------------------------------------------------
     def _outgoing(self, dt: DataType, properties: dict[str, Any], *, creating: bool

@@ -2,8 +2,11 @@
 
 Quotations and sales orders are both agreements: ``route`` sends a new
 quote to Quotations and every other agreement to SalesOrders, and
-``defaults`` give each its kind. Lines taken inline by their parent are
-agreement lines of either.
+``defaults`` give each its kind. An instance whose ``invoices_as`` is
+"quotations" sends new invoices to Quotations too (``mappings_for``): some
+businesses offer in Exact what another system has already invoiced. Lines
+taken inline by their parent are agreement lines of either, and a new line
+goes where its parent went.
 
 Exact numbers its own documents (``QuotationNumber``, ``OrderNumber``: integers,
 one sequence per kind): the number is read (the global ``number``) but never
@@ -19,7 +22,10 @@ organisation is created as a Contact (``route``); a person on their own
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+import attrs
 
 from talk_core.mapping import DECIMAL, INTEGER, Direction, Mapping, PropertyMapping, mapped
 from talk_exactonline.convert import (
@@ -35,12 +41,31 @@ P = PropertyMapping
 IN = Direction.TO_GLOBAL
 
 
-def _is_quote(values: dict[str, Any]) -> bool:
-    return values.get("kind") == "quote"
+#: Where a new Invoiced-style invoice goes: the values of the ``invoices_as`` option.
+INVOICES_AS = ("salesorders", "quotations")
+
+Route = Callable[[dict[str, Any]], bool]
 
 
-def _is_not_quote(values: dict[str, Any]) -> bool:
-    return values.get("kind") != "quote"
+def _kind_in(kinds: frozenset[str]) -> Route:
+    def route(values: dict[str, Any]) -> bool:
+        return values.get("kind") in kinds
+
+    route.__doc__ = f"kind in {sorted(kinds)}"
+    return route
+
+
+def _kind_not_in(kinds: frozenset[str]) -> Route:
+    def route(values: dict[str, Any]) -> bool:
+        return values.get("kind") not in kinds
+
+    route.__doc__ = f"kind not in {sorted(kinds)}"
+    return route
+
+
+def _quoted_kinds(invoices_as: str) -> frozenset[str]:
+    """The agreement kinds created as Quotations; every other kind becomes a SalesOrder."""
+    return frozenset({"quote", "invoice"} if invoices_as == "quotations" else {"quote"})
 
 
 def _employed(values: dict[str, Any]) -> bool:
@@ -81,7 +106,7 @@ QUOTATIONS = Mapping("Quotations", "agreement", mapped([
     P("QuotationDate", "date", EXACT_DATE), P("DueDate", "due_date", EXACT_DATE),
     ("Description", "description"), ("YourRef", "reference"), ("Remarks", "notes"),
     P("QuotationNumber", "number", DOCUMENT_NUMBER, IN),
-]), defaults={"kind": "quote"}, route=_is_quote)
+]), defaults={"kind": "quote"}, route=_kind_in(_quoted_kinds("salesorders")))
 
 SALES_ORDERS = Mapping("SalesOrders", "agreement", mapped([
     ("OrderedBy", "customer"), P("Currency", "currency", UPPER_CODE),
@@ -89,7 +114,7 @@ SALES_ORDERS = Mapping("SalesOrders", "agreement", mapped([
     P("Discount", "discount", PERCENT),
     ("Description", "description"), ("YourRef", "reference"), ("Remarks", "notes"),
     P("OrderNumber", "number", DOCUMENT_NUMBER, IN),
-]), defaults={"kind": "order"}, route=_is_not_quote)
+]), defaults={"kind": "order"}, route=_kind_not_in(_quoted_kinds("salesorders")))
 
 
 def _lines(datatype: str, parent: str) -> Mapping:
@@ -106,3 +131,21 @@ SALES_ORDER_LINES = _lines("SalesOrderLines", "OrderID")
 
 MAPPINGS = (ACCOUNTS, CONTACTS, ADDRESSES, ITEMS, QUOTATIONS, QUOTATION_LINES,
             SALES_ORDERS, SALES_ORDER_LINES)
+
+
+def mappings_for(invoices_as: str) -> tuple[Mapping, ...]:
+    """The mappings of an instance that creates new invoices as ``invoices_as``.
+
+    Only the routes of the two documents differ; ``defaults`` stay, so a
+    quotation read from Exact is still born a quote, and an invoice created
+    as a quotation keeps its kind "invoice" in talk.
+    """
+    if invoices_as not in INVOICES_AS:
+        raise ValueError(f"invoices_as: expected one of {', '.join(INVOICES_AS)}, "
+                         f"got {invoices_as!r}")
+    if invoices_as == INVOICES_AS[0]:
+        return MAPPINGS
+    kinds = _quoted_kinds(invoices_as)
+    routed = {QUOTATIONS.key: attrs.evolve(QUOTATIONS, route=_kind_in(kinds)),
+              SALES_ORDERS.key: attrs.evolve(SALES_ORDERS, route=_kind_not_in(kinds))}
+    return tuple(routed.get(m.key, m) for m in MAPPINGS)

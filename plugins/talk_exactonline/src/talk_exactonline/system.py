@@ -6,13 +6,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import attrs
+
 from talk_core.emulation import Served
 from talk_core.errors import ConfigError
 from talk_core.system import Option, SystemContext, SystemSpec
 from talk_exactonline.budget import RateBudget
 from talk_exactonline.budget_memory import BudgetMemory
 from talk_exactonline.connector import ExactConnector
-from talk_exactonline.mappings import MAPPINGS
+from talk_exactonline.mappings import INVOICES_AS, MAPPINGS, mappings_for
 from talk_exactonline.oauth import TokenManager, TokenStore
 from talk_exactonline.schema import DATATYPES
 
@@ -29,6 +31,8 @@ OPTIONS = (
     Option("division", int, help="division number; default: the user's current division"),
     Option("redirect_uri", str, default=DEFAULT_REDIRECT,
            help="the app's redirect URI; a loopback one lets `talk auth` catch the code"),
+    Option("invoices_as", str, default=INVOICES_AS[0],
+           help='where new invoices from other systems go: "salesorders" or "quotations"'),
 )
 
 
@@ -53,12 +57,26 @@ def make_connector(*, options: dict[str, Any], context: SystemContext,
     """
     base_url = str(options.get("base_url") or DEFAULT_BASE_URL)
     division = int(options["division"]) if options.get("division") is not None else None
+    spec = instance_spec(str(options.get("invoices_as") or INVOICES_AS[0]), context)
     tokens = token_manager(options, context)
     memory = BudgetMemory(tokens.tokens, client_id=tokens.client_id, base_url=base_url,
                           division=division)
-    return ExactConnector(context.name, base_url=base_url, tokens=tokens, division=division,
-                          budget=RateBudget(sleep=sleep, clock=clock, memory=memory), sleep=sleep,
-                          verify=True)
+    connector = ExactConnector(context.name, base_url=base_url, tokens=tokens,
+                               division=division, sleep=sleep, verify=True,
+                               budget=RateBudget(sleep=sleep, clock=clock, memory=memory))
+    connector.spec = spec
+    return connector
+
+
+def instance_spec(invoices_as: str, context: SystemContext) -> SystemSpec:
+    """The spec of one instance: the registered one, or its routes for ``invoices_as``."""
+    if invoices_as not in INVOICES_AS:
+        choices = " or ".join(f'"{name}"' for name in INVOICES_AS)
+        raise ConfigError(f"[systems.{context.name}] invoices_as: expected {choices}, "
+                          f"got {invoices_as!r}")
+    if invoices_as == INVOICES_AS[0]:
+        return EXACT_ONLINE
+    return attrs.evolve(EXACT_ONLINE, mappings=mappings_for(invoices_as))
 
 
 def _emulator(*, port: int, seed: bool) -> None:

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -119,7 +122,18 @@ def test_decimal_text_is_canonical(value) -> None:  # type: ignore[no-untyped-de
 
 def test_value_hash_is_order_independent_and_sensitive() -> None:
     assert value_hash({"a": 1, "b": 2}) == value_hash({"b": 2, "a": 1})
+    assert value_hash({"a": {"y": 1, "x": 2}}) == value_hash({"a": {"x": 2, "y": 1}})
     assert value_hash({"a": 1}) != value_hash({"a": "1"})
+    assert value_hash({"a": 1}) != value_hash({"a": 1.0})
+    assert value_hash({"a": Decimal("1")}) != value_hash({"a": "1"})
+    assert value_hash({"a": Decimal("1.0")}) != value_hash({"a": Decimal("1.00")})
+    when = datetime(2026, 1, 2, tzinfo=UTC)
+    assert value_hash({"a": when}) != value_hash({"a": when.isoformat()})
+
+
+def test_value_hash_takes_what_json_cannot() -> None:
+    assert value_hash({"a": 2**70}) != value_hash({"a": 2**70 + 1})
+    assert value_hash({"a": [{1: "x"}]}) == value_hash({"a": [{1: "x"}]})
 
 
 def test_match_keys_normalise_and_skip_empty_parts() -> None:

@@ -1021,24 +1021,30 @@ def test_link_counts_group_by_system_datatype_and_type(tmp_path) -> None:  # typ
         ("erp", "Accounts", "organisation", 1)]
 
 
-def test_a_version_1_file_migrates_keeping_its_match_keys(db_path: Path) -> None:
-    """Version 1 as it was released, with a key in it: version 2 keeps the key."""
+def test_a_version_1_file_migrates_keeping_its_match_keys_and_journal(db_path: Path) -> None:
+    """Version 1 as it was released, with a key and a journal entry in it: both are kept."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
     conn = raw(db_path)
     for statement in schema.MIGRATIONS[0]:
         conn.execute(statement)
     conn.execute("PRAGMA user_version = 1")
     conn.execute("INSERT INTO match_keys VALUES ('organisation', 'name', 'acme as', 'g1')")
+    conn.execute("INSERT INTO journal VALUES ('k1', 'organisation', 'g1', 'erp', 'Accounts', "
+                 "'{\"properties\":{}}', '2026-01-01T00:00:00.000000Z')")
     conn.commit()
     conn.close()
     store = SQLiteStore(db_path)
     assert store.find_by_key("organisation", "name", "acme as") == ["g1"]
+    assert [e.key for e in store.journal_pending()] == ["k1"]
     store.close()
     SQLiteStore(db_path).close()  # opening checks the migrated file's integrity
     conn = raw(db_path)
     names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     assert "links_external" not in names
     assert "match_keys_lookup" in names
-    sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'match_keys'").fetchone()[0]
-    assert "WITHOUT ROWID" in sql
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    for table in ("match_keys", "journal"):
+        sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+        assert "WITHOUT ROWID" in sql
+    parents = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'globals_parent'")
+    assert "WHERE parent_id IS NOT NULL" in parents.fetchone()[0]
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(schema.MIGRATIONS)

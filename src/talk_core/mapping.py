@@ -208,6 +208,17 @@ class Mapping:
     defaults: dict[str, Any] = attrs.field(factory=dict)
     creates: bool = True
     route: Callable[[dict[str, Any]], bool] | None = None
+    # Worked out once: every record read or written passes through these.
+    _reads: tuple[tuple[str, str, Callable[[Any], Any]], ...] = attrs.field(
+        init=False, repr=False, eq=False)
+    _sends: dict[tuple[int, bool], tuple[DataType, tuple[PropertyMapping, ...]]] = attrs.field(
+        init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_reads", tuple(
+            (pm.system, pm.global_, pm.converter.to_global) for pm in self.properties if pm.reads
+        ))
+        object.__setattr__(self, "_sends", {})
 
     @property
     def key(self) -> str:
@@ -224,19 +235,18 @@ class Mapping:
         """The record's global values; references stay system ids here."""
         values: dict[str, Any] = {}
         props = entity.properties
-        for pm in self.properties:
-            if not pm.reads:
-                continue
-            raw = entity.id if pm.system == datatype.id_field and pm.system not in props else (
-                props.get(pm.system)
-            )
+        id_field = datatype.id_field
+        for system, global_, convert in self._reads:
+            raw = props.get(system, _ABSENT)
+            if raw is _ABSENT:
+                raw = entity.id if system == id_field else None
             if raw is None or raw == "":
-                values[pm.global_] = None
+                values[global_] = None
                 continue
             try:
-                values[pm.global_] = pm.converter.to_global(raw)
+                values[global_] = convert(raw)
             except (TypeError, ValueError, OverflowError) as exc:
-                raise ConversionError(pm.system, raw, str(exc) or type(exc).__name__) from exc
+                raise ConversionError(system, raw, str(exc) or type(exc).__name__) from exc
         return values
 
     def to_system(
@@ -244,8 +254,8 @@ class Mapping:
     ) -> dict[str, Any]:
         """System field values for the global ``values`` given (a subset is fine)."""
         out: dict[str, Any] = dict(self.on_create) if creating else {}
-        for pm in self.properties:
-            if pm.global_ not in values or not _sent(pm, datatype, creating):
+        for pm in self._sent_for(datatype, creating):
+            if pm.global_ not in values:
                 continue
             value = values[pm.global_]
             if value is None:
@@ -256,6 +266,15 @@ class Mapping:
             except (TypeError, ValueError, OverflowError) as exc:
                 raise ConversionError(pm.global_, value, str(exc) or type(exc).__name__) from exc
         return out
+
+    def _sent_for(self, datatype: DataType, creating: bool) -> tuple[PropertyMapping, ...]:
+        """The property mappings sent to ``datatype``, remembered per datatype object."""
+        key = (id(datatype), creating)
+        known = self._sends.get(key)
+        if known is None or known[0] is not datatype:
+            known = self._sends[key] = (datatype, tuple(
+                pm for pm in self.properties if _sent(pm, datatype, creating)))
+        return known[1]
 
     def writable_globals(self, datatype: DataType, *, creating: bool) -> set[str]:
         """Global properties this mapping writes to the system on create or update."""
@@ -269,6 +288,9 @@ class Mapping:
             if prop is not None and prop.type is PropertyType.REFERENCE and prop.reference:
                 refs[pm.global_] = prop.reference
         return refs
+
+
+_ABSENT = object()
 
 
 def _sent(pm: PropertyMapping, datatype: DataType, creating: bool) -> bool:

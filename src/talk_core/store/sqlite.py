@@ -901,7 +901,7 @@ class SQLiteStore:
     def journal_pending(self) -> list[JournalEntry]:
         rows = self._conn.execute(
             "SELECT key, global_type, global_id, system, datatype, payload, created_at "
-            "FROM journal ORDER BY created_at, rowid"
+            "FROM journal ORDER BY created_at, key"
         )
         return [
             JournalEntry(k, gt, gi, s, d, loads(p), parse_datetime(c))

@@ -36,11 +36,17 @@ def test_api_economy_counts_at_n_20() -> None:
     nochange = [r for r in rows if r.phase == "nochange" and r.datatype != "(token, current/Me)"]
     assert [r for r in nochange if not r.reads_ok] == []
     for pair in ("invoiced-exact", "invoiced-custom"):
-        # line items come from the change feed, items talk replaces are looked for only
-        # while a replacement is unfinished
-        assert by[(pair, "nochange", "billing", "invoices")].reads == 1
+        # customers, invoices and line items come from the change feed, items talk replaces
+        # are looked for only while a replacement is unfinished
+        for datatype in ("customers", "invoices", "lineitems"):
+            assert (pair, "nochange", "billing", datatype) not in by, datatype
+            assert (pair, "edits", "billing", datatype) not in by or by[
+                (pair, "edits", "billing", datatype)].reads == 0, datatype
         assert by[(pair, "nochange", "billing", "items")].reads == 1
-        assert (pair, "nochange", "billing", "lineitems") not in by
+        # the first sync lists customers and invoices once, for their contacts and lines too
+        assert by[(pair, "initial", "billing", "customers")].reads == 1
+        assert by[(pair, "initial", "billing", "invoices")].reads == 1
+        assert by[(pair, "initial", "billing", "contacts")].reads == 20  # one per customer
     for pair in ("invoiced-exact", "invoiced-custom"):
         # Exact's deletions: one read for all datatypes; Invoiced's change feed: one read for
         # all datatypes, and no contacts listed when the feed names no change

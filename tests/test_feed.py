@@ -13,6 +13,7 @@ class Feed:
     def __init__(self) -> None:
         self.records: list[dict[str, Any]] = []
         self.reads: list[int | None] = []
+        self.kept_from = 0  # the oldest position still kept: older records have expired
 
     def add(self, n: int) -> None:
         self.records.append({"at": n})
@@ -22,7 +23,11 @@ class Feed:
         top = max((r["at"] for r in self.records), default=0)
         if after is None:
             return Snapshot([], top, top)
-        return Snapshot([r for r in self.records if r["at"] > after], after, top)
+        kept = [r for r in self.records if r["at"] >= self.kept_from]
+        if after < self.kept_from - 1:  # ran out before reaching the cursor
+            return Snapshot([r for r in kept if r["at"] > after], self.kept_from - 1, top,
+                            bottom=True)
+        return Snapshot([r for r in kept if r["at"] > after], after, top)
 
 
 def shared(feed: Feed) -> SharedFeed:
@@ -84,3 +89,19 @@ def test_a_read_again_from_further_back_does_not_serve_the_next_run_old_news() -
     assert cache.since("customers", 3) == ([{"at": 4}], 4)
     assert cache.since("contacts", 3) == ([{"at": 4}], 4), "served the next run's read"
     assert feed.reads == [3, 0, 3]
+
+
+def test_a_read_that_no_longer_reaches_a_cursor_says_so_and_is_not_repeated() -> None:
+    feed = Feed()
+    for n in (1, 2, 3, 4):
+        feed.add(n)
+    feed.kept_from = 3  # 1 and 2 have expired
+    cache = shared(feed)
+    assert cache.since("customers", 2) == ([{"at": 3}, {"at": 4}], 4)
+    assert cache.reaches(2), "every record after 2 is still there"
+    assert cache.since("invoices", 1) == ([{"at": 3}, {"at": 4}], 4)
+    assert not cache.reaches(1), "record 2 is gone"
+    assert feed.reads == [2, 1], "the read from 1 ran down to the oldest record"
+    assert cache.since("contacts", 0) == ([{"at": 3}, {"at": 4}], 4)
+    assert not cache.reaches(0)
+    assert feed.reads == [2, 1], "reading again cannot reach further back"

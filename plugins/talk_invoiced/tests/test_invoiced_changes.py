@@ -86,15 +86,14 @@ def test_a_run_with_no_change_reads_the_feed_once_for_every_datatype(
     responses.get(f"{BASE}/events", json=[_event(50, "customer.created", id=3),
                                           _event(49, "customer.created", id=2)],
                   headers={"Link": f'<{nxt}>; rel="next"'})
-    responses.get(f"{BASE}/customers", json=[])
-    responses.get(f"{BASE}/invoices", json=[])
+    # no customers or invoices are listed: the feed names no change of theirs
     cursors = {"customers": Cursor(100, {}, 50), "contacts": Cursor(event=50),
                "invoices": Cursor(100, {}, 50)}
     for datatype, cursor in cursors.items():
         pages = list(conn.read(datatype, cursor.encode()))
         assert not [e for p in pages for e in p.entities], datatype
         assert Cursor.decode(pages[-1].cursor).event == 50
-    assert sorted(_paths()) == ["/customers", "/events", "/invoices"]
+    assert _paths() == ["/events"]
 
 
 @responses.activate
@@ -217,3 +216,81 @@ def test_a_no_change_sync_reads_one_feed_page_and_no_contacts(
                 f"/customers/{contact['customer']}/contacts"]
         finally:
             sync.close()
+
+
+def test_customers_are_listed_once_for_both_readers_then_read_from_the_feed(
+        emulator: InvoicedEmulator) -> None:
+    acc = emulator.account
+    acc.clock = lambda: 1_700_000_000.0  # one burst: every write in the same second
+    firms = [acc.create_customer({"name": f"Firm {n}"}) for n in range(5)]
+    seen = Requests(emulator)
+    conn = connector_for(emulator, page_size=3)
+    customers = list(conn.read("customers", None))
+    assert sorted(_ids(customers, deleted=False)) == sorted(str(f["id"]) for f in firms)
+    assert seen.take() == ["/events", "/customers", "/customers"]
+    contacts = list(conn.read("contacts", None))
+    assert _ids(contacts, deleted=False) == []
+    paths = seen.take()
+    assert "/customers" not in paths and "/events" not in paths, "the listing is shared"
+    assert sorted(paths) == sorted(f"/customers/{f['id']}/contacts" for f in firms)
+
+    # nothing changed: the burst of the same second is not listed again
+    quiet = list(conn.read("customers", customers[-1].cursor))
+    assert _ids(quiet, deleted=False) == [] and seen.take() == ["/events"]
+
+    acc.update_customer(firms[1]["id"], {"city": "Bergen"})
+    acc.delete_customer(firms[4]["id"])
+    changed = list(conn.read("customers", quiet[-1].cursor))
+    assert [e.properties["city"] for p in changed for e in p.entities if not e.deleted] == [
+        "Bergen"]
+    assert _ids(changed, deleted=True) == [str(firms[4]["id"])]
+    assert seen.take() == ["/events"]
+
+
+def test_customers_are_listed_when_the_feed_has_dropped_the_cursors_event(
+        emulator: InvoicedEmulator) -> None:
+    acc = emulator.account
+    now = [1_700_000_000.0]
+    acc.clock = lambda: now[0]
+    firms = [acc.create_customer({"name": f"Firm {n}"}) for n in range(3)]
+    conn = connector_for(emulator, page_size=2)
+    cursor = list(conn.read("customers", None))[-1].cursor
+    now[0] += 60
+    acc.update_customer(firms[0]["id"], {"city": "Bergen"})
+    now[0] += 60
+    acc.update_customer(firms[2]["id"], {"city": "Molde"})
+    # Invoiced has kept only the newest event: the one of firm 0 is gone with the older ones
+    acc.expire_events(int(now[0]))
+    assert len(acc.events) == 1
+    seen = Requests(emulator)
+    pages = list(conn.read("customers", cursor))
+    assert sorted(e.properties["city"] for p in pages for e in p.entities) == [
+        "Bergen", "Molde"], "firm 1 was read already, unchanged"
+    assert seen.take() == ["/events", "/customers", "/customers"], "the feed, then a listing"
+    assert Cursor.decode(pages[-1].cursor).event == acc.events[-1]["id"]
+
+    again = list(conn.read("customers", pages[-1].cursor))
+    assert _ids(again, deleted=False) == [] and seen.take() == ["/events"]
+
+
+def test_invoices_are_listed_once_with_their_lines_then_read_from_the_feed(
+        emulator: InvoicedEmulator) -> None:
+    acc = emulator.account
+    firm = acc.create_customer({"name": "Firm"})
+    bills = [acc.create_invoice({"customer": firm["id"], "items": [
+        {"name": f"Work {n}", "quantity": 1, "unit_cost": 10}]}) for n in range(3)]
+    seen = Requests(emulator)
+    conn = connector_for(emulator, page_size=2)
+    invoices = list(conn.read("invoices", None))
+    assert sorted(_ids(invoices, deleted=False)) == sorted(str(b["id"]) for b in bills)
+    assert seen.take() == ["/events", "/invoices", "/invoices"]
+    lines = list(conn.read("lineitems", None))
+    assert len(_ids(lines, deleted=False)) == 3 and seen.take() == [], "the listing is shared"
+
+    acc.update_invoice(bills[0]["id"], {"notes": "Paid in cash"})
+    acc.delete_invoice(bills[2]["id"])
+    changed = list(conn.read("invoices", invoices[-1].cursor))
+    assert [e.properties["notes"] for p in changed for e in p.entities if not e.deleted] == [
+        "Paid in cash"]
+    assert _ids(changed, deleted=True) == [str(bills[2]["id"])]
+    assert seen.take() == ["/events", "/events"], "two feed pages, down to the cursor's event"

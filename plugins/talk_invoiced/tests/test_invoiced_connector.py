@@ -46,24 +46,78 @@ def test_full_read_follows_link_next_and_sends_basic_auth(conn: InvoicedConnecto
     assert auth == "Basic c2tfc2VjcmV0Og=="  # "sk_secret:" - key as user, no password
 
 
+def _event(ident: int, kind: str, obj: dict[str, object]) -> dict[str, object]:
+    return {"id": ident, "object": "event", "type": kind, "data": {"object": obj}}
+
+
 @responses.activate
-def test_incremental_read_asks_updated_after_skips_what_it_has_and_reads_deletes(
+def test_changed_customers_come_from_the_feed_without_a_listing(
         conn: InvoicedConnector) -> None:
     cursor = Cursor(100, {"1": record_hash(_customer(1))}, 50)
     responses.get(f"{BASE}/events", json=[
-        {"id": 52, "type": "customer.deleted", "data": {"object": {"id": 9}}},
-        {"id": 51, "type": "invoice.deleted", "data": {"object": {"id": 8}}},
-        {"id": 50, "type": "customer.deleted", "data": {"object": {"id": 7}}},
+        _event(57, "customer.updated", _customer(3, 104, city="Oslo")),
+        _event(56, "customer.deleted", _customer(9)),
+        _event(55, "customer.updated", _customer(4, 103, metadata={"talk_deleted": "1"})),
+        _event(54, "invoice.deleted", {"id": 8}),
+        _event(53, "customer.created", _customer(3, 102)),
+        _event(52, "customer.updated", {"id": 6, "name": ["not", "text"]}),
+        _event(51, "customer.updated", _customer(1)),  # read already, unchanged
+        _event(50, "customer.created", _customer(1)),
+    ])
+    pages = list(conn.read("customers", cursor.encode()))
+    entities = [e for p in pages for e in p.entities]
+    assert [(e.id, e.deleted) for e in entities] == [("3", False), ("4", True), ("9", True)]
+    assert entities[0].properties["city"] == "Oslo", "the newest event is the customer now"
+    assert [r.external_id for p in pages for r in p.rejects] == ["6"]
+    assert [len(p.entities) for p in pages] == [2, 1, 0], "pages of the page size"
+    assert all(p.cursor == cursor.encode() for p in pages[:-1])
+    after = Cursor.decode(pages[-1].cursor)
+    assert (after.time, list(after.at_time), after.event) == (104, ["3"], 57)
+    assert [str(c.request.url).split("?")[0] for c in responses.calls] == [f"{BASE}/events"]
+
+
+@responses.activate
+def test_a_feed_that_no_longer_reaches_the_cursor_falls_back_to_updated_after(
+        conn: InvoicedConnector) -> None:
+    cursor = Cursor(100, {"1": record_hash(_customer(1))}, 50)
+    # event 50 is no longer kept: what changed between it and event 51 cannot be told
+    responses.get(f"{BASE}/events", json=[
+        _event(53, "customer.deleted", {"id": 9}),
+        _event(52, "invoice.deleted", {"id": 8}),
     ])
     responses.get(f"{BASE}/customers", json=[_customer(1), _customer(2, 101)],
                   match=[matchers.query_param_matcher({"updated_after": "99", "per_page": "2"})])
     pages = list(conn.read("customers", cursor.encode()))
     live = [e.id for p in pages for e in p.entities if not e.deleted]
     gone = [e.id for p in pages for e in p.entities if e.deleted]
-    assert live == ["2"] and gone == ["9"]
+    assert live == ["2"] and gone == ["9"], "customer 1 was read already, unchanged"
     after = Cursor.decode(pages[-1].cursor)
-    assert (after.time, list(after.at_time), after.event) == (101, ["2"], 52)
+    assert (after.time, list(after.at_time), after.event) == (101, ["2"], 53)
     assert pages[0].cursor == cursor.encode()  # only the last page moves the cursor
+
+
+@responses.activate
+def test_an_empty_feed_after_a_cursor_event_is_not_trusted(conn: InvoicedConnector) -> None:
+    responses.get(f"{BASE}/events", json=[])  # every event expired, the cursor's too
+    responses.get(f"{BASE}/invoices", json=[{"id": 4, "customer": 1, "updated_at": 120}],
+                  match=[matchers.query_param_matcher({"updated_after": "99", "per_page": "2"})])
+    pages = list(conn.read("invoices", Cursor(100, {}, 50).encode()))
+    assert [e.id for p in pages for e in p.entities] == ["4"]
+    assert Cursor.decode(pages[-1].cursor).event == 50, "a cursor never moves back"
+
+
+@responses.activate
+def test_a_feed_that_still_holds_the_cursors_event_is_trusted(
+        conn: InvoicedConnector) -> None:
+    # the cursor's own event on the last page: every event after it is there
+    nxt = f"{BASE}/events?per_page=2&page=2"
+    responses.get(f"{BASE}/events", json=[_event(53, "customer.deleted", {"id": 9}),
+                                          _event(52, "invoice.deleted", {"id": 8})],
+                  headers={"Link": f'<{nxt}>; rel="next"'})
+    responses.get(nxt, json=[_event(50, "customer.created", _customer(7))])
+    pages = list(conn.read("customers", Cursor(100, {}, 50).encode()))
+    assert [(e.id, e.deleted) for p in pages for e in p.entities] == [("9", True)]
+    assert len(responses.calls) == 2, "no listing of customers"
 
 
 @responses.activate

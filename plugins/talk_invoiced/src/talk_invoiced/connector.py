@@ -1,9 +1,9 @@
 """The Invoiced connector: talk's record operations with Invoiced's real rules.
 
-Customers and invoices are read incrementally (``updated_after``, deletes
-from ``/events``), contacts and line items through ``/events`` (see
-``contacts`` and ``lines``); items are listed in full every run, because
-items may ignore ``updated_after`` and have no events. Line items and
+Customers, invoices, contacts and line items are listed in full once and
+then read from the change feed, ``/events`` (see ``changes``, ``contacts``
+and ``lines``); items are listed in full every run, because items may
+ignore ``updated_after`` and have no events. Line items and
 contacts live under a parent, so the connector remembers which parent each
 one was last seen under, and searches when it does not know.
 """
@@ -16,16 +16,19 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from talk_core.connector import Page, Reject
+from talk_core.connector import Page
 from talk_core.errors import CircuitBroken, RecordError
 from talk_core.http import HttpStatusError
 from talk_core.model import DataType, Entity, ReadMode
 from talk_invoiced import discounts
 from talk_invoiced.api import InvoicedApi, MalformedResponse
+from talk_invoiced.changes import ChangeReader
+from talk_invoiced.contacts import READER as CONTACTS
 from talk_invoiced.contacts import ContactReader, owner_in_events
-from talk_invoiced.cursor import Cursor, record_hash
-from talk_invoiced.events import EventFeed, subject_id
+from talk_invoiced.events import EventFeed
+from talk_invoiced.lines import READER as LINES
 from talk_invoiced.lines import LineReader
+from talk_invoiced.listing import SharedListing
 from talk_invoiced.records import (
     MalformedRecord,
     entity,
@@ -41,7 +44,6 @@ from talk_invoiced.schema import BY_NAME, CODE, MARKER, REPLACING, RETIRED
 log = logging.getLogger("talk.invoiced")
 
 PATHS = {"customers": "customers", "invoices": "invoices", "items": "items"}
-DELETE_EVENTS = {"customers": "customer.deleted", "invoices": "invoice.deleted"}
 #: What Invoiced lets change on a catalog item; anything else means a new item.
 ITEM_EDITABLE = frozenset({"name", "description", "type", "metadata"})
 #: Line fields kept when the whole list is sent back to change one line.
@@ -75,8 +77,15 @@ class InvoicedConnector:
         self._contact_customer: dict[str, str] = {}
         self._line_invoice: dict[str, str] = {}
         self.events = EventFeed(api)
-        self._contacts = ContactReader(api, self.events, self._contact_customer)
-        self._lines = LineReader(api, self.events, self._line_invoice)
+        # a first sync lists customers and invoices once, for their children too
+        customers = SharedListing(api, "customers", frozenset({"customers", CONTACTS}))
+        invoices = SharedListing(api, "invoices", frozenset({"invoices", LINES}))
+        self._changes = {
+            "customers": ChangeReader(api, self.events, "customers", customers),
+            "invoices": ChangeReader(api, self.events, "invoices", invoices),
+        }
+        self._contacts = ContactReader(api, self.events, self._contact_customer, customers)
+        self._lines = LineReader(api, self.events, self._line_invoice, invoices)
 
     def __repr__(self) -> str:
         return f"InvoicedConnector({self.api!r})"
@@ -88,8 +97,8 @@ class InvoicedConnector:
 
     def read(self, datatype: str, cursor: str | None) -> Iterator[Page]:
         dt = self.datatype(datatype)
-        if datatype in DELETE_EVENTS:
-            yield from self._read_changes(datatype, cursor)
+        if datatype in self._changes:
+            yield from self._changes[datatype].read(cursor)
             return
         if datatype == "contacts":
             yield from self._contacts.read(cursor)
@@ -104,47 +113,6 @@ class InvoicedConnector:
             # a listing cut short would read as deletes of everything after it
             raise CircuitBroken(f"{exc}; the {datatype} listing is incomplete, so nothing "
                                 "is treated as deleted") from None
-
-    def _read_changes(self, datatype: str, cursor: str | None) -> Iterator[Page]:
-        """Changed records a page at a time; the new cursor only on the last page."""
-        state = Cursor.decode(cursor)
-        try:
-            gone, newest = self._deletions(datatype, state)
-        except MalformedResponse as exc:
-            yield Page([], cursor, [Reject("(events)", str(exc), page=True)])
-            return
-        after = Cursor(state.time, dict(state.at_time), newest)
-        try:
-            for where, rows in self.api.pages(PATHS[datatype], state.query()):
-                entities, rejects = [], []
-                for raw in rows:
-                    try:
-                        found = entity(datatype, raw)
-                    except MalformedRecord as exc:
-                        rejects.append(reject(where, raw, exc))
-                        continue
-                    digest = record_hash(raw)
-                    stamp = raw.get("updated_at")
-                    if state.already_read(found.id, stamp, digest):
-                        continue
-                    after.advance(found.id, stamp, digest)
-                    if datatype == "customers" and retired(raw):
-                        found = Entity(found.id, {}, found.updated, deleted=True)
-                    entities.append(found)
-                yield Page(entities, cursor, rejects)
-        except MalformedResponse as exc:
-            # keep the old cursor: the next run reads this stretch again
-            yield Page([], cursor, [Reject(f"({datatype} listing)", str(exc), page=True)])
-            return
-        tombstones = [Entity(i, {}, deleted=True) for i in gone]
-        yield Page(tombstones, after.encode())
-
-    def _deletions(self, datatype: str, state: Cursor) -> tuple[list[str], int]:
-        """Ids deleted since the cursor's event, and the newest event id now."""
-        first = state.time is None and state.event == 0
-        events, newest = self.events.since(datatype, None if first else state.event)
-        wanted = DELETE_EVENTS[datatype]
-        return [subject_id(raw) for raw in events if raw.get("type") == wanted], newest
 
     def _read_listing(self, datatype: str, path: str) -> Iterator[Page]:
         for where, rows in self.api.pages(path):

@@ -2,7 +2,8 @@
 
 Invoiced lists contacts only under their customer
 (``/customers/{id}/contacts``): a full listing costs a request per
-customer. The first read pays that; after it, the feed's
+customer. The first read pays that (the customers listed for it are the
+customers' own first listing, shared); after it, the feed's
 ``contact.created``, ``contact.updated`` and ``contact.deleted`` events
 say which contacts changed, and only their customers are listed again.
 The cursor is the newest event id when the read began, so whatever changes
@@ -27,6 +28,7 @@ from talk_core.model import Entity
 from talk_invoiced.api import InvoicedApi, MalformedResponse
 from talk_invoiced.cursor import Cursor
 from talk_invoiced.events import EventFeed, subject, subject_id
+from talk_invoiced.listing import SharedListing
 from talk_invoiced.records import MalformedRecord, entity, reject, retired
 
 READER = "contacts"
@@ -68,17 +70,19 @@ class Changes:
 class ContactReader:
     """Reads contacts for the connector; ``owners`` learns which customer each is under."""
 
-    def __init__(self, api: InvoicedApi, feed: EventFeed, owners: dict[str, str]) -> None:
+    def __init__(self, api: InvoicedApi, feed: EventFeed, owners: dict[str, str],
+                 customers: SharedListing | None = None) -> None:
         self.api = api
         self.feed = feed
         self.owners = owners
+        self.customers = customers or SharedListing(api, "customers", frozenset({READER}))
 
     def read(self, cursor: str | None) -> Iterator[Page]:
         state = Cursor.decode(cursor)
         try:
             if state.event == 0:
                 _none, newest = self.feed.since(READER, None)
-                yield from self._everything(cursor)
+                yield from self._everything(cursor, newest)
                 yield Page([], Cursor(event=newest).encode())
                 return
             events, newest = self.feed.since(READER, state.event)
@@ -99,8 +103,9 @@ class ContactReader:
         tombstones = [Entity(i, {}, deleted=True) for i in sorted(gone, key=_numeric)]
         yield Page(tombstones, Cursor(event=newest).encode())
 
-    def _everything(self, cursor: str | None) -> Iterator[Page]:
-        for _where, customers in self.api.pages("customers"):
+    def _everything(self, cursor: str | None, newest: int) -> Iterator[Page]:
+        """Every customer's contacts; the customers listed once a run for this and customers."""
+        for _where, customers in self.customers.pages(READER, newest):
             for customer in customers:
                 if not isinstance(customer, dict) or "id" not in customer:
                     continue

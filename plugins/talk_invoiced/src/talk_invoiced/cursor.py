@@ -5,7 +5,9 @@ the same second as the last one read would be missed by asking for
 "after T", and asking for "from T" would read the last second again every
 run. The cursor therefore keeps T and a hash of each record read at T:
 the next read asks from T and skips what it already has unchanged.
-Deletes come from ``/events``; the cursor keeps the newest event seen.
+After a first read, changes come from ``/events`` and the listing is only
+the way back when the feed no longer reaches the cursor's event; the
+cursor keeps the newest event seen.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Invoiced's change feed (``GET /events``), read once a run for all datatypes.
 
-Customers and invoices take their deletes from it and contacts their
-changes (``talk_core.feed`` says how it is shared). Events come newest
-first, with ids that grow; a cursor into the feed is an event id.
+Customers, invoices, contacts and line items take their changes from it
+after a first full read (``talk_core.feed`` says how it is shared).
+Events come newest first, with ids that grow; a cursor into the feed is an
+event id.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class EventFeed:
     def _fetch(self, after: int | None) -> Snapshot:
         events: list[dict[str, Any]] = []
         top = 0
+        oldest: int | None = None
         for _where, rows in self.api.pages("events"):
             ids = [event_id(raw) for raw in rows]
             top = max([top, *ids])
@@ -65,7 +67,21 @@ class EventFeed:
             events.extend(raw for raw, i in zip(rows, ids, strict=True) if i > after)
             if any(i <= after for i in ids):
                 return Snapshot(events, after, top)
-        return Snapshot(events, 0, top)
+            if ids:  # pages go back in time: this page's oldest is the oldest yet
+                oldest = min(ids)
+        if after is None or after == 0:
+            return Snapshot(events, 0, top, bottom=True)
+        # the cursor's own event is gone: no older event is kept, so those between it and
+        # the oldest kept may be gone too (an empty feed keeps none of them)
+        return Snapshot(events, after + 1 if oldest is None else oldest - 1, top, bottom=True)
+
+    def reaches(self, after: int) -> bool:
+        """Whether the feed still held every event after ``after`` when last read.
+
+        Invoiced keeps events for a limited time; a cursor older than the
+        oldest event kept may have missed changes.
+        """
+        return self._shared.reaches(after)
 
     def about(self, kind: str, ident: str) -> Iterator[dict[str, Any]]:
         """Every event tied to one object (``related_to``), newest first.

@@ -1,8 +1,9 @@
 """Invoiced line items, listed in full once and then read from the change feed.
 
 Line items live inside their invoice: Invoiced has no listing of lines, so
-a full read lists every invoice. After it, the feed (``/events``, read once
-a run for every datatype) is enough. Every change to an invoice is an event
+a full read lists every invoice (the invoices' own first listing, shared).
+After it, the feed (``/events``, read once a run for every datatype) is
+enough. Every change to an invoice is an event
 whose object is the invoice as it then stood, lines included, and an
 update's ``data.previous`` holds the values the update replaced, so the
 lines an invoice had before its lines were changed. For each invoice the
@@ -28,6 +29,7 @@ from talk_core.model import Entity
 from talk_invoiced.api import InvoicedApi, MalformedResponse
 from talk_invoiced.cursor import Cursor
 from talk_invoiced.events import EventFeed, subject, subject_id
+from talk_invoiced.listing import SharedListing
 from talk_invoiced.records import MalformedRecord, line_entity, reject
 
 READER = "lineitems"
@@ -94,16 +96,18 @@ def line_ids(lines: Any) -> set[str]:
 class LineReader:
     """Reads line items for the connector; ``owners`` learns which invoice each is on."""
 
-    def __init__(self, api: InvoicedApi, feed: EventFeed, owners: dict[str, str]) -> None:
+    def __init__(self, api: InvoicedApi, feed: EventFeed, owners: dict[str, str],
+                 invoices: SharedListing | None = None) -> None:
         self.api = api
         self.feed = feed
         self.owners = owners
+        self.invoices = invoices or SharedListing(api, "invoices", frozenset({READER}))
 
     def read(self, cursor: str | None) -> Iterator[Page]:
         try:
             if not Cursor.written(cursor):
                 _none, newest = self.feed.since(READER, None)
-                yield from self._everything(cursor)
+                yield from self._everything(cursor, newest)
                 yield Page([], Cursor(event=newest).encode())
                 return
             events, newest = self.feed.since(READER, Cursor.decode(cursor).event)
@@ -138,8 +142,9 @@ class LineReader:
         tombstones = [Entity(i, {}, deleted=True) for i in sorted(gone, key=_numeric)]
         yield Page(tombstones, Cursor(event=newest).encode())
 
-    def _everything(self, cursor: str | None) -> Iterator[Page]:
-        for where, invoices in self.api.pages("invoices"):
+    def _everything(self, cursor: str | None, newest: int) -> Iterator[Page]:
+        """Every invoice's lines; the invoices listed once a run for this and invoices."""
+        for where, invoices in self.invoices.pages(READER, newest):
             entities: list[Entity] = []
             rejects: list[Reject] = []
             for invoice in invoices:

@@ -446,6 +446,11 @@ class Account:
         record["archived"] = True
         record["updated_at"] = self.now()
 
+    def expire_events(self, older_than: int) -> None:
+        """Drop the events from before ``older_than`` (unix seconds), as Invoiced in time does."""
+        with self.lock:
+            self.events[:] = [e for e in self.events if e["timestamp"] >= older_than]
+
     # -- listing -----------------------------------------------------------------
 
     def listing(self, kind: str, query: dict[str, str],

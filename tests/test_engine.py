@@ -433,11 +433,11 @@ def test_refused_credentials_stop_the_run_without_dead_letters(tmp_path: Path, c
 
 
 def test_lines_sent_inline_keep_their_line_numbers_order() -> None:
-    from talk_core.sync.execute import _in_line_order
+    from talk_core.sync.parents import in_line_order
 
     children = [("g1", {"line_number": 3}), ("g2", {"line_number": 1}), ("g3", {}),
                 ("g4", {"line_number": "2"})]
-    assert [g for g, _v in _in_line_order(children)] == ["g2", "g4", "g1", "g3"]
+    assert [g for g, _v in in_line_order(children)] == ["g2", "g4", "g1", "g3"]
 
 
 def test_a_run_puts_the_collector_thresholds_back(tmp_path: Path) -> None:

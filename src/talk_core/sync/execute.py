@@ -1,8 +1,8 @@
 """Execute: carry out planned writes and commit what they produced.
 
 Creates are journalled before the call, so a crash between the system's
-answer and our commit is recovered by asking the system (``recover``)
-rather than creating again. Updates and deletes are idempotent and simply
+answer and our commit is recovered by asking the system (``recover``,
+see ``recover_journal``) rather than creating again. Updates and deletes are idempotent and simply
 run again after a crash. A failed write costs one dead letter; the rest
 of the batch goes on.
 """
@@ -15,21 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from talk_core.connector import Connector
 from talk_core.errors import Interrupted, StopRun, TransientError
 from talk_core.globaltypes import GlobalType
 from talk_core.ids import new_global_id
-from talk_core.mapping import ConversionError, Mapping
-from talk_core.model import DataType, Entity, Link, PropertyType
+from talk_core.mapping import ConversionError
+from talk_core.model import DataType, Entity, Link
 from talk_core.store.base import DeadLetter, InboxRow, JournalEntry
 from talk_core.sync import lines as line_rules
-from talk_core.sync import recovery
+from talk_core.sync import parents, recover_journal
 from talk_core.sync.collect import project
 from talk_core.sync.match import key_values, match_keys
 from talk_core.sync.plan import Create, Delete, Plan, Update
 from talk_core.sync.references import Unresolved
 from talk_core.sync.siblings import Siblings
-from talk_core.system import SystemSpec
 
 if TYPE_CHECKING:
     from talk_core.sync.engine import Sync
@@ -88,8 +86,8 @@ class Executor:
         self.unsettled: set[tuple[str, str, str]] = set()
 
     # -- helpers -------------------------------------------------------------
-    def _fail(self, gt: str, gid: str, system: str, datatype: str, external_id: str,
-              error: str, *, soon: bool = False) -> None:
+    def fail(self, gt: str, gid: str, system: str, datatype: str, external_id: str,
+             error: str, *, soon: bool = False) -> None:
         self.sync.dead_letter(DeadLetter(
             system=system, datatype=datatype, external_id=external_id, global_type=gt,
             direction="write", error=error, global_id=gid,
@@ -120,105 +118,27 @@ class Executor:
         values.update(written)
         return Link(gt, gid, system, datatype, entity.id, digest, values)
 
-    def _system_values(self, gt: str, system: str, dt_name: str, values: dict[str, Any],
-                       *, creating: bool) -> tuple[dict[str, Any], DataType]:
+    def system_values(self, gt: str, system: str, dt_name: str, values: dict[str, Any],
+                      *, creating: bool) -> tuple[dict[str, Any], DataType]:
         mapping, dt = self.sync.mapping(system, dt_name, gt)
         translated = self.sync.refs.to_system(gt, values, self.sync.refs_of(system, dt_name, gt),
                                               system)
         return mapping.to_system(translated, dt, creating=creating), dt
 
-    def _journal(self, entry: JournalEntry) -> str:
+    def journal(self, entry: JournalEntry) -> str:
         """Record a write's intent durably before the call whose outcome a crash could hide."""
         with self.store.transaction():
             self.store.journal_add(entry)
         return entry.key
 
-    # -- journal recovery ------------------------------------------------------
+    # -- journal recovery and parents with their lines (own modules) ----------------
     def recover_journal(self) -> None:
         """Settle creates whose outcome a crash left unknown, before anything else."""
-        for entry in self.store.journal_pending():
-            instance = self.sync.systems.get(entry.system)
-            if instance is None:
-                log.warning("journal: system %s is not configured; entry %s kept",
-                            entry.system, entry.key)
-                continue
-            if self.dry_run:
-                continue
-            if entry.payload.get("op") == "delete":
-                self._recover_delete(instance.connector, entry)
-                continue
-            try:
-                found = recovery.recovered(self.store, instance.connector, entry)
-            except _STOPS:
-                raise
-            except recovery.Held as held:
-                self.unsettled.add((entry.global_type, entry.global_id, entry.system))
-                for candidate in held.candidates:
-                    self.sync.held[(entry.system, entry.datatype, candidate)] = (
-                        f"may be what an interrupted create of {entry.global_type} "
-                        f"{entry.global_id} made; see its dead letter")
-                with self.store.transaction():
-                    self._fail(entry.global_type, entry.global_id, entry.system,
-                               entry.datatype, "", str(held))
-                continue
-            except Exception as exc:
-                # not known whether it was made, so it is not made again this run
-                self.unsettled.add((entry.global_type, entry.global_id, entry.system))
-                log.warning("journal: cannot look %s %s up yet: %s", entry.system, entry.key, exc)
-                continue
-            with self.store.transaction():
-                if self.store.link_for(entry.global_type, entry.global_id, entry.system):
-                    self.store.clear_dead_letters_for(entry.system, entry.global_type,
-                                                      entry.global_id)
-                elif found is not None:
-                    for link in self._links_for_created(entry, found):
-                        self.store.put_link(link)
-                    self.siblings.settle(entry.global_type, entry.global_id, entry.system,
-                                         entry.datatype, found)
-                    # the create did happen: the letter its lost answer left is settled
-                    self.store.clear_dead_letters_for(entry.system, entry.global_type,
-                                                      entry.global_id)
-                else:
-                    self.store.stage([InboxRow(entry.global_type, entry.system, entry.datatype,
-                                               "", kind="reshare", global_id=entry.global_id)])
-                self.store.journal_remove(entry.key)
+        recover_journal.recover_journal(self)
 
-    def _recover_delete(self, connector: Connector, entry: JournalEntry) -> None:
-        """Finish a delete a crash interrupted: deletes are idempotent, so send it again."""
-        external_id = entry.payload["external_id"]
-        try:
-            connector.delete(entry.datatype, external_id)
-        except _STOPS:
-            raise
-        except Exception as exc:
-            log.warning("journal: cannot finish deleting %s %s %s yet: %s",
-                        entry.system, entry.datatype, external_id, exc)
-            return
-        with self.store.transaction():
-            link = self.store.get_link(entry.system, entry.datatype, external_id,
-                                       entry.global_type)
-            if link is not None:
-                self.store.delete_link(link)
-            self.store.journal_remove(entry.key)
-
-    def _links_for_created(self, entry: JournalEntry, entity: Entity) -> list[Link]:
-        links = [self.link_from(entry.global_type, entry.global_id, entry.system,
-                                entry.datatype, entity, entry.payload.get("values", {}))]
-        children = entry.payload.get("children")
-        if children:
-            links.extend(self._child_links(entry, entity, children))
-        return links
-
-    def _child_links(self, entry: JournalEntry, parent: Entity,
-                     children: dict[str, Any]) -> list[Link]:
-        field, child_dt, child_gt = children["field"], children["datatype"], children["global_type"]
-        _m, cdt = self.sync.mapping(entry.system, child_dt, child_gt)
-        answered = parent.properties.get(field) or []
-        links = []
-        for (cgid, written), record in zip(children["items"], answered, strict=False):
-            child = Entity(str(record.get(cdt.id_field)), dict(record), parent.updated)
-            links.append(self.link_from(child_gt, cgid, entry.system, child_dt, child, written))
-        return links
+    def create_parents(self, gtype: GlobalType, rows: list[InboxRow]) -> None:
+        """Create postponed parents (Exact orders) together with their merged lines."""
+        parents.create_parents(self, gtype, rows)
 
     # -- batches of plans --------------------------------------------------------
     def execute(self, gtype: GlobalType, batch: list[Planned]) -> None:
@@ -289,7 +209,7 @@ class Executor:
                 "values": conflict.values, "winner": conflict.winner, "policy": conflict.policy,
             })
 
-    def _record_plan(self, gt: str, gid: str, action: Create | Update | Delete) -> None:
+    def record_plan(self, gt: str, gid: str, action: Create | Update | Delete) -> None:
         if isinstance(action, Create):
             system, datatype, what, ident = action.system, action.datatype, "create", None
         else:
@@ -310,13 +230,13 @@ class Executor:
                  outcome: Outcome) -> Write | None:
         """Turn a planned action into the system's payload, or a dead letter if it cannot be."""
         gt, gid = gtype.name, plan.global_id
-        if isinstance(action, Create) and self._held(gt, gid, action.system):
+        if isinstance(action, Create) and self.held(gt, gid, action.system):
             return None
         if isinstance(action, Create) and action.inline_children:
-            outcome.staged.append(self._parent_row(gid, action))
+            outcome.staged.append(parents.parent_row(self.sync, gid, action))
             return None
         if self.dry_run:
-            self._record_plan(gt, gid, action)
+            self.record_plan(gt, gid, action)
             return None
         datatype = action.datatype if isinstance(action, Create) else action.link.datatype
         ident = "" if isinstance(action, Create) else action.link.external_id
@@ -328,8 +248,8 @@ class Executor:
                 return Write(action, datatype, ident, {}, entry)
             creating = isinstance(action, Create)
             try:
-                payload, dt = self._system_values(gt, action.system, datatype, action.values,
-                                                  creating=creating)
+                payload, dt = self.system_values(gt, action.system, datatype, action.values,
+                                                 creating=creating)
             except Unresolved:
                 dt = self.sync.systems[action.system].spec.datatype(datatype)
                 if creating and dt.child_of is not None and dt.child_of.inline_on_create \
@@ -340,7 +260,7 @@ class Executor:
                 return Write(action, datatype, ident, payload, None) if payload else None
             if dt.child_of is not None and (missing := line_rules.missing_fields(dt, payload)):
                 mapping, _dt = self.sync.mapping(action.system, datatype, gt)
-                self._fail(gt, gid, action.system, datatype, ident, line_rules.missing_message(
+                self.fail(gt, gid, action.system, datatype, ident, line_rules.missing_message(
                     action.system, datatype, mapping, missing[0], action.values,
                     (link.system for link in self.store.links_of(gt, gid))))
                 return None
@@ -348,14 +268,14 @@ class Executor:
                                  {"properties": payload, "values": action.values}, now)
             return Write(action, datatype, ident, payload, entry)
         except Unresolved as exc:
-            self._fail(gt, gid, action.system, datatype, ident,
-                       f"{action.system} {datatype}: waiting: {exc}", soon=True)
+            self.fail(gt, gid, action.system, datatype, ident,
+                      f"{action.system} {datatype}: waiting: {exc}", soon=True)
         except ConversionError as exc:
-            self._fail(gt, gid, action.system, datatype, ident,
-                       f"{action.system} {datatype} {ident or '(new)'}: {exc}")
+            self.fail(gt, gid, action.system, datatype, ident,
+                      f"{action.system} {datatype} {ident or '(new)'}: {exc}")
         return None
 
-    def _held(self, gt: str, gid: str, system: str) -> bool:
+    def held(self, gt: str, gid: str, system: str) -> bool:
         """Whether an earlier create of the entity there may have been made: not again, yet.
 
         The journal entry stays, and each run asks the system again; a later
@@ -401,23 +321,14 @@ class Executor:
             ):
                 outcome.journal_done.append(write.entry.key)
             what = type(action).__name__.lower()
-            self._fail(gt, gid, action.system, write.datatype, write.ident,
-                       f"{action.system} {write.datatype} {write.ident or '(new)'}: {what} "
-                       f"failed: {type(exc).__name__}: {exc}")
+            self.fail(gt, gid, action.system, write.datatype, write.ident,
+                      f"{action.system} {write.datatype} {write.ident or '(new)'}: {what} "
+                      f"failed: {type(exc).__name__}: {exc}")
             return
         if write.entry is not None:
             outcome.journal_done.append(write.entry.key)
         outcome.written.add(action.system)
-        self._record_plan(gt, gid, action)
-
-    def _parent_row(self, gid: str, action: Create) -> InboxRow:
-        """Postpone a create that needs its lines until the lines are merged."""
-        instance = self.sync.systems[action.system]
-        dt = instance.spec.datatype(action.datatype)
-        _field, child_dt = _children_field(instance.spec, dt)
-        child_gt = instance.spec.mappings_of(child_dt.name)[0].global_type
-        return InboxRow(child_gt, action.system, action.datatype, "", kind="parent",
-                        global_id=gid)
+        self.record_plan(gt, gid, action)
 
     def _commit(self, gtype: GlobalType, outcomes: list[Outcome]) -> None:
         """Everything a batch produced, written with one statement per kind where possible."""
@@ -465,151 +376,3 @@ class Executor:
         if staged:
             store.stage(staged)
         store.inbox_delete(seqs)
-
-    # -- parents created with their lines ------------------------------------------
-    def create_parents(self, gtype: GlobalType, rows: list[InboxRow]) -> None:
-        """Create postponed parents (Exact orders) together with their merged lines."""
-        assert gtype.parent is not None
-        parent_gt = gtype.property(gtype.parent).references[0]
-        done: set[tuple[str, str]] = set()
-        for row in rows:
-            assert row.seq is not None and row.global_id is not None
-            key = (row.system, row.global_id)
-            if key in done:
-                with self.store.transaction():
-                    self.store.inbox_delete([row.seq])
-                continue
-            done.add(key)
-            self.sync.check_stop()
-            self._create_parent(gtype, parent_gt, row)
-
-    def _create_parent(self, gtype: GlobalType, parent_gt: str, row: InboxRow) -> None:
-        store, gid, system = self.store, row.global_id, row.system
-        assert gid is not None and row.seq is not None
-        values = store.get_global(parent_gt, gid)
-        if values is None or store.link_for(parent_gt, gid, system) is not None \
-                or self._held(parent_gt, gid, system):
-            with store.transaction():
-                store.inbox_delete([row.seq])
-            return
-        instance = self.sync.systems[system]
-        pmap, pdt = self.sync.mapping(system, row.datatype, parent_gt)
-        if not pmap.routes(values):
-            # it changed kind while it waited; its new route staged a row of its own
-            with store.transaction():
-                store.inbox_delete([row.seq])
-            return
-        field, cdt = _children_field(instance.spec, pdt)
-        cmap, _ = self.sync.mapping(system, cdt.name, gtype.name)
-        writable = pmap.writable_globals(pdt, creating=True)
-        parent_values = {k: v for k, v in values.items() if k in writable}
-        child_writable = cmap.writable_globals(cdt, creating=True) - {gtype.parent}
-        items: list[tuple[str, dict[str, Any]]] = []
-        try:
-            payload, _ = self._system_values(parent_gt, system, row.datatype, parent_values,
-                                             creating=True)
-            lines = []
-            for cgid, cvalues in _in_line_order(store.children_of(gtype.name, gid)):
-                written = {k: v for k, v in cvalues.items() if k in child_writable}
-                line, _ = self._system_values(gtype.name, system, cdt.name, written,
-                                              creating=True)
-                lines.append(line)
-                items.append((cgid, written))
-            payload[field] = lines
-            if not lines and line_rules.lines_required(pdt, field):
-                self._wait_for_lines(row, pdt, field)
-                return
-            refused = self._refused_line(gtype, system, row.datatype, cdt, cmap, lines, items)
-            if refused:
-                with store.transaction():
-                    self._fail(parent_gt, gid, system, row.datatype, "", refused)
-                    store.inbox_delete([row.seq])
-                return
-        except (Unresolved, ConversionError) as exc:
-            with store.transaction():
-                self._fail(parent_gt, gid, system, row.datatype, "",
-                           f"{system} {row.datatype}: waiting: {exc}", soon=True)
-                store.inbox_delete([row.seq])
-            return
-        if self.dry_run:
-            self._record_plan(parent_gt, gid, Create(system, row.datatype, parent_values))
-            with store.transaction():
-                store.inbox_delete([row.seq])
-            return
-        key = new_global_id()
-        entry = JournalEntry(key, parent_gt, gid, system, row.datatype, {
-            "properties": payload, "values": parent_values,
-            "children": {"field": field, "datatype": cdt.name, "global_type": gtype.name,
-                         "items": [[c, w] for c, w in items]},
-        }, self.sync.now())
-        self._journal(entry)
-        try:
-            entity = instance.connector.create(row.datatype, payload, key=key)
-        except _STOPS:
-            raise
-        except Exception as exc:
-            with store.transaction():
-                if not isinstance(exc, TransientError):
-                    store.journal_remove(key)
-                self._fail(parent_gt, gid, system, row.datatype, "",
-                           f"{system} {row.datatype} (new): create failed: "
-                           f"{type(exc).__name__}: {exc}")
-                store.inbox_delete([row.seq])
-            return
-        with store.transaction():
-            for link in self._links_for_created(entry, entity):
-                store.put_link(link)
-            self.siblings.settle(parent_gt, gid, system, row.datatype, entity)
-            store.journal_remove(key)
-            store.inbox_delete([row.seq])
-            self.sync.clear_write_letter(system, parent_gt, gid)
-        self.sync.result.count(system, row.datatype, "create")
-        self.sync.result.count(system, cdt.name, "create", len(items))
-
-    def _wait_for_lines(self, row: InboxRow, parent: DataType, field: str) -> None:
-        """Keep a parent the system refuses without lines until it has some.
-
-        Its row stays in the inbox, deferred with the reason: every run looks
-        again (no call to the system), and the run that merges its first line
-        creates it with that line. No dead letter: nothing is wrong.
-        """
-        assert row.seq is not None
-        reason = line_rules.waiting_for_lines(row.system, parent, field)
-        with self.store.transaction():
-            self.store.inbox_defer(row.seq, reason)
-        self.sync.result.deferred += 1
-        log.info("%s %s", row.global_id, reason)
-
-    def _refused_line(self, gtype: GlobalType, system: str, parent: str, line: DataType,
-                      mapping: Mapping, payloads: list[dict[str, Any]],
-                      items: list[tuple[str, dict[str, Any]]]) -> str | None:
-        """Why the system would refuse one of a new parent's lines, or None."""
-        for n, (payload, (cgid, values)) in enumerate(zip(payloads, items, strict=True), 1):
-            missing = line_rules.missing_fields(line, payload)
-            if missing:
-                holders = (link.system for link in self.store.links_of(gtype.name, cgid))
-                return line_rules.missing_message(system, parent, mapping, missing[0], values,
-                                                  holders, f" {n} of {len(items)}")
-        return None
-
-
-def _children_field(spec: SystemSpec, datatype: DataType) -> tuple[str, DataType]:
-    """The field of ``datatype`` that holds its lines, and the lines' datatype."""
-    for prop in datatype.properties:
-        if prop.type is PropertyType.CHILDREN and prop.child:
-            return prop.name, spec.datatype(prop.child)
-    raise KeyError(f"{spec.name} {datatype.name} has no field of lines")
-
-
-def _in_line_order(children: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
-    """Lines by their line number where they have one, else in the order they came."""
-
-    def key(item: tuple[int, tuple[str, dict[str, Any]]]) -> tuple[bool, float, int]:
-        position, (_gid, values) = item
-        number = values.get("line_number")
-        try:
-            return (number is None, float(number) if number is not None else 0.0, position)
-        except (TypeError, ValueError):
-            return (True, 0.0, position)
-
-    return [child for _pos, child in sorted(enumerate(children), key=key)]

@@ -1,0 +1,187 @@
+"""What is still owed or went wrong: pending writes, recorded conflicts, dead letters."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+
+from talk_core.serialize import dumps, format_datetime, loads, parse_datetime
+from talk_core.store.base import Conflict, DeadLetter, JournalEntry
+from talk_core.store.sqlite_rows import LETTER_COLS, decode_letter, now_text, optional_time
+
+__all__ = ["SQLiteJournal"]
+
+
+class SQLiteJournal:
+    """The journal, conflicts and dead_letters tables of ``SQLiteStore``."""
+
+    _conn: sqlite3.Connection
+    _atomic: Callable[[], AbstractContextManager[None]]
+
+    # -- journal -----------------------------------------------------------
+    def journal_add(self, entry: JournalEntry) -> None:
+        created = entry.created_at or datetime.now(UTC)
+        self._conn.execute(
+            "INSERT OR REPLACE INTO journal (key, global_type, global_id, system, datatype, "
+            "payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                entry.key, entry.global_type, entry.global_id, entry.system, entry.datatype,
+                dumps(entry.payload), format_datetime(created),
+            ),
+        )
+
+    def journal_add_many(self, entries: Iterable[JournalEntry]) -> None:
+        now = datetime.now(UTC)
+        stamps: dict[datetime, str] = {}  # a batch's entries share a handful of times
+
+        def stamp(at: datetime) -> str:
+            text = stamps.get(at)
+            if text is None:
+                text = stamps[at] = format_datetime(at)
+            return text
+
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO journal (key, global_type, global_id, system, datatype, "
+            "payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(e.key, e.global_type, e.global_id, e.system, e.datatype, dumps(e.payload),
+              stamp(e.created_at or now)) for e in entries],
+        )
+
+    def journal_remove_many(self, keys: Iterable[str]) -> None:
+        self._conn.executemany("DELETE FROM journal WHERE key = ?", [(k,) for k in keys])
+
+    def journal_remove(self, key: str) -> None:
+        self._conn.execute("DELETE FROM journal WHERE key = ?", (key,))
+
+    def journal_pending(self) -> list[JournalEntry]:
+        rows = self._conn.execute(
+            "SELECT key, global_type, global_id, system, datatype, payload, created_at "
+            "FROM journal ORDER BY created_at, key"
+        )
+        return [
+            JournalEntry(k, gt, gi, s, d, loads(p), parse_datetime(c))
+            for k, gt, gi, s, d, p, c in rows
+        ]
+
+    # -- conflicts ---------------------------------------------------------
+    def add_conflict(self, conflict: Conflict) -> None:
+        """Record a conflict, unless it repeats the last one on the same property.
+
+        A run repeated after a crash meets the same conflict again; it is one
+        conflict, recorded once.
+        """
+        last = self._conn.execute(
+            'SELECT "values", winner FROM conflicts WHERE global_type = ? AND global_id = ? '
+            "AND property = ? ORDER BY id DESC LIMIT 1",
+            (conflict.global_type, conflict.global_id, conflict.property),
+        ).fetchone()
+        values = dumps(conflict.values)
+        if last is not None and last[0] == values and last[1] == conflict.winner:
+            return
+        created = conflict.created_at or datetime.now(UTC)
+        self._conn.execute(
+            'INSERT INTO conflicts (run_id, global_type, global_id, property, "values", '
+            "winner, policy, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                conflict.run_id, conflict.global_type, conflict.global_id, conflict.property,
+                values, conflict.winner, conflict.policy, format_datetime(created),
+            ),
+        )
+
+    def conflicts(self, limit: int = 100) -> list[Conflict]:
+        """Newest first: the ones a user asking about conflicts wants to see."""
+        rows = self._conn.execute(
+            'SELECT id, run_id, global_type, global_id, property, "values", winner, policy, '
+            "created_at FROM conflicts ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            Conflict(
+                global_type=gt, global_id=gi, property=p, values=loads(v), winner=w,
+                policy=pol, run_id=run, id=i, created_at=parse_datetime(c),
+            )
+            for i, run, gt, gi, p, v, w, pol, c in rows
+        ]
+
+    # -- dead letters ------------------------------------------------------
+    def _letter_id(self, letter: DeadLetter) -> int | None:
+        if letter.direction == "read":
+            row = self._conn.execute(
+                "SELECT id FROM dead_letters WHERE direction = 'read' AND system = ? "
+                "AND datatype = ? AND external_id = ?",
+                (letter.system, letter.datatype, letter.external_id),
+            ).fetchone()
+        elif letter.direction == "write":
+            row = self._conn.execute(
+                "SELECT id FROM dead_letters WHERE direction = 'write' AND system = ? "
+                "AND global_type = ? AND global_id IS ?",
+                (letter.system, letter.global_type, letter.global_id),
+            ).fetchone()
+        else:
+            raise ValueError(f"dead letter direction must be 'read' or 'write', not "
+                             f"{letter.direction!r}")
+        return None if row is None else int(row[0])
+
+    def put_dead_letter(self, letter: DeadLetter) -> DeadLetter:
+        now = now_text()
+        payload = None if letter.payload is None else dumps(letter.payload)
+        next_attempt = optional_time(letter.next_attempt)
+        with self._atomic():
+            letter_id = self._letter_id(letter)
+            if letter_id is None:
+                cur = self._conn.execute(
+                    "INSERT INTO dead_letters (direction, system, datatype, external_id, "
+                    "global_type, global_id, error, payload, attempts, next_attempt, "
+                    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        letter.direction, letter.system, letter.datatype, letter.external_id,
+                        letter.global_type, letter.global_id, letter.error, payload,
+                        letter.attempts, next_attempt, now, now,
+                    ),
+                )
+                letter_id = int(cur.lastrowid or 0)
+            else:
+                self._conn.execute(
+                    "UPDATE dead_letters SET attempts = attempts + 1, error = ?, payload = ?, "
+                    "next_attempt = ?, updated_at = ? WHERE id = ?",
+                    (letter.error, payload, next_attempt, now, letter_id),
+                )
+            row = self._conn.execute(
+                f"SELECT {LETTER_COLS} FROM dead_letters WHERE id = ?", (letter_id,)
+            ).fetchone()
+        return decode_letter(row)
+
+    def dead_letters(self, due_before: datetime | None = None) -> list[DeadLetter]:
+        """All letters, or those due by then; a letter without a next attempt is never due."""
+        if due_before is None:
+            rows = self._conn.execute(f"SELECT {LETTER_COLS} FROM dead_letters ORDER BY id")
+        else:
+            rows = self._conn.execute(
+                f"SELECT {LETTER_COLS} FROM dead_letters WHERE next_attempt <= ? ORDER BY id",
+                (format_datetime(due_before),),
+            )
+        return [decode_letter(r) for r in rows]
+
+    def remove_dead_letter(self, letter_id: int) -> None:
+        self._conn.execute("DELETE FROM dead_letters WHERE id = ?", (letter_id,))
+
+    def schedule_dead_letter(self, letter_id: int, next_attempt: datetime) -> None:
+        self._conn.execute(
+            "UPDATE dead_letters SET next_attempt = ? WHERE id = ?",
+            (format_datetime(next_attempt), letter_id),
+        )
+
+    def remove_read_letter(self, system: str, datatype: str, external_id: str) -> None:
+        self._conn.execute(
+            "DELETE FROM dead_letters WHERE direction = 'read' AND system = ? AND datatype = ? "
+            "AND external_id = ?",
+            (system, datatype, external_id),
+        )
+
+    def clear_dead_letters_for(self, system: str, global_type: str, global_id: str) -> None:
+        self._conn.execute(
+            "DELETE FROM dead_letters WHERE system = ? AND global_type = ? AND global_id = ?",
+            (system, global_type, global_id),
+        )

@@ -41,11 +41,16 @@ class Page:
 
     ``cursor`` is opaque to the engine and stored as is. The engine commits a
     page's records and its cursor together, so a page is the unit of progress.
+    ``listing`` marks a page of a read that lists every live record of an
+    incremental datatype (a connector that lost track of its changes): the
+    engine then tells deletes by absence once that read is done, as for
+    ``ReadMode.FULL``.
     """
 
     entities: list[Entity]
     cursor: str | None = None
     rejects: list[Reject] = attrs.field(factory=list)
+    listing: bool = False
 
 
 @runtime_checkable

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +32,20 @@ CONTACTS_OF = f"{BASE}/customers/3/contacts"
 def conn() -> InvoicedConnector:
     return InvoicedConnector(InvoicedApi("sk_secret", BASE, page_size=2, sleep=lambda _s: None,
                                          system="billing"))
+
+
+@contextlib.contextmanager
+def _warnings_of(name: str, caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Catch a logger's warnings even when the CLI's logging setup stopped them propagating."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.addHandler(caplog.handler)
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.removeHandler(caplog.handler)
+        logger.setLevel(level)
 
 
 def _event(ident: int, kind: str, **obj: object) -> dict[str, object]:
@@ -294,3 +310,71 @@ def test_invoices_are_listed_once_with_their_lines_then_read_from_the_feed(
         "Paid in cash"]
     assert _ids(changed, deleted=True) == [str(bills[2]["id"])]
     assert seen.take() == ["/events", "/events"], "two feed pages, down to the cursor's event"
+
+
+def _settle(sync: Sync) -> None:
+    for _ in range(4):
+        if sync.run().writes == 0:
+            return
+    raise AssertionError("the sync did not settle")
+
+
+def test_contacts_are_listed_in_full_when_the_feed_has_dropped_the_cursors_event(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with InvoicedEmulator(api_key="key_a") as a, InvoicedEmulator(api_key="key_b") as b:
+        firms = [a.account.create_customer({"name": f"Firm {n}", "type": "company"})
+                 for n in range(3)]
+        people = [a.account.create_contact(f["id"], {"name": f"Person {n}"})
+                  for n, f in enumerate(firms)]
+        systems = [SystemInstance(name, INVOICED_SPEC, connector_for(emu, page_size=2))
+                   for name, emu in (("a", a), ("b", b))]
+        sync = Sync(SQLiteStore(tmp_path / "state.db"), systems, SyncSettings())
+        try:
+            _settle(sync)
+            assert len(b.account.contacts) == 3
+            a.account.update_contact(firms[0]["id"], people[0]["id"], {"title": "CFO"})
+            a.account.delete_contact(firms[2]["id"], people[2]["id"])
+            # Invoiced has dropped every event: neither change can be told from the feed
+            a.account.expire_events(a.account.now() + 1)
+            assert a.account.events == []
+            seen = Requests(a)
+            with _warnings_of("talk.invoiced", caplog):
+                sync.run()
+            assert sorted((c["name"], c["title"]) for c in b.account.contacts.values()) == [
+                ("Person 0", "CFO"), ("Person 1", None)]
+            assert sorted(p for p in seen.take() if p.endswith("/contacts")) == sorted(
+                f"/customers/{f['id']}/contacts" for f in firms), "every customer's contacts"
+            assert any("Invoiced contacts: the change feed no longer reaches" in r.getMessage()
+                       for r in caplog.records)
+        finally:
+            sync.close()
+
+
+def test_lines_are_listed_in_full_when_the_feed_has_dropped_the_cursors_event(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with InvoicedEmulator(api_key="key_a") as a, InvoicedEmulator(api_key="key_b") as b:
+        firm = a.account.create_customer({"name": "Firm", "type": "company"})
+        bill = a.account.create_invoice({"customer": firm["id"], "items": [
+            {"name": f"Work {n}", "quantity": 1, "unit_cost": 10} for n in range(3)]})
+        systems = [SystemInstance(name, INVOICED_SPEC, connector_for(emu, page_size=2))
+                   for name, emu in (("a", a), ("b", b))]
+        sync = Sync(SQLiteStore(tmp_path / "state.db"), systems, SyncSettings())
+        try:
+            _settle(sync)
+            [copy] = b.account.invoices.values()
+            assert sorted(line["name"] for line in copy["items"]) == [
+                "Work 0", "Work 1", "Work 2"]
+            first, second, _third = a.account.invoices[bill["id"]]["items"]
+            a.account.update_invoice(bill["id"], {"items": [
+                {"id": first["id"], "quantity": 4}, {"id": second["id"]}]})
+            a.account.expire_events(a.account.now() + 1)
+            assert a.account.events == []
+            with _warnings_of("talk.invoiced", caplog):
+                sync.run()
+            [copy] = b.account.invoices.values()
+            assert sorted((line["name"], line["quantity"]) for line in copy["items"]) == [
+                ("Work 0", 4), ("Work 1", 1)], "the change and the removal both arrived"
+            assert any("Invoiced lineitems: the change feed no longer reaches" in r.getMessage()
+                       for r in caplog.records)
+        finally:
+            sync.close()

@@ -138,6 +138,11 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
     pending = _Pending(sync, instance.name, datatype.name, full)
     unreadable_page = False
     for page in instance.connector.read(datatype.name, cursor):
+        if page.listing and not full and not pending.listing:
+            # every live record is listed this time: what is linked and not listed is gone
+            with store.transaction():
+                store.seen_reset(instance.name, datatype.name)
+            pending.listing = True
         ids = [e.id for e in page.entities]
         links = {
             m.key: store.link_ids(instance.name, datatype.name, m.global_type, ids)
@@ -207,6 +212,8 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
             unreadable_page = unreadable_page or reject.page
         # a record that could not be read is still there: never a delete
         pending.seen.extend(live + [r.external_id for r in page.rejects if r.external_id])
+        if pending.listing:  # reported deleted already: not a second time by absence
+            pending.seen.extend(e.id for e in page.entities if e.deleted)
         pending.cursor = page.cursor
         pending.pages += 1
         listed += len(live)
@@ -222,6 +229,12 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
         _full_listing_deletes(sync, instance, datatype, mappings, listed)
         with store.transaction():
             store.set_cursor(instance.name, datatype.name, "listed")
+    elif pending.listing and not unreadable_page:
+        # the cursor moves only with the deletes the listing tells: a crash
+        # before this commit lists everything again instead of losing them
+        with store.transaction():
+            _full_listing_deletes(sync, instance, datatype, mappings, listed)
+            store.set_cursor(instance.name, datatype.name, pending.cursor)
 
 
 def _reject_payload(reject: Reject) -> dict[str, Any] | None:
@@ -269,6 +282,8 @@ class _Pending:
 
     def __init__(self, sync: Sync, system: str, datatype: str, full: bool) -> None:
         self.sync, self.system, self.datatype, self.full = sync, system, datatype, full
+        #: an incremental read that lists every live record (``Page.listing``)
+        self.listing = False
         self.rows: list[InboxRow] = []
         self.letters: list[DeadLetter] = []
         self.seen: list[str] = []
@@ -294,9 +309,10 @@ class _Pending:
             store.stage(self._resolved(self._superseding(self.rows)))
             for letter in self.letters:
                 self.sync.dead_letter(letter)
-            if self.full:
+            if self.full or self.listing:
                 store.seen_add(self.system, self.datatype, self.seen)
-            else:
+            if not self.full and not self.listing:
+                # a listing's cursor waits for the deletes it tells (see collect)
                 store.set_cursor(self.system, self.datatype, self.cursor)
         self.rows, self.letters, self.seen, self.gone, self.pages = [], [], [], [], 0
 

@@ -13,10 +13,17 @@ A customer's contacts go with it: those of a customer deleted since the
 cursor are found among that customer's own events (``related_to``) and
 reported deleted, and those of a customer talk retired (deactivated where
 Invoiced refused the delete) read as deleted.
+
+Invoiced keeps events for a limited time. When the feed no longer reaches
+back to the cursor's event, the changes in the stretch it lost cannot be
+told, so that run lists every customer's contacts as the first read does,
+marked as a listing of all (``Page.listing``): a contact no longer listed,
+deleted in that stretch, is deleted by its absence.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,6 +39,8 @@ from talk_invoiced.listing import SharedListing
 from talk_invoiced.records import MalformedRecord, entity, reject, retired
 
 READER = "contacts"
+
+log = logging.getLogger("talk.invoiced")
 
 
 @attrs.define
@@ -86,6 +95,14 @@ class ContactReader:
                 yield Page([], Cursor(event=newest).encode())
                 return
             events, newest = self.feed.since(READER, state.event)
+            if not self.feed.reaches(state.event):
+                log.warning("Invoiced contacts: the change feed no longer reaches back to the "
+                            "last read (event %s); listing every customer's contacts instead",
+                            state.event)
+                for page in self._everything(cursor, newest):
+                    yield attrs.evolve(page, listing=True)
+                yield Page([], Cursor(event=newest).encode(), listing=True)
+                return
             changes = Changes.of(events)
             gone = set(changes.removed)
             for customer in sorted(changes.deleted):

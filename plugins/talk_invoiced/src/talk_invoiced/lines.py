@@ -15,10 +15,18 @@ no request of its own.
 The cursor is the newest event id when the read began, so whatever changes
 while it runs is read again next time; it moves only with the last page.
 An invoice event without the invoice's lines costs a read of that invoice.
+
+Invoiced keeps events for a limited time. When the feed no longer reaches
+back to the cursor's event, the changes in the stretch it lost cannot be
+told, so that run lists every invoice's lines as the first read does,
+marked as a listing of all (``Page.listing``): a line no longer listed,
+removed or deleted with its invoice in that stretch, is deleted by its
+absence.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,6 +41,8 @@ from talk_invoiced.listing import SharedListing
 from talk_invoiced.records import MalformedRecord, line_entity, reject
 
 READER = "lineitems"
+
+log = logging.getLogger("talk.invoiced")
 
 
 @attrs.define
@@ -110,7 +120,15 @@ class LineReader:
                 yield from self._everything(cursor, newest)
                 yield Page([], Cursor(event=newest).encode())
                 return
-            events, newest = self.feed.since(READER, Cursor.decode(cursor).event)
+            last = Cursor.decode(cursor).event
+            events, newest = self.feed.since(READER, last)
+            if not self.feed.reaches(last):
+                log.warning("Invoiced lineitems: the change feed no longer reaches back to the "
+                            "last read (event %s); listing every invoice's lines instead", last)
+                for page in self._everything(cursor, newest):
+                    yield attrs.evolve(page, listing=True)
+                yield Page([], Cursor(event=newest).encode(), listing=True)
+                return
             changes = Changes.of(events)
             gone: set[str] = set()
             entities: list[Entity] = []

@@ -72,9 +72,9 @@ class RandomFaults:
             self._late += 1
         try:
             time.sleep(self.delay)
-            yield
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up long ago: the answer has nowhere to go
+            # the client gave up long ago: the answer has nowhere to go
+            with suppress(BrokenPipeError, ConnectionResetError):
+                yield
         finally:
             with self._lock:
                 self._late -= 1

@@ -25,13 +25,8 @@ def rename(props: dict[str, Any]) -> dict[str, Any]:
     return {"name": props["name"] + " (changed)", "phone": "+47 1234"}
 
 
-class TestRestCustomers(ConnectorContract):
-    @pytest.fixture
-    def connector(self) -> Iterator[RestConnector]:
-        with CustomEmulator("customcrm") as emulator:
-            conn = instance("crm", "customcrm", base_url=emulator.url, page_size=3).connector
-            yield conn
-            conn.close()
+class _CustomerContract(ConnectorContract):
+    """Customers, on whichever backend the subclass's ``connector`` serves."""
 
     @pytest.fixture
     def datatype(self) -> str:
@@ -44,6 +39,15 @@ class TestRestCustomers(ConnectorContract):
     @pytest.fixture
     def change(self):  # type: ignore[no-untyped-def]
         return rename
+
+
+class TestRestCustomers(_CustomerContract):
+    @pytest.fixture
+    def connector(self) -> Iterator[RestConnector]:
+        with CustomEmulator("customcrm") as emulator:
+            conn = instance("crm", "customcrm", base_url=emulator.url, page_size=3).connector
+            yield conn
+            conn.close()
 
 
 class TestRestRenamedFieldsAndPaths(TestRestCustomers):
@@ -90,7 +94,7 @@ def _db(tmp_path: Path, **layout: Any) -> Path:
     return create_database(tmp_path / "shop.db", "customwebshop", datatypes=layout or None)
 
 
-class TestSqliteCustomers(ConnectorContract):
+class TestSqliteCustomers(_CustomerContract):
     @pytest.fixture
     def connector(self, tmp_path: Path) -> Iterator[SqliteConnector]:
         _db(tmp_path)
@@ -98,18 +102,6 @@ class TestSqliteCustomers(ConnectorContract):
                         base_dir=tmp_path, page_size=3).connector
         yield conn
         conn.close()
-
-    @pytest.fixture
-    def datatype(self) -> str:
-        return "customer"
-
-    @pytest.fixture
-    def new_record(self):  # type: ignore[no-untyped-def]
-        return customer
-
-    @pytest.fixture
-    def change(self):  # type: ignore[no-untyped-def]
-        return rename
 
 
 class TestSqliteOrderlines(ConnectorContract):

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from talk_core.errors import LockedError, StateError
 from talk_core.model import Link
-from talk_core.serialize import converter, dumps, format_datetime, loads, parse_datetime
+from talk_core.serialize import SLOW_MARK, converter, dumps, format_datetime, loads, parse_datetime
 from talk_core.store import schema
 from talk_core.store.base import Conflict, DeadLetter, InboxRow, JournalEntry, Run
 from talk_core.store.sqlite import SQLiteStore
@@ -118,7 +118,8 @@ def test_nested_non_finite_floats_are_refused_too() -> None:
 def test_what_the_fast_encoder_cannot_take_still_round_trips() -> None:
     big = {"a": 2**70, "b": -(2**80)}
     assert loads(dumps(big)) == big
-    assert dumps({1: "x"}) == '{"1":"x"}'
+    assert dumps({1: "x"}) == SLOW_MARK + '{"1":"x"}'
+    assert loads(dumps({1: "x"})) == {"1": "x"}
 
 
 _JSONISH = st.recursive(
@@ -139,6 +140,27 @@ def test_dumps_means_what_the_standard_encoder_means(value: object) -> None:
     ours, theirs = loads(dumps(value)), json.loads(standard.encode(value))
     assert ours == theirs
     assert repr(ours) == repr(theirs)
+
+
+@given(_JSONISH | st.integers(min_value=2**60, max_value=2**90).map(lambda n: {"id": n}))
+@settings(max_examples=300, deadline=None)
+def test_loads_reads_back_exactly_what_dumps_wrote(value: object) -> None:
+    """Integers beyond 64 bits included, which a fast decoder would turn into floats."""
+    standard = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                                default=str)
+    ours, theirs = loads(dumps(value)), json.loads(standard.encode(value))
+    assert repr(ours) == repr(theirs)
+
+
+def test_text_the_fast_decoder_would_misread_is_marked() -> None:
+    text = dumps({"n": 2**64})
+    assert text.startswith(SLOW_MARK) and json.loads(text) == {"n": 2**64}
+    assert loads(text) == {"n": 2**64} and type(loads(text)["n"]) is int
+    assert not dumps({"n": 2**62}).startswith(SLOW_MARK)
+
+
+def test_an_escaped_lone_surrogate_is_read_the_standard_way() -> None:
+    assert loads('["\\ud800x"]') == ["\ud800x"]
 
 
 def test_datetime_text_is_fixed_width_so_it_sorts_like_time() -> None:
@@ -349,6 +371,63 @@ def test_a_failing_nested_block_undoes_only_itself(store: SQLiteStore) -> None:
         with store.transaction(), store.transaction():
             store.put_link(link("deep"))
     assert {lk.external_id for lk in store.iter_links()} == {"outer", "deep"}
+
+
+def _cursors(path: Path) -> list[tuple[str, str]]:
+    return raw(path).execute("SELECT datatype, cursor FROM cursors ORDER BY datatype").fetchall()
+
+
+def test_carried_work_is_committed_with_the_next_transaction(db_path: Path) -> None:
+    s = SQLiteStore(db_path)
+    with s.carrying():
+        with s.transaction(carry=True):
+            s.set_cursor("crm", "a", "1")
+        assert _cursors(db_path) == []  # not committed yet
+        assert s.get_cursor("crm", "a") == "1"  # but seen by its own connection
+        with s.transaction():
+            s.set_cursor("crm", "b", "2")
+        assert _cursors(db_path) == [("a", "1"), ("b", "2")]
+    s.close()
+
+
+def test_carried_work_is_committed_when_carrying_ends_even_by_an_exception(
+        db_path: Path) -> None:
+    s = SQLiteStore(db_path)
+    with pytest.raises(RuntimeError), s.carrying():
+        with s.transaction(carry=True):
+            s.set_cursor("crm", "a", "1")
+        raise RuntimeError("boom")
+    assert _cursors(db_path) == [("a", "1")]
+    with s.transaction():  # the store is usable again
+        s.set_cursor("crm", "b", "2")
+    assert _cursors(db_path) == [("a", "1"), ("b", "2")]
+    s.close()
+
+
+def test_a_failing_block_after_carried_work_undoes_only_itself(db_path: Path) -> None:
+    s = SQLiteStore(db_path)
+    with s.carrying():
+        with s.transaction(carry=True):
+            s.set_cursor("crm", "a", "1")
+        with pytest.raises(RuntimeError), s.transaction():
+            s.set_cursor("crm", "b", "2")
+            raise RuntimeError("boom")
+        assert _cursors(db_path) == [("a", "1")]
+        with s.transaction(carry=True):
+            s.set_cursor("crm", "c", "3")
+        with s.transaction(carry=True):  # carried on again, as one commit
+            s.set_cursor("crm", "d", "4")
+        assert _cursors(db_path) == [("a", "1")]
+    assert _cursors(db_path) == [("a", "1"), ("c", "3"), ("d", "4")]
+    s.close()
+
+
+def test_carry_outside_carrying_commits_at_once(db_path: Path) -> None:
+    s = SQLiteStore(db_path)
+    with s.transaction(carry=True):
+        s.set_cursor("crm", "a", "1")
+    assert _cursors(db_path) == [("a", "1")]
+    s.close()
 
 
 def test_a_dry_run_leaves_the_file_unchanged(db_path: Path) -> None:
@@ -1048,3 +1127,30 @@ def test_a_version_1_file_migrates_keeping_its_match_keys_and_journal(db_path: P
     parents = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'globals_parent'")
     assert "WHERE parent_id IS NOT NULL" in parents.fetchone()[0]
     assert conn.execute("PRAGMA user_version").fetchone()[0] == len(schema.MIGRATIONS)
+
+
+def test_a_version_3_file_keeps_its_big_integers_exact(db_path: Path) -> None:
+    """Text written before the mark (by the standard encoder) is marked by migration 4."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    conn = raw(db_path)
+    for migration in schema.MIGRATIONS[:3]:
+        for statement in migration:
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 3")
+    big = {"n": 2**70, "phone": "4712345678901234567890"}
+    conn.execute("INSERT INTO globals VALUES ('organisation', 'g1', ?, NULL, "
+                 "'2026-01-01T00:00:00.000000Z')", (json.dumps(big, separators=(",", ":")),))
+    conn.execute("INSERT INTO links VALUES ('organisation', 'g1', 'erp', 'Accounts', 'A', "
+                 "NULL, ?)", (json.dumps({"n": 2**65}),))
+    conn.execute("INSERT INTO links VALUES ('organisation', 'g1', 'crm', 'customers', 'c', "
+                 "NULL, ?)", ('{"n":12}',))
+    conn.commit()
+    conn.close()
+    store = SQLiteStore(db_path)
+    assert store.get_global("organisation", "g1") == big
+    assert type(store.get_global("organisation", "g1")["n"]) is int
+    links = {link.system: link.values for link in store.links_of("organisation", "g1")}
+    assert links == {"erp": {"n": 2**65}, "crm": {"n": 12}}
+    store.close()
+    kept = raw(db_path).execute("SELECT \"values\" FROM links WHERE system = 'crm'")
+    assert kept.fetchone()[0] == '{"n":12}'  # no long digits: left as it was

@@ -112,8 +112,15 @@ class StateStore(Protocol):
     # -- lifecycle -------------------------------------------------------
     def close(self) -> None: ...
 
-    def transaction(self) -> AbstractContextManager[None]:
-        """A block that commits at its end and rolls back on an exception. Nestable."""
+    def transaction(self, *, carry: bool = False) -> AbstractContextManager[None]:
+        """A block that commits at its end and rolls back on an exception. Nestable.
+
+        ``carry``: inside ``carrying``, the commit may wait for the next block's.
+        """
+        ...
+
+    def carrying(self) -> AbstractContextManager[None]:
+        """Where ``transaction(carry=True)`` may share its commit with the next block's."""
         ...
 
     def acquire_lock(self, owner: str) -> None:

@@ -192,9 +192,24 @@ _V3: list[str] = [
     "CREATE INDEX globals_parent ON globals (global_type, parent_id) WHERE parent_id IS NOT NULL",
 ]
 
+# Version 4: JSON text that may hold an integer beyond 64 bits starts with
+# ``serialize.SLOW_MARK``, so that the fast decoder is used for the rest (see
+# ``serialize.loads``). Text written before the mark existed is marked here
+# when it has a run of 19 digits (2**63 has 19), whether in a number or in a
+# string: a false mark only costs the slower decoder.
+_JSON_COLUMNS = (("globals", '"values"'), ("links", '"values"'), ("inbox", "payload"),
+                 ("journal", "payload"), ("conflicts", '"values"'),
+                 ("dead_letters", "payload"), ("runs", "summary"), ("tokens", "token"))
+_LONG_DIGITS = "*" + "[0-9]" * 19 + "*"
+_V4: list[str] = [
+    f"UPDATE {table} SET {column} = ' ' || {column} "
+    f"WHERE {column} GLOB '{_LONG_DIGITS}' AND substr({column}, 1, 1) != ' '"
+    for table, column in _JSON_COLUMNS
+]
+
 #: Migration ``n`` (0-based) takes a file from version ``n`` to ``n + 1``.
 #: Only ever append: a released migration is never edited.
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3]
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4]
 
 
 def _version(conn: sqlite3.Connection) -> int:

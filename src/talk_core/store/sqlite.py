@@ -98,6 +98,8 @@ class SQLiteStore(SQLiteInbox, SQLiteGlobals, SQLiteLinks, SQLiteJournal, SQLite
         self.path = os.fspath(path)
         self._depth = 0
         self._dry_run = False
+        self._carrying = False  # see ``carrying``
+        self._carried = False
         self._lock_fd: int | None = None
         self._memory_locked = False
         self._conn = self._connect()
@@ -168,14 +170,22 @@ class SQLiteStore(SQLiteInbox, SQLiteGlobals, SQLiteLinks, SQLiteJournal, SQLite
             ) from exc
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, carry: bool = False) -> Iterator[None]:
         """Outermost: BEGIN IMMEDIATE .. COMMIT; nested: a savepoint.
 
         IMMEDIATE takes the write lock up front, so a transaction never fails
         half-way because another connection wrote first. A failing inner
         block undoes only itself; the outer one decides about the rest.
+
+        ``carry``, inside ``carrying``: leave the finished block uncommitted,
+        to be committed with the next transaction or when ``carrying`` ends
+        (see there). The next block then runs as a savepoint inside it, so a
+        failure undoes that block only and the carried work is committed.
         """
         conn = self._conn
+        if self._depth == 0 and self._carried:
+            yield from self._after_carried(carry)
+            return
         if self._depth == 0:
             self._begin()
             self._depth = 1
@@ -185,6 +195,9 @@ class SQLiteStore(SQLiteInbox, SQLiteGlobals, SQLiteLinks, SQLiteJournal, SQLite
                 conn.execute("ROLLBACK")
                 raise
             else:
+                if carry and self._carrying:
+                    self._carried = True
+                    return
                 try:
                     conn.execute("COMMIT")
                 except BaseException:
@@ -207,6 +220,61 @@ class SQLiteStore(SQLiteInbox, SQLiteGlobals, SQLiteLinks, SQLiteJournal, SQLite
             conn.execute(f"RELEASE {name}")
         finally:
             self._depth -= 1
+
+    def _after_carried(self, carry: bool) -> Iterator[None]:
+        """A block that follows carried work: a savepoint in the carried transaction."""
+        conn = self._conn
+        self._carried = False
+        self._depth = 1
+        try:
+            conn.execute("SAVEPOINT carried")
+            try:
+                yield
+            except BaseException:
+                conn.execute("ROLLBACK TO carried")
+                conn.execute("RELEASE carried")
+                self._commit_carried()
+                raise
+            conn.execute("RELEASE carried")
+            if carry and self._carrying:
+                self._carried = True
+            else:
+                self._commit_carried()
+        finally:
+            self._depth = 0
+
+    def _commit_carried(self) -> None:
+        try:
+            self._conn.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+
+    @contextlib.contextmanager
+    def carrying(self) -> Iterator[None]:
+        """Let ``transaction(carry=True)`` blocks share their commit with the next one.
+
+        A merge batch commits what its writes produced, then the next batch
+        journals its writes, which must be durable before they are sent: two
+        commits, each writing the pages it changed to the log. Carried, the
+        first commit happens with the second, so each batch costs one. Work
+        carried and then lost to a crash is work whose writes were journalled,
+        so the next run recovers it as it would after a crash before any
+        commit. Whatever is still carried is committed when this block ends,
+        also by an exception.
+        """
+        if self._carrying:
+            yield
+            return
+        self._carrying = True
+        try:
+            yield
+        finally:
+            self._carrying = False
+            if self._carried:
+                self._carried = False
+                self._commit_carried()
 
     @contextlib.contextmanager
     def _atomic(self) -> Iterator[None]:

@@ -349,14 +349,14 @@ class _Pending:
         """Rows with the global ids that can be decided now (see ``resolve_fresh``).
 
         Linked records got theirs from the link already; new records whose
-        mapping has no references are matched here. The rest are staged
+        match keys hold no reference are matched here. The rest are staged
         without one and resolved when their global type's turn comes.
         """
         fresh: dict[str, list[InboxRow]] = {}
         for row in rows:
             if row.global_id is None and row.kind == "read" and not (row.payload or {}).get(
                 "deleted"
-            ) and not self.sync.refs_of(row.system, row.datatype, row.global_type):
+            ) and not self.sync.key_refs(row.system, row.datatype, row.global_type):
                 fresh.setdefault(row.global_type, []).append(row)
         if not fresh:
             return rows

@@ -125,6 +125,7 @@ class Sync:
         }
         self._refs: dict[tuple[str, str, str], dict[str, str]] = {}
         self._keys: dict[str, tuple[tuple[str, ...], ...]] = {}
+        self._key_refs: dict[tuple[str, str, str], dict[str, str]] = {}
         self._policy = policy_name(self.settings.conflict)
         #: The last row staged before this run: rows up to it are left over from
         #: earlier runs (deferred, or staged by a run that was killed)
@@ -418,13 +419,36 @@ class Sync:
             refs = self._refs[key] = mapping.references(dt)
         return refs
 
-    def prefetch_references(self, global_type: str, rows: list[InboxRow]) -> None:
-        """One query per referencing property for a batch of staged records."""
+    def key_refs(self, system: str, datatype: str, global_type: str) -> dict[str, str]:
+        """The references a mapping's match keys are made of (usually none).
+
+        Only these must be translated to global ids before a record can be
+        matched; a record whose keys hold no reference is matched from its
+        own values, even while what it refers to is still unknown.
+        """
+        key = (system, datatype, global_type)
+        refs = self._key_refs.get(key)
+        if refs is None:
+            parts = {p for parts in self.keys(self.global_types[global_type]) for p in parts}
+            refs = self._key_refs[key] = {
+                prop: target for prop, target in self.refs_of(system, datatype,
+                                                                global_type).items()
+                if prop in parts
+            }
+        return refs
+
+    def prefetch_references(self, global_type: str, rows: list[InboxRow], *,
+                            keys_only: bool = False) -> None:
+        """One query per referencing property for a batch of staged records.
+
+        ``keys_only``: just the references match keys are made of.
+        """
         wanted: dict[tuple[str, str, str], list[str]] = {}
+        refs_of = self.key_refs if keys_only else self.refs_of
         for row in rows:
             if row.kind != "read" or not row.payload or row.payload.get("deleted"):
                 continue
-            for prop, datatype in self.refs_of(row.system, row.datatype, global_type).items():
+            for prop, datatype in refs_of(row.system, row.datatype, global_type).items():
                 value = row.payload["values"].get(prop)
                 if value is not None and value != "":
                     wanted.setdefault((prop, row.system, datatype), []).append(str(value))
@@ -433,10 +457,17 @@ class Sync:
 
     def _merge_pass(self, gtype: GlobalType, targets: list[Target], executor: Executor) -> None:
         """Merge each global entity's staged records, plan the writes, execute, commit."""
-        store = self.store
-        after: str | None = None
         parents: list[InboxRow] = []
         placement = self._placement(gtype)
+        with self.store.carrying():
+            self._merge_batches(gtype, targets, executor, placement, parents)
+        if parents:
+            executor.create_parents(gtype, parents)
+
+    def _merge_batches(self, gtype: GlobalType, targets: list[Target], executor: Executor,
+                       placement: ParentPlacement | None, parents: list[InboxRow]) -> None:
+        store = self.store
+        after: str | None = None
         while True:
             rows = store.inbox_groups(gtype.name, after, self.settings.batch_size)
             if not rows:
@@ -465,8 +496,6 @@ class Sync:
                 if planned is not None:
                     batch.append(planned)
             executor.execute(gtype, batch)
-        if parents:
-            executor.create_parents(gtype, parents)
 
     def _plan(self, gtype: GlobalType, gid: str, rows: list[InboxRow],
               current: dict[str, Any] | None, links: list[Any],

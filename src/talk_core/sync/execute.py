@@ -179,7 +179,7 @@ class Executor:
                 outcome.incomplete = True
                 outcome.journal_done.extend(
                     w.entry.key for w in writes if not w.sent and w.entry is not None)
-        with self.store.transaction():
+        with self.store.transaction(carry=True):  # committed with the next journal
             self._commit(gtype, [outcome for outcome, _writes in prepared])
         self._batch_time = None
         if stop is not None:

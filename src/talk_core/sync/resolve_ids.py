@@ -30,21 +30,27 @@ class IdResolver:
 
     def run(self) -> None:
         self.store.inbox_undefer(self.gtype.name)
-        while True:
-            rows = self.store.inbox_unresolved(self.gtype.name, self.sync.settings.batch_size)
-            if not rows:
-                return
-            with self.store.transaction():
-                resolved, gone = self._decide(rows)
-                self.store.inbox_resolve_many(
-                    (row.seq, gid) for row, gid in resolved if row.seq is not None)
-                self.store.inbox_delete(row.seq for row in gone if row.seq is not None)
+        with self.store.carrying():  # nothing here needs its own commit before the merge
+            while True:
+                rows = self.store.inbox_unresolved(self.gtype.name,
+                                                   self.sync.settings.batch_size)
+                if not rows:
+                    return
+                self._resolve_batch(rows)
+
+    def _resolve_batch(self, rows: list[InboxRow]) -> None:
+        with self.store.transaction(carry=True):
+            resolved, gone = self._decide(rows)
+            self.store.inbox_resolve_many(
+                (row.seq, gid) for row, gid in resolved if row.seq is not None)
+            self.store.inbox_delete(row.seq for row in gone if row.seq is not None)
 
     def resolve_fresh(self, rows: list[InboxRow]) -> list[InboxRow]:
         """Give records just read their global ids before they are staged.
 
-        Only for records whose mapping has no references: their match keys
+        Only for records whose match keys hold no reference: those keys
         need nothing that a later global type's merge could still create.
+        References elsewhere in the record are translated when it is merged.
         Deciding here saves staging them unresolved, reading them back and
         updating each row. Returns the rows to stage: ambiguous ones are
         dead-lettered instead, as they would be later.
@@ -83,14 +89,16 @@ class IdResolver:
                 self._hold(row, self.sync.held[record])
             else:
                 pending.append(row)
-        self.sync.prefetch_references(gt, pending)
+        self.sync.prefetch_references(gt, pending, keys_only=True)
         candidates: list[tuple[InboxRow, dict[str, str]]] = []
         for row in pending:
             assert row.payload is not None
+            needed = self.sync.key_refs(row.system, row.datatype, gt)
+            if not needed:
+                candidates.append((row, match_keys(row.payload["values"], self.keys)))
+                continue
             try:
-                values = refs.to_global(gt, row.payload["values"],
-                                        self.sync.refs_of(row.system, row.datatype, gt),
-                                        row.system)
+                values = refs.to_global(gt, row.payload["values"], needed, row.system)
             except Unresolved as exc:
                 assert row.seq is not None, "a fresh row cannot wait for a reference"
                 store.inbox_defer(row.seq, str(exc))

@@ -30,7 +30,10 @@ class RunResult:
     deferred: int = 0
 
     def count(self, system: str, datatype: str, what: str, n: int = 1) -> None:
-        self.counts.setdefault((system, datatype), Counter())[what] += n
+        counter = self.counts.get((system, datatype))
+        if counter is None:  # not setdefault: a Counter per write is a cost at a million
+            counter = self.counts[(system, datatype)] = Counter()
+        counter[what] += n
 
     def total(self, what: str) -> int:
         return sum(c[what] for c in self.counts.values())

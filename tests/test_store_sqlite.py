@@ -925,6 +925,74 @@ def test_journal(store: SQLiteStore) -> None:
     assert [e.key for e in store.journal_pending()] == ["k1"]
 
 
+def _entries(n: int, at: datetime = T0) -> list[JournalEntry]:
+    return [JournalEntry(f"k{i:02}", "customer", f"g{i}", "crm", "contact",
+                         {"properties": {"n": i, "big": 2**70}}, at + timedelta(seconds=i % 3))
+            for i in range(n)]
+
+
+def test_a_batch_of_journal_entries_is_one_row_and_reads_back_as_entries(
+        db_path: Path) -> None:
+    s = SQLiteStore(db_path)
+    s.journal_add(JournalEntry("single", "customer", "g", "crm", "contact", {"a": 1}, T0))
+    s.journal_add_many(_entries(20))
+    conn = raw(db_path)
+    assert conn.execute("SELECT count(*) FROM journal_batches").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM journal").fetchone()[0] == 1
+    pending = s.journal_pending()
+    assert len(pending) == 21
+    assert [(e.created_at, e.key) for e in pending] == sorted(
+        (e.created_at, e.key) for e in pending)
+    by_key = {e.key: e for e in pending}
+    assert by_key["k07"].payload == {"properties": {"n": 7, "big": 2**70}}
+    assert by_key["k07"].global_id == "g7" and by_key["k07"].created_at == T0 + timedelta(
+        seconds=1)
+    s.journal_remove_many(["k00", "k05", "single"])
+    assert {e.key for e in s.journal_pending()} == {f"k{i:02}" for i in range(20)} - {
+        "k00", "k05"}
+    s.journal_remove_many([f"k{i:02}" for i in range(20)])
+    assert s.journal_pending() == []
+    assert conn.execute("SELECT count(*) FROM journal_batches").fetchone()[0] == 0
+    s.close()
+
+
+def test_a_batch_left_by_a_crash_is_removed_by_the_next_process(db_path: Path) -> None:
+    s = SQLiteStore(db_path)
+    s.journal_add_many(_entries(10))
+    s.close()
+    again = SQLiteStore(db_path)
+    again.journal_remove("k03")  # without listing the journal first
+    assert len(again.journal_pending()) == 9
+    again.close()
+    last = SQLiteStore(db_path)
+    assert "k03" not in {e.key for e in last.journal_pending()}
+    last.journal_remove_many([f"k{i:02}" for i in range(10)])
+    assert last.journal_pending() == []
+    last.close()
+
+
+def test_a_rolled_back_removal_keeps_the_batch_entries(db_path: Path) -> None:
+    """The store's note of which batch holds a key is a hint: the table decides."""
+    s = SQLiteStore(db_path)
+    s.journal_add_many(_entries(10))
+    with pytest.raises(RuntimeError), s.transaction():
+        s.journal_remove_many([f"k{i:02}" for i in range(5)])
+        raise RuntimeError("boom")
+    s.journal_remove_many(["k00"])  # without listing the journal first
+    assert len(s.journal_pending()) == 9
+    s.journal_remove_many([f"k{i:02}" for i in range(5, 10)])
+    assert [e.key for e in s.journal_pending()] == sorted(
+        (f"k{i:02}" for i in range(1, 5)), key=lambda k: (int(k[1:]) % 3, k))
+    s.close()
+
+
+def test_a_batched_key_journalled_again_alone_is_one_entry(store: SQLiteStore) -> None:
+    store.journal_add_many(_entries(10))
+    store.journal_add(JournalEntry("k04", "customer", "g4", "crm", "contact", {"again": 1}, T0))
+    pending = [e for e in store.journal_pending() if e.key == "k04"]
+    assert [e.payload for e in pending] == [{"again": 1}]
+
+
 def test_conflicts_newest_first(store: SQLiteStore) -> None:
     for i in range(5):
         store.add_conflict(

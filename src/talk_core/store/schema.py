@@ -207,9 +207,20 @@ _V4: list[str] = [
     for table, column in _JSON_COLUMNS
 ]
 
+# Version 5: a merge batch's journal entries are one row (see
+# ``SQLiteJournal``): a JSON list of [key, global type, global id, system,
+# datatype, payload, created at]; ``created_at`` is the oldest entry's.
+_V5: list[str] = [
+    """CREATE TABLE journal_batches (
+        id INTEGER PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        entries TEXT NOT NULL
+    )""",
+]
+
 #: Migration ``n`` (0-based) takes a file from version ``n`` to ``n + 1``.
 #: Only ever append: a released migration is never edited.
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4]
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5]
 
 
 def _version(conn: sqlite3.Connection) -> int:

@@ -98,6 +98,8 @@ class SQLiteStore(SQLiteInbox, SQLiteGlobals, SQLiteLinks, SQLiteJournal, SQLite
         self.path = os.fspath(path)
         self._depth = 0
         self._dry_run = False
+        self._batch_of: dict[str, int] = {}  # see ``SQLiteJournal``
+        self._batches_known = False
         self._carrying = False  # see ``carrying``
         self._carried = False
         self._lock_fd: int | None = None

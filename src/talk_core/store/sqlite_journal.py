@@ -13,6 +13,9 @@ from talk_core.store.sqlite_rows import LETTER_COLS, decode_letter, now_text, op
 
 __all__ = ["SQLiteJournal"]
 
+#: Fewer entries than this are journalled as rows of their own.
+_BATCH_MIN = 8
+
 
 class SQLiteJournal:
     """The journal, conflicts and dead_letters tables of ``SQLiteStore``."""
@@ -21,8 +24,18 @@ class SQLiteJournal:
     _atomic: Callable[[], AbstractContextManager[None]]
 
     # -- journal -----------------------------------------------------------
+    # A merge batch journals up to a thousand creates at once and removes
+    # them together once their links are stored. One row per entry cost a
+    # b-tree insert and delete each; a batch of entries is one row of
+    # ``journal_batches`` instead. Single entries stay rows of ``journal``.
+    #: entry key -> the batch row that holds it: a hint, the table is the truth
+    _batch_of: dict[str, int]
+    _batches_known: bool
+
     def journal_add(self, entry: JournalEntry) -> None:
         created = entry.created_at or datetime.now(UTC)
+        if entry.key in self._batch_of:
+            self.journal_remove_many([entry.key])
         self._conn.execute(
             "INSERT OR REPLACE INTO journal (key, global_type, global_id, system, datatype, "
             "payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -33,6 +46,11 @@ class SQLiteJournal:
         )
 
     def journal_add_many(self, entries: Iterable[JournalEntry]) -> None:
+        batch = list(entries)
+        if len(batch) < _BATCH_MIN:
+            for entry in batch:
+                self.journal_add(entry)
+            return
         now = datetime.now(UTC)
         stamps: dict[datetime, str] = {}  # a batch's entries share a handful of times
 
@@ -42,28 +60,83 @@ class SQLiteJournal:
                 text = stamps[at] = format_datetime(at)
             return text
 
-        self._conn.executemany(
-            "INSERT OR REPLACE INTO journal (key, global_type, global_id, system, datatype, "
-            "payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(e.key, e.global_type, e.global_id, e.system, e.datatype, dumps(e.payload),
-              stamp(e.created_at or now)) for e in entries],
-        )
+        rows = [[e.key, e.global_type, e.global_id, e.system, e.datatype, e.payload,
+                 stamp(e.created_at or now)] for e in batch]
+        with self._atomic():
+            self.journal_remove_many([e.key for e in batch if e.key in self._batch_of])
+            cur = self._conn.execute(
+                "INSERT INTO journal_batches (created_at, entries) VALUES (?, ?)",
+                (min(row[6] for row in rows), dumps(rows)),
+            )
+        batch_id = int(cur.lastrowid or 0)
+        for entry in batch:
+            self._batch_of[entry.key] = batch_id
 
     def journal_remove_many(self, keys: Iterable[str]) -> None:
-        self._conn.executemany("DELETE FROM journal WHERE key = ?", [(k,) for k in keys])
+        self._know_batches()
+        singles: list[tuple[str]] = []
+        batched: dict[int, set[str]] = {}
+        for key in keys:
+            batch_id = self._batch_of.pop(key, None)
+            if batch_id is None:
+                singles.append((key,))
+            else:
+                batched.setdefault(batch_id, set()).add(key)
+        with self._atomic():
+            cur = self._conn.executemany("DELETE FROM journal WHERE key = ?", singles)
+            if singles and cur.rowcount < len(singles):
+                # a key may be in a batch the hints lost (a rolled-back removal)
+                self._batches_known = False
+                self._know_batches()
+                for (key,) in singles:
+                    batch_id = self._batch_of.pop(key, None)
+                    if batch_id is not None:
+                        batched.setdefault(batch_id, set()).add(key)
+            for batch_id, gone in batched.items():
+                self._remove_from_batch(batch_id, gone)
+
+    def _know_batches(self) -> None:
+        """Learn which entries the batch rows hold, once per store (a crash leaves some)."""
+        if self._batches_known:
+            return
+        self._batches_known = True
+        for batch_id, text in self._conn.execute("SELECT id, entries FROM journal_batches"):
+            for entry in loads(text):
+                self._batch_of[entry[0]] = batch_id
+
+    def _remove_from_batch(self, batch_id: int, gone: set[str]) -> None:
+        """Drop entries from a batch row, read again so a rolled-back change is not trusted."""
+        row = self._conn.execute(
+            "SELECT entries FROM journal_batches WHERE id = ?", (batch_id,)).fetchone()
+        if row is None:
+            return
+        kept = [entry for entry in loads(row[0]) if entry[0] not in gone]
+        if kept:
+            self._conn.execute(
+                "UPDATE journal_batches SET created_at = ?, entries = ? WHERE id = ?",
+                (min(entry[6] for entry in kept), dumps(kept), batch_id))
+        else:
+            self._conn.execute("DELETE FROM journal_batches WHERE id = ?", (batch_id,))
 
     def journal_remove(self, key: str) -> None:
-        self._conn.execute("DELETE FROM journal WHERE key = ?", (key,))
+        self.journal_remove_many([key])
 
     def journal_pending(self) -> list[JournalEntry]:
         rows = self._conn.execute(
             "SELECT key, global_type, global_id, system, datatype, payload, created_at "
             "FROM journal ORDER BY created_at, key"
         )
-        return [
+        pending = [
             JournalEntry(k, gt, gi, s, d, loads(p), parse_datetime(c))
             for k, gt, gi, s, d, p, c in rows
         ]
+        self._batches_known = True
+        for batch_id, text in self._conn.execute("SELECT id, entries FROM journal_batches"):
+            for k, gt, gi, s, d, p, c in loads(text):
+                self._batch_of[k] = batch_id
+                pending.append(JournalEntry(k, gt, gi, s, d, p, parse_datetime(c)))
+        pending.sort(key=lambda e: (e.created_at, e.key))
+        return pending
 
     # -- conflicts ---------------------------------------------------------
     def add_conflict(self, conflict: Conflict) -> None:

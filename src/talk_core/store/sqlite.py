@@ -99,6 +99,7 @@ class SQLiteStore(SQLiteInbox, SQLiteGlobals, SQLiteLinks, SQLiteJournal, SQLite
         self._depth = 0
         self._dry_run = False
         self._batch_of: dict[str, int] = {}  # see ``SQLiteJournal``
+        self._batch_size: dict[int, int] = {}
         self._batches_known = False
         self._carrying = False  # see ``carrying``
         self._carried = False

@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
+from typing import Any
 
 from talk_core.serialize import dumps, format_datetime, loads, parse_datetime
 from talk_core.store.base import Conflict, DeadLetter, JournalEntry
@@ -30,6 +31,8 @@ class SQLiteJournal:
     # ``journal_batches`` instead. Single entries stay rows of ``journal``.
     #: entry key -> the batch row that holds it: a hint, the table is the truth
     _batch_of: dict[str, int]
+    #: batch row -> how many keys it held when this store wrote or read it
+    _batch_size: dict[int, int]
     _batches_known: bool
 
     def journal_add(self, entry: JournalEntry) -> None:
@@ -71,6 +74,7 @@ class SQLiteJournal:
         batch_id = int(cur.lastrowid or 0)
         for entry in batch:
             self._batch_of[entry.key] = batch_id
+        self._batch_size[batch_id] = len({entry.key for entry in batch})
 
     def journal_remove_many(self, keys: Iterable[str]) -> None:
         self._know_batches()
@@ -101,11 +105,23 @@ class SQLiteJournal:
             return
         self._batches_known = True
         for batch_id, text in self._conn.execute("SELECT id, entries FROM journal_batches"):
-            for entry in loads(text):
-                self._batch_of[entry[0]] = batch_id
+            self._learn_batch(batch_id, loads(text))
+
+    def _learn_batch(self, batch_id: int, entries: list[list[Any]]) -> None:
+        for entry in entries:
+            self._batch_of[entry[0]] = batch_id
+        self._batch_size[batch_id] = len({entry[0] for entry in entries})
 
     def _remove_from_batch(self, batch_id: int, gone: set[str]) -> None:
-        """Drop entries from a batch row, read again so a rolled-back change is not trusted."""
+        """Drop entries from a batch row.
+
+        When every key the row was known to hold goes, the row goes unread
+        (it can only have lost entries since). Otherwise it is read again,
+        so that a rolled-back change is not trusted.
+        """
+        if len(gone) >= self._batch_size.get(batch_id, len(gone) + 1):
+            self._conn.execute("DELETE FROM journal_batches WHERE id = ?", (batch_id,))
+            return
         row = self._conn.execute(
             "SELECT entries FROM journal_batches WHERE id = ?", (batch_id,)).fetchone()
         if row is None:
@@ -132,9 +148,10 @@ class SQLiteJournal:
         ]
         self._batches_known = True
         for batch_id, text in self._conn.execute("SELECT id, entries FROM journal_batches"):
-            for k, gt, gi, s, d, p, c in loads(text):
-                self._batch_of[k] = batch_id
-                pending.append(JournalEntry(k, gt, gi, s, d, p, parse_datetime(c)))
+            entries = loads(text)
+            self._learn_batch(batch_id, entries)
+            pending.extend(JournalEntry(k, gt, gi, s, d, p, parse_datetime(c))
+                           for k, gt, gi, s, d, p, c in entries)
         pending.sort(key=lambda e: (e.created_at, e.key))
         return pending
 

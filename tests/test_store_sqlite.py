@@ -198,6 +198,25 @@ def test_file_is_in_wal_mode_at_the_current_version(db_path: Path) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA user_version").fetchone()[0] == len(schema.MIGRATIONS)
     assert conn.execute("PRAGMA application_id").fetchone()[0] == schema.APPLICATION_ID
+    assert conn.execute("PRAGMA page_size").fetchone()[0] == 16384
+
+
+def test_a_file_with_smaller_pages_keeps_them_and_works(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    conn = raw(db_path)
+    conn.execute("PRAGMA page_size = 4096")
+    for migration in schema.MIGRATIONS:
+        for statement in migration:
+            conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {len(schema.MIGRATIONS)}")
+    conn.close()
+    store = SQLiteStore(db_path)
+    store.put_link(link("1"))
+    store.close()
+    assert raw(db_path).execute("PRAGMA page_size").fetchone()[0] == 4096
+    again = SQLiteStore(db_path)
+    assert again.count_links() == 1
+    again.close()
 
 
 def test_state_survives_close_and_reopen(db_path: Path) -> None:

@@ -47,12 +47,16 @@ from talk_core.sync.references import References, Unresolved
 from talk_core.sync.resolve import make_resolver, policy_name
 from talk_core.sync.resolve_ids import IdResolver
 from talk_core.sync.result import RunResult
-from talk_core.sync.settings import SyncSettings, SystemInstance
+from talk_core.sync.settings import DatatypeSettings, SyncSettings, SystemInstance
 from talk_core.sync.siblings import created_hashes
 
 log = logging.getLogger("talk.sync")
 
 Progress = Callable[..., None]
+
+
+def _global_id(row: InboxRow) -> str | None:
+    return row.global_id
 
 
 @contextlib.contextmanager
@@ -126,6 +130,8 @@ class Sync:
         self._refs: dict[tuple[str, str, str], dict[str, str]] = {}
         self._keys: dict[str, tuple[tuple[str, ...], ...]] = {}
         self._key_refs: dict[tuple[str, str, str], dict[str, str]] = {}
+        self._dts: dict[str, DatatypeSettings] = {}
+        self._ignored_by: dict[tuple[str, str], frozenset[str]] = {}
         self._policy = policy_name(self.settings.conflict)
         #: The last row staged before this run: rows up to it are left over from
         #: earlier runs (deferred, or staged by a run that was killed)
@@ -239,6 +245,8 @@ class Sync:
             raise TalkError(f"unknown system instance(s): {', '.join(unknown)}")
         self._stop = False
         self.result = RunResult(dry_run=dry_run)
+        self._dts.clear()
+        self._ignored_by.clear()
         self.refs = References(self.store, self.global_types)
         self.store.acquire_lock(f"{socket.gethostname()}:{os.getpid()}")
         try:
@@ -419,6 +427,20 @@ class Sync:
             refs = self._refs[key] = mapping.references(dt)
         return refs
 
+    def _settings_of(self, global_type: str) -> DatatypeSettings:
+        """The datatype's settings, made once per run even where none are configured."""
+        dts = self._dts.get(global_type)
+        if dts is None:
+            dts = self._dts[global_type] = self.settings.datatype(global_type)
+        return dts
+
+    def _ignored(self, global_type: str, system: str) -> frozenset[str]:
+        key = (global_type, system)
+        ignored = self._ignored_by.get(key)
+        if ignored is None:
+            ignored = self._ignored_by[key] = self._settings_of(global_type).ignored(system)
+        return ignored
+
     def key_refs(self, system: str, datatype: str, global_type: str) -> dict[str, str]:
         """The references a mapping's match keys are made of (usually none).
 
@@ -482,16 +504,20 @@ class Sync:
                 placement.reset()
             self.prefetch_references(gtype.name, rows)
             batch: list[Planned] = []
-            for gid, group in groupby(rows, key=lambda r: r.global_id):
+            detached_from: dict[str, set[str]] = {}
+            for g, sys in detached:
+                detached_from.setdefault(g, set()).add(sys)
+            for gid, group in groupby(rows, key=_global_id):
                 assert gid is not None
                 members = list(group)
-                parents.extend(r for r in members if r.kind == "parent")
-                members = [r for r in members if r.kind != "parent"]
-                if not members:
-                    continue
+                if any(r.kind == "parent" for r in members):
+                    parents.extend(r for r in members if r.kind == "parent")
+                    members = [r for r in members if r.kind != "parent"]
+                    if not members:
+                        continue
                 planned = self._plan(gtype, gid, members, currents.get(gid),
                                      links.get(gid, []), targets,
-                                     frozenset(sys for g, sys in detached if g == gid),
+                                     frozenset(detached_from.get(gid, ())),
                                      parent_in=placement)
                 if planned is not None:
                     batch.append(planned)
@@ -502,7 +528,7 @@ class Sync:
               targets: list[Target], detached: frozenset[str], *,
               parent_in: ParentIn | None = None) -> Planned | None:
         by_system = {link.system: link for link in links}
-        dts = self.settings.datatype(gtype.name)
+        dts = self._settings_of(gtype.name)
         latest: dict[str, InboxRow] = {}
         seqs: list[int] = []
         for row in rows:
@@ -542,8 +568,8 @@ class Sync:
                 held.append(Observation(system, row.datatype, row.external_id, values,
                                         payload.get("hash"),
                                         datetime.fromisoformat(updated) if updated else None,
-                                        defaults=dict(mapping.defaults),
-                                        ignored=dts.ignored(system)))
+                                        defaults=mapping.defaults,
+                                        ignored=self._ignored(gtype.name, system)))
                 continue
             adopted = link is None and not first_new
             if link is None:
@@ -551,8 +577,8 @@ class Sync:
             observations.append(Observation(
                 system, row.datatype, row.external_id, values, payload.get("hash"),
                 datetime.fromisoformat(updated) if updated else None,
-                adopted=adopted, defaults=dict(mapping.defaults),
-                ignored=dts.ignored(system),
+                adopted=adopted, defaults=mapping.defaults,
+                ignored=self._ignored(gtype.name, system),
             ))
         own = self._own_records(gid, gtype.name, held, current, observations, by_system)
         if current is None and not observations:

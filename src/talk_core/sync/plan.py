@@ -34,7 +34,10 @@ class DeletePolicy(enum.StrEnum):
     IGNORE = "ignore"
 
 
-@attrs.frozen
+# Observations and actions are made for every record; attrs' frozen classes
+# cost about three times as much to construct, so these are plain (and never
+# changed after construction).
+@attrs.define
 class Observation:
     """One record of one system as read this run, already in global terms.
 
@@ -85,7 +88,7 @@ class Target:
     share: bool = True
 
 
-@attrs.frozen
+@attrs.define
 class Create:
     system: str
     datatype: str
@@ -93,14 +96,14 @@ class Create:
     inline_children: bool = False
 
 
-@attrs.frozen
+@attrs.define
 class Update:
     system: str
     link: Link
     values: dict[str, Any]
 
 
-@attrs.frozen
+@attrs.define
 class Delete:
     system: str
     link: Link

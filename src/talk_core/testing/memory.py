@@ -154,7 +154,7 @@ def _clone(value: Any) -> Any:
 def _copy_props(props: dict[str, Any]) -> dict[str, Any]:
     out = dict(props)
     for name, value in out.items():
-        if isinstance(value, dict | list):
+        if isinstance(value, (dict, list)):
             out[name] = _clone(value)
     return out
 

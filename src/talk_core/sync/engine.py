@@ -190,6 +190,8 @@ class Sync:
         log.warning("dead letter: %s", letter.error)
 
     def clear_write_letter(self, system: str, global_type: str, global_id: str) -> None:
+        if not self._write_letters:
+            return
         key = (system, global_type, global_id)
         if key in self._write_letters:
             self._write_letters.discard(key)

@@ -177,7 +177,7 @@ def plan_group(
     for obs in live:
         plan.links.append(
             Link(global_type, global_id, obs.system, obs.datatype, obs.external_id,
-                 obs.hash, dict(obs.values))
+                 obs.hash, obs.values)  # never changed in place: no copy
         )
         links[obs.system] = plan.links[-1]
 

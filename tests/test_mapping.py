@@ -146,6 +146,21 @@ def test_match_keys_normalise_and_skip_empty_parts() -> None:
     assert normalise("\uff26\uff55\uff4c\uff4c width") == "full width"
 
 
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F)) | st.text() | st.integers())
+def test_normalise_takes_a_short_way_for_ascii_with_the_same_result(value: object) -> None:
+    """NFKC, casefold and joined white space, as the general way does for any text."""
+    import re
+    import unicodedata
+
+    full = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(value)).casefold().strip())
+    assert normalise(value) == full
+
+
+@pytest.mark.parametrize("text", ["A  B", " a\tb ", "a\x1fb", "a\x0b\x0cb", "A\r\nB"])
+def test_ascii_white_space_of_every_kind_is_joined(text: str) -> None:
+    assert normalise(text) == "a b"
+
+
 def test_resolvers() -> None:
     from datetime import UTC, datetime
 

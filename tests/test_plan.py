@@ -59,6 +59,19 @@ def test_defaults_apply_only_to_new_entities() -> None:
     assert p.values == {"kind": "order", "number": "7"}
 
 
+def test_a_new_entity_seen_once_merges_as_when_seen_with_others() -> None:
+    """The short way for one first observation gives what the general merge gives."""
+    values = {"name": "Acme", "email": "", "city": "Oslo", "note": [], "kind": "shop"}
+    one = Observation("a", "customers", "1", values, "h", T0, defaults={"kind": "invoice",
+                      "currency": "NOK"}, ignored=frozenset({"city"}))
+    alone = plan(observations=[one])
+    assert alone.values == {"kind": "shop", "currency": "NOK", "name": "Acme"}
+    # the same observation beside another system's record of nothing takes the general way
+    other = Observation("b", "customers", "9", {}, "h9", T0)
+    assert plan(observations=[one, other]).values == alone.values
+    assert alone.conflicts == []
+
+
 def test_unchanged_observation_plans_no_write() -> None:
     values = {"name": "Acme", "email": "a@x", "city": "Oslo"}
     links = {"a": link("a", values), "b": link("b", values, "9")}

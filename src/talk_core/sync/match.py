@@ -15,7 +15,16 @@ _SPACES = re.compile(r"\s+")
 
 
 def normalise(value: Any) -> str:
-    text = unicodedata.normalize("NFKC", str(value)).casefold().strip()
+    text = str(value)
+    if text.isascii():
+        # NFKC leaves ASCII as it is, and casefold is lower there; runs of
+        # blanks and other white space (never printable) are what the
+        # pattern has to join
+        text = text.lower().strip()
+        if "  " in text or not text.isprintable():
+            text = _SPACES.sub(" ", text)
+        return text
+    text = unicodedata.normalize("NFKC", text).casefold().strip()
     return _SPACES.sub(" ", text)
 
 

@@ -232,6 +232,16 @@ def _merge(
     policy: str,
 ) -> dict[str, Any]:
     """Three-way merge per property: only what changed in a system touches the global."""
+    if plan.is_new and len(live) == 1 and live[0].system not in links:
+        # an entity seen once, for the first time (most of an initial sync):
+        # its non-empty values over the defaults, with nothing to contest
+        obs = live[0]
+        merged = dict(obs.defaults)
+        ignored = obs.ignored
+        for prop, value in obs.values.items():
+            if prop not in ignored and not is_empty(value):
+                merged[prop] = value
+        return merged
     base_values = dict(plan.values or {})
     if plan.is_new:
         for obs in live:

@@ -198,6 +198,8 @@ class Sync:
             self.store.clear_dead_letters_for(system, global_type, global_id)
 
     def clear_read_letter(self, system: str, datatype: str, external_id: str) -> None:
+        if not self._read_letters:
+            return
         key = (system, datatype, external_id)
         if key in self._read_letters:
             self._read_letters.discard(key)

@@ -281,7 +281,7 @@ class Executor:
         The journal entry stays, and each run asks the system again; a later
         run creates it if that create turns out never to have happened.
         """
-        if (gt, gid, system) not in self.unsettled:
+        if not self.unsettled or (gt, gid, system) not in self.unsettled:
             return False
         log.info("%s %s: not created in %s while an earlier create is unsettled", gt, gid, system)
         return True

@@ -55,7 +55,7 @@ class IdResolver:
         updating each row. Returns the rows to stage: ambiguous ones are
         dead-lettered instead, as they would be later.
         """
-        resolved, gone = self._decide(rows)
+        resolved, gone = self._decide(rows, unlinked=True)
         dropped = {id(row) for row in gone}
         for row, gid in resolved:
             row.global_id = gid
@@ -69,12 +69,15 @@ class IdResolver:
             self.store.inbox_defer(row.seq, reason)
         self.sync.result.deferred += 1
 
-    def _decide(self, rows: list[InboxRow]) -> tuple[list[tuple[InboxRow, str]],
-                                                     list[InboxRow]]:
-        """Each row's global id, or the rows that need none; deferrals are stored as found."""
+    def _decide(self, rows: list[InboxRow], *, unlinked: bool = False
+                ) -> tuple[list[tuple[InboxRow, str]], list[InboxRow]]:
+        """Each row's global id, or the rows that need none; deferrals are stored as found.
+
+        ``unlinked``: the rows are known to have no link (collect looked).
+        """
         gt, store, refs = self.gtype.name, self.store, self.sync.refs
         refs.reset()
-        linked = self._linked(rows)
+        linked = {} if unlinked else self._linked(rows)
         resolved: list[tuple[InboxRow, str]] = []
         gone: list[InboxRow] = []
         pending: list[InboxRow] = []

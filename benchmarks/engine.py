@@ -453,14 +453,14 @@ def estimate(n: int, done: list[dict[str, Any]]) -> tuple[float, float] | None:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = ("| N | phase | seconds | entities/s (basis) | writes | reads | status "
+    head = ("| N | phase | seconds | CPU seconds | entities/s (basis) | writes | reads | status "
             "| base MB | data MB | peak MB | peak-data MB | before MB | high MB "
             "| high-before MB | after MB | state MB |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         phase = r["phase"] + (" (cProfile)" if r.get("profiled") else "")
         lines.append(
-            f"| {r['n']:,} | {phase} | {r['seconds']:.2f} | "
+            f"| {r['n']:,} | {phase} | {r['seconds']:.2f} | {r.get('cpu_seconds', 0.0):.2f} | "
             f"{r['per_s']:,.0f} ({r['basis']:,}) | {r['writes']:,} | {r['reads']:,} | "
             f"{r['status']} | {r['base_mb']:.0f} | {r['data_mb']:.0f} | {r['peak_mb']:.0f} | "
             f"{r['peak_mb'] - r['data_mb']:.0f} | {r['before_mb']:.0f} | {r['high_mb']:.0f} | "

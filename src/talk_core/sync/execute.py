@@ -163,7 +163,8 @@ class Executor:
             prepared.append((outcome, writes))
         with self.store.transaction():
             for outcome, _writes in prepared:
-                self._record_conflicts(gtype.name, outcome.plan)
+                if outcome.plan.conflicts:
+                    self._record_conflicts(gtype.name, outcome.plan)
             self.store.journal_add_many(
                 w.entry for _o, writes in prepared for w in writes if w.entry is not None)
         stop: BaseException | None = None
@@ -175,10 +176,10 @@ class Executor:
                         self._send(gtype, outcome, write)
                 except _STOPS as exc:
                     stop = exc
-            if any(not w.sent for w in writes):
+            unsent = [w for w in writes if not w.sent]
+            if unsent:
                 outcome.incomplete = True
-                outcome.journal_done.extend(
-                    w.entry.key for w in writes if not w.sent and w.entry is not None)
+                outcome.journal_done.extend(w.entry.key for w in unsent if w.entry is not None)
         with self.store.transaction(carry=True):  # committed with the next journal
             self._commit(gtype, [outcome for outcome, _writes in prepared])
         self._batch_time = None

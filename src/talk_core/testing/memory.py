@@ -95,6 +95,8 @@ class _Table:
         "log_ids",
         "log_seqs",
         "props",
+        "read_only",
+        "required",
         "rows",
         "schemaless",
         "seq_of",
@@ -119,6 +121,8 @@ class _Table:
         if dt.child_of is not None:
             known.add(dt.child_of.parent_property)
         self.known = frozenset(known)
+        self.read_only = frozenset(p.name for p in dt.properties if p.read_only)
+        self.required = tuple(p.name for p in dt.properties if p.required and not p.read_only)
         # A datatype declared without properties accepts anything, so quick
         # tests need not spell out a schema they do not care about.
         self.schemaless = not dt.properties
@@ -474,7 +478,7 @@ class InMemoryConnector:
     # -- validation (raises before anything is written, so a refusal changes nothing)
 
     def _check_known(self, table: _Table, props: dict[str, Any]) -> None:
-        if table.schemaless:
+        if table.schemaless or props.keys() <= table.known:
             return
         for name in props:
             if name not in table.known:
@@ -487,17 +491,14 @@ class InMemoryConnector:
         self._check_known(table, props)
         parent_property = dt.child_of.parent_property if dt.child_of else None
         if strict:
-            for name in props:
-                prop = table.props.get(name)
-                if prop is not None and prop.read_only:
-                    raise RecordError(f"{dt.name}: field {name!r} is read-only")
-            for prop in dt.properties:
-                if not prop.required or prop.read_only:
+            if not table.read_only.isdisjoint(props):
+                name = next(n for n in props if n in table.read_only)
+                raise RecordError(f"{dt.name}: field {name!r} is read-only")
+            for name in table.required:
+                if inline and name == parent_property:
                     continue
-                if inline and prop.name == parent_property:
-                    continue
-                if _blank(props.get(prop.name)):
-                    raise RecordError(f"{dt.name}: required field {prop.name!r} is missing")
+                if _blank(props.get(name)):
+                    raise RecordError(f"{dt.name}: required field {name!r} is missing")
         for prop in table.children:
             if props.get(prop.name) is not None:
                 self._validate_lines(table, None, prop, props[prop.name], strict=strict)

@@ -25,7 +25,7 @@ from talk_core.mapping import (
     value_hash,
 )
 from talk_core.model import DataType, Entity, Property, PropertyType
-from talk_core.sync.match import match_keys, normalise
+from talk_core.sync.match import key_values, match_keys, normalise
 from talk_core.sync.resolve import Candidate, by_priority, make_resolver, newest
 
 CUSTOMERS = DataType("customers", "Customers", (
@@ -159,6 +159,15 @@ def test_normalise_takes_a_short_way_for_ascii_with_the_same_result(value: objec
 @pytest.mark.parametrize("text", ["A  B", " a\tb ", "a\x1fb", "a\x0b\x0cb", "A\r\nB"])
 def test_ascii_white_space_of_every_kind_is_joined(text: str) -> None:
     assert normalise(text) == "a b"
+
+
+def test_key_values_follow_each_keys_object() -> None:
+    values = {"name": "Acme", "email": "a@x.no", "org_number": "9"}
+    assert key_values(values, (("org_number",), ("name", "postal_code"))) == ("9", "Acme", None)
+    for _ in range(100):  # many short-lived keys objects: each answers with its own parts
+        keys = (("email",), (f"p{_}",))
+        assert key_values(values, keys) == ("a@x.no", None)
+    assert key_values(values, [["name"], ["email"]]) == ("Acme", "a@x.no")
 
 
 def test_resolvers() -> None:

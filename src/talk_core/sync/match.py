@@ -49,5 +49,18 @@ def match_keys(values: dict[str, Any], keys: Sequence[Sequence[str]]) -> dict[st
 
 
 def key_values(values: dict[str, Any], keys: Sequence[Sequence[str]]) -> tuple[Any, ...]:
-    """The raw values the keys are made of: equal tuples make equal keys, cheaply."""
-    return tuple(values.get(part) for parts in keys for part in parts)
+    """The raw values the keys are made of: equal tuples make equal keys, cheaply.
+
+    Asked twice for every record merged, so the keys' parts are listed once
+    per keys object (the engine keeps one per global type).
+    """
+    known = _PARTS.get(id(keys))
+    if known is None or known[0] is not keys:
+        if len(_PARTS) > 64:
+            _PARTS.clear()
+        known = _PARTS[id(keys)] = (keys, tuple(part for parts in keys for part in parts))
+    return tuple(map(values.get, known[1]))
+
+
+#: id(keys) -> (keys, their parts in order); the keys are held, so the id stays theirs
+_PARTS: dict[int, tuple[Sequence[Sequence[str]], tuple[str, ...]]] = {}

@@ -203,15 +203,7 @@ class SQLiteStore(SQLiteInbox, SQLiteGlobals, SQLiteLinks, SQLiteJournal, SQLite
                 conn.execute("ROLLBACK")
                 raise
             else:
-                if carry and self._carrying:
-                    self._carried = True
-                    return
-                try:
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
+                self._finish(carry)
             finally:
                 self._depth = 0
             return
@@ -241,17 +233,21 @@ class SQLiteStore(SQLiteInbox, SQLiteGlobals, SQLiteLinks, SQLiteJournal, SQLite
             except BaseException:
                 conn.execute("ROLLBACK TO carried")
                 conn.execute("RELEASE carried")
-                self._commit_carried()
+                self._commit()
                 raise
             conn.execute("RELEASE carried")
-            if carry and self._carrying:
-                self._carried = True
-            else:
-                self._commit_carried()
+            self._finish(carry)
         finally:
             self._depth = 0
 
-    def _commit_carried(self) -> None:
+    def _finish(self, carry: bool) -> None:
+        """The end of an outermost block: commit, or carry it (see ``carrying``)."""
+        if carry and self._carrying:
+            self._carried = True
+        else:
+            self._commit()
+
+    def _commit(self) -> None:
         try:
             self._conn.execute("COMMIT")
         except BaseException:
@@ -282,7 +278,7 @@ class SQLiteStore(SQLiteInbox, SQLiteGlobals, SQLiteLinks, SQLiteJournal, SQLite
             self._carrying = False
             if self._carried:
                 self._carried = False
-                self._commit_carried()
+                self._commit()
 
     @contextlib.contextmanager
     def _atomic(self) -> Iterator[None]:

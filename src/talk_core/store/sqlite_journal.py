@@ -71,10 +71,7 @@ class SQLiteJournal:
                 "INSERT INTO journal_batches (created_at, entries) VALUES (?, ?)",
                 (min(row[6] for row in rows), dumps(rows)),
             )
-        batch_id = int(cur.lastrowid or 0)
-        for entry in batch:
-            self._batch_of[entry.key] = batch_id
-        self._batch_size[batch_id] = len({entry.key for entry in batch})
+        self._learn_batch(int(cur.lastrowid or 0), rows)
 
     def journal_remove_many(self, keys: Iterable[str]) -> None:
         self._know_batches()

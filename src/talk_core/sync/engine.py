@@ -239,9 +239,11 @@ class Sync:
         systems: Iterable[str] | None = None,
     ) -> RunResult:
         """Sync once. ``datatypes`` limits to global datatypes, ``systems`` to instances."""
+        for cache in (self._dts, self._ignored_by, self._keys, self._key_refs):
+            cache.clear()  # what the settings decide is worked out again each run
         wanted_types = [
             t for t in sync_order(list(datatypes) if datatypes else None)
-            if t.name in self.global_types and self.settings.datatype(t.name).enabled
+            if t.name in self.global_types and self.datatype_settings(t.name).enabled
         ]
         wanted_systems = set(systems) if systems else set(self.systems)
         unknown = sorted(wanted_systems - set(self.systems))
@@ -249,8 +251,6 @@ class Sync:
             raise TalkError(f"unknown system instance(s): {', '.join(unknown)}")
         self._stop = False
         self.result = RunResult(dry_run=dry_run)
-        self._dts.clear()
-        self._ignored_by.clear()
         self.refs = References(self.store, self.global_types)
         self.store.acquire_lock(f"{socket.gethostname()}:{os.getpid()}")
         try:
@@ -353,7 +353,7 @@ class Sync:
 
     # -- per global type ------------------------------------------------------------
     def _targets(self, global_type: str) -> list[Target]:
-        dts = self.settings.datatype(global_type)
+        dts = self.datatype_settings(global_type)
         share = dts.share
         out = []
         for name, instance in sorted(self.systems.items()):
@@ -386,7 +386,7 @@ class Sync:
         if gtype.parent is None:
             return None
         parent_type = gtype.property(gtype.parent).references[0]
-        dts = self.settings.datatype(parent_type)
+        dts = self.datatype_settings(parent_type)
         return ParentPlacement(self.store, gtype.parent, parent_type,
                                self._targets(parent_type), dts.accepts if dts.filter else None)
 
@@ -419,7 +419,7 @@ class Sync:
         keys = self._keys.get(gtype.name)
         if keys is None:
             keys = self._keys[gtype.name] = (
-                self.settings.datatype(gtype.name).match_keys or gtype.match_keys)
+                self.datatype_settings(gtype.name).match_keys or gtype.match_keys)
         return keys
 
     def refs_of(self, system: str, datatype: str, global_type: str) -> dict[str, str]:
@@ -431,7 +431,7 @@ class Sync:
             refs = self._refs[key] = mapping.references(dt)
         return refs
 
-    def _settings_of(self, global_type: str) -> DatatypeSettings:
+    def datatype_settings(self, global_type: str) -> DatatypeSettings:
         """The datatype's settings, made once per run even where none are configured."""
         dts = self._dts.get(global_type)
         if dts is None:
@@ -442,7 +442,7 @@ class Sync:
         key = (global_type, system)
         ignored = self._ignored_by.get(key)
         if ignored is None:
-            ignored = self._ignored_by[key] = self._settings_of(global_type).ignored(system)
+            ignored = self._ignored_by[key] = self.datatype_settings(global_type).ignored(system)
         return ignored
 
     def key_refs(self, system: str, datatype: str, global_type: str) -> dict[str, str]:
@@ -509,8 +509,8 @@ class Sync:
             self.prefetch_references(gtype.name, rows)
             batch: list[Planned] = []
             detached_from: dict[str, set[str]] = {}
-            for g, sys in detached:
-                detached_from.setdefault(g, set()).add(sys)
+            for detached_gid, system in detached:
+                detached_from.setdefault(detached_gid, set()).add(system)
             for gid, group in groupby(rows, key=_global_id):
                 assert gid is not None
                 members = list(group)
@@ -532,7 +532,7 @@ class Sync:
               targets: list[Target], detached: frozenset[str], *,
               parent_in: ParentIn | None = None) -> Planned | None:
         by_system = {link.system: link for link in links}
-        dts = self._settings_of(gtype.name)
+        dts = self.datatype_settings(gtype.name)
         latest: dict[str, InboxRow] = {}
         seqs: list[int] = []
         for row in rows:

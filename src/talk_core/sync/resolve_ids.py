@@ -26,7 +26,7 @@ class IdResolver:
         self.store = sync.store
         self.gtype = gtype
         self.keys = sync.keys(gtype)
-        self.history_new = sync.settings.datatype(gtype.name).history == "new"
+        self.history_new = sync.datatype_settings(gtype.name).history == "new"
 
     def run(self) -> None:
         self.store.inbox_undefer(self.gtype.name)

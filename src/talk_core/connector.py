@@ -8,11 +8,13 @@ records with the system's real semantics. Everything it gets and gives is an
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from talk_core.errors import AmbiguousRecovery
 from talk_core.model import Entity
 
 
@@ -51,6 +53,35 @@ class Page:
     cursor: str | None = None
     rejects: list[Reject] = attrs.field(factory=list)
     listing: bool = False
+
+
+@attrs.frozen
+class PendingCreate:
+    """A create a crash left unsettled: what was sent, under which key, and when.
+
+    ``sent`` is when the create was journalled, just before it was sent: the
+    record it made, if any, was made or changed after that.
+    """
+
+    key: str
+    properties: dict[str, Any]
+    sent: datetime
+
+
+#: What ``recover_many`` answers per key: the record, None (never made), or the doubt
+Recovered = Entity | AmbiguousRecovery | None
+
+
+def recover_each(connector: Connector, datatype: str,
+                 pending: Sequence[PendingCreate]) -> dict[str, Recovered]:
+    """``recover_many`` for a connector that only has ``recover``: one lookup per create."""
+    found: dict[str, Recovered] = {}
+    for create in pending:
+        try:
+            found[create.key] = connector.recover(datatype, create.key, create.properties)
+        except AmbiguousRecovery as exc:
+            found[create.key] = exc
+    return found
 
 
 @runtime_checkable

@@ -39,6 +39,14 @@ class TransientError(ConnectorError):
     """A failure that may pass: timeouts, 429, 5xx after the retries ran out."""
 
 
+class NotSent(TransientError):
+    """The request never left this machine: connection refused, no such host, no token.
+
+    Nothing reached the system, so a create that failed this way made no
+    record: its journal entry is settled without asking the system.
+    """
+
+
 class AmbiguousRecovery(ConnectorError):
     """More than one record may be the one a crashed create made: the connector does not guess.
 

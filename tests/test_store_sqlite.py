@@ -1241,3 +1241,74 @@ def test_a_version_3_file_keeps_its_big_integers_exact(db_path: Path) -> None:
     store.close()
     kept = raw(db_path).execute("SELECT \"values\" FROM links WHERE system = 'crm'")
     assert kept.fetchone()[0] == '{"n":12}'  # no long digits: left as it was
+
+
+# -- notes --------------------------------------------------------------------------------
+
+
+def test_version_6_moves_tokens_into_notes_and_drops_the_tokens_table(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    conn = raw(db_path)
+    for migration in schema.MIGRATIONS[:5]:
+        for statement in migration:
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 5")
+    for key, value in (("erp", {"refresh_token": "r"}), ("erp#budget", {"left": 2**70}),
+                       ("billing#replacing", {"items": ["w"]})):
+        conn.execute("INSERT INTO tokens VALUES (?, ?, '2026-01-01T00:00:00.000000Z')",
+                     (key, dumps(value)))
+    conn.close()
+    store = SQLiteStore(db_path)
+    assert store.notes("erp") == {"token": {"refresh_token": "r"}, "budget": {"left": 2**70}}
+    assert store.notes("billing") == {"replacing": {"items": ["w"]}}
+    assert store.get_token("erp#budget") == {"left": 2**70}
+    store.close()
+    conn = raw(db_path)
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "tokens" not in tables and "notes" in tables
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'notes'").fetchone()[0]
+    assert "WITHOUT ROWID" in sql
+    assert conn.execute("SELECT instance, name FROM notes ORDER BY 1, 2").fetchall() == [
+        ("billing", "replacing"), ("erp", "budget"), ("erp", "token")]
+
+
+def test_a_note_held_during_a_dry_run_is_moved_into_the_file_and_the_side_file_emptied(
+        db_path: Path) -> None:
+    s = SQLiteStore(db_path)
+    s.begin_dry_run()
+    s.put_note("erp", "token", {"refresh_token": "r1"}, at_once=True)
+    held = Path(s.held_notes_path or "")
+    assert "r1" in held.read_text()
+    assert raw(db_path).execute("SELECT count(*) FROM notes").fetchone()[0] == 0
+    s.end_dry_run()
+    assert held.read_text() == ""
+    assert raw(db_path).execute("SELECT name FROM notes").fetchall() == [("token",)]
+    s.close()
+
+
+def test_a_note_at_once_while_another_process_writes_is_held_not_lost(db_path: Path) -> None:
+    s = SQLiteStore(db_path)
+    writer = raw(db_path)
+    writer.execute("BEGIN IMMEDIATE")  # another process's long transaction
+    s.put_note("erp", "token", {"refresh_token": "r1"}, at_once=True)  # after the busy wait
+    assert s.get_note("erp", "token") == {"refresh_token": "r1"}
+    with pytest.raises(StateError, match="note 'plain' of 'erp'"):
+        s.put_note("erp", "plain", 1)  # not at once: the caller hears of it
+    writer.execute("ROLLBACK")
+    again = SQLiteStore(db_path)  # the next opening moves it in
+    assert again.get_note("erp", "token") == {"refresh_token": "r1"}
+    assert Path(again.held_notes_path or "").read_text() == ""
+    again.close()
+    s.close()
+
+
+def test_a_line_cut_short_in_the_side_file_is_skipped(db_path: Path) -> None:
+    s = SQLiteStore(db_path)
+    s.begin_dry_run()
+    s.put_note("erp", "a", 1, at_once=True)
+    with open(s.held_notes_path or "", "a", encoding="ascii") as side:
+        side.write('["erp", "b", "2", "2026')  # a crash in the middle of a write
+    assert s.notes("erp") == {"a": 1}
+    s.end_dry_run()
+    assert s.notes("erp") == {"a": 1}
+    s.close()

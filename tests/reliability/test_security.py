@@ -3,7 +3,7 @@
 End to end over the three emulators (an Invoiced API key, Exact Online's
 client secret with access and refresh tokens rotated during the run, a
 custom REST API's key and bearer token): every output of the command line
-at every log level, the state file's tables other than ``tokens``, the
+at every log level, the state file's tables other than ``notes`` (tokens), the
 reprs of every talk object that holds a credential and the exceptions of
 failing requests are searched for every credential (and for the Basic-auth
 form of the Invoiced key). Non-loopback transport is checked with
@@ -159,11 +159,11 @@ def talk(*args: str, **env: str) -> tuple[int, str, str]:
 
 
 def state_tables_but_tokens(path: Path) -> str:
-    """Every row of every table of the state file except ``tokens``, as text."""
+    """Every row of every table of the state file except ``notes`` (tokens), as text."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         names = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'tokens'")]
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'notes'")]
         assert {"links", "dead_letters", "runs", "inbox"} <= set(names)
         return "\n".join(f"{name}: {row!r}" for name in names
                          for row in conn.execute(f'SELECT * FROM "{name}"'))
@@ -219,7 +219,7 @@ def test_no_credential_in_any_output_of_runs_at_every_log_level(world: World) ->
     for where, text in outputs.items():
         assert_clean(text, secrets, where)
     assert_clean(state_tables_but_tokens(world.state_path), secrets,
-                 "the state file (tables other than tokens)")
+                 "the state file (tables other than notes)")
 
 
 WRONG = {"BILLING_KEY": "sk_inv_wrong_31c5d0aa", "CRM_TOKEN": "crm-bearer-wrong-77ab",
@@ -390,16 +390,17 @@ def test_state_files_are_private_even_under_a_permissive_umask(world: World) -> 
     try:
         with Sync(load_config(world.root / "talk.toml")) as sync:
             assert sync.run().status == "done"
-            # a refresh during a dry run goes to the private side file (the store is held)
+            # a refresh during a dry run is held in the private side file (the store is held)
+            refreshes = world.erp.state.refreshes
             world.erp.fail("sync/CRM/Accounts", 401, times=1)
             assert sync.run(dry_run=True).status == "done"
+            assert world.erp.state.refreshes > refreshes
     finally:
         os.umask(old)
     folder = world.state_path.parent
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     files = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()}
-    expected = {"state.db", "state.db.lock", "state.db.exact-token.lock",
-                "state.db.exact-token.erp.json"}
+    expected = {"state.db", "state.db.lock", "state.db.exact-token.lock", "state.db.notes"}
     assert expected <= set(files), files
     assert {name: mode for name, mode in files.items() if mode != 0o600} == {}
     store = SQLiteStore(world.state_path)  # WAL and shared memory exist while it is open

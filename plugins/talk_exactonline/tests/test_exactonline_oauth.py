@@ -201,9 +201,16 @@ def test_a_token_refreshed_during_a_dry_run_survives_the_rollback(tmp_path: Path
         with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
             token_answers(rsps, 1)
             assert manager.access_token() == "access-1"
+        # the run holds the state: the token waits beside it, private, until the rollback
+        assert oct(Path(store.held_notes_path or "").stat().st_mode & 0o777) == "0o600"
+        assert "refresh-1" in Path(store.held_notes_path or "").read_text()
     finally:
         store.end_dry_run()
     manager._token = None
     assert manager.tokens.load()["refresh_token"] == "refresh-1"
-    assert oct(Path(manager.tokens.side_path or "").stat().st_mode & 0o777) == "0o600"
+    assert oct(Path(store.held_notes_path or "").stat().st_mode & 0o777) == "0o600"
     store.close()
+    again = SQLiteStore(tmp_path / "state.db")  # moved into the state itself
+    assert again.get_token("exact")["refresh_token"] == "refresh-1"
+    assert Path(store.held_notes_path or "").read_text() == ""
+    again.close()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from talk_core.emulation import Hangup, TappedRequest
-from talk_core.errors import RecordError, TransientError
+from talk_core.errors import RecordError, StateError, TransientError
 from talk_core.store.sqlite import SQLiteStore
 from talk_invoiced.emulator import InvoicedEmulator
 from talk_invoiced.replacing import ReplacementNote
@@ -136,11 +135,12 @@ def test_a_noted_replacement_finished_elsewhere_is_forgotten_after_one_look(
 class _BrokenState:
     """A state that can be read but not written, as a full disk or a held lock leaves it."""
 
-    def get_token(self, _key: str) -> None:
+    def get_note(self, _instance: str, _name: str) -> None:
         return None
 
-    def put_token(self, _key: str, _note: dict[str, object]) -> None:
-        raise sqlite3.OperationalError("database is locked")
+    def put_note(self, _instance: str, _name: str, _value: object, *, at_once: bool = False
+                 ) -> None:
+        raise StateError("database is locked")
 
 
 def test_a_replacement_that_cannot_be_noted_is_not_begun(

@@ -218,9 +218,30 @@ _V5: list[str] = [
     )""",
 ]
 
+# Version 6: plugins' durable facts are notes, keyed by (instance, name) (see
+# ``NoteStore``). The tokens table held them under one key: a system's OAuth
+# token under its name, anything else under "name#kind" (Exact's budget,
+# Invoiced's replacements). A token becomes the note "token" of its instance.
+# The value text moves as it is, ``SLOW_MARK`` included.
+_V6: list[str] = [
+    """CREATE TABLE notes (
+        instance TEXT NOT NULL,
+        name TEXT NOT NULL,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (instance, name)
+    ) WITHOUT ROWID""",
+    "INSERT OR REPLACE INTO notes (instance, name, value, updated_at) "
+    "SELECT CASE WHEN instr(system, '#') > 0 THEN substr(system, 1, instr(system, '#') - 1) "
+    "ELSE system END, "
+    "CASE WHEN instr(system, '#') > 0 THEN substr(system, instr(system, '#') + 1) "
+    "ELSE 'token' END, token, updated_at FROM tokens",
+    "DROP TABLE tokens",
+]
+
 #: Migration ``n`` (0-based) takes a file from version ``n`` to ``n + 1``.
 #: Only ever append: a released migration is never edited.
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5]
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3, _V4, _V5, _V6]
 
 
 def _version(conn: sqlite3.Connection) -> int:

@@ -21,10 +21,12 @@ from pathlib import Path
 from talk_core.errors import LockedError, StateError
 from talk_core.serialize import parse_datetime
 from talk_core.store import schema
+from talk_core.store.held_notes import FileHeldNotes, HeldNotes, MemoryHeldNotes
 from talk_core.store.sqlite_globals import SQLiteGlobals
 from talk_core.store.sqlite_inbox import SQLiteInbox
 from talk_core.store.sqlite_journal import SQLiteJournal
 from talk_core.store.sqlite_links import SQLiteLinks
+from talk_core.store.sqlite_notes import SQLiteNotes
 from talk_core.store.sqlite_rows import now_text
 from talk_core.store.sqlite_runs import SQLiteRuns
 
@@ -89,10 +91,13 @@ def _verify(conn: sqlite3.Connection, path: str) -> None:
         )
 
 
-class SQLiteStore(SQLiteInbox, SQLiteGlobals, SQLiteLinks, SQLiteJournal, SQLiteRuns):
+class SQLiteStore(SQLiteInbox, SQLiteGlobals, SQLiteLinks, SQLiteJournal, SQLiteRuns,
+                  SQLiteNotes):
     """``StateStore`` on one SQLite file. Not thread-safe, like the protocol."""
 
     path: str
+    #: where notes put ``at_once`` wait while the state is held (see ``SQLiteNotes``)
+    held_notes_path: str | None
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
@@ -105,7 +110,13 @@ class SQLiteStore(SQLiteInbox, SQLiteGlobals, SQLiteLinks, SQLiteJournal, SQLite
         self._carried = False
         self._lock_fd: int | None = None
         self._memory_locked = False
+        self.held_notes_path = None if self.is_memory else self.path + ".notes"
+        self._held: HeldNotes = (MemoryHeldNotes() if self.held_notes_path is None
+                                 else FileHeldNotes(self.held_notes_path))
+        self._held_pending = False
         self._conn = self._connect()
+        if self._held.entries():  # notes a process held when it stopped
+            self._settle_notes()
 
     @classmethod
     def memory(cls) -> SQLiteStore:
@@ -166,6 +177,9 @@ class SQLiteStore(SQLiteInbox, SQLiteGlobals, SQLiteLinks, SQLiteJournal, SQLite
                 self._conn.execute("ROLLBACK")
         self._depth = 0
         self._dry_run = False
+        self._carried = False
+        if self._held_pending:
+            self._settle_notes()
         self._conn.close()
         self._conn = None  # type: ignore[assignment]
 
@@ -206,6 +220,8 @@ class SQLiteStore(SQLiteInbox, SQLiteGlobals, SQLiteLinks, SQLiteJournal, SQLite
                 self._finish(carry)
             finally:
                 self._depth = 0
+                if self._held_pending and not self._carried:
+                    self._settle_notes()
             return
         name = f"sp{self._depth}"
         conn.execute(f"SAVEPOINT {name}")
@@ -239,6 +255,8 @@ class SQLiteStore(SQLiteInbox, SQLiteGlobals, SQLiteLinks, SQLiteJournal, SQLite
             self._finish(carry)
         finally:
             self._depth = 0
+            if self._held_pending and not self._carried:
+                self._settle_notes()
 
     def _finish(self, carry: bool) -> None:
         """The end of an outermost block: commit, or carry it (see ``carrying``)."""
@@ -279,6 +297,8 @@ class SQLiteStore(SQLiteInbox, SQLiteGlobals, SQLiteLinks, SQLiteJournal, SQLite
             if self._carried:
                 self._carried = False
                 self._commit()
+            if self._held_pending and not self._depth:
+                self._settle_notes()
 
     @contextlib.contextmanager
     def _atomic(self) -> Iterator[None]:
@@ -293,6 +313,10 @@ class SQLiteStore(SQLiteInbox, SQLiteGlobals, SQLiteLinks, SQLiteJournal, SQLite
         else:
             with self.transaction():
                 yield
+
+    def _holds_state(self) -> bool:
+        """Whether this store's own transaction is open, so no other write can commit."""
+        return bool(self._depth) or self._carried
 
     def begin_dry_run(self) -> None:
         """Hold one outer transaction open that only ``end_dry_run`` ends, by rolling back."""
@@ -312,6 +336,8 @@ class SQLiteStore(SQLiteInbox, SQLiteGlobals, SQLiteLinks, SQLiteJournal, SQLite
         self._conn.execute("ROLLBACK")
         self._depth = 0
         self._dry_run = False
+        if self._held_pending:
+            self._settle_notes()
 
     def acquire_lock(self, owner: str) -> None:
         if self._lock_fd is not None or self._memory_locked:

@@ -1,4 +1,4 @@
-"""Bookkeeping around runs: their history, and the systems' OAuth tokens."""
+"""The history of runs."""
 
 from __future__ import annotations
 
@@ -14,23 +14,10 @@ __all__ = ["SQLiteRuns"]
 
 
 class SQLiteRuns:
-    """The runs and tokens tables of ``SQLiteStore``."""
+    """The runs table of ``SQLiteStore`` (the run lock is ``SQLiteStore``'s own)."""
 
     _conn: sqlite3.Connection
     path: str
-
-    # -- tokens --------------------------------------------------------------
-    def get_token(self, system: str) -> dict[str, Any] | None:
-        row = self._conn.execute("SELECT token FROM tokens WHERE system = ?", (system,)).fetchone()
-        return None if row is None else loads(row[0])
-
-    def put_token(self, system: str, token: dict[str, Any]) -> None:
-        self._conn.execute(
-            "INSERT INTO tokens (system, token, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (system) DO UPDATE SET token = excluded.token, "
-            "updated_at = excluded.updated_at",
-            (system, dumps(token), now_text()),
-        )
 
     # -- runs ----------------------------------------------------------------
     def start_run(self) -> int:

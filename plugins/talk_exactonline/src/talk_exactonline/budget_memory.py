@@ -3,16 +3,16 @@
 Without it every run starts knowing nothing of the day's budget, so a run
 started after the budget is spent sends a call only to be refused with a
 429. The last answer's ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset``
-are kept beside the instance's token (``TokenStore.save_note``), so the next
-run on a spent day stops before its first request and one after the reset
-starts afresh. The note names the app and host it was counted for: another
-app (client id) or host has a budget of its own.
+are kept as the instance's note ``budget`` beside its token
+(``TokenStore.save_note``), so the next run on a spent day stops before its
+first request and one after the reset starts afresh. The note names the
+app and host it was counted for: another app (client id) or host has a
+budget of its own.
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import Any
 
 from talk_core.errors import StateError
@@ -39,7 +39,7 @@ class BudgetMemory:
         """The day's remaining calls and reset time, if this app's were saved; else None."""
         try:
             note = self.tokens.load_note(KIND)
-        except (sqlite3.Error, StateError) as exc:
+        except StateError as exc:
             log.warning("Exact Online budget of %s could not be read: %s", self.tokens.name, exc)
             return None
         if note is None or any(note.get(k) != v for k, v in self.owner.items()):
@@ -56,5 +56,5 @@ class BudgetMemory:
                                 "daily_reset": reset}
         try:
             self.tokens.save_note(KIND, note)
-        except (sqlite3.Error, StateError) as exc:
+        except StateError as exc:
             log.warning("Exact Online budget of %s could not be saved: %s", self.tokens.name, exc)

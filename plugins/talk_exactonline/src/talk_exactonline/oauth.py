@@ -2,7 +2,7 @@
 
 Every refresh returns a new refresh token and kills the old one, so a lost
 or doubly used refresh token means a person must authorise again. Hence:
-tokens live in the state store; a refresh happens under an OS file lock
+tokens live in the state store, as notes written at once; a refresh happens under an OS file lock
 shared by every process using that store, the store is re-read after the
 lock is taken (another process may have refreshed already), and the new
 token is written to the store before the access token is used. Exact
@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import logging
 import os
 import secrets
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,9 +25,8 @@ from urllib.parse import urlencode
 
 import requests
 
-from talk_core.errors import AccessDenied, StateError
+from talk_core.errors import AccessDenied
 from talk_core.http import HttpClient, HttpStatusError
-from talk_core.store.sqlite import SQLiteStore
 
 log = logging.getLogger("talk.exactonline")
 
@@ -37,6 +34,8 @@ REFRESH_MARGIN = 30.0
 MIN_REFRESH_AGE = 570.0
 TOKEN_PATH = "api/oauth2/token"
 AUTH_PATH = "api/oauth2/auth"
+#: the note of the instance that holds its token (``NoteStore``)
+TOKEN_NOTE = "token"
 AGAIN = "run `talk auth exactonline --system {name}` to authorise talk again"
 
 
@@ -47,12 +46,9 @@ class ExactAuthError(AccessDenied):
 class TokenStore:
     """Where one system instance's token lives, and the lock that serialises refreshes.
 
-    A file-backed SQLite store is read and written through a connection of
-    its own, so a token is committed at once even while the run's
-    connection holds a transaction open. A dry run holds its transaction for
-    the whole run and rolls it back, so a token refreshed then cannot go into
-    the store: it goes into a private side file, and ``load`` takes whichever
-    token is newer.
+    The token is the instance's note ``token`` in the state store, written
+    ``at_once``: committed before it is used, whatever transaction the run
+    holds, and kept through a dry run's rollback (the store sees to both).
     """
 
     def __init__(self, name: str, store: Any, lock_path: str | None = None) -> None:
@@ -61,70 +57,30 @@ class TokenStore:
         path = getattr(store, "path", None)
         on_disk = isinstance(path, str) and path not in ("", ":memory:")
         self.lock_path = lock_path or (f"{path}.exact-token.lock" if on_disk else None)
-        self.side_path = f"{path}.exact-token.{name}.json" if on_disk else None
-        self._own = on_disk and isinstance(store, SQLiteStore)
         self._thread_lock = threading.RLock()
-
-    def _with_store(self, action: Callable[[Any], Any]) -> Any:
-        if not self._own:
-            return action(self.store)
-        own = type(self.store)(self.store.path)
-        try:
-            return action(own)
-        finally:
-            own.close()
 
     def load(self) -> dict[str, Any] | None:
         if self.store is None:
             return None
-        token = self._with_store(lambda s: s.get_token(self.name))
-        stored = token if isinstance(token, dict) else None
-        side = self._load_side()
-        if side is not None and (stored is None or float(side.get("issued_at", 0)) > float(
-                stored.get("issued_at", 0))):
-            return side
-        return stored
-
-    def _load_side(self) -> dict[str, Any] | None:
-        if self.side_path is None:
-            return None
-        try:
-            with open(self.side_path, encoding="utf-8") as handle:
-                token = json.load(handle)
-        except (OSError, ValueError):
-            return None
+        token = self.store.get_note(self.name, TOKEN_NOTE)
         return token if isinstance(token, dict) else None
 
     def save(self, token: dict[str, Any]) -> None:
         if self.store is None:
             raise ExactAuthError("no state store to keep Exact Online's rotating tokens in")
-        try:
-            self._with_store(lambda s: s.put_token(self.name, token))
-        except (sqlite3.OperationalError, StateError):
-            if self.side_path is None:
-                raise
-            log.warning("the state store is held by a transaction (a dry run?); Exact Online "
-                        "token of %s kept in %s", self.name, self.side_path)
-            fd = os.open(self.side_path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(token, handle)
-            os.replace(self.side_path + ".tmp", self.side_path)
+        self.store.put_note(self.name, TOKEN_NOTE, token, at_once=True)
 
     def load_note(self, kind: str) -> dict[str, Any] | None:
         """Something else this instance keeps between runs (``"budget"``), beside its token."""
         if self.store is None:
             return None
-        note = self._with_store(lambda s: s.get_token(self._note_key(kind)))
+        note = self.store.get_note(self.name, kind)
         return note if isinstance(note, dict) else None
 
     def save_note(self, kind: str, note: dict[str, Any]) -> None:
         if self.store is None:
             return
-        self._with_store(lambda s: s.put_token(self._note_key(kind), note))
-
-    def _note_key(self, kind: str) -> str:
-        # a row of the tokens table of its own; "#" keeps it apart from the token's row
-        return f"{self.name}#{kind}"
+        self.store.put_note(self.name, kind, note, at_once=True)
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:

@@ -155,6 +155,10 @@ class SQLiteNotes:
                     if self._conn.in_transaction:
                         self._conn.execute("ROLLBACK")
                     raise
+        except sqlite3.OperationalError as exc:
+            # another process's transaction: the next end of one of ours, or opening, retries
+            self._held_pending = True
+            log.debug("notes kept beside %s wait for it to be free (%s)", self.path, exc)
         except (sqlite3.Error, OSError) as exc:
             self._held_pending = True
             log.warning("notes kept beside %s could not be moved into it yet (%s)", self.path,

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import attrs
 
 from talk_core.model import Link
+from talk_core.staged import StagedRecord
 
 
 @attrs.define
@@ -23,8 +24,8 @@ class InboxRow:
     """A record read from a system and not yet merged into its global entity.
 
     Collect stages rows and moves the cursor in one transaction, so nothing
-    read is lost if the run stops before the merge. ``payload`` is the raw
-    entity (``id``, ``properties``, ``updated`` as ISO text, ``deleted``).
+    read is lost if the run stops before the merge. ``payload`` is what was
+    read, projected through the mapping (a ``StagedRecord``; None for a reshare).
     ``global_id`` is filled in once the row is matched to a global entity.
     ``kind`` is ``"read"`` for a record read from a system, ``"reshare"`` for
     a global entity that must be shared again (a retried dead letter, a
@@ -36,7 +37,7 @@ class InboxRow:
     system: str
     datatype: str
     external_id: str
-    payload: dict[str, Any] | None = None
+    payload: StagedRecord | None = None
     kind: str = "read"
     global_id: str | None = None
     seq: int | None = None

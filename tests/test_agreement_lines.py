@@ -21,10 +21,10 @@ from talk_core.mapping import Mapping, mapped
 from talk_core.model import ChildOf, DataType, Link, Property, PropertyType
 from talk_core.store.sqlite import SQLiteStore
 from talk_core.sync import lines
+from talk_core.sync.conflicts import newest
 from talk_core.sync.engine import Sync
 from talk_core.sync.placement import ParentPlacement
 from talk_core.sync.plan import Create, Observation, Route, Target, choose_route, plan_group
-from talk_core.sync.resolve import newest
 from talk_core.sync.settings import SyncSettings, SystemInstance
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from talk_core.cli.main import cli
+from talk_core.staged import StagedRecord
 from talk_core.store.base import InboxRow
 from talk_core.store.sqlite import SQLiteStore
 
@@ -327,7 +328,7 @@ def test_status_counts_why_staged_records_wait(workdir: Path) -> None:
     with store.transaction():
         store.stage([InboxRow("agreementline", "erp", "Quotations", "", kind="parent",
                               global_id=f"q{i}") for i in range(2)])
-        store.stage([InboxRow("human", "crm", "contacts", str(i), payload={"values": {}})
+        store.stage([InboxRow("human", "crm", "contacts", str(i), payload=StagedRecord({}))
                      for i in (7, 8, 9)])
         for row in store.inbox_groups("agreementline", None, 10):
             store.inbox_defer(row.seq, lines)  # type: ignore[arg-type]

@@ -25,8 +25,8 @@ from talk_core.mapping import (
     value_hash,
 )
 from talk_core.model import DataType, Entity, Property, PropertyType
+from talk_core.sync.conflicts import Candidate, by_priority, make_resolver, newest
 from talk_core.sync.match import key_values, match_keys, normalise
-from talk_core.sync.resolve import Candidate, by_priority, make_resolver, newest
 
 CUSTOMERS = DataType("customers", "Customers", (
     Property("id", read_only=True),

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from talk_core.model import Link
+from talk_core.sync.conflicts import by_priority, newest
 from talk_core.sync.plan import (
     Create,
     Delete,
@@ -13,7 +14,6 @@ from talk_core.sync.plan import (
     Update,
     plan_group,
 )
-from talk_core.sync.resolve import by_priority, newest
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 PROPS = frozenset({"name", "email", "city"})

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from talk_core.errors import LockedError, StateError
 from talk_core.model import Link
 from talk_core.serialize import SLOW_MARK, converter, dumps, format_datetime, loads, parse_datetime
+from talk_core.staged import StagedRecord
 from talk_core.store import schema
 from talk_core.store.base import Conflict, DeadLetter, InboxRow, JournalEntry, Run
 from talk_core.store.sqlite import SQLiteStore
@@ -61,7 +62,7 @@ def link(ext: str, gid: str | None = None, **kw: Any) -> Link:
 def inbox(ext: str, gid: str | None = None, **kw: Any) -> InboxRow:
     fields: dict[str, Any] = {"global_type": "customer", "system": "crm", "datatype": "contact"}
     fields.update(kw)
-    return InboxRow(external_id=ext, global_id=gid, payload={"id": ext}, **fields)
+    return InboxRow(external_id=ext, global_id=gid, payload=StagedRecord({"id": ext}), **fields)
 
 
 # -- serialize ------------------------------------------------------------------
@@ -70,7 +71,8 @@ def inbox(ext: str, gid: str | None = None, **kw: Any) -> InboxRow:
 def test_converter_round_trips_every_store_record_with_utc_text() -> None:
     plus_two = timezone(timedelta(hours=2))
     records = [
-        InboxRow("customer", "crm", "contact", "1", {"id": "1"}, seq=4, deferred="why"),
+        InboxRow("customer", "crm", "contact", "1",
+                 StagedRecord({"id": "1"}, "h", T0, history=True), seq=4, deferred="why"),
         JournalEntry("k", "customer", "g", "crm", "contact", {"a": 1}, T0),
         Conflict("customer", "g", "name", {"crm": "a"}, "crm", "newest", 3, 9, T0),
         DeadLetter("crm", "contact", "1", "customer", "read", "boom", next_attempt=T0, id=2),
@@ -605,7 +607,7 @@ def test_stage_and_unresolved_oldest_first(store: SQLiteStore) -> None:
     store.stage([InboxRow("customer", "", "", "", None, kind="reshare", global_id="g9")])
     rows = store.inbox_unresolved("customer", 10)
     assert [r.external_id for r in rows] == ["1", "2", "3"]
-    assert rows[0].payload == {"id": "1"}
+    assert rows[0].payload == StagedRecord({"id": "1"})
     assert rows[0].kind == "read"
     assert rows[0].seq is not None and rows[0].seq < rows[1].seq < rows[2].seq  # type: ignore[operator]
     assert [r.external_id for r in store.inbox_unresolved("customer", 2)] == ["1", "2"]
@@ -703,9 +705,30 @@ def test_inbox_defer_undefer_delete_and_count(store: SQLiteStore) -> None:
 
 
 def test_inbox_payload_round_trips_json(store: SQLiteStore) -> None:
-    payload = {"id": "1", "properties": {"amount": "1.50", "tags": ["a", 2]}, "deleted": False}
+    payload = StagedRecord({"amount": "1.50", "tags": ["a", 2]}, "h1",
+                           datetime(2026, 3, 1, 12, 30, tzinfo=UTC), history=True, created=True)
     store.stage([InboxRow("customer", "crm", "contact", "1", payload)])
     assert store.inbox_unresolved("customer", 1)[0].payload == payload
+
+
+def test_inbox_payload_keeps_the_json_earlier_versions_wrote(store: SQLiteStore) -> None:
+    """State files staged before the typed record still read, and new rows read the same."""
+    store.stage([InboxRow("customer", "crm", "contact", "1",
+                          StagedRecord({"n": 1}, "h", datetime(2026, 3, 1, tzinfo=UTC))),
+                 InboxRow("customer", "crm", "contact", "2", StagedRecord.tombstone())])
+    stored = [loads(text) for (text,) in store._conn.execute(
+        "SELECT payload FROM inbox ORDER BY seq")]
+    assert stored == [{"values": {"n": 1}, "hash": "h", "updated": "2026-03-01T00:00:00+00:00"},
+                      {"deleted": True}]
+    old = dumps({"values": {"n": 2}, "hash": "h2", "updated": "2026-03-02T00:00:00+00:00",
+                 "history": True})
+    store._conn.execute(
+        "INSERT INTO inbox (global_type, system, datatype, external_id, kind, payload) "
+        "VALUES ('customer', 'crm', 'contact', '3', 'read', ?)", (old,))
+    rows = store.inbox_unresolved("customer", 10)
+    assert rows[2].payload == StagedRecord({"n": 2}, "h2", datetime(2026, 3, 2, tzinfo=UTC),
+                                           history=True)
+    assert rows[1].payload is not None and rows[1].payload.deleted
 
 
 # -- global entities and match keys -------------------------------------------------------
@@ -1128,11 +1151,11 @@ def test_inbox_deletes_counts_tombstones_per_system(tmp_path) -> None:  # type: 
 
     store = SQLiteStore(tmp_path / "s.db")
     store.stage([
-        InboxRow("organisation", "a", "customers", "1", {"deleted": True}),
-        InboxRow("organisation", "a", "customers", "2", {"deleted": True}),
-        InboxRow("organisation", "b", "accounts", "3", {"deleted": True}),
-        InboxRow("organisation", "b", "accounts", "4", {"values": {}, "hash": "h"}),
-        InboxRow("human", "a", "customers", "5", {"deleted": True}),
+        InboxRow("organisation", "a", "customers", "1", StagedRecord.tombstone()),
+        InboxRow("organisation", "a", "customers", "2", StagedRecord.tombstone()),
+        InboxRow("organisation", "b", "accounts", "3", StagedRecord.tombstone()),
+        InboxRow("organisation", "b", "accounts", "4", StagedRecord({}, "h")),
+        InboxRow("human", "a", "customers", "5", StagedRecord.tombstone()),
     ])
     assert store.inbox_deletes("organisation") == {"a": 2, "b": 1}
     assert store.inbox_deletes("product") == {}

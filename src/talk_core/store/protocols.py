@@ -13,13 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from talk_core.model import Link
-from talk_core.store.records import Conflict, DeadLetter, JournalEntry, Run
-
-if TYPE_CHECKING:
-    from talk_core.store.base import InboxRow
+from talk_core.store.records import Conflict, DeadLetter, InboxRow, JournalEntry, Run
 
 __all__ = ["GlobalStore", "InboxStore", "JournalStore", "LetterStore", "LinkStore",
            "NoteStore", "RunStore", "Transactions"]

@@ -1,4 +1,4 @@
-"""The records the state keeps besides the inbox's rows, shared by every backend.
+"""The records the state keeps, shared by every backend.
 
 They live apart from the protocols so that a backend's row decoders can
 import them without the protocols, and the protocols without a backend.
@@ -12,7 +12,34 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Conflict", "DeadLetter", "JournalEntry", "Run"]
+from talk_core.staged import StagedRecord
+
+__all__ = ["Conflict", "DeadLetter", "InboxRow", "JournalEntry", "Run"]
+
+
+@attrs.define
+class InboxRow:
+    """A record read from a system and not yet merged into its global entity.
+
+    Collect stages rows and moves the cursor in one transaction, so nothing
+    read is lost if the run stops before the merge. ``payload`` is what was
+    read, projected through the mapping (a ``StagedRecord``; None for a reshare).
+    ``global_id`` is filled in once the row is matched to a global entity.
+    ``kind`` is ``"read"`` for a record read from a system, ``"reshare"`` for
+    a global entity that must be shared again (a retried dead letter, a
+    create that a crash left unfinished; system/datatype/external_id are
+    then those of the target, or empty).
+    """
+
+    global_type: str
+    system: str
+    datatype: str
+    external_id: str
+    payload: StagedRecord | None = None
+    kind: str = "read"
+    global_id: str | None = None
+    seq: int | None = None
+    deferred: str | None = None
 
 
 @attrs.define

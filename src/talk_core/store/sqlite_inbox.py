@@ -54,7 +54,7 @@ class SQLiteInbox:
         params = [
             (
                 r.global_type, r.system, r.datatype, r.external_id, r.kind,
-                None if r.payload is None else dumps(r.payload), r.global_id, r.deferred,
+                None if r.payload is None else dumps(r.payload.as_json()), r.global_id, r.deferred,
             )
             for r in rows
         ]

@@ -8,6 +8,7 @@ from typing import Any
 
 from talk_core.model import Link
 from talk_core.serialize import format_datetime, loads, parse_datetime
+from talk_core.staged import StagedRecord
 from talk_core.store.base import DeadLetter, InboxRow
 
 #: SQLite's own limit is far higher; 500 keeps statements small and reusable.
@@ -41,7 +42,7 @@ def decode_link(row: Sequence[Any]) -> Link:
 def decode_inbox_row(row: Sequence[Any]) -> InboxRow:
     return InboxRow(
         global_type=row[1], system=row[2], datatype=row[3], external_id=row[4],
-        kind=row[5], payload=None if row[6] is None else loads(row[6]),
+        kind=row[5], payload=None if row[6] is None else StagedRecord.from_json(loads(row[6])),
         global_id=row[7], seq=row[0], deferred=row[8],
     )
 

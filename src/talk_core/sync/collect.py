@@ -1,27 +1,33 @@
 """Collect: read what changed in each system and stage it, page by page.
 
-A page's changed records and the cursor after it are committed together,
-so a cursor never moves past a record that is not safely in the inbox.
-Records whose projection hashes the same as their link's are dropped here:
-that is both the no-change fast path and the echo filter for our own writes.
+A page's changed records (``StagedRecord`` rows) and the cursor after it
+are committed together, so a cursor never moves past a record that is not
+safely in the inbox. Records whose projection hashes the same as their
+link's are dropped here: that is both the no-change fast path and the echo
+filter for our own writes. Letters due for a retry are staged here too:
+a read letter is the record read again, a write letter a reshare.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
 from talk_core.connector import Reject
 from talk_core.errors import CircuitBroken
-from talk_core.mapping import ConversionError, Mapping, value_hash
+from talk_core.globaltypes import GlobalType
+from talk_core.mapping import ConversionError, Mapping
 from talk_core.model import DataType, Entity, ReadMode
 from talk_core.store.base import DeadLetter, InboxRow
-from talk_core.sync.resolve_ids import IdResolver
-
-if TYPE_CHECKING:
-    from talk_core.sync.engine import Sync
-    from talk_core.sync.settings import SystemInstance
+from talk_core.sync.catalog import Catalog
+from talk_core.sync.context import InFlight, RunContext
+from talk_core.sync.identify import Identify
+from talk_core.sync.letters import Letters
+from talk_core.sync.records import project, read_row, tombstone_row
+from talk_core.sync.references import References
+from talk_core.sync.settings import SystemInstance
 
 
 def entity_payload(entity: Entity) -> dict[str, Any]:
@@ -87,44 +93,77 @@ def _unencodable(value: Any) -> tuple[list[str], str] | None:
     return None
 
 
-def project(
-    mapping: Mapping, datatype: DataType, entity: Entity
-) -> tuple[dict[str, Any], str]:
-    values = mapping.to_global(entity, datatype)
-    return values, value_hash(values)
-
-
-def read_row(mapping: Mapping, system: str, datatype: DataType, entity: Entity,
-             values: dict[str, Any], digest: str) -> InboxRow:
-    return InboxRow(
-        mapping.global_type, system, datatype.name, entity.id,
-        payload={
-            "values": values,
-            "hash": digest,
-            "updated": entity.updated.isoformat() if entity.updated else None,
-        },
-    )
-
-
-def tombstone_row(global_type: str, system: str, datatype: str, external_id: str) -> InboxRow:
-    return InboxRow(global_type, system, datatype, external_id, payload={"deleted": True})
-
-
 def conversion_letter(
-    sync: Sync, system: str, datatype: str, mapping: Mapping, entity: Entity, exc: Exception
+    now: datetime, system: str, datatype: str, mapping: Mapping, entity: Entity, exc: Exception
 ) -> DeadLetter:
     message = f"{system} {datatype} {entity.id}: {exc}"
     return DeadLetter(
         system=system, datatype=datatype, external_id=entity.id,
         global_type=mapping.global_type, direction="read", error=message,
-        payload=entity_payload(entity), attempts=1, next_attempt=sync.now(),
+        payload=entity_payload(entity), attempts=1, next_attempt=now,
     )
 
 
-def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
+class Collector:
+    """Reads every datatype of a run; stages what changed and the letters due for a retry."""
+
+    def __init__(self, ctx: RunContext, catalog: Catalog, letters: Letters, refs: References,
+                 in_flight: InFlight, staged_before: int) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
+        self.catalog = catalog
+        self.letters = letters
+        self.refs = refs
+        self.in_flight = in_flight
+        #: The last row staged before this run: rows up to it are left over from
+        #: earlier runs (deferred, or staged by a run that was killed)
+        self.staged_before = staged_before
+
+    def identify(self, global_type: str) -> Identify:
+        return Identify(self.ctx, self.catalog, self.letters, self.refs, self.in_flight,
+                        self.catalog.global_types[global_type])
+
+    def collect(self, instance: SystemInstance, datatype: DataType,
+                mappings: Sequence[Mapping]) -> None:
+        """Read one datatype of one system since its cursor and stage what changed."""
+        collect(self, instance, datatype, mappings)
+
+    def retry_letters(self, due: list[DeadLetter], types: list[GlobalType]) -> None:
+        """Stage the letters due now: a read letter's record again, a write letter's reshare."""
+        names = {t.name for t in types}
+        rows: list[InboxRow] = []
+        for letter in due:
+            if letter.global_type not in names or letter.system not in self.catalog.systems:
+                continue
+            if letter.direction == "write" and letter.global_id:
+                rows.append(InboxRow(letter.global_type, letter.system, letter.datatype,
+                                     letter.external_id, kind="reshare",
+                                     global_id=letter.global_id))
+            elif letter.direction == "read" and letter.payload and "id" in letter.payload:
+                rows.extend(self._retry_read(letter))
+        if rows:
+            with self.store.transaction():
+                self.store.stage(rows)
+
+    def _retry_read(self, letter: DeadLetter) -> list[InboxRow]:
+        assert letter.payload is not None
+        entity = entity_from_payload(letter.payload)
+        try:
+            mapping, datatype = self.catalog.mapping(letter.system, letter.datatype,
+                                                     letter.global_type)
+            values, digest = project(mapping, datatype, entity)
+        except (ConversionError, KeyError) as exc:
+            self.letters.add(conversion_letter(
+                self.ctx.now(), letter.system, letter.datatype, mapping, entity, exc))
+            return []
+        self.letters.settle_read(letter.system, letter.datatype, letter.external_id)
+        return [read_row(mapping, letter.system, datatype, entity, values, digest)]
+
+
+def collect(c: Collector, instance: SystemInstance, datatype: DataType,
             mappings: Sequence[Mapping]) -> None:
     """Read one datatype of one system since its cursor and stage what changed."""
-    store = sync.store
+    store = c.store
     full = datatype.read_mode is ReadMode.FULL
     cursor = store.get_cursor(instance.name, datatype.name)
     history = cursor is None  # the first read: what it finds existed before talk
@@ -134,8 +173,8 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
         with store.transaction():
             store.seen_reset(instance.name, datatype.name)
     listed = 0
-    sync.progress("read", system=instance.name, datatype=datatype.name)
-    pending = _Pending(sync, instance.name, datatype.name, full)
+    c.ctx.progress("read", system=instance.name, datatype=datatype.name)
+    pending = _Pending(c, instance.name, datatype.name, full)
     unreadable_page = False
     for page in instance.connector.read(datatype.name, cursor):
         if page.listing and not full and not pending.listing:
@@ -150,9 +189,9 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
         }
         rows = pending.rows
         live: list[str] = []
-        sync.result.count(instance.name, datatype.name, "read", len(page.entities))
+        c.ctx.result.count(instance.name, datatype.name, "read", len(page.entities))
         for entity in page.entities:
-            sync.clear_read_letter(instance.name, datatype.name, entity.id)
+            c.letters.clear_read(instance.name, datatype.name, entity.id)
             if entity.deleted:
                 for m in mappings:
                     linked = links[m.key].get(entity.id)
@@ -173,8 +212,8 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
                 try:
                     values, digest = project(m, datatype, entity)
                 except ConversionError as exc:
-                    failed.append(
-                        conversion_letter(sync, instance.name, datatype.name, m, entity, exc))
+                    failed.append(conversion_letter(c.ctx.now(), instance.name, datatype.name,
+                                                    m, entity, exc))
                     continue
                 link = links[m.key].get(entity.id)
                 if link is not None and link[1] == digest:
@@ -184,7 +223,7 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
                     row.global_id = link[0]
                 if history:
                     assert row.payload is not None
-                    row.payload["history"] = True
+                    row.payload.history = True
                 staged.append(row)
             if not staged and not failed:
                 continue  # unchanged: what it holds was stored fine when it last changed
@@ -217,23 +256,23 @@ def collect(sync: Sync, instance: SystemInstance, datatype: DataType,
         pending.cursor = page.cursor
         pending.pages += 1
         listed += len(live)
-        sync.progress("page", system=instance.name, datatype=datatype.name,
+        c.ctx.progress("page", system=instance.name, datatype=datatype.name,
                       entities=len(page.entities))
-        if pending.full_enough(sync.settings.batch_size) or sync.stop_requested:
+        if pending.full_enough(c.catalog.settings.batch_size) or c.ctx.stopping:
             pending.flush()
-        sync.check_stop()
+        c.ctx.check_stop()
     pending.flush()
     if not unreadable_page:
-        sync.clear_page_letters(instance.name, datatype.name)
+        c.letters.clear_pages(instance.name, datatype.name)
     if full:
-        _full_listing_deletes(sync, instance, datatype, mappings, listed)
+        _full_listing_deletes(c, instance, datatype, mappings, listed)
         with store.transaction():
             store.set_cursor(instance.name, datatype.name, "listed")
     elif pending.listing and not unreadable_page:
         # the cursor moves only with the deletes the listing tells: a crash
         # before this commit lists everything again instead of losing them
         with store.transaction():
-            _full_listing_deletes(sync, instance, datatype, mappings, listed)
+            _full_listing_deletes(c, instance, datatype, mappings, listed)
             store.set_cursor(instance.name, datatype.name, pending.cursor)
 
 
@@ -246,10 +285,10 @@ def _reject_payload(reject: Reject) -> dict[str, Any] | None:
     return payload or None
 
 
-def _full_listing_deletes(sync: Sync, instance: SystemInstance, datatype: DataType,
+def _full_listing_deletes(c: Collector, instance: SystemInstance, datatype: DataType,
                           mappings: Sequence[Mapping], listed: int) -> None:
     """A full listing tells deletes by absence, unless it lists nothing at all."""
-    store = sync.store
+    store = c.store
     rows: list[InboxRow] = []
     for m in mappings:
         linked = store.count_links(m.global_type, instance.name, datatype.name)
@@ -258,7 +297,7 @@ def _full_listing_deletes(sync: Sync, instance: SystemInstance, datatype: DataTy
             linked -= pending
         # a handful of records can really all go (a parent's delete takes its contacts);
         # those deletes still face the circuit breaker like any others
-        if listed == 0 and linked > sync.settings.min_delete_count:
+        if listed == 0 and linked > c.catalog.settings.min_delete_count:
             raise CircuitBroken(
                 f"{instance.name} {datatype.name}: the listing came back empty while "
                 f"{linked} records are linked; treating it as a fault, nothing was deleted"
@@ -280,8 +319,8 @@ class _Pending:
     a crash in between only means those pages are read again.
     """
 
-    def __init__(self, sync: Sync, system: str, datatype: str, full: bool) -> None:
-        self.sync, self.system, self.datatype, self.full = sync, system, datatype, full
+    def __init__(self, c: Collector, system: str, datatype: str, full: bool) -> None:
+        self.c, self.system, self.datatype, self.full = c, system, datatype, full
         #: an incremental read that lists every live record (``Page.listing``)
         self.listing = False
         self.rows: list[InboxRow] = []
@@ -298,7 +337,7 @@ class _Pending:
     def flush(self) -> None:
         if not self.pages:
             return
-        store = self.sync.store
+        store = self.c.store
         with store.transaction():
             if self.gone:
                 # rows of them still staged (held back, waiting for a reference) would
@@ -308,7 +347,7 @@ class _Pending:
                 store.inbox_delete(r.seq for r in stale if r.seq is not None)
             store.stage(self._resolved(self._superseding(self.rows)))
             for letter in self.letters:
-                self.sync.dead_letter(letter)
+                self.c.letters.add(letter)
             if self.full or self.listing:
                 store.seen_add(self.system, self.datatype, self.seen)
             if not self.full and not self.listing:
@@ -326,12 +365,12 @@ class _Pending:
         the old row goes. Two rows would become two entities where nothing
         else (a link, a match key) ties them, and be created twice elsewhere.
         """
-        before = self.sync.staged_before
+        before = self.c.staged_before
         fresh = {(r.global_type, r.external_id): r for r in rows
                  if before and r.kind == "read" and r.global_id is None}
         if not fresh:
             return rows
-        store = self.sync.store
+        store = self.c.store
         ids = [external_id for _gt, external_id in fresh]
         replaced = []
         for old in store.inbox_reads_until(before, self.system, self.datatype, ids):
@@ -339,14 +378,14 @@ class _Pending:
             if new is None or old.seq is None:
                 continue
             new.global_id = new.global_id or old.global_id
-            if (old.payload or {}).get("history") and new.payload is not None:
-                new.payload["history"] = True
+            if old.payload is not None and old.payload.history and new.payload is not None:
+                new.payload.history = True
             replaced.append(old.seq)
         store.inbox_delete(replaced)
         return rows
 
     def _resolved(self, rows: list[InboxRow]) -> list[InboxRow]:
-        """Rows with the global ids that can be decided now (see ``resolve_fresh``).
+        """Rows with the global ids that can be decided now (see ``Identify.resolve_fresh``).
 
         Linked records got theirs from the link already; new records whose
         match keys hold no reference are matched here. The rest are staged
@@ -354,15 +393,14 @@ class _Pending:
         """
         fresh: dict[str, list[InboxRow]] = {}
         for row in rows:
-            if row.global_id is None and row.kind == "read" and not (row.payload or {}).get(
-                "deleted"
-            ) and not self.sync.key_refs(row.system, row.datatype, row.global_type):
+            if row.global_id is None and row.kind == "read" and row.payload is not None \
+                    and not row.payload.deleted \
+                    and not self.c.catalog.key_refs(row.system, row.datatype, row.global_type):
                 fresh.setdefault(row.global_type, []).append(row)
         if not fresh:
             return rows
         kept: set[int] = {id(row) for row in rows}
         for global_type, group in fresh.items():
-            resolver = IdResolver(self.sync, self.sync.global_types[global_type])
-            survivors = {id(row) for row in resolver.resolve_fresh(group)}
+            survivors = {id(row) for row in self.c.identify(global_type).resolve_fresh(group)}
             kept -= {id(row) for row in group} - survivors
         return [row for row in rows if id(row) in kept]

@@ -18,7 +18,7 @@ import attrs
 
 from talk_core.model import Link
 from talk_core.store.base import Conflict
-from talk_core.sync.resolve import Candidate, Resolver, is_empty
+from talk_core.sync.conflicts import Candidate, Resolver, is_empty
 
 
 class DeletePolicy(enum.StrEnum):

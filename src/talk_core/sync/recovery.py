@@ -1,22 +1,37 @@
-"""Which record a crashed create made: asked of the connector, checked against the links.
+"""Journal entries a crashed run left: what each interrupted write did, settled first.
 
-A connector that finds records again by what the create sent (no
-idempotency key, no marker field) can find one that only looks like it, or
-several. What the store knows settles part of that: a record linked to
-another entity is not this entity's. What is still not one record is not
-guessed at: the create is ``Held`` for a person, its journal entry kept, and
-the entity is not created again in that system until a later run finds one
-record (the person deleted the others) or none (it is created anew).
+A create is journalled before it is sent, so after a crash its entry says
+a record may exist that no link knows of. Before a run plans anything,
+each entry is settled through the same unit of work as any write
+(``commit``): the system is asked which record the create made, its links
+are written, or the entity is shared again if it made none. An interrupted
+delete is simply sent again.
+
+The creates of one system's datatype are asked in one go where the
+connector has ``recover_many`` (one listing instead of a lookup each),
+else one by one (``recover_each``). A connector that finds records again
+by what the create sent (no idempotency key, no marker field) can find one
+that only looks like it, or several. What the store knows settles part of
+that: a record linked to another entity is not this entity's. What is
+still not one record is not guessed at: the create is ``Held`` for a
+person, its journal entry kept, and the entity is not created again in
+that system until a later run finds one record (the person deleted the
+others) or none (it is created anew).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from talk_core.connector import Connector
+from talk_core.connector import Connector, PendingCreate, Recovered, recover_each
 from talk_core.errors import AmbiguousRecovery
 from talk_core.model import Entity
-from talk_core.store.base import JournalEntry, StateStore
+from talk_core.store.base import InboxRow, JournalEntry, StateStore
+from talk_core.sync.catalog import Catalog
+from talk_core.sync.commit import STOPS, Outcome, UnitOfWork
+from talk_core.sync.context import InFlight, RunContext
+from talk_core.sync.translate import Translator
 
 log = logging.getLogger("talk.sync")
 
@@ -37,21 +52,31 @@ class Held(Exception):
 def recovered(store: StateStore, connector: Connector, entry: JournalEntry) -> Entity | None:
     """The record ``entry``'s create made, None if it made none; raises ``Held``."""
     try:
-        found = connector.recover(entry.datatype, entry.key, entry.payload.get("properties", {}))
+        answer: Recovered = connector.recover(entry.datatype, entry.key,
+                                              entry.payload.get("properties", {}))
     except AmbiguousRecovery as exc:
-        fitting = [i for i in exc.fitting if not _taken(store, entry, i)]
-        others = [i for i in exc.others if not _taken(store, entry, i)]
+        answer = exc
+    return settle_answer(store, connector, entry, answer)
+
+
+def settle_answer(store: StateStore, connector: Connector, entry: JournalEntry,
+                  answer: Recovered) -> Entity | None:
+    """What the connector's answer for ``entry`` means, given the links; raises ``Held``."""
+    if isinstance(answer, AmbiguousRecovery):
+        fitting = [i for i in answer.fitting if not _taken(store, entry, i)]
+        others = [i for i in answer.others if not _taken(store, entry, i)]
         if len(fitting) == 1:
             return connector.get(entry.datatype, fitting[0])
         if fitting or others:
             left = fitting + others
-            raise Held(_instructions(entry, exc, left), tuple(left)) from None
+            raise Held(_instructions(entry, answer, left), tuple(left)) from None
         return None  # every record like it is another entity's: the create made none
-    if found is not None and _taken(store, entry, found.id):
+    if answer is not None and _taken(store, entry, answer.id):
         log.warning("journal: %s %s %s is linked to another entity; %s %s was not created",
-                    entry.system, entry.datatype, found.id, entry.global_type, entry.global_id)
+                    entry.system, entry.datatype, answer.id, entry.global_type,
+                    entry.global_id)
         return None
-    return found
+    return answer
 
 
 def _taken(store: StateStore, entry: JournalEntry, external_id: str) -> bool:
@@ -66,3 +91,118 @@ def _instructions(entry: JournalEntry, exc: AmbiguousRecovery, left: list[str]) 
             f"made ({exc}); talk does not guess and does not create it again. Delete in "
             f"{system} those that are not this {what}: the next run links the one left if it "
             f"holds what talk sent, or creates the {what} anew if none is left")
+
+
+class Recovery:
+    """Settles the journal before anything else in a run; answers what stays unsettled."""
+
+    def __init__(self, ctx: RunContext, catalog: Catalog, translator: Translator,
+                 work: UnitOfWork) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
+        self.catalog = catalog
+        self.translator = translator
+        self.work = work
+
+    def run(self) -> InFlight:
+        in_flight = InFlight()
+        creates: dict[tuple[str, str], list[JournalEntry]] = {}
+        for entry in self.store.journal_pending():
+            instance = self.catalog.systems.get(entry.system)
+            if instance is None:
+                log.warning("journal: system %s is not configured; entry %s kept",
+                            entry.system, entry.key)
+                continue
+            if self.ctx.dry_run:
+                continue
+            if entry.payload.get("op") == "delete":
+                self.ctx.check_stop()
+                self._recover_delete(instance.connector, entry)
+                continue
+            creates.setdefault((entry.system, entry.datatype), []).append(entry)
+        for (system, datatype), entries in creates.items():
+            self._recover_creates(self.catalog.systems[system].connector, datatype, entries,
+                                  in_flight)
+        return in_flight
+
+    def _recover_creates(self, connector: Connector, datatype: str,
+                         entries: list[JournalEntry], in_flight: InFlight) -> None:
+        pending = [PendingCreate(e.key, e.payload.get("properties", {}),
+                                 e.created_at or self.ctx.now()) for e in entries]
+        many: Callable[..., dict[str, Recovered]] | None = getattr(connector, "recover_many",
+                                                                   None)
+        answers: dict[str, Recovered] = {}
+        if many is not None:
+            self.ctx.check_stop()
+            try:
+                answers = many(datatype, pending)
+            except STOPS:
+                raise
+            except Exception as exc:
+                for entry in entries:
+                    self._not_yet(entry, exc, in_flight)
+                return
+        for entry, create in zip(entries, pending, strict=True):
+            self.ctx.check_stop()
+            try:
+                if many is None:
+                    answers = recover_each(connector, datatype, [create])
+                if entry.key not in answers:
+                    raise LookupError(f"the connector did not answer for {entry.key}")
+                found = settle_answer(self.store, connector, entry, answers[entry.key])
+            except STOPS:
+                raise
+            except Held as held:
+                self._held(entry, held, in_flight)
+                continue
+            except Exception as exc:
+                self._not_yet(entry, exc, in_flight)
+                continue
+            self._settle(entry, found)
+
+    def _not_yet(self, entry: JournalEntry, exc: Exception, in_flight: InFlight) -> None:
+        """Not known whether it was made, so it is not made again this run."""
+        in_flight.creates.add((entry.global_type, entry.global_id, entry.system))
+        log.warning("journal: cannot look %s %s up yet: %s", entry.system, entry.key, exc)
+
+    def _held(self, entry: JournalEntry, held: Held, in_flight: InFlight) -> None:
+        in_flight.creates.add((entry.global_type, entry.global_id, entry.system))
+        for candidate in held.candidates:
+            in_flight.held[(entry.system, entry.datatype, candidate)] = (
+                f"may be what an interrupted create of {entry.global_type} "
+                f"{entry.global_id} made; see its dead letter")
+        outcome = Outcome(entry.global_type, entry.global_id)
+        outcome.fail(entry.system, entry.datatype, "", str(held))
+        self.work.settle([outcome])
+
+    def _settle(self, entry: JournalEntry, found: Entity | None) -> None:
+        gt, gid, system = entry.global_type, entry.global_id, entry.system
+        outcome = Outcome(gt, gid, journal_done=[entry.key])
+        if self.store.link_for(gt, gid, system):
+            outcome.settled.add(system)
+        elif found is not None:
+            outcome.links.extend(self.translator.links_for_created(entry, found))
+            outcome.created.append((system, entry.datatype, found))
+            # the create did happen: the letter its lost answer left is settled
+            outcome.settled.add(system)
+        else:
+            outcome.staged.append(InboxRow(gt, system, entry.datatype, "", kind="reshare",
+                                           global_id=gid))
+        self.work.settle([outcome])
+
+    def _recover_delete(self, connector: Connector, entry: JournalEntry) -> None:
+        """Finish a delete a crash interrupted: deletes are idempotent, so send it again."""
+        external_id = entry.payload["external_id"]
+        try:
+            connector.delete(entry.datatype, external_id)
+        except STOPS:
+            raise
+        except Exception as exc:
+            log.warning("journal: cannot finish deleting %s %s %s yet: %s",
+                        entry.system, entry.datatype, external_id, exc)
+            return
+        outcome = Outcome(entry.global_type, entry.global_id, journal_done=[entry.key])
+        link = self.store.get_link(entry.system, entry.datatype, external_id, entry.global_type)
+        if link is not None:
+            outcome.dropped.append(link)
+        self.work.settle([outcome])

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from talk_core.globaltypes import GlobalType
-from talk_core.store.base import StateStore
+from talk_core.store.base import InboxRow, StateStore
 
 
 class Unresolved(LookupError):
@@ -21,7 +22,7 @@ class References:
     property, and ``reset`` between batches keeps memory flat.
     """
 
-    def __init__(self, store: StateStore, global_types: dict[str, GlobalType]) -> None:
+    def __init__(self, store: StateStore, global_types: Mapping[str, GlobalType]) -> None:
         self.store = store
         self.global_types = global_types
         self._to_global: dict[tuple[str, str, str], str] = {}
@@ -99,6 +100,26 @@ class References:
                                            self.targets(global_type, prop))
         for ext, gid in found.items():
             self._to_global[(system, datatype, ext)] = gid
+
+    def prefetch_rows(self, global_type: str, rows: Iterable[InboxRow],
+                      refs_of: Callable[[str, str, str], dict[str, str]]) -> None:
+        """Look up the references of a batch of staged records, one query per property.
+
+        ``refs_of(system, datatype, global_type)`` names the properties to
+        translate (all references, or just those match keys are made of).
+        """
+        wanted: dict[tuple[str, str, str], list[str]] = {}
+        for row in rows:
+            record = row.payload
+            if row.kind != "read" or record is None or record.deleted or record.values is None:
+                continue
+            values = record.values
+            for prop, datatype in refs_of(row.system, row.datatype, global_type).items():
+                value = values.get(prop)
+                if value is not None and value != "":
+                    wanted.setdefault((prop, row.system, datatype), []).append(str(value))
+        for (prop, system, datatype), ids in wanted.items():
+            self.prefetch_global(global_type, prop, system, datatype, ids)
 
     def prefetch_system(self, global_type: str, prop: str, system: str,
                         global_ids: list[str]) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 import attrs
 
 from talk_core.connector import Connector
+from talk_core.sync.conflicts import Resolver
 from talk_core.sync.plan import DeletePolicy
-from talk_core.sync.resolve import Resolver
 from talk_core.system import SystemSpec
 
 

@@ -20,53 +20,31 @@ journal), each other facet the new record has is settled at once:
 - otherwise the facet is staged as if just read, marked ``created``, so the
   facet's pass in this same run gives it its global entity (the source's
   facet, staged in the same inbox, by the facet's match keys, or a new
-  entity), where ``Sync._plan`` takes it as talk's own record rather than
+  entity), where the merge (``merge.py``) takes it as talk's own record rather than
   as news from the system.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
-from talk_core.mapping import ConversionError, Mapping
+from talk_core.mapping import ConversionError
 from talk_core.model import Entity, Link
-from talk_core.store.base import InboxRow
-from talk_core.sync.collect import project, read_row
-
-if TYPE_CHECKING:
-    from talk_core.sync.execute import Executor
+from talk_core.store.base import InboxRow, StateStore
+from talk_core.sync.catalog import Catalog
+from talk_core.sync.records import project, read_row
+from talk_core.sync.translate import Translator
 
 log = logging.getLogger("talk.sync")
-
-#: The payload key of a staged facet of a record talk created (see ``Sync._plan``).
-CREATED = "created"
-
-
-def created_hashes(rows: list[InboxRow]) -> dict[tuple[str, str], str | None]:
-    """``(system, external id) -> hash`` of the staged facets of records talk created."""
-    return {(row.system, row.external_id): (row.payload or {}).get("hash")
-            for row in rows if row.kind == "read" and (row.payload or {}).get(CREATED)}
 
 
 class Siblings:
     """Settles the other facets of records talk creates; called inside the create's commit."""
 
-    def __init__(self, executor: Executor) -> None:
-        self.executor = executor
-        self.sync = executor.sync
-        self.store = executor.store
-        self._facets: dict[tuple[str, str, str], list[Mapping]] = {}
-
-    def facets(self, system: str, datatype: str, global_type: str) -> list[Mapping]:
-        """The mappings of ``datatype`` in ``system`` to global types other than ``global_type``."""
-        key = (system, datatype, global_type)
-        found = self._facets.get(key)
-        if found is None:
-            spec = self.sync.systems[system].spec
-            found = self._facets[key] = [m for m in spec.mappings_of(datatype)
-                                         if m.global_type != global_type]
-        return found
+    def __init__(self, store: StateStore, catalog: Catalog, translator: Translator) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.translator = translator
 
     def settle(self, global_type: str, global_id: str, system: str, datatype: str,
                entity: Entity) -> None:
@@ -76,10 +54,10 @@ class Siblings:
         to its own record (a customer's address naming the customer) turns
         that reference into the created entity's global id.
         """
-        facets = self.facets(system, datatype, global_type)
+        facets = self.catalog.facets(system, datatype, global_type)
         if not facets:
             return
-        dt = self.sync.systems[system].spec.datatype(datatype)
+        dt = self.catalog.systems[system].spec.datatype(datatype)
         sources: list[Link] | None = None
         staged: list[InboxRow] = []
         for mapping in facets:
@@ -101,11 +79,11 @@ class Siblings:
             if twin is None:
                 row = read_row(mapping, system, dt, entity, values, digest)
                 assert row.payload is not None
-                row.payload[CREATED] = True
+                row.payload.created = True
                 staged.append(row)
             elif self.store.link_for(other, twin, system) is None:
-                self.store.put_link(self.executor.link_from(other, twin, system, datatype,
-                                                            entity, {}))
+                self.store.put_link(self.translator.link_from(other, twin, system, datatype,
+                                                              entity, {}))
                 # the facet's pass then updates the record where the entity differs
                 staged.append(InboxRow(other, system, datatype, entity.id, kind="reshare",
                                        global_id=twin))

@@ -52,6 +52,7 @@ import pytest
 
 from talk_core.errors import LockedError, StateError
 from talk_core.model import Link
+from talk_core.staged import StagedRecord
 from talk_core.store.base import Conflict, DeadLetter, InboxRow, JournalEntry, StateStore
 
 __all__ = ["JSON_EDGES", "OldSample", "StoreContract"]
@@ -109,7 +110,8 @@ def _link(ext: str, gid: str | None = None, **kw: Any) -> Link:
 def _row(ext: str, gid: str | None = None, **kw: Any) -> InboxRow:
     fields: dict[str, Any] = {"global_type": "customer", "system": "crm", "datatype": "contact"}
     fields.update(kw)
-    return InboxRow(external_id=ext, global_id=gid, payload={"id": ext}, **fields)
+    return InboxRow(external_id=ext, global_id=gid, payload=StagedRecord({"id": ext}, "h"),
+                    **fields)
 
 
 def _entries(n: int, at: datetime = T0) -> list[JournalEntry]:
@@ -544,7 +546,7 @@ class StoreContract:
         store.stage([InboxRow("customer", "", "", "", None, kind="reshare", global_id="g9")])
         rows = store.inbox_unresolved("customer", 10)
         assert [r.external_id for r in rows] == ["1", "2", "3"]
-        assert (rows[0].payload, rows[0].kind) == ({"id": "1"}, "read")
+        assert (rows[0].payload, rows[0].kind) == (StagedRecord({"id": "1"}, "h"), "read")
         seqs = [r.seq for r in rows]
         assert None not in seqs and seqs == sorted(seqs)  # type: ignore[type-var]
         assert store.inbox_last_seq() > max(seqs)  # type: ignore[type-var, operator]
@@ -594,20 +596,21 @@ class StoreContract:
 
     def test_inbox_reads_until_and_tombstones(self, store: StateStore) -> None:
         store.stage([
-            InboxRow("organisation", "a", "customers", "1", {"deleted": True}),
-            InboxRow("organisation", "a", "customers", "2", {"deleted": True}),
-            InboxRow("organisation", "b", "accounts", "3", {"deleted": True}),
-            InboxRow("organisation", "b", "accounts", "4", {"properties": {}}),
-            InboxRow("human", "a", "customers", "5", {"deleted": True}),
+            InboxRow("organisation", "a", "customers", "1", StagedRecord.tombstone()),
+            InboxRow("organisation", "a", "customers", "2", StagedRecord.tombstone()),
+            InboxRow("organisation", "b", "accounts", "3", StagedRecord.tombstone()),
+            InboxRow("organisation", "b", "accounts", "4", StagedRecord({})),
+            InboxRow("human", "a", "customers", "5", StagedRecord.tombstone()),
         ])
         assert store.inbox_deletes("organisation") == {"a": 2, "b": 1}
         assert store.inbox_deletes("organisation", "accounts") == {"b": 1}
         assert store.inbox_deletes("product") == {}
         until = store.inbox_last_seq()
-        store.stage([InboxRow("organisation", "a", "customers", "1", {"again": True})])
+        store.stage([InboxRow("organisation", "a", "customers", "1",
+                              StagedRecord({"again": True}))])
         got = store.inbox_reads_until(until, "a", "customers", ["1", "2", "9"])
-        assert sorted((r.external_id, r.payload["deleted"]) for r in got  # type: ignore[index]
-                      ) == [("1", True), ("2", True)]
+        assert sorted((r.external_id, r.payload is not None and r.payload.deleted)
+                      for r in got) == [("1", True), ("2", True)]
 
     def test_seen_sets_of_full_listings(self, store: StateStore) -> None:
         with store.transaction():
@@ -863,7 +866,7 @@ class StoreContract:
         v = JSON_EDGES
         store.put_global("customer", "g-ü🚀", v)
         store.put_link(_link("ext-שלום-🚀", "g-ü🚀", values=v))
-        store.stage([InboxRow("customer", "crm", "contact", "e-1", {"properties": v})])
+        store.stage([InboxRow("customer", "crm", "contact", "e-1", StagedRecord(v))])
         store.journal_add(JournalEntry("k-1", "customer", "g", "crm", "contact", v, T0))
         store.journal_add_many(JournalEntry(f"b{i}", "customer", f"g{i}", "crm", "contact",
                                             {"i": i, **v}, T0) for i in range(10))
@@ -883,7 +886,7 @@ class StoreContract:
 
         exact(store.get_global("customer", "g-ü🚀"))
         exact(store.get_link("crm", "contact", "ext-שלום-🚀", "customer").values)  # type: ignore[union-attr]
-        exact(store.inbox_unresolved("customer", 1)[0].payload["properties"])  # type: ignore[index]
+        exact(store.inbox_unresolved("customer", 1)[0].payload.values)  # type: ignore[union-attr]
         journal = {e.key: e.payload for e in store.journal_pending()}
         exact(journal["k-1"])
         exact({k: x for k, x in journal["b7"].items() if k != "i"})

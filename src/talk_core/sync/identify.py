@@ -8,32 +8,38 @@ records arriving in one batch from two systems still meet.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
 
 from talk_core.globaltypes import GlobalType
 from talk_core.ids import new_global_id
 from talk_core.store.base import DeadLetter, InboxRow
+from talk_core.sync.catalog import Catalog
+from talk_core.sync.context import InFlight, RunContext
+from talk_core.sync.letters import Letters
 from talk_core.sync.match import match_keys
-from talk_core.sync.references import Unresolved
-
-if TYPE_CHECKING:
-    from talk_core.sync.engine import Sync
+from talk_core.sync.references import References, Unresolved
 
 
-class IdResolver:
-    def __init__(self, sync: Sync, gtype: GlobalType) -> None:
-        self.sync = sync
-        self.store = sync.store
+class Identify:
+    """Global ids for the staged records of one global type."""
+
+    def __init__(self, ctx: RunContext, catalog: Catalog, letters: Letters, refs: References,
+                 in_flight: InFlight, gtype: GlobalType) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
+        self.catalog = catalog
+        self.letters = letters
+        self.refs = refs
+        self.held = in_flight.held
         self.gtype = gtype
-        self.keys = sync.keys(gtype)
-        self.history_new = sync.datatype_settings(gtype.name).history == "new"
+        self.keys = catalog.keys(gtype)
+        self.history_new = catalog.datatype_settings(gtype.name).history == "new"
 
     def run(self) -> None:
         self.store.inbox_undefer(self.gtype.name)
         with self.store.carrying():  # nothing here needs its own commit before the merge
             while True:
                 rows = self.store.inbox_unresolved(self.gtype.name,
-                                                   self.sync.settings.batch_size)
+                                                   self.catalog.settings.batch_size)
                 if not rows:
                     return
                 self._resolve_batch(rows)
@@ -67,7 +73,7 @@ class IdResolver:
             row.deferred = reason  # a fresh row is staged as it is
         else:
             self.store.inbox_defer(row.seq, reason)
-        self.sync.result.deferred += 1
+        self.ctx.result.deferred += 1
 
     def _decide(self, rows: list[InboxRow], *, unlinked: bool = False
                 ) -> tuple[list[tuple[InboxRow, str]], list[InboxRow]]:
@@ -75,7 +81,7 @@ class IdResolver:
 
         ``unlinked``: the rows are known to have no link (collect looked).
         """
-        gt, store, refs = self.gtype.name, self.store, self.sync.refs
+        gt, store, refs = self.gtype.name, self.store, self.refs
         refs.reset()
         linked = {} if unlinked else self._linked(rows)
         resolved: list[tuple[InboxRow, str]] = []
@@ -86,26 +92,26 @@ class IdResolver:
             record = (row.system, row.datatype, row.external_id)
             if gid is not None:
                 resolved.append((row, gid))
-            elif (row.payload or {}).get("deleted") or row.kind != "read":
+            elif row.kind != "read" or row.payload is None or row.payload.deleted:
                 gone.append(row)  # a delete of a record talk never linked
-            elif record in self.sync.held:
-                self._hold(row, self.sync.held[record])
+            elif record in self.held:
+                self._hold(row, self.held[record])
             else:
                 pending.append(row)
-        self.sync.prefetch_references(gt, pending, keys_only=True)
+        refs.prefetch_rows(gt, pending, self.catalog.key_refs)
         candidates: list[tuple[InboxRow, dict[str, str]]] = []
         for row in pending:
-            assert row.payload is not None
-            needed = self.sync.key_refs(row.system, row.datatype, gt)
+            assert row.payload is not None and row.payload.values is not None
+            needed = self.catalog.key_refs(row.system, row.datatype, gt)
             if not needed:
-                candidates.append((row, match_keys(row.payload["values"], self.keys)))
+                candidates.append((row, match_keys(row.payload.values, self.keys)))
                 continue
             try:
-                values = refs.to_global(gt, row.payload["values"], needed, row.system)
+                values = refs.to_global(gt, row.payload.values, needed, row.system)
             except Unresolved as exc:
                 assert row.seq is not None, "a fresh row cannot wait for a reference"
                 store.inbox_defer(row.seq, str(exc))
-                self.sync.result.deferred += 1
+                self.ctx.result.deferred += 1
                 continue
             candidates.append((row, match_keys(values, self.keys)))
         hits = self._hits(candidates)
@@ -121,8 +127,8 @@ class IdResolver:
                 for name, value in found.items():
                     new_keys.append((gid, name, value))
                     hits[(name, value)].append(gid)
-                if self.history_new and (row.payload or {}).get("history"):
-                    for other in sorted(self.sync.carriers(gt) - {row.system}):
+                if self.history_new and row.payload is not None and row.payload.history:
+                    for other in sorted(self.catalog.carriers(gt) - {row.system}):
                         store.detach(gt, gid, other)
             claimed[(gid, row.system)] = row.external_id
             resolved.append((row, gid))
@@ -183,7 +189,7 @@ class IdResolver:
         return other is None or other == row.external_id
 
     def _ambiguous(self, row: InboxRow, name: str, value: str, count: int) -> None:
-        self.sync.dead_letter(DeadLetter(
+        self.letters.add(DeadLetter(
             system=row.system, datatype=row.datatype, external_id=row.external_id,
             global_type=self.gtype.name, direction="read",
             error=(f"{row.system} {row.datatype} {row.external_id}: ambiguous match, "

@@ -1,0 +1,247 @@
+"""The one unit of work: journal, send, then settle everything a write produced in one commit.
+
+Every write talk makes goes through here: the plain writes of a batch of
+plans (``execute``), a parent created with its lines (``parents``), and a
+create a crash left in the journal (``recovery``, where asking the system
+what the create made stands in for sending it). The steps are always:
+
+1. ``open``: creates (and deletes) are journalled, with the conflicts the
+   plans met, in one commit before anything is sent, so a crash after the
+   system's answer is recovered by asking the system, not by creating
+   again; a conflict is never hidden by the echo of its own write.
+2. ``send``: the call; its answer becomes links, its failure a dead letter.
+   A create whose outcome is unknown (a transient failure) keeps its journal
+   entry for recovery; one that is known not made (refused, or ``NotSent``:
+   it never left the machine) has its entry settled.
+3. ``settle``: links, the created record's sibling facets, merged values,
+   letters, the journal entries settled, rows staged and the inbox rows
+   consumed, all in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+from talk_core.connector import Connector
+from talk_core.errors import Interrupted, NotSent, StopRun, TransientError
+from talk_core.globaltypes import GlobalType
+from talk_core.model import Entity, Link
+from talk_core.store.base import Conflict, DeadLetter, InboxRow, JournalEntry
+from talk_core.sync.catalog import Catalog
+from talk_core.sync.context import RunContext
+from talk_core.sync.letters import Letters, write_letter
+from talk_core.sync.match import key_values, match_keys
+from talk_core.sync.plan import Create, Delete, Plan, Update
+from talk_core.sync.references import References
+from talk_core.sync.siblings import Siblings
+from talk_core.sync.translate import Translator
+
+#: Exceptions that stop the run; a write they interrupt counts as not sent.
+STOPS = (StopRun, Interrupted)
+
+
+@attrs.define(slots=True)
+class Write:
+    """A planned action in the system's terms, ready to send."""
+
+    action: Create | Update | Delete
+    datatype: str
+    ident: str
+    payload: dict[str, Any]
+    entry: JournalEntry | None
+    sent: bool = False
+
+
+@attrs.define(slots=True)
+class Outcome:
+    """What one entity's writes produced, committed together (``settle``).
+
+    ``plan``: the merged plan whose values are stored with it (plain
+    writes); None for a parent created with its lines or a recovered create.
+    """
+
+    global_type: str
+    global_id: str
+    plan: Plan | None = None
+    seqs: list[int] = attrs.field(factory=list)
+    keys_before: tuple[Any, ...] = ()
+    links: list[Link] = attrs.field(factory=list)
+    dropped: list[Link] = attrs.field(factory=list)
+    journal_done: list[str] = attrs.field(factory=list)
+    staged: list[InboxRow] = attrs.field(factory=list)
+    #: systems written: a letter this run knows of there is settled
+    written: set[str] = attrs.field(factory=set)
+    #: systems whose letters for the entity are settled whatever this run knows
+    settled: set[str] = attrs.field(factory=set)
+    letters: list[tuple[DeadLetter, bool]] = attrs.field(factory=list)
+    incomplete: bool = False
+    #: records created: (system, datatype, the system's answer), for their other facets
+    created: list[tuple[str, str, Entity]] = attrs.field(factory=list)
+
+    def fail(self, system: str, datatype: str, external_id: str, error: str, *,
+             soon: bool = False) -> None:
+        """A write of the entity failed: a letter, written with the outcome."""
+        self.letters.append((write_letter(self.global_type, self.global_id, system, datatype,
+                                          external_id, error), soon))
+
+
+def record_plan(ctx: RunContext, gt: str, gid: str, action: Create | Update | Delete) -> None:
+    """Count a write made (or, in a dry run, list the write a run would make)."""
+    if isinstance(action, Create):
+        system, datatype, what, ident = action.system, action.datatype, "create", None
+    else:
+        system, datatype = action.system, action.link.datatype
+        what = "update" if isinstance(action, Update) else "delete"
+        ident = action.link.external_id
+    ctx.result.count(system, datatype, what)
+    if ctx.dry_run:
+        entry: dict[str, Any] = {"action": what, "system": system, "datatype": datatype,
+                                 "global_type": gt, "global_id": gid}
+        if ident is not None:
+            entry["id"] = ident
+        if not isinstance(action, Delete):
+            entry["values"] = action.values
+        ctx.result.planned.append(entry)
+
+
+class UnitOfWork:
+    def __init__(self, ctx: RunContext, catalog: Catalog, letters: Letters, refs: References,
+                 translator: Translator) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
+        self.catalog = catalog
+        self.letters = letters
+        self.refs = refs
+        self.translator = translator
+        self.siblings = Siblings(ctx.store, catalog, translator)
+
+    def open(self, entries: Iterable[JournalEntry],
+             conflicts: Iterable[tuple[Plan, Conflict]] = ()) -> None:
+        """Journal the writes about to be sent, and the conflicts met, durably."""
+        store, result = self.store, self.ctx.result
+        with store.transaction():
+            for plan, conflict in conflicts:
+                conflict.run_id = result.run_id
+                store.add_conflict(conflict)
+                result.conflicts.append({
+                    "global_type": plan.global_type, "global_id": plan.global_id,
+                    "property": conflict.property, "values": conflict.values,
+                    "winner": conflict.winner, "policy": conflict.policy,
+                })
+            store.journal_add_many(entries)
+
+    def send(self, connector: Connector, outcome: Outcome, write: Write) -> bool:
+        """Make one write; its answer or its failure goes into ``outcome``. True if it was made.
+
+        Stops (``StopRun``, ``Interrupted``) propagate with the write marked unsent.
+        """
+        gt, gid, action = outcome.global_type, outcome.global_id, write.action
+        write.sent = True
+        try:
+            if isinstance(action, Delete):
+                connector.delete(write.datatype, write.ident)
+                outcome.dropped.append(action.link)
+            elif isinstance(action, Update):
+                entity = connector.update(write.datatype, write.ident, write.payload)
+                outcome.links.append(self.translator.link_from(
+                    gt, gid, action.system, write.datatype, entity, action.values,
+                    action.link.values))
+            else:
+                assert write.entry is not None
+                entity = connector.create(write.datatype, write.payload, key=write.entry.key)
+                outcome.links.extend(self.translator.links_for_created(write.entry, entity))
+                outcome.created.append((action.system, write.datatype, entity))
+        except STOPS:
+            write.sent = False
+            raise
+        except Exception as exc:
+            if write.entry is not None and not (
+                isinstance(action, Create) and isinstance(exc, TransientError)
+                and not isinstance(exc, NotSent)
+            ):
+                outcome.journal_done.append(write.entry.key)
+            what = type(action).__name__.lower()
+            outcome.fail(action.system, write.datatype, write.ident,
+                         f"{action.system} {write.datatype} {write.ident or '(new)'}: {what} "
+                         f"failed: {type(exc).__name__}: {exc}")
+            return False
+        if write.entry is not None:
+            outcome.journal_done.append(write.entry.key)
+        outcome.written.add(action.system)
+        record_plan(self.ctx, gt, gid, action)
+        return True
+
+    def settle(self, outcomes: list[Outcome], *, gtype: GlobalType | None = None,
+               carry: bool = False) -> None:
+        """Commit what ``outcomes`` produced in one transaction.
+
+        ``gtype`` is the global type of outcomes with a plan. ``carry``:
+        inside the store's ``carrying``, committed with the next transaction.
+        """
+        with self.store.transaction(carry=carry):
+            self._write(outcomes, gtype)
+
+    def _write(self, outcomes: list[Outcome], gtype: GlobalType | None) -> None:
+        """Everything a batch produced, written with one statement per kind where possible."""
+        store, letters = self.store, self.letters
+        changed: list[tuple[str, dict[str, Any]]] = []
+        links: list[Link] = []
+        drops: list[Link] = []
+        staged: list[InboxRow] = []
+        done: list[str] = []
+        seqs: list[int] = []
+        keys = self.catalog.keys(gtype) if gtype is not None else ()
+        for outcome in outcomes:
+            plan, gt, gid = outcome.plan, outcome.global_type, outcome.global_id
+            deleted = False
+            if plan is not None:
+                drops.extend(plan.drop_links)
+                deleted = plan.deleted
+                if deleted:
+                    store.delete_global(gt, gid)
+                else:
+                    assert plan.values is not None
+                    if plan.changed:
+                        changed.append((gid, plan.values))
+                        if key_values(plan.values, keys) != outcome.keys_before:
+                            store.set_match_keys(gt, gid, match_keys(plan.values, keys))
+                    for system in plan.detach:
+                        store.detach(gt, gid, system)
+                    links.extend(plan.links)
+            if not deleted:
+                drops.extend(outcome.dropped)
+            links.extend(outcome.links)
+            done.extend(outcome.journal_done)
+            for system in outcome.written:
+                letters.clear_write(system, gt, gid)
+            for system in outcome.settled:
+                letters.settle_write(system, gt, gid)
+            staged.extend(outcome.staged)
+            if outcome.incomplete and not deleted:
+                staged.append(InboxRow(gt, "", "", "", kind="reshare", global_id=gid))
+            seqs.extend(outcome.seqs)
+        for link in drops:
+            store.delete_link(link)
+            self.refs.forget(link.system, link.global_id)
+        if gtype is not None:
+            store.put_globals(gtype.name, changed)
+            if gtype.parent:
+                store.set_parents(gtype.name,
+                                  [(gid, values.get(gtype.parent)) for gid, values in changed])
+        if links:
+            store.put_links(links)
+        for outcome in outcomes:
+            for system, datatype, entity in outcome.created:
+                self.siblings.settle(outcome.global_type, outcome.global_id, system, datatype,
+                                     entity)
+            for letter, soon in outcome.letters:
+                letters.add(letter, soon=soon)
+        if done:
+            store.journal_remove_many(done)
+        if staged:
+            store.stage(staged)
+        if seqs:
+            store.inbox_delete(seqs)

@@ -1,0 +1,216 @@
+"""Merge: each global entity's staged records and stored values become a plan.
+
+The inbox is read a batch of global entities at a time, in global id
+order, with one query each for their stored values, links and detached
+systems, and one per referencing property to translate references. Each
+entity's newest record per system becomes an ``Observation`` in global
+terms, and ``plan.plan_group`` decides what to write. The batches are
+yielded one at a time: the caller executes one before the next is read,
+so a batch sees the links the one before it made.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from itertools import groupby
+from typing import Any
+
+import attrs
+
+from talk_core.errors import CircuitBroken
+from talk_core.globaltypes import GlobalType
+from talk_core.model import Link
+from talk_core.store.base import InboxRow
+from talk_core.sync.catalog import Catalog
+from talk_core.sync.context import RunContext
+from talk_core.sync.match import key_values
+from talk_core.sync.placement import ParentPlacement
+from talk_core.sync.plan import DeletePolicy, Observation, Plan, plan_group
+from talk_core.sync.records import created_hashes
+from talk_core.sync.references import References, Unresolved
+from talk_core.sync.waiting import PARENT
+
+log = logging.getLogger("talk.sync")
+
+
+@attrs.define(slots=True)
+class Planned:
+    """A plan with the inbox rows it consumes and the match keys its entity had."""
+
+    plan: Plan
+    seqs: list[int]
+    keys_before: tuple[Any, ...] = ()
+
+
+def _global_id(row: InboxRow) -> str | None:
+    return row.global_id
+
+
+def check_breaker(ctx: RunContext, catalog: Catalog, global_type: str) -> None:
+    """Stop the run before a merge that would delete too much of ``global_type``."""
+    settings = catalog.settings
+    if settings.deletes is not DeletePolicy.PROPAGATE:
+        return
+    for system, deletes in ctx.store.inbox_deletes(global_type).items():
+        linked = ctx.store.count_links(global_type, system)
+        limit = max(settings.max_delete_fraction * linked, settings.min_delete_count)
+        if deletes > limit:
+            raise CircuitBroken(
+                f"{system} would delete {deletes} of {linked} linked {global_type} records, "
+                f"more than max_delete_fraction {settings.max_delete_fraction:g}; "
+                "nothing was deleted. Check the source, or raise the limit for one run."
+            )
+
+
+class Merge:
+    """Plans for one global type, a batch at a time (``batches``)."""
+
+    def __init__(self, ctx: RunContext, catalog: Catalog, refs: References,
+                 gtype: GlobalType) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
+        self.catalog = catalog
+        self.refs = refs
+        self.gtype = gtype
+        self.targets = catalog.targets(gtype.name)
+        self.keys = catalog.keys(gtype)
+        self.accept = catalog.accepts(gtype.name)
+        self.placement = self._placement()
+        #: postponed parents met on the way (``parents``), created once the type is merged
+        self.parents: list[InboxRow] = []
+
+    def _placement(self) -> ParentPlacement | None:
+        """Where lines' parents are, for a global type of lines; None for other types."""
+        gtype = self.gtype
+        if gtype.parent is None:
+            return None
+        parent_type = gtype.property(gtype.parent).references[0]
+        return ParentPlacement(self.store, gtype.parent, parent_type,
+                               self.catalog.targets(parent_type),
+                               self.catalog.accepts(parent_type))
+
+    def batches(self) -> Iterator[list[Planned]]:
+        store, gt, placement = self.store, self.gtype.name, self.placement
+        batch_size = self.catalog.settings.batch_size
+        after: str | None = None
+        while True:
+            rows = store.inbox_groups(gt, after, batch_size)
+            if not rows:
+                return
+            gids = list(dict.fromkeys(r.global_id for r in rows if r.global_id))
+            after = gids[-1]
+            currents = store.get_globals(gt, gids)
+            links = store.links_of_many(gt, gids)
+            detached = store.detached_of(gt, gids)
+            self.refs.reset()
+            if placement is not None:
+                placement.reset()
+            self.refs.prefetch_rows(gt, rows, self.catalog.refs_of)
+            batch: list[Planned] = []
+            detached_from: dict[str, set[str]] = {}
+            for detached_gid, system in detached:
+                detached_from.setdefault(detached_gid, set()).add(system)
+            for gid, group in groupby(rows, key=_global_id):
+                assert gid is not None
+                members = list(group)
+                if any(r.kind == PARENT for r in members):
+                    self.parents.extend(r for r in members if r.kind == PARENT)
+                    members = [r for r in members if r.kind != PARENT]
+                    if not members:
+                        continue
+                planned = self._plan(gid, members, currents.get(gid), links.get(gid, []),
+                                     frozenset(detached_from.get(gid, ())))
+                if planned is not None:
+                    batch.append(planned)
+            yield batch
+
+    def _plan(self, gid: str, rows: list[InboxRow], current: dict[str, Any] | None,
+              links: list[Link], detached: frozenset[str]) -> Planned | None:
+        gt, catalog = self.gtype.name, self.catalog
+        by_system = {link.system: link for link in links}
+        latest: dict[str, InboxRow] = {}
+        seqs: list[int] = []
+        for row in rows:
+            assert row.seq is not None
+            seqs.append(row.seq)
+            if row.kind == "read":
+                latest[row.system] = row
+        observations = []
+        first_new = current is None
+        deferred: list[int] = []
+        created = created_hashes(rows)
+        held: list[Observation] = []  # facets of records talk created (see ``siblings``)
+        for system, row in latest.items():
+            record = row.payload
+            assert record is not None
+            link = by_system.get(system)
+            if link is not None and link.external_id != row.external_id:
+                log.warning("%s %s %s shares its keys with %s; left unlinked", system,
+                            row.datatype, row.external_id, link.external_id)
+                continue
+            if record.deleted:
+                observations.append(Observation(system, row.datatype, row.external_id, {},
+                                                None, deleted=True))
+                continue
+            assert record.values is not None
+            try:
+                values = self.refs.to_global(gt, record.values,
+                                             catalog.refs_of(system, row.datatype, gt), system)
+            except Unresolved as exc:
+                assert row.seq is not None
+                self.store.inbox_defer(row.seq, str(exc))
+                deferred.append(row.seq)
+                self.ctx.result.deferred += 1
+                continue
+            mapping, _dt = catalog.mapping(system, row.datatype, gt)
+            if link is None and created.get((system, row.external_id), "") == record.hash:
+                held.append(Observation(system, row.datatype, row.external_id, values,
+                                        record.hash, record.updated,
+                                        defaults=mapping.defaults,
+                                        ignored=catalog.ignored(gt, system)))
+                continue
+            adopted = link is None and not first_new
+            if link is None:
+                first_new = False
+            observations.append(Observation(
+                system, row.datatype, row.external_id, values, record.hash, record.updated,
+                adopted=adopted, defaults=mapping.defaults, ignored=catalog.ignored(gt, system),
+            ))
+        own = _own_records(gid, gt, held, current, observations, by_system)
+        if current is None and not observations:
+            self.store.inbox_delete([s for s in seqs if s not in deferred])
+            return None
+        plan = plan_group(
+            global_type=gt, global_id=gid, current=current, links=by_system,
+            observations=observations, targets=self.targets, resolver=catalog.resolver,
+            policy=catalog.policy, delete_policy=catalog.settings.deletes, detached=detached,
+            accept=self.accept, parent_in=self.placement,
+        )
+        plan.links.extend(own)
+        if current is not None:
+            known = current
+        else:
+            known = next((o.values for o in observations if not o.adopted and not o.deleted), {})
+        return Planned(plan, [s for s in seqs if s not in deferred], key_values(known, self.keys))
+
+
+def _own_records(gid: str, global_type: str, held: list[Observation],
+                 current: dict[str, Any] | None, observations: list[Observation],
+                 by_system: dict[str, Link]) -> list[Link]:
+    """Link the facets of records talk created; answer the links to store.
+
+    Such a facet holds what talk wrote, not news: where the entity is
+    known or read elsewhere it is the target's link (the plan then
+    updates it where the entity differs). A facet nothing else has is
+    the entity itself, observed as talk's own, never "adopted".
+    """
+    if not held:
+        return []
+    if current is None and not any(not o.deleted for o in observations):
+        observations.extend(held)
+        return []
+    own = [Link(global_type, gid, o.system, o.datatype, o.external_id, o.hash, o.values)
+           for o in held]
+    by_system.update((link.system, link) for link in own)
+    return own

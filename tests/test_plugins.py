@@ -153,6 +153,16 @@ def test_plugin_commands_reach_the_cli_through_pluggy(
         plugins.pm.unregister(name="renamed")
 
 
+def test_talks_own_commands_come_through_the_same_hook() -> None:
+    core = plugins.pm.get_plugin(plugins.CORE)
+    assert core is not None
+    group = click.Group("talk")
+    plugins.hooks.register_commands(
+        group, skip=[p for p in plugins.pm.get_plugins() if p is not core])
+    assert {"sync", "status", "init", "demo"} <= set(group.commands)
+    assert plugins.CORE not in {p["name"] for p in plugins.get_plugins()}
+
+
 def test_get_plugins_lists_hooks(toy: ToyPlugin) -> None:
     listed = {p["name"]: p for p in plugins.get_plugins()}
     assert listed["toy"]["hooks"] == ["register_commands", "register_systems"]

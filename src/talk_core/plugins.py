@@ -21,6 +21,9 @@ pm.add_hookspecs(hookspecs)
 
 _loaded = False
 
+CORE = "talk-core"
+"""The name talk's own commands are registered under, on the same manager as plugins."""
+
 
 class Hooks:
     """Typed calls of talk's hooks: pluggy's ``pm.hook`` accepts and returns anything."""
@@ -152,7 +155,7 @@ def get_plugins() -> list[dict[str, object]]:
     }
     for plugin in pm.get_plugins():
         name = pm.get_name(plugin)
-        if plugin is hookspecs:
+        if plugin is hookspecs or name == CORE:
             continue
         info: dict[str, object] = {
             "name": name,

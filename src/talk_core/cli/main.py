@@ -23,6 +23,7 @@ from talk_core import __version__
 from talk_core.cli import logs
 from talk_core.config import Config, load_config
 from talk_core.errors import ConfigError, LockedError, StateError, TalkError
+from talk_core.hookspecs import hookimpl
 from talk_core.system import SystemSpec
 
 EXIT_OK, EXIT_ATTENTION, EXIT_USAGE, EXIT_LOCKED, EXIT_BREAKER, EXIT_EARLY = 0, 1, 2, 3, 4, 5
@@ -154,15 +155,29 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool) 
     ctx.obj = Context(config_path)
 
 
-def _register_commands() -> None:
-    from talk_core.cli import demo_cmd, inspect_cmds, meta_cmds, sync_cmd
+class CoreCommands:
+    """talk's own commands, added through the hook a plugin's go through."""
 
-    for module in (sync_cmd, inspect_cmds, meta_cmds, demo_cmd):
-        for command in module.COMMANDS:
-            cli.add_command(command)
+    @hookimpl
+    def register_commands(self, cli: click.Group) -> None:
+        from talk_core.cli import demo_cmd, inspect_cmds, meta_cmds, sync_cmd
+
+        for module in (sync_cmd, inspect_cmds, meta_cmds, demo_cmd):
+            for command in module.COMMANDS:
+                cli.add_command(command)
 
 
-_register_commands()
+def _register_core_commands() -> None:
+    """On import, so ``cli`` has its own commands before any plugin loads."""
+    from talk_core.plugins import CORE, hooks, pm
+
+    core = CoreCommands()
+    pm.register(core, name=CORE)
+    cli._seen.add(CORE)
+    hooks.register_commands(cli, skip=[p for p in pm.get_plugins() if p is not core])
+
+
+_register_core_commands()
 
 
 def main() -> None:

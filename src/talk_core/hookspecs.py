@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
+import click
 from pluggy import HookimplMarker, HookspecMarker
+
+from talk_core.system import SystemSpec
 
 hookspec = HookspecMarker("talk")
 hookimpl = HookimplMarker("talk")
 
+Register = Callable[[SystemSpec], None]
+"""What ``register_systems`` is handed: call it with each ``SystemSpec``."""
+
 
 @hookspec
-def register_systems(register: Any) -> None:
+def register_systems(register: Register) -> None:
     """Call ``register(SystemSpec(...))`` once for every kind of system the plugin provides."""
 
 
 @hookspec
-def register_commands(cli: Any) -> None:
+def register_commands(cli: click.Group) -> None:
     """Add click commands or groups to the ``talk`` command line (``cli.add_command``)."""

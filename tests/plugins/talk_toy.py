@@ -17,9 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import click
+
 from talk_core.connector import Page
 from talk_core.errors import RecordError
-from talk_core.hookspecs import hookimpl
+from talk_core.hookspecs import Register, hookimpl
 from talk_core.mapping import Mapping, field_equals, mapped
 from talk_core.model import DataType, Entity, Property, ReadMode
 from talk_core.system import Option, SystemContext, SystemSpec
@@ -157,9 +159,7 @@ def emulator(*, port: int, seed: bool) -> None:
 
 
 @hookimpl
-def register_commands(cli: Any) -> None:
-    import click
-
+def register_commands(cli: click.Group) -> None:
     @cli.command(name="toy-hello")
     @click.argument("who")
     def hello(who: str) -> None:
@@ -168,6 +168,6 @@ def register_commands(cli: Any) -> None:
 
 
 @hookimpl
-def register_systems(register: Any) -> None:
+def register_systems(register: Register) -> None:
     register(TOYCRM)
     register(TOYERP)

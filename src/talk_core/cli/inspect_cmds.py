@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 import click
 
@@ -23,7 +24,7 @@ def status(ctx: m.Context, as_json: bool) -> None:
     try:
         runs = store.runs(limit=5)
         deferred = store.inbox_deferred()
-        data = {
+        data: dict[str, Any] = {  # the --json document
             "state": store.path,
             "runs": [{"id": r.id, "started_at": r.started_at, "finished_at": r.finished_at,
                       "status": r.status, "totals": r.summary.get("totals", {})} for r in runs],

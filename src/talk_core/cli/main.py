@@ -15,7 +15,7 @@ import functools
 import sys
 import tomllib
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -23,6 +23,7 @@ from talk_core import __version__
 from talk_core.cli import logs
 from talk_core.config import Config, load_config
 from talk_core.errors import ConfigError, LockedError, StateError, TalkError
+from talk_core.hookspecs import hookimpl
 from talk_core.system import SystemSpec
 
 EXIT_OK, EXIT_ATTENTION, EXIT_USAGE, EXIT_LOCKED, EXIT_BREAKER, EXIT_EARLY = 0, 1, 2, 3, 4, 5
@@ -79,7 +80,7 @@ def handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def fail(message: str, code: int) -> None:
+def fail(message: str, code: int) -> NoReturn:
     click.echo(f"talk: {message}", err=True)
     sys.exit(code)
 
@@ -90,25 +91,26 @@ pass_context = click.make_pass_decorator(Context)
 class TalkGroup(click.Group):
     """Adds the plugins' commands, including plugins the config file names, on first use."""
 
-    _seen: set[str] = set()
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._seen: set[str] = set()  # plugins already asked for their commands, by name
 
     def _plugin_commands(self, ctx: click.Context) -> None:
-        from talk_core.plugins import load_plugins, pm
+        from talk_core.plugins import hooks, load_plugins, pm
 
-        load_plugins()
+        try:
+            load_plugins()
+        except ConfigError as exc:
+            fail(str(exc), EXIT_USAGE)
         config_path = ctx.params.get("config_path") if ctx.params else None
         # loads modules named by the config's `plugins`; the command that reads the
         # config says what is wrong with it, if anything
         with contextlib.suppress(TalkError):
             Context(config_path).specs()
-        for plugin in pm.get_plugins():
-            name = pm.get_name(plugin) or ""
-            if name in self._seen:
-                continue
-            self._seen.add(name)
-            hook = getattr(plugin, "register_commands", None)
-            if hook is not None:
-                hook(cli=self)
+        # each plugin is asked once, also when the config's plugins load after the rest
+        asked = [p for p in pm.get_plugins() if pm.get_name(p) in self._seen]
+        self._seen.update(n for n in map(pm.get_name, pm.get_plugins()) if n is not None)
+        hooks.register_commands(self, skip=asked)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._plugin_commands(ctx)
@@ -153,15 +155,29 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool) 
     ctx.obj = Context(config_path)
 
 
-def _register_commands() -> None:
-    from talk_core.cli import demo_cmd, inspect_cmds, meta_cmds, sync_cmd
+class CoreCommands:
+    """talk's own commands, added through the hook a plugin's go through."""
 
-    for module in (sync_cmd, inspect_cmds, meta_cmds, demo_cmd):
-        for command in module.COMMANDS:
-            cli.add_command(command)
+    @hookimpl
+    def register_commands(self, cli: click.Group) -> None:
+        from talk_core.cli import demo_cmd, inspect_cmds, meta_cmds, sync_cmd
+
+        for module in (sync_cmd, inspect_cmds, meta_cmds, demo_cmd):
+            for command in module.COMMANDS:
+                cli.add_command(command)
 
 
-_register_commands()
+def _register_core_commands() -> None:
+    """On import, so ``cli`` has its own commands before any plugin loads."""
+    from talk_core.plugins import CORE, hooks, pm
+
+    core = CoreCommands()
+    pm.register(core, name=CORE)
+    cli._seen.add(CORE)
+    hooks.register_commands(cli, skip=[p for p in pm.get_plugins() if p is not core])
+
+
+_register_core_commands()
 
 
 def main() -> None:

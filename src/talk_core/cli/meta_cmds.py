@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -108,7 +109,7 @@ def plugins(as_json: bool) -> None:
 def systems(ctx: m.Context, as_json: bool) -> None:
     """Kinds of system the plugins provide, their datatypes and global datatypes."""
     specs = ctx.specs()
-    data = [{
+    data: list[dict[str, Any]] = [{  # the --json document
         "name": spec.name, "label": spec.label,
         "options": [{"name": o.name, "required": o.required, "secret": o.secret,
                      "help": o.help} for o in spec.options],

@@ -139,7 +139,7 @@ def sync(ctx: m.Context, dry_run: bool | None, datatypes: tuple[str, ...],
 
 def _on_interrupt(run: Sync) -> dict[int, Any]:
     """First Ctrl-C: finish the record in flight and stop. Second: abort now."""
-    pressed = []
+    pressed: list[int] = []
 
     def handler(signum: int, frame: FrameType | None) -> None:
         if pressed:

@@ -7,6 +7,7 @@ them, so what the summary shows is what talk does with real systems.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from collections.abc import Mapping as MappingABC
@@ -144,7 +145,7 @@ class Scenario:
     def _seed(self) -> None:
         for role in ROLES:
             seeding.write_share(self.company.share(role.name),
-                                lambda store, name=role.name: self._instance(name, store),
+                                functools.partial(self._instance, role.name),
                                 self.folder / f"seed-{role.name}.db")
 
     @contextmanager

@@ -645,19 +645,19 @@ class InMemoryConnector:
             if cid not in listed:
                 self._drop(child, cid, touch=False)
         for item in items:
-            cid = item.get(cdt.id_field)
+            line_id = item.get(cdt.id_field)
             fields = {
                 k: v
                 for k, v in item.items()
                 if k not in (cdt.id_field, cdt.child_of.parent_property)
             }
-            if cid is None:
+            if line_id is None:
                 fields[cdt.child_of.parent_property] = parent_id
                 self._insert(child, fields, None, touch=False)
             else:
-                diff = self._diff(child, cid, fields)
+                diff = self._diff(child, line_id, fields)
                 if diff:
-                    self._modify(child, cid, diff, touch=False)
+                    self._modify(child, line_id, diff, touch=False)
 
     def _drop(self, table: _Table, id: str, *, touch: bool) -> bool:
         row = table.rows.get(id)

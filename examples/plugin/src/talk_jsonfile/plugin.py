@@ -9,8 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import click
+
 from talk_core.errors import ConfigError
-from talk_core.hookspecs import hookimpl
+from talk_core.hookspecs import Register, hookimpl
 from talk_core.system import Option, SystemContext, SystemSpec
 from talk_jsonfile.connector import JsonFileConnector
 from talk_jsonfile.folder import JsonFolder
@@ -42,12 +44,12 @@ JSONFILE = SystemSpec(
 
 
 @hookimpl
-def register_systems(register: Any) -> None:
+def register_systems(register: Register) -> None:
     register(JSONFILE)
 
 
 @hookimpl
-def register_commands(cli: Any) -> None:
+def register_commands(cli: click.Group) -> None:
     from talk_jsonfile.commands import jsonfile
 
     cli.add_command(jsonfile)

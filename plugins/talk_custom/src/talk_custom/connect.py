@@ -98,6 +98,6 @@ def instance(name: str, kind: str, *, base_dir: Path | None = None, store: Any =
         raise ConfigError(f"[systems.{name}] connector: unknown kind {kind!r}; expected one "
                           f"of {', '.join(SPECS)}")
     context = SystemContext(name, store, base_dir or Path.cwd())
-    connector = SPECS[kind].factory(options=options, context=context)
+    connector = _connector(kind, options=options, context=context)
     assert connector.spec is not None
     return SystemInstance(name, connector.spec, connector)

@@ -15,7 +15,7 @@ change per installation.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args
 
 import attrs
 
@@ -52,6 +52,11 @@ DEFAULTS = {"id_field": "id", "updated_field": "updated_at", "deleted_field": "d
             "key_field": "talk_key"}
 
 
+OptionalField = Literal["updated_field", "deleted_field", "key_field"]
+OPTIONAL_FIELDS: tuple[OptionalField, ...] = get_args(OptionalField)
+"""The system fields a resource can do without, each with a weaker read or write."""
+
+
 @attrs.frozen
 class Resource:
     """One datatype as talk sees it and as the system stores it.
@@ -86,10 +91,14 @@ class Resource:
         return {p.name: record[self.wire(p.name)] for p in self.datatype.properties
                 if self.wire(p.name) in record}
 
-    def without(self, *names: str) -> Resource:
+    def without(self, *names: OptionalField) -> Resource:
         """The resource with optional system fields (updated, deleted, key) absent."""
-        changed = {name: None for name in names}
-        resource = attrs.evolve(self, **changed)
+        resource = attrs.evolve(
+            self,
+            updated_field=None if "updated_field" in names else self.updated_field,
+            deleted_field=None if "deleted_field" in names else self.deleted_field,
+            key_field=None if "key_field" in names else self.key_field,
+        )
         return attrs.evolve(resource, datatype=_with_mode(resource))
 
 

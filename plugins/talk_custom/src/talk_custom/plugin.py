@@ -8,13 +8,11 @@ emulate``.
 
 from __future__ import annotations
 
-from typing import Any
-
-from talk_core.hookspecs import hookimpl
+from talk_core.hookspecs import Register, hookimpl
 from talk_custom.connect import SPECS
 
 
 @hookimpl
-def register_systems(register: Any) -> None:
+def register_systems(register: Register) -> None:
     for spec in SPECS.values():
         register(spec)

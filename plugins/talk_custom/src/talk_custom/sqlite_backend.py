@@ -28,7 +28,7 @@ from talk_core.errors import ConfigError, RecordError
 from talk_core.ids import new_global_id
 from talk_core.model import DataType, Entity, PropertyType, ReadMode
 from talk_core.system import SystemSpec
-from talk_custom.layout import Layout, Resource
+from talk_custom.layout import OPTIONAL_FIELDS, Layout, OptionalField, Resource
 from talk_custom.records import entity_or_raise, refuse_rejects_in_full_listing, to_entity
 from talk_custom.values import BadValue, check_value, missing_required, unknown_fields
 
@@ -99,8 +99,8 @@ class SqliteConnector:
             raise ConfigError(f"{here} datatypes.{r.name}: no column {column!r} in {where}; "
                               f'name its column with fields.{prop.name} = "..." or leave it '
                               f'out with fields.{prop.name} = ""')
-        absent = []
-        for key in ("updated_field", "deleted_field", "key_field"):
+        absent: list[OptionalField] = []
+        for key in OPTIONAL_FIELDS:
             column = getattr(r, key)
             if column is None or column in columns:
                 continue

@@ -234,7 +234,7 @@ class ExactConnector:
         endpoint = ENDPOINTS[dt.name]
         url: str | None = self._path(
             f"{endpoint.path}?$filter={quote(filter_)}&$select={self._select(dt)}")
-        out = []
+        out: list[Entity] = []
         while url is not None:
             found, url = results(envelope(self._call("GET", url), dt.name), dt.name)
             out.extend(self._entity(dt, record) for record in found)

@@ -31,13 +31,13 @@ def seed_sample(state: ExactState) -> dict[str, list[str]]:
     for item in ITEMS:
         made["Items"].append(state.create("Items", item)["ID"])
     first, second, third = made["Accounts"]
-    for account, (given, family, email) in zip(
+    for account_id, (given, family, email) in zip(
             (first, second, third),
             [("Anna", "de Vries", "anna@goudenkorst.nl"),
              ("Pieter", "van Dijk", "pieter@vandijkfietsen.nl"),
              ("Chloé", "Peeters", "chloe@lumiere.be")], strict=True):
         made["Contacts"].append(state.create("Contacts", {
-            "Account": account, "FirstName": given, "LastName": family, "Email": email,
+            "Account": account_id, "FirstName": given, "LastName": family, "Email": email,
             "JobTitleDescription": "Eigenaar"})["ID"])
     made["Addresses"].append(state.create("Addresses", {
         "Account": first, "Type": 4, "AddressLine1": "Industrieweg 3", "City": "Nieuwegein",

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+import click
 
-from talk_core.hookspecs import hookimpl
+from talk_core.hookspecs import Register, hookimpl
 
 
 @hookimpl
-def register_systems(register: Any) -> None:
+def register_systems(register: Register) -> None:
     from talk_exactonline.system import EXACT_ONLINE
 
     register(EXACT_ONLINE)
 
 
 @hookimpl
-def register_commands(cli: Any) -> None:
+def register_commands(cli: click.Group) -> None:
     from talk_exactonline.auth_cmd import register
 
     register(cli)

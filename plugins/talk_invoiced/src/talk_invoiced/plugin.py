@@ -6,7 +6,7 @@ import secrets
 from typing import Any
 
 from talk_core.emulation import Served
-from talk_core.hookspecs import hookimpl
+from talk_core.hookspecs import Register, hookimpl
 from talk_core.system import Option, SystemContext, SystemSpec
 from talk_invoiced.api import MAX_PAGE, PRODUCTION, SANDBOX, InvoicedApi
 from talk_invoiced.connector import InvoicedConnector
@@ -59,5 +59,5 @@ INVOICED_SPEC = SystemSpec(
 
 
 @hookimpl
-def register_systems(register: Any) -> None:
+def register_systems(register: Register) -> None:
     register(INVOICED_SPEC)

@@ -56,9 +56,9 @@ def _check(datatype: str, raw: Any) -> None:
     updated = raw.get("updated_at")
     if updated is not None and (not isinstance(updated, int) or isinstance(updated, bool)):
         raise MalformedRecord(f"updated_at is not unix seconds: {updated!r}")
-    name = raw.get("name")
-    if name is not None and not isinstance(name, str):
-        raise MalformedRecord(f"name is not text: {name!r}")
+    label = raw.get("name")
+    if label is not None and not isinstance(label, str):
+        raise MalformedRecord(f"name is not text: {label!r}")
     metadata = raw.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise MalformedRecord(f"metadata is not an object: {metadata!r}")

@@ -69,7 +69,7 @@ class SQLiteJournal:
             self.journal_remove_many([e.key for e in batch if e.key in self._batch_of])
             cur = self._conn.execute(
                 "INSERT INTO journal_batches (created_at, entries) VALUES (?, ?)",
-                (min(row[6] for row in rows), dumps(rows)),
+                (min(str(row[6]) for row in rows), dumps(rows)),
             )
         self._learn_batch(int(cur.lastrowid or 0), rows)
 

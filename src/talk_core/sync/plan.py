@@ -184,15 +184,15 @@ def plan_group(
     for target in targets:
         if not target.share:
             continue
-        link = links.get(target.system)
-        if link is not None:
-            writable = target.writable.get(link.datatype, frozenset())
+        held = links.get(target.system)
+        if held is not None:
+            writable = target.writable.get(held.datatype, frozenset())
             diff = {
                 p: values[p] for p in writable
-                if p in values and not _same(values[p], link.values.get(p))
+                if p in values and not _same(values[p], held.values.get(p))
             }
             if diff:
-                plan.actions.append(Update(target.system, link, diff))
+                plan.actions.append(Update(target.system, held, diff))
         elif target.system not in detached and (accept is None or accept(values)):
             route = choose_route(target, values, parent_in)
             if route is not None:

@@ -12,6 +12,7 @@ import pytest
 from talk_core.connector import BatchRecovery, PendingCreate, Recovered, recover_each
 from talk_core.errors import AmbiguousRecovery
 from talk_core.ids import new_global_id
+from talk_core.model import Entity
 from talk_core.store.sqlite import SQLiteStore
 from talk_exactonline.connector import LIST_PAGE, ExactConnector
 from talk_exactonline.emulator import ExactEmulator
@@ -126,3 +127,15 @@ def test_a_listing_longer_than_the_creates_are_many_asks_one_by_one(
         "Accounts", [_pending(key, {"Name": "Lost"})]))
     assert _summary(found) == {key: made.id}
     assert cost == 2, "the first page of the listing, then the lookup of the one create"
+
+
+@pytest.mark.parametrize(("sent", "held"), [
+    ("Acme", " ACME "), ("2", 2.0), (3, "3.00"), ("1e3", 1000),
+    ("6F1C4A9E-8A7B-4C2D-9E0F-1A2B3C4D5E6F", "6f1c4a9e-8a7b-4c2d-9e0f-1a2b3c4d5e6f"),
+])
+def test_the_index_finds_what_the_filter_would(sent: Any, held: Any) -> None:
+    from talk_exactonline.recovery import Listing
+
+    record = Entity("x", {"Name": held, "Modified": None})
+    listing = Listing("Accounts", [record, Entity("y", {"Name": "other"})])
+    assert listing.candidates({"Name": sent}, None) == [record]

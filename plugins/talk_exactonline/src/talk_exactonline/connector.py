@@ -298,9 +298,9 @@ class ExactConnector:
                                       most_pages=len(searchable))
         if listed is None:
             return recover_each(self, datatype, pending)
+        listing = recovery.Listing(datatype, listed)
         for create, sent in searchable:
-            candidates = [e for e in recovery.recent(listed, recovery.since_of(create))
-                          if recovery.searched(datatype, sent, e.properties)]
+            candidates = listing.candidates(sent, recovery.since_of(create))
             try:
                 answers[create.key] = recovery.choose(dt, sent, candidates)
             except AmbiguousRecovery as exc:

@@ -95,6 +95,46 @@ def searched(datatype: str, sent: dict[str, Any], held: dict[str, Any]) -> bool:
     return True
 
 
+class Listing:
+    """Listed records, found by the value of one ``RECOVER_BY`` field as ``searched`` compares.
+
+    Matching each of J creates against N listed records one by one costs
+    J x N comparisons; by an index of the first field a create sent, each
+    create looks at the few records that share that value.
+    """
+
+    def __init__(self, datatype: str, records: list[Entity]) -> None:
+        self.datatype = datatype
+        self.records = records
+        self._by: dict[str, dict[Any, list[Entity]]] = {}
+
+    def candidates(self, sent: dict[str, Any], since: datetime | None) -> list[Entity]:
+        """The records ``search_filter(sent)`` would find, modified since ``since``."""
+        field = next(name for name in RECOVER_BY[self.datatype]
+                     if sent.get(name) not in (None, ""))
+        index = self._by.get(field)
+        if index is None:
+            index = self._by[field] = {}
+            for entity in self.records:
+                held = entity.properties.get(field)
+                if held not in (None, ""):
+                    index.setdefault(_compared(held), []).append(entity)
+        same = index.get(_compared(sent[field]), [])
+        return [e for e in recent(same, since) if searched(self.datatype, sent, e.properties)]
+
+
+def _compared(value: Any) -> Any:
+    """A value as ``_same`` compares it: a number as a number, text without case or padding.
+
+    Two values ``_same`` holds equal give the same answer (a guid's case
+    goes with the rest of the text's).
+    """
+    if isinstance(value, bool):
+        return value
+    number = _number(value)
+    return number if number is not None else str(value).strip().casefold()
+
+
 def recent(found: Iterable[Entity], since: datetime | None) -> list[Entity]:
     """The records not left unchanged since before the create was sent."""
     return [e for e in found if since is None or e.updated is None or e.updated >= since]

@@ -74,3 +74,13 @@ def test_exact_budget_counts_at_n_20() -> None:
     assert load.active_seconds >= 60  # at 5 a minute, the day's first 15 calls span minutes
     projection = budget.projected(load, 100_000)
     assert projection["days"] == math.ceil(load.charged / 20 * 100_000 / 15)
+
+
+def test_recovery_cost_counts_at_j_30() -> None:
+    cost = benchmark("recovery_cost")
+    rows = cost.run(["--sizes", "30"])
+    assert {r.system for r in rows} == {"invoiced", "exactonline"}
+    for r in rows:
+        assert r.agree, r
+        assert r.each_requests >= r.size
+        assert r.many_requests <= math.ceil(r.size / r.page) + 1

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from talk_core.connector import Connector, Page
+from talk_core.connector import BatchRecovery, Connector, Page, PendingCreate
 from talk_core.errors import RecordError, TransientError
 from talk_core.model import ChildOf, DataType, Entity, Property, PropertyType, ReadMode
 from talk_core.testing import ConnectorContract, InMemoryConnector, SimulatedCrash
@@ -665,3 +665,19 @@ def test_incremental_replica_converges(
     sync(None)
     assert replica == c.records("contacts")
     assert list(c.read("contacts", cursor)) == []
+
+
+def test_recover_many_is_one_call_for_every_key_and_can_fail() -> None:
+    c = make(page_size=2)
+    made = {str(n): c.create("contacts", {"name": f"C{n}"}, key=str(n)).id for n in range(3)}
+    c.remove("contacts", made["2"])  # made, then deleted by a person: nothing to link
+    now = datetime.now(UTC)
+    pending = [PendingCreate(str(n), {"name": f"C{n}"}, now) for n in range(5)]
+    found = c.recover_many("contacts", pending)
+    assert {k: getattr(v, "id", None) for k, v in found.items()} == {
+        "0": made["0"], "1": made["1"], "2": None, "3": None, "4": None}
+    assert c.stats["recover_many"] == 1 and c.stats["recover"] == 0
+    assert isinstance(c, BatchRecovery)
+    c.fail_next("recover_many", TransientError)
+    with pytest.raises(TransientError):
+        c.recover_many("contacts", pending)

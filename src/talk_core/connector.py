@@ -74,7 +74,10 @@ Recovered = Entity | AmbiguousRecovery | None
 
 def recover_each(connector: Connector, datatype: str,
                  pending: Sequence[PendingCreate]) -> dict[str, Recovered]:
-    """``recover_many`` for a connector that only has ``recover``: one lookup per create."""
+    """``recover_many`` for a connector that only has ``recover``: one lookup per create.
+
+    Connectors with a batch lookup for some datatypes use it for the others.
+    """
     found: dict[str, Recovered] = {}
     for create in pending:
         try:
@@ -130,4 +133,35 @@ class Connector(Protocol):
 
     def close(self) -> None:
         """Release sessions and files."""
+        ...
+
+
+@runtime_checkable
+class BatchRecovery(Protocol):
+    """A connector that settles many crashed creates of one datatype at once.
+
+    Optional, and kept out of ``Connector`` so that a connector without it
+    still passes ``isinstance(c, Connector)``: the engine asks
+    ``isinstance(connector, BatchRecovery)`` and calls ``recover_many`` if
+    so, else ``recover_each``.
+    """
+
+    def recover_many(self, datatype: str,
+                     pending: Sequence[PendingCreate]) -> dict[str, Recovered]:
+        """For each pending key: the record its create made, None if none, or the doubt.
+
+        The answer has every key of ``pending`` and means what ``recover``
+        means for it: a found record, None when the create made none, or the
+        ``AmbiguousRecovery`` that ``recover`` would have raised (returned,
+        not raised, so one doubtful create does not hide the others).
+        Anything else (a ``TransientError``, a ``StopRun``) is raised and
+        settles none of them.
+
+        The point is the cost: one listing of what changed since the oldest
+        ``sent``, matched in memory, so J creates cost about
+        ``ceil(J / page size) + 1`` requests instead of J. A connector whose
+        listing since that time would cost more than asking per create
+        (an old entry in a busy account) asks per create instead; each
+        implementation documents its bound.
+        """
         ...

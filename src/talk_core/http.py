@@ -19,8 +19,9 @@ from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
 
-from talk_core.errors import AccessDenied, ConfigError, RecordError, TransientError
+from talk_core.errors import AccessDenied, ConfigError, NotSent, RecordError, TransientError
 
 log = logging.getLogger("talk.http")
 
@@ -151,6 +152,11 @@ class HttpClient:
     def __repr__(self) -> str:
         return f"HttpClient({self.name!r}, {self.base_url!r})"
 
+    @property
+    def safe_base_url(self) -> str:
+        """The base URL without user info: what a message may name."""
+        return _origin(self.base_url) + (urlsplit(self.base_url).path or "/")
+
     def url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
             if not self._same_origin(path):
@@ -199,10 +205,16 @@ class HttpClient:
                 response = self.session.request(method, url, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 reason = type(exc).__name__
-                if not may_resend or attempt > self.retries:
+                unsent = never_sent(exc)
+                if attempt > self.retries or (unsent is None and not may_resend):
+                    if unsent is not None:
+                        raise NotSent(f"{self.name} {method} {_path(url)}: not sent, {unsent} "
+                                      f"({self.safe_base_url}, {attempt} attempt(s))"
+                                      ) from None
                     raise TransientError(f"{self.name} {method} {_path(url)}: {reason} after "
                                          f"{attempt} attempt(s)") from None
-                self._wait(attempt, None, f"{method} {_path(url)}: {reason}")
+                # a request that never left may be sent again, whatever its method
+                self._wait(attempt, None, f"{method} {_path(url)}: {unsent or reason}")
                 continue
             if self.budget is not None:
                 self.budget.after_response(response)
@@ -255,6 +267,51 @@ class HttpClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+def never_sent(exc: BaseException) -> str | None:
+    """Why a failed request provably never reached the server, or None if it may have.
+
+    Only a failure to connect proves it: no such host, connection refused,
+    no answer to the connect. A read timeout, a reset or a 5xx came after
+    the request was (perhaps) received, so a create that failed so may
+    have made its record. The answer names the cause, never the URL's
+    query or any header, so it is safe in a message.
+    """
+    if isinstance(exc, requests.ConnectTimeout):
+        return "the connection timed out"
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, NameResolutionError):
+            return "the host name does not resolve"
+        if isinstance(current, ConnectionRefusedError):
+            return "the connection was refused"
+        if isinstance(current, NewConnectionError):
+            return ("the connection was refused" if _refused(current)
+                    else "no connection could be made")
+        if isinstance(current, MaxRetryError) and isinstance(current.reason, BaseException):
+            todo.append(current.reason)
+        todo.extend(a for a in current.args if isinstance(a, BaseException))
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                todo.append(linked)
+    return None
+
+
+def _refused(exc: BaseException) -> bool:
+    linked: BaseException | None = exc
+    for _ in range(8):
+        linked = linked.__cause__ or linked.__context__ if linked is not None else None
+        if linked is None:
+            return False
+        if isinstance(linked, ConnectionRefusedError):
+            return True
+    return False
 
 
 def _origin(url: str) -> str:

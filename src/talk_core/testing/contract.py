@@ -29,6 +29,9 @@ collects the subclass) and defining these fixtures on the subclass::
         def change(self):               # props -> a valid update that changes something
             return lambda props: {"name": props["name"] + " (changed)"}
 
+A connector with ``recover_many`` (``talk_core.connector.BatchRecovery``)
+is held to it too: it must answer as ``recover`` does, create by create.
+
 Optional fixtures the base class defaults and a subclass may override:
 ``page_size`` (``connector.page_size`` if it has one), ``schema``
 (``connector.datatype(name)`` if it has that method), ``read_mode`` (from
@@ -43,11 +46,12 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from talk_core.connector import Connector
+from talk_core.connector import BatchRecovery, Connector, PendingCreate, recover_each
 from talk_core.errors import RecordError
 from talk_core.model import DataType, Entity, PropertyType, ReadMode
 
@@ -312,6 +316,43 @@ class ConnectorContract:
         assert found is not None, "recover did not find the record its key created"
         assert found.id == entity.id
         assert connector.recover(datatype, create_key(99), new_record(99)) is None
+
+    def test_recover_many_finds_each_created_record_by_key(
+        self,
+        connector: Connector,
+        datatype: str,
+        new_record: NewRecord,
+        create_key: CreateKey,
+    ) -> None:
+        """Several creates settled at once: each found, the unmade None, as ``recover`` says.
+
+        A connector without ``recover_many`` is settled by ``recover_each``,
+        as the engine does, and held to the same.
+        """
+        sent_at = datetime.now(UTC) - timedelta(seconds=2)
+        made: dict[str, str] = {}
+        pending: list[PendingCreate] = []
+        for n in (1, 2, 3):
+            sent, entity = self._create(connector, datatype, new_record, create_key, n)
+            pending.append(PendingCreate(create_key(n), copy.deepcopy(sent), sent_at))
+            made[create_key(n)] = entity.id
+        for n in (98, 99):
+            pending.append(PendingCreate(create_key(n), new_record(n), sent_at))
+        if isinstance(connector, BatchRecovery):
+            found = connector.recover_many(datatype, pending)
+        else:
+            found = recover_each(connector, datatype, pending)
+        assert set(found) == {create.key for create in pending}
+        for key, ident in made.items():
+            answer = found[key]
+            assert isinstance(answer, Entity), f"recover_many did not find {key}: {answer!r}"
+            assert answer.id == ident
+        assert found[create_key(98)] is None and found[create_key(99)] is None
+        for create in pending:
+            one = connector.recover(datatype, create.key, copy.deepcopy(create.properties))
+            assert getattr(one, "id", None) == getattr(found[create.key], "id", None), (
+                f"recover_many and recover disagree on {create.key}"
+            )
 
     def test_update_of_unknown_id_raises_record_error(
         self,

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from talk_core.connector import Page
+from talk_core.connector import Page, PendingCreate, Recovered
 from talk_core.errors import RecordError, TransientError
 from talk_core.model import DataType, Entity, Property, PropertyType, ReadMode
 
@@ -28,7 +28,8 @@ __all__ = ["EPOCH", "InMemoryConnector", "LogicalClock", "SimulatedCrash"]
 #: Where the default logical clock starts; fixed so test output is reproducible.
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 
-OPERATIONS = frozenset({"read", "read_page", "create", "update", "delete", "get", "recover"})
+OPERATIONS = frozenset({"read", "read_page", "create", "update", "delete", "get", "recover",
+                        "recover_many"})
 WRITES = frozenset({"create", "update", "delete"})
 
 # The change log may hold this many stale entries beyond twice the live ones
@@ -385,6 +386,23 @@ class InMemoryConnector:
         if found is None or found not in table.rows:
             return None
         return self._entity(table, found)
+
+    def recover_many(self, datatype: str,
+                     pending: Sequence[PendingCreate]) -> dict[str, Recovered]:
+        """Every key looked up in one call, as a system that lists by key would answer.
+
+        Counted once in ``stats["recover_many"]``: one request, whatever the
+        number of creates.
+        """
+        self.stats["recover_many"] += 1
+        self._inject("recover_many", datatype)
+        table = self._table(datatype)
+        answers: dict[str, Recovered] = {}
+        for create in pending:
+            found = table.keys.get(create.key)
+            answers[create.key] = (self._entity(table, found)
+                                   if found is not None and found in table.rows else None)
+        return answers
 
     def close(self) -> None:
         """Nothing to release; present because the engine always calls it."""

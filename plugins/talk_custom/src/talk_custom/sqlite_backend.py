@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from talk_core.connector import Page, Reject
+from talk_core.connector import Page, PendingCreate, Recovered, Reject, recover_each
 from talk_core.errors import ConfigError, RecordError
 from talk_core.ids import new_global_id
 from talk_core.model import DataType, Entity, PropertyType, ReadMode
@@ -31,6 +31,9 @@ from talk_core.system import SystemSpec
 from talk_custom.layout import OPTIONAL_FIELDS, Layout, OptionalField, Resource
 from talk_custom.records import entity_or_raise, refuse_rejects_in_full_listing, to_entity
 from talk_custom.values import BadValue, check_value, missing_required, unknown_fields
+
+#: Keys asked for in one query: well under SQLite's limit of bound parameters.
+KEYS_A_QUERY = 500
 
 
 def quote(name: str) -> str:
@@ -337,6 +340,23 @@ class SqliteConnector:
         rows = self._rows(f"SELECT * FROM {quote(r.location)} WHERE {where} LIMIT 2",
                           tuple(values.values()))
         return self._entity(r, rows[0]) if len(rows) == 1 else None
+
+    def recover_many(self, datatype: str,
+                     pending: Sequence[PendingCreate]) -> dict[str, Recovered]:
+        """By the key column, one query for up to ``KEYS_A_QUERY`` keys; without it, one by one."""
+        r = self.layout.resource(datatype)
+        if not r.key_field:
+            return recover_each(self, datatype, pending)
+        keys = [create.key for create in pending]
+        rows: dict[str, dict[str, Any]] = {}
+        live = f" AND {quote(r.deleted_field)} IS NULL" if r.deleted_field else ""
+        for start in range(0, len(keys), KEYS_A_QUERY):
+            chunk = keys[start:start + KEYS_A_QUERY]
+            marks = ", ".join("?" for _ in chunk)
+            for row in self._rows(f"SELECT * FROM {quote(r.location)} WHERE "
+                                  f"{quote(r.key_field)} IN ({marks}){live}", tuple(chunk)):
+                rows.setdefault(str(row[r.key_field]), row)
+        return {key: (self._entity(r, rows[key]) if key in rows else None) for key in keys}
 
     def close(self) -> None:
         self.db.close()

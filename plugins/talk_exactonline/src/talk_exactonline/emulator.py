@@ -363,7 +363,14 @@ class _Handler(BaseHTTPRequestHandler):
                                        f"{service}(guid'{ident}')",
                                 "type": f"Exact.Web.Api.Models.{name}"}
         children = ENDPOINTS[name].children if name in ENDPOINTS else None
-        if children and not inline:
+        expanded = {e.strip() for e in (query.get("$expand") or "").split(",")}
+        if children and not inline and children in expanded:
+            parent_field = BY_NAME[children].child_of.parent_property  # type: ignore[union-attr]
+            lines = sorted((r for r in self.owner.state.listing(children)
+                            if r.get(parent_field) == ident), key=lambda r: r["LineNumber"])
+            record[children] = {"results": [self._present(children, line, {})
+                                            for line in lines]}
+        elif children and not inline:
             record[children] = {"__deferred": {"uri": record["__metadata"]["uri"] + "/" +
                                                children}}
         elif children and isinstance(record.get(children), dict):
@@ -406,6 +413,8 @@ class _Handler(BaseHTTPRequestHandler):
         shown = [self._present(name, r, query) if name != "Deleted"
                  else _select(r, query.get("$select")) for r in page]
         d: dict[str, Any] = {"results": shown}
+        if query.get("$inlinecount") == "allpages":
+            d["__count"] = str(len(records))
         if following:
             d["__next"] = following
         self._send(200, {"d": d}, headers)

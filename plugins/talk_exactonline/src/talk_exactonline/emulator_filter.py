@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+
+from talk_exactonline.convert import parse_exact_datetime
 
 _TERM = re.compile(
     r"\s*(?:trim\((?P<trimmed>\w+)\)|(?P<field>\w+))\s+(?P<op>eq|ne|gt|ge|lt|le)\s+"
@@ -27,7 +30,11 @@ def _literal(text: str) -> Any:
     if lower.startswith("guid'"):
         return text[5:-1].lower()
     if lower.startswith("datetime'"):
-        return text[9:-1]
+        try:
+            moment = datetime.fromisoformat(text[9:-1])
+        except ValueError:
+            raise FilterError(f"not a datetime literal: {text}") from None
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     if text.startswith("'"):
         return text[1:-1].replace("''", "'")
     if lower in ("true", "false"):
@@ -38,7 +45,12 @@ def _literal(text: str) -> Any:
 
 
 def _compare(left: Any, op: str, right: Any) -> bool:
-    if isinstance(right, Decimal):
+    if isinstance(right, datetime):
+        try:
+            left = parse_exact_datetime(left)  # stored as /Date(ms)/, compared as instants
+        except (TypeError, ValueError):
+            return False
+    elif isinstance(right, Decimal):
         if left is None or isinstance(left, bool):
             return False
         try:

@@ -124,6 +124,16 @@ class InvoicedApi:
         Answers (where, rows): ``where`` names the endpoint and page for
         messages about a bad row.
         """
+        for where, rows, _total in self.counted_pages(path, params):
+            yield where, rows
+
+    def counted_pages(self, path: str, params: dict[str, Any] | None = None
+                      ) -> Iterator[tuple[str, list[Any], int | None]]:
+        """``pages`` with the listing's ``X-Total-Count`` (None when not told) on each page.
+
+        A caller that would rather ask otherwise than read a long listing
+        learns its length from the first page.
+        """
         query = {**(params or {}), "per_page": self.page_size}
         url: str | None = path
         number = 1
@@ -140,7 +150,8 @@ class InvoicedApi:
                 raise MalformedResponse(
                     f"Invoiced {where}: expected a JSON list, got {type(rows).__name__}"
                 )
-            yield where, rows
+            told = response.headers.get("X-Total-Count", "")
+            yield where, rows, int(told) if told.isdigit() else None
             url = response.links.get("next", {}).get("url")
             query = {}  # the next link carries the query
             number += 1

@@ -13,14 +13,14 @@ from __future__ import annotations
 import copy
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from talk_core.connector import Page
+from talk_core.connector import Page, PendingCreate, Recovered
 from talk_core.errors import CircuitBroken, RecordError
 from talk_core.http import HttpStatusError
 from talk_core.model import DataType, Entity, ReadMode
-from talk_invoiced import discounts
+from talk_invoiced import discounts, recovering
 from talk_invoiced.api import InvoicedApi, MalformedResponse
 from talk_invoiced.changes import ChangeReader
 from talk_invoiced.contacts import READER as CONTACTS
@@ -174,6 +174,10 @@ class InvoicedConnector:
         if raw is None or (datatype == "customers" and retired(raw)) or raw.get("archived"):
             return None
         return self._entity(datatype, raw)
+
+    def answered(self, datatype: str, raw: dict[str, Any], **extra: Any) -> Entity:
+        """An object Invoiced answered as an entity; ``MalformedResponse`` if it cannot be."""
+        return self._entity(datatype, raw, **extra)
 
     def _entity(self, datatype: str, raw: dict[str, Any], **extra: Any) -> Entity:
         try:
@@ -355,6 +359,11 @@ class InvoicedConnector:
                 if isinstance(raw, dict) and marker(raw) == key and not retired(raw):
                     return self._entity(datatype, raw)
         return None
+
+    def recover_many(self, datatype: str,
+                     pending: Sequence[PendingCreate]) -> dict[str, Recovered]:
+        """One listing since the oldest create, markers matched in memory (``recovering``)."""
+        return recovering.recover_many(self, datatype, PATHS.get(datatype, ""), pending)
 
     def _recover_contact(self, properties: dict[str, Any]) -> Entity | None:
         """Contacts have no metadata: the one with the name and e-mail sent is the one."""

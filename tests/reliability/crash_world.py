@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from typing import Any
 
 import attrs
@@ -50,11 +51,13 @@ class Ticking:
     second a read stopped at decides how many it reads again next time: on
     the wall clock that varies from run to run, and with it the requests a
     kill point is counted in. A clock that ticks per change makes every run
-    of a phase make the same requests.
+    of a phase make the same requests. It starts at the wall clock's second,
+    as a real service's clock agrees with its clients' (within the skew
+    crash recovery allows for when it lists what changed since a create).
     """
 
-    def __init__(self, start: int = 1_725_000_000) -> None:
-        self.now = start
+    def __init__(self, start: int | None = None) -> None:
+        self.now = int(time.time()) if start is None else start
         self._lock = threading.Lock()
 
     def __call__(self) -> float:

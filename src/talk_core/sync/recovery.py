@@ -22,9 +22,8 @@ others) or none (it is created anew).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
-from talk_core.connector import Connector, PendingCreate, Recovered, recover_each
+from talk_core.connector import BatchRecovery, Connector, PendingCreate, Recovered, recover_each
 from talk_core.errors import AmbiguousRecovery
 from talk_core.model import Entity
 from talk_core.store.base import InboxRow, JournalEntry, StateStore
@@ -129,8 +128,7 @@ class Recovery:
                          entries: list[JournalEntry], in_flight: InFlight) -> None:
         pending = [PendingCreate(e.key, e.payload.get("properties", {}),
                                  e.created_at or self.ctx.now()) for e in entries]
-        many: Callable[..., dict[str, Recovered]] | None = getattr(connector, "recover_many",
-                                                                   None)
+        many = connector.recover_many if isinstance(connector, BatchRecovery) else None
         answers: dict[str, Recovered] = {}
         if many is not None:
             self.ctx.check_stop()

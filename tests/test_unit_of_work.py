@@ -42,6 +42,12 @@ class Batched(InMemoryConnector):
         return found
 
 
+class OneByOne(InMemoryConnector):
+    """An in-memory system whose connector can only look crashed creates up one at a time."""
+
+    recover_many = None  # type: ignore[assignment]
+
+
 @pytest.fixture
 def clock() -> SharedClock:
     return SharedClock()
@@ -72,7 +78,8 @@ def test_a_create_that_never_left_the_machine_leaves_no_journal_entry(
         conns["erp"].reset_stats()
         sync.run()
         # only a create whose outcome is unknown is asked about; the other is shared again
-        assert conns["erp"].stats["recover"] == (1 if kept else 0)
+        asked = conns["erp"].stats["recover"] + conns["erp"].stats["recover_many"]
+        assert asked == (1 if kept else 0)
         assert sync.store.journal_pending() == []
         assert sync.store.dead_letters() == []
     assert conns["erp"].count("Accounts") == 1
@@ -109,15 +116,15 @@ def test_crashed_creates_are_asked_for_in_one_call_per_datatype(
         assert sync.store.journal_pending() == []
         links = sync.store.count_links("organisation", "erp")
     assert erp.batches == [("Accounts", journalled)]
-    assert conns["shop"].stats["recover"] == 3  # no recover_many there: one lookup each
+    # the in-memory shop has recover_many too: one call for its three creates
+    assert (conns["shop"].stats["recover_many"], conns["shop"].stats["recover"]) == (1, 0)
     assert conns["erp"].count("Accounts") == 3 and links == 3, "the made one linked, not twice"
     assert conns["shop"].count("companies") == 3
 
 
 def test_a_stop_requested_during_recovery_is_honoured_between_entries(
         tmp_path: Path, clock: SharedClock) -> None:
-    erp = InMemoryConnector([ERP_ACCOUNTS, ERP_CONTACTS], page_size=3, id_prefix="e",
-                            clock=clock)
+    erp = OneByOne([ERP_ACCOUNTS, ERP_CONTACTS], page_size=3, id_prefix="e", clock=clock)
     path, conns = _crash_in_the_first_create(tmp_path, clock, erp)
     before = len(_journal(path))
     sync = make_sync(path, conns, clock)
@@ -140,3 +147,36 @@ def test_a_stop_requested_during_recovery_is_honoured_between_entries(
         assert sync.run().status == "done"
         assert sync.store.journal_pending() == []
     assert conns["erp"].count("Accounts") == 3
+
+
+def test_a_failed_write_the_system_made_all_the_same_is_settled_by_the_next_run(
+        tmp_path: Path, clock: SharedClock) -> None:
+    """An update whose answer was lost leaves a letter; a run that finds it made clears it."""
+    conns = make_connectors(clock)
+    conns["crm"].put("customers", {"name": "Firm", "type": "company", "city": "Oslo"})
+    path = tmp_path / "state.db"
+    with make_sync(path, conns, clock) as sync:
+        sync.run()
+    [(crm_id, _row)] = conns["crm"].records("customers").items()
+    conns["crm"].edit("customers", crm_id, city="Bergen")
+    erp = conns["erp"]
+    plain_update = erp.update
+
+    def made_then_lost(datatype: str, id: str, changes: dict[str, Any],
+                       **kw: Any) -> Entity:
+        plain_update(datatype, id, changes, **kw)
+        raise TransientError("erp: the connection dropped before the answer")
+
+    erp.update = made_then_lost  # type: ignore[method-assign]
+    with make_sync(path, conns, clock) as sync:
+        result = sync.run()
+    erp.update = plain_update  # type: ignore[method-assign]
+    assert [(d["system"], d["direction"]) for d in result.dead_letters] == [("erp", "write")]
+    [(_id, account)] = erp.records("Accounts").items()
+    assert account["City"] == "Bergen", "the update was made although its answer was lost"
+    clock.advance(sync.settings.retry_max)  # the letter is due
+    erp.reset_stats()
+    with make_sync(path, conns, clock) as sync:
+        again = sync.run()
+        assert sync.store.dead_letters() == [], "erp holds the value: nothing left to retry"
+    assert again.status == "done" and erp.stats["update"] == 0

@@ -211,6 +211,8 @@ class UnitOfWork:
                     for system in plan.detach:
                         store.detach(gt, gid, system)
                     links.extend(plan.links)
+                    for system in plan.in_sync:
+                        letters.clear_write(system, gt, gid)
             if not deleted:
                 drops.extend(outcome.dropped)
             links.extend(outcome.links)

@@ -125,6 +125,9 @@ class Plan:
     detach: list[str] = attrs.field(factory=list)
     actions: list[Action] = attrs.field(factory=list)
     conflicts: list[Conflict] = attrs.field(factory=list)
+    #: linked systems that already hold every value they are written: a write
+    #: that failed there before (and perhaps was made all the same) is settled
+    in_sync: list[str] = attrs.field(factory=list)
 
 
 def plan_group(
@@ -193,6 +196,8 @@ def plan_group(
             }
             if diff:
                 plan.actions.append(Update(target.system, held, diff))
+            else:
+                plan.in_sync.append(target.system)
         elif target.system not in detached and (accept is None or accept(values)):
             route = choose_route(target, values, parent_in)
             if route is not None:

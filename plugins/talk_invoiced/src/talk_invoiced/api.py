@@ -81,13 +81,18 @@ class InvoicedApi:
         return f"InvoicedApi({self.http.base_url!r})"
 
     def call(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-             body: Any = None, key: str | None = None) -> Any:
-        """Send one request and answer its decoded JSON body (None for 204)."""
+             body: Any = None, key: str | None = None, absolute: bool = False) -> Any:
+        """Send one request and answer its decoded JSON body (None for 204).
+
+        ``absolute``: the body sets values outright (a PATCH that adds
+        nothing), so sending it twice does no harm and a dropped connection
+        is retried like a GET's.
+        """
         headers = {"Idempotency-Key": key} if key else {}
         response = self.http.request(
             method, path, params=params, json=body, headers=headers,
             # a POST or PATCH with an idempotency key is replayed, not repeated
-            retry=True if key else None,
+            retry=True if key or absolute else None,
         )
         if response.status_code == 204 or not response.content:
             return None

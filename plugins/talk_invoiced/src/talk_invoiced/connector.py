@@ -416,7 +416,8 @@ class InvoicedConnector:
             changes["metadata"] = {**(line.get("metadata") or {}), **(changes["metadata"] or {})}
         lines = [{**entry, **changes} if str(entry["id"]) == id else entry
                  for entry in _kept_lines(invoice)]
-        answer = self.api.object("PATCH", f"invoices/{invoice['id']}", body={"items": lines})
+        answer = self.api.object("PATCH", f"invoices/{invoice['id']}", body={"items": lines},
+                                 absolute=True)
         answer = self._settle(answer)
         for entry in answer.get("items") or []:
             if isinstance(entry, dict) and str(entry.get("id")) == id:
@@ -456,7 +457,7 @@ class InvoicedConnector:
             body["discounts"] = wanted
         if not body or invoice.get("status") == "voided" or invoice.get("closed"):
             return invoice
-        return self.api.object("PATCH", f"invoices/{invoice['id']}", body=body)
+        return self.api.object("PATCH", f"invoices/{invoice['id']}", body=body, absolute=True)
 
     def _line_and_invoice(self, id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """The line and its invoice: where it was last seen, else by searching invoices."""

@@ -27,14 +27,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from talk_core.connector import PendingCreate, Recovered, recover_each
+from talk_core.connector import Connector, PendingCreate, Recovered, recover_each
 from talk_core.model import Entity
+from talk_invoiced.api import InvoicedApi
 from talk_invoiced.records import line_entity, marker, retired
 
-if TYPE_CHECKING:
-    from talk_invoiced.connector import InvoicedConnector
+
+class Lister(Connector, Protocol):
+    """What recovery needs of the connector (kept a protocol so it imports no connector)."""
+
+    api: InvoicedApi
+
+    def answered(self, datatype: str, raw: dict[str, Any], **extra: Any) -> Entity: ...
 
 #: How far Invoiced's clock may be behind this machine's, in seconds: wide, since
 #: too narrow loses the record and too wide only lists a few more.
@@ -45,7 +51,7 @@ class _TooLong(Exception):
     """The listing would cost more requests than asking per create."""
 
 
-def recover_many(connector: InvoicedConnector, datatype: str, path: str,
+def recover_many(connector: Lister, datatype: str, path: str,
                  pending: Sequence[PendingCreate]) -> dict[str, Recovered]:
     if not pending:
         return {}
@@ -61,7 +67,7 @@ def recover_many(connector: InvoicedConnector, datatype: str, path: str,
     return {create.key: found.get(create.key) for create in pending}
 
 
-def _changed(connector: InvoicedConnector, path: str,
+def _changed(connector: Lister, path: str,
              pending: Sequence[PendingCreate]) -> Iterator[dict[str, Any]]:
     """Every object of ``path`` changed since the oldest create was sent."""
     oldest = min(create.sent for create in pending)
@@ -75,7 +81,7 @@ def _changed(connector: InvoicedConnector, path: str,
         yield from (raw for raw in rows if isinstance(raw, dict))
 
 
-def _records(connector: InvoicedConnector, datatype: str, path: str,
+def _records(connector: Lister, datatype: str, path: str,
              pending: Sequence[PendingCreate]) -> dict[str, Entity]:
     wanted = {create.key for create in pending}
     found: dict[str, Entity] = {}
@@ -87,7 +93,7 @@ def _records(connector: InvoicedConnector, datatype: str, path: str,
     return found
 
 
-def _lines(connector: InvoicedConnector, pending: Sequence[PendingCreate]
+def _lines(connector: Lister, pending: Sequence[PendingCreate]
            ) -> dict[str, Entity]:
     invoice_of = {create.key: str(create.properties.get("invoice")) for create in pending}
     found: dict[str, Entity] = {}
@@ -103,7 +109,7 @@ def _lines(connector: InvoicedConnector, pending: Sequence[PendingCreate]
     return found
 
 
-def _contacts(connector: InvoicedConnector, pending: Sequence[PendingCreate]
+def _contacts(connector: Lister, pending: Sequence[PendingCreate]
               ) -> dict[str, Recovered]:
     """Each customer's contacts listed once for all the contacts pending under it."""
     by_customer: dict[str, list[PendingCreate]] = {}

@@ -22,8 +22,10 @@ from systems import make_connectors as company_connectors
 from systems import make_sync as company_sync
 
 from talk_core.store.base import StateStore
+from talk_core.store.sqlite import SQLiteStore
 from talk_core.sync.result import RunResult
 from talk_core.testing import InMemoryConnector
+from talk_core.testing.memory import SimulatedCrash
 
 ACME = {"name": "Acme AS", "type": "company", "email": "post@acme.no", "street": "Torget 3",
         "city": "Oslo", "phone": "+47 22 00 00 00"}
@@ -160,3 +162,38 @@ def test_a_dry_run_journals_nothing_that_outlives_it(tmp_path: Path, clock: Shar
         real = sync.run()
     assert made(real) == listed(first)
     assert all(c.stats["recover"] == c.stats["recover_many"] == 0 for c in conns.values())
+
+
+def test_after_a_crash_a_dry_run_plans_what_recovery_leaves_to_do(tmp_path: Path,
+                                                                  clock: SharedClock) -> None:
+    """The crash made one of three accounts: the dry run asks, as the run will, and plans
+    the other two, not three; the journal is still there for the run.
+
+    No match keys: only recovery tells that the account erp holds is talk's own, not a
+    record of its own to copy everywhere.
+    """
+    conns = company_connectors(clock)
+    for i in range(3):
+        conns["crm"].put("customers", {"name": f"Firm {i}", "type": "company"})
+    conns["erp"].crash_after_next("create", datatype="Accounts")
+    path = tmp_path / "state.db"
+    with company_sync(path, conns, clock, batch_size=10, datatypes={}) as sync, \
+            pytest.raises(SimulatedCrash):
+        sync.run()
+    assert conns["erp"].count("Accounts") == 1
+    with company_sync(path, conns, clock, datatypes={}) as sync:
+        journalled = len(sync.store.journal_pending())
+        sent = writes_sent(conns)
+        dry = sync.run(dry_run=True)
+        assert writes_sent(conns) == sent
+        assert len(sync.store.journal_pending()) == journalled > 0
+        assert listed(dry)[("erp", "Accounts", "create")] == 2
+        real = sync.run()
+        assert sync.store.journal_pending() == []
+    assert made(real) == listed(dry)
+    assert conns["erp"].count("Accounts") == 3
+    store = SQLiteStore(path)
+    try:
+        assert store.count_links("organisation", "erp") == 3
+    finally:
+        store.close()

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,8 +25,10 @@ from click.testing import CliRunner
 
 from talk_core.cli.main import cli
 from talk_core.demo.data import BILLING, CRM, ERP, company
+from talk_core.demo.scenario import Hooks, Scenario
 from talk_core.demo.systems import MissingConnector, required
 from talk_core.plugins import get_systems
+from talk_core.sync.result import RunResult
 
 SYSTEMS = {BILLING, ERP, CRM}
 
@@ -116,6 +119,38 @@ def test_nothing_is_left_running_or_on_disk(report: dict[str, Any]) -> None:
     assert not Path(report["folder"]).exists()
     # the report names the environment variables of the secrets, never their values
     assert report["env"] and all(name.startswith("TALK_DEMO_") for name in report["env"])
+
+
+def _writes(result: RunResult) -> Counter[tuple[str, str, str]]:
+    return Counter({(system, datatype, what): counts[what]
+                    for (system, datatype), counts in result.counts.items()
+                    for what in ("create", "update", "delete") if counts[what]})
+
+
+def test_a_dry_run_before_each_run_plans_exactly_what_the_run_does(tmp_path: Path) -> None:
+    dry: dict[tuple[str, int], RunResult] = {}
+    real: dict[tuple[str, int], RunResult] = {}
+    hooks = Hooks(ran=lambda title, n, result: real.__setitem__((title, n), result),
+                  rehearsed=lambda title, n, result: dry.__setitem__((title, n), result))
+    scenario = Scenario(tmp_path / "demo", required(get_systems()), seed=7, hooks=hooks,
+                        rehearse=True)
+    try:
+        scenario.run()
+    finally:
+        scenario.stop()
+    assert set(dry) == set(real) and len(real) >= 4
+    # the first sync creates records with other facets (customers with addresses) and
+    # orders that Exact Online takes only with their lines
+    assert max(r.writes for r in real.values()) > 50
+    for run, result in real.items():
+        planned = dry[run]
+        assert planned.dry_run and planned.status == "done", run
+        assert planned.dead_letters == [] and planned.errors == [], (run, planned.dead_letters)
+        listed = Counter((p["system"], p["datatype"], p["action"]) for p in planned.planned)
+        assert listed == _writes(result), (run, sorted(listed.items()),
+                                           sorted(_writes(result).items()))
+        assert _writes(planned) == _writes(result), run
+        assert len(planned.conflicts) == len(result.conflicts), run
 
 
 def test_the_text_summary(tmp_path: Path) -> None:

@@ -7,6 +7,10 @@
    side, one ``talk sync`` runs, and the source records are read again.
 3. ``rerun``: one more ``talk sync``; it must write nothing.
 
+Every ``talk sync`` is preceded by a ``talk sync --dry-run``, kept with it
+with the write requests the emulators answered meanwhile: what it plans
+must be what the sync then does, and it must send nothing.
+
 Each phase keeps what it saw, so a test of one phase does not depend on
 which tests ran before it.
 """
@@ -14,6 +18,7 @@ which tests ran before it.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,17 +39,40 @@ class Found:
     id: str
 
 
+WRITES = ("create", "update", "delete")
+
+
 @attrs.frozen
-class SyncRun:
-    """One ``talk sync --json``: its exit code and its result."""
+class DryRun:
+    """One ``talk sync --dry-run --json`` and the write requests each emulator answered."""
 
     exit_code: int
     result: dict[str, Any]
+    requests: dict[str, int]
+
+    def planned(self) -> Counter[tuple[str, str, str]]:
+        """The writes it lists, per (system, datatype, action)."""
+        return Counter((p["system"], p["datatype"], p["action"]) for p in self.result["planned"])
+
+
+@attrs.frozen
+class SyncRun:
+    """One ``talk sync --json``: its exit code and its result, and the dry run before it."""
+
+    exit_code: int
+    result: dict[str, Any]
+    dry: DryRun | None = None
 
     @property
     def writes(self) -> int:
         totals = self.result["totals"]
         return int(totals["create"] + totals["update"] + totals["delete"])
+
+    def made(self) -> Counter[tuple[str, str, str]]:
+        """The writes it made, per (system, datatype, action)."""
+        return Counter({(row["system"], row["datatype"], what): row[what]
+                        for row in self.result["systems"] for what in WRITES
+                        if row.get(what)})
 
 
 @attrs.frozen
@@ -108,14 +136,26 @@ class World:
         return CliRunner().invoke(cli, ["--config", str(self.config), *args], env=self.env,
                                   catch_exceptions=False)
 
-    def sync(self) -> SyncRun:
-        out = self.talk("sync", "--json")
+    def _sync_json(self, *args: str) -> tuple[int, dict[str, Any]]:
+        out = self.talk("sync", "--json", *args)
         try:
             result = json.loads(out.stdout)
         except ValueError:
             raise AssertionError(f"talk sync printed no JSON (exit {out.exit_code}): "
                                  f"{out.output}") from None
-        return SyncRun(out.exit_code, result)
+        return out.exit_code, result
+
+    def sync(self) -> SyncRun:
+        """A dry run, then the sync it plans."""
+        before = self.writes()
+        code, result = self._sync_json("--dry-run")
+        after = self.writes()
+        dry = DryRun(code, result, {name: after[name] - before[name] for name in after})
+        return SyncRun(*self._sync_json(), dry=dry)
+
+    def writes(self) -> dict[str, int]:
+        """The write requests each side's emulator has answered so far."""
+        return {name: side.writes() for name, side in self.sides.items()}
 
     def links(self) -> list[dict[str, Any]]:
         out = self.talk("links", "--json")
@@ -221,9 +261,9 @@ class World:
         return Edited(sync, edits, back)
 
     def rerun(self) -> Rerun:
-        before = {name: side.writes() for name, side in self.sides.items()}
+        before = self.writes()
         sync = self.sync()
-        after = {name: side.writes() for name, side in self.sides.items()}
+        after = self.writes()
         return Rerun(sync, {name: after[name] - before[name] for name in after})
 
 
@@ -273,6 +313,18 @@ def assert_came_back(edited: Edited, section: Section, row: Row) -> None:
     assert same(row.back, got), (
         f"{row.target} edited to {row.edit!r} on the target; the source's {row.source} is "
         f"{got!r}, expected {row.back!r}")
+
+
+def assert_rehearsed(sync: SyncRun) -> None:
+    """The dry run before ``sync`` listed exactly the writes it made, and sent none."""
+    dry = sync.dry
+    assert dry is not None, "no dry run before this sync"
+    assert (dry.exit_code, dry.result["dry_run"], dry.result["status"]) == (
+        sync.exit_code, True, "done"), json.dumps(dry.result, indent=1)
+    assert dry.requests == dict.fromkeys(dry.requests, 0), dry.requests
+    assert dry.planned() == sync.made(), (
+        f"planned {sorted(dry.planned().items())}, made {sorted(sync.made().items())}")
+    assert sum(dry.planned().values()) == sync.writes
 
 
 def assert_quiet(rerun: Rerun) -> None:

@@ -4,7 +4,8 @@ A seed's declaration is its own data module (``seed_000`` …). For each
 seed, in order: the declaration covers the seed file and agrees with the
 schemas and routes; one sync pairs every section and both sides hold every
 row; an edit of each editable row on the target side comes back in a clean
-sync; and a rerun writes nothing. Test ids start with the seed (``000``),
+sync; a rerun writes nothing; and the dry run before each of those syncs
+planned exactly the writes the sync made, sending none. Test ids start with the seed (``000``),
 and the row checks name the section and row after it.
 """
 
@@ -29,6 +30,7 @@ from seedrun import (
     assert_clean,
     assert_paired,
     assert_quiet,
+    assert_rehearsed,
 )
 
 SEEDS: tuple[Seed, ...] = (seed_000, seed_001, seed_002, seed_003, seed_004)
@@ -92,3 +94,11 @@ def test_the_sync_after_the_edits_is_clean(edited: Edited) -> None:
 @_each_seed()
 def test_a_rerun_writes_nothing(rerun: Rerun) -> None:
     assert_quiet(rerun)
+
+
+@_each_seed()
+def test_each_dry_run_plans_exactly_the_writes_of_the_sync_after_it(
+        first: First, edited: Edited, rerun: Rerun) -> None:
+    assert first.sync.writes > 0 and edited.sync.writes > 0
+    for sync in (first.sync, edited.sync, rerun.sync):
+        assert_rehearsed(sync)

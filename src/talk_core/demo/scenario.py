@@ -59,12 +59,15 @@ class Hooks:
 
     ``ran(title, n, result)`` gets every run of a sync; ``n`` counts them
     from 1, and a sync ends with its first run that writes nothing.
+    ``rehearsed(title, n, result)`` gets the dry run made just before run
+    ``n`` when the scenario rehearses its runs.
     """
 
     say: Callable[[str], None] = _quiet
     progress: Callable[..., None] = _quiet
     ran: Callable[[str, int, RunResult], None] = _quiet
     secrets: Callable[[Iterable[str]], None] = _quiet
+    rehearsed: Callable[[str, int, RunResult], None] = _quiet
 
 
 @attrs.frozen
@@ -78,13 +81,18 @@ class Touched:
 
 
 class Scenario:
-    """One demo in ``folder``; ``run()`` answers the report, ``stop()`` stops the emulators."""
+    """One demo in ``folder``; ``run()`` answers the report, ``stop()`` stops the emulators.
+
+    ``rehearse``: each run of the demo's syncs is preceded by a dry run
+    (``hooks.rehearsed`` gets it), which must plan what the run then does.
+    """
 
     def __init__(self, folder: Path, specs: MappingABC[str, SystemSpec], *, seed: int = 1,
-                 hooks: Hooks | None = None) -> None:
+                 hooks: Hooks | None = None, rehearse: bool = False) -> None:
         self.folder = folder
         self.specs = dict(specs)
         self.seed = seed
+        self.rehearse = rehearse
         self.company: Company = company(seed)
         self.hooks = hooks or Hooks()
         self.emulators: Emulators | None = None
@@ -178,6 +186,8 @@ class Scenario:
         runs: list[RunResult] = []
         with Sync(config, progress=self.hooks.progress) as sync:
             while len(runs) < MAX_RUNS and (not runs or runs[-1].writes):
+                if self.rehearse:
+                    self.hooks.rehearsed(title, len(runs) + 1, sync.run(dry_run=True))
                 result = sync.run()
                 runs.append(result)
                 self.hooks.ran(title, len(runs), result)

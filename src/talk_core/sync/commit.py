@@ -16,11 +16,19 @@ what the create made stands in for sending it). The steps are always:
 3. ``settle``: links, the created record's sibling facets, merged values,
    letters, the journal entries settled, rows staged and the inbox rows
    consumed, all in one transaction.
+
+A dry run takes the same steps inside the store's transaction that is
+rolled back at its end, but ``send`` calls no system: it answers a create
+with the record the system would hold (the payload, under a placeholder id
+such as ``(new 1)``), so that links, sibling facets and staged rows are
+settled as in a real run and the later passes of the dry run plan what the
+real run will do with them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -28,7 +36,7 @@ import attrs
 from talk_core.connector import Connector
 from talk_core.errors import Interrupted, NotSent, StopRun, TransientError
 from talk_core.globaltypes import GlobalType
-from talk_core.model import Entity, Link
+from talk_core.model import Entity, Link, PropertyType
 from talk_core.store.base import Conflict, DeadLetter, InboxRow, JournalEntry
 from talk_core.sync.catalog import Catalog
 from talk_core.sync.context import RunContext
@@ -88,10 +96,15 @@ class Outcome:
                                           external_id, error), soon))
 
 
-def record_plan(ctx: RunContext, gt: str, gid: str, action: Create | Update | Delete) -> None:
-    """Count a write made (or, in a dry run, list the write a run would make)."""
+def record_plan(ctx: RunContext, gt: str, gid: str, action: Create | Update | Delete,
+                created: str | None = None) -> None:
+    """Count a write made (or, in a dry run, list the write a run would make).
+
+    ``created``: the id a dry run gave the record a create would make, so
+    that the later writes it plans for that record name it.
+    """
     if isinstance(action, Create):
-        system, datatype, what, ident = action.system, action.datatype, "create", None
+        system, datatype, what, ident = action.system, action.datatype, "create", created
     else:
         system, datatype = action.system, action.link.datatype
         what = "update" if isinstance(action, Update) else "delete"
@@ -107,6 +120,41 @@ def record_plan(ctx: RunContext, gt: str, gid: str, action: Create | Update | De
         ctx.result.planned.append(entry)
 
 
+class Rehearsal:
+    """What a system would answer to the writes of a dry run, which sends none.
+
+    A create is answered with the record as talk sends it, under an id no
+    system gives, ``(new 1)``, ``(new 2)`` … (one per record made, lines
+    inline included), so that what refers to it reads as the new record.
+    """
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.made = 0
+
+    def _new_id(self) -> str:
+        self.made += 1
+        return f"(new {self.made})"
+
+    def create(self, system: str, datatype: str, payload: dict[str, Any],
+               updated: datetime) -> Entity:
+        """The record ``payload`` would make; lines sent inline get ids of their own."""
+        ident = self._new_id()
+        properties = dict(payload)
+        spec = self.catalog.systems[system].spec
+        for prop in spec.datatype(datatype).properties:
+            lines = properties.get(prop.name)
+            if prop.type is PropertyType.CHILDREN and prop.child and isinstance(lines, list):
+                id_field = spec.datatype(prop.child).id_field
+                properties[prop.name] = [{**line, id_field: self._new_id()} for line in lines]
+        return Entity(ident, properties, updated)
+
+    @staticmethod
+    def update(action: Update) -> Link:
+        """The link after an update: what the record held, with what talk writes."""
+        return attrs.evolve(action.link, values={**action.link.values, **action.values})
+
+
 class UnitOfWork:
     def __init__(self, ctx: RunContext, catalog: Catalog, letters: Letters, refs: References,
                  translator: Translator) -> None:
@@ -117,6 +165,8 @@ class UnitOfWork:
         self.refs = refs
         self.translator = translator
         self.siblings = Siblings(ctx.store, catalog, translator)
+        #: a dry run's stand-in for the systems; None in a real run
+        self.rehearsal = Rehearsal(catalog) if ctx.dry_run else None
 
     def open(self, entries: Iterable[JournalEntry],
              conflicts: Iterable[tuple[Plan, Conflict]] = ()) -> None:
@@ -139,21 +189,33 @@ class UnitOfWork:
         Stops (``StopRun``, ``Interrupted``) propagate with the write marked unsent.
         """
         gt, gid, action = outcome.global_type, outcome.global_id, write.action
+        rehearsal = self.rehearsal
         write.sent = True
+        created: str | None = None
         try:
             if isinstance(action, Delete):
-                connector.delete(write.datatype, write.ident)
+                if rehearsal is None:
+                    connector.delete(write.datatype, write.ident)
                 outcome.dropped.append(action.link)
             elif isinstance(action, Update):
-                entity = connector.update(write.datatype, write.ident, write.payload)
-                outcome.links.append(self.translator.link_from(
-                    gt, gid, action.system, write.datatype, entity, action.values,
-                    action.link.values))
+                if rehearsal is not None:
+                    outcome.links.append(rehearsal.update(action))
+                else:
+                    entity = connector.update(write.datatype, write.ident, write.payload)
+                    outcome.links.append(self.translator.link_from(
+                        gt, gid, action.system, write.datatype, entity, action.values,
+                        action.link.values))
             else:
                 assert write.entry is not None
-                entity = connector.create(write.datatype, write.payload, key=write.entry.key)
+                if rehearsal is not None:
+                    entity = rehearsal.create(action.system, write.datatype, write.payload,
+                                              self.ctx.now())
+                else:
+                    entity = connector.create(write.datatype, write.payload,
+                                              key=write.entry.key)
                 outcome.links.extend(self.translator.links_for_created(write.entry, entity))
                 outcome.created.append((action.system, write.datatype, entity))
+                created = entity.id
         except STOPS:
             write.sent = False
             raise
@@ -171,7 +233,7 @@ class UnitOfWork:
         if write.entry is not None:
             outcome.journal_done.append(write.entry.key)
         outcome.written.add(action.system)
-        record_plan(self.ctx, gt, gid, action)
+        record_plan(self.ctx, gt, gid, action, created)
         return True
 
     def settle(self, outcomes: list[Outcome], *, gtype: GlobalType | None = None,

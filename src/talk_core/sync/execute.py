@@ -5,7 +5,9 @@ the system's ids); what cannot be translated is a dead letter (or waits,
 for a line whose parent is not created yet). The batch's creates and
 deletes are journalled with its conflicts, sent, and everything they
 produced is committed together (``commit.UnitOfWork``). A failed write
-costs one dead letter; the rest of the batch goes on.
+costs one dead letter; the rest of the batch goes on. A dry run prepares,
+journals and settles the same way; only its sending is rehearsed
+(``commit.Rehearsal``), inside a transaction that is rolled back.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from talk_core.mapping import ConversionError
 from talk_core.store.base import Conflict, JournalEntry, StateStore
 from talk_core.sync import lines as line_rules
 from talk_core.sync.catalog import Catalog
-from talk_core.sync.commit import STOPS, Outcome, UnitOfWork, Write, record_plan
+from talk_core.sync.commit import STOPS, Outcome, UnitOfWork, Write
 from talk_core.sync.context import InFlight, RunContext
 from talk_core.sync.merge import Planned
 from talk_core.sync.parents import parent_row
@@ -113,9 +115,6 @@ class Executor:
             return None
         if isinstance(action, Create) and action.inline_children:
             outcome.staged.append(parent_row(self.catalog, gid, action))
-            return None
-        if self.ctx.dry_run:
-            record_plan(self.ctx, gt, gid, action)
             return None
         datatype = action.datatype if isinstance(action, Create) else action.link.datatype
         ident = "" if isinstance(action, Create) else action.link.external_id

@@ -4,7 +4,8 @@ Such a create cannot be sent when its plan is: its lines are merged later
 in the run. The plan's create is postponed as a ``parent`` inbox row, and
 once the lines' datatype has been synced the parent is created in one
 call carrying all its lines, through the same unit of work as any create
-(``commit``), so a crash is recovered with the lines' links too.
+(``commit``), so a crash is recovered with the lines' links too. A dry
+run takes the same path; its rehearsed parent lists each line as planned.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from talk_core.model import DataType, PropertyType
 from talk_core.store.base import InboxRow, JournalEntry
 from talk_core.sync import lines as line_rules
 from talk_core.sync.catalog import Catalog
-from talk_core.sync.commit import Outcome, UnitOfWork, Write, record_plan
+from talk_core.sync.commit import Outcome, UnitOfWork, Write
 from talk_core.sync.context import InFlight, RunContext
 from talk_core.sync.plan import Create
 from talk_core.sync.references import Unresolved
@@ -121,10 +122,6 @@ class Parents:
             self.work.settle([outcome])
             return
         create = Create(system, row.datatype, parent_values)
-        if self.ctx.dry_run:
-            record_plan(self.ctx, parent_gt, gid, create)
-            self._drop(row)
-            return
         entry = JournalEntry(new_global_id(), parent_gt, gid, system, row.datatype, {
             "properties": payload, "values": parent_values,
             "children": {"field": field, "datatype": cdt.name, "global_type": gtype.name,
@@ -135,7 +132,26 @@ class Parents:
                               Write(create, row.datatype, "", payload, entry))
         self.work.settle([outcome])
         if made:
-            self.ctx.result.count(system, cdt.name, "create", len(items))
+            self._count_lines(gtype.name, system, cdt, field, outcome, items)
+
+    def _count_lines(self, gt: str, system: str, line: DataType, field: str, outcome: Outcome,
+                     items: list[tuple[str, dict[str, Any]]]) -> None:
+        """Count the lines a parent was created with; a dry run lists each, as it would make it.
+
+        A dry run's line names its id as rehearsed (``(new 2)``) and its parent's.
+        """
+        self.ctx.result.count(system, line.name, "create", len(items))
+        if not self.ctx.dry_run or not outcome.created:
+            return
+        _system, _datatype, parent = outcome.created[0]
+        answered = parent.properties.get(field) or []
+        for n, (cgid, written) in enumerate(items):
+            entry: dict[str, Any] = {"action": "create", "system": system,
+                                     "datatype": line.name, "global_type": gt,
+                                     "global_id": cgid, "values": written, "parent": parent.id}
+            if n < len(answered):
+                entry["id"] = answered[n].get(line.id_field)
+            self.ctx.result.planned.append(entry)
 
     def _wait_for_lines(self, row: InboxRow, parent: DataType, field: str) -> None:
         """Keep a parent the system refuses without lines until it has some.

@@ -17,6 +17,10 @@ still not one record is not guessed at: the create is ``Held`` for a
 person, its journal entry kept, and the entity is not created again in
 that system until a later run finds one record (the person deleted the
 others) or none (it is created anew).
+
+A dry run settles the journal the same way, asking the systems (reads
+only) inside its rolled-back transaction, so it plans what the run after
+it will; an interrupted delete is not sent again, only its link dropped.
 """
 
 from __future__ import annotations
@@ -112,8 +116,6 @@ class Recovery:
                 log.warning("journal: system %s is not configured; entry %s kept",
                             entry.system, entry.key)
                 continue
-            if self.ctx.dry_run:
-                continue
             if entry.payload.get("op") == "delete":
                 self.ctx.check_stop()
                 self._recover_delete(instance.connector, entry)
@@ -192,7 +194,8 @@ class Recovery:
         """Finish a delete a crash interrupted: deletes are idempotent, so send it again."""
         external_id = entry.payload["external_id"]
         try:
-            connector.delete(entry.datatype, external_id)
+            if not self.ctx.dry_run:
+                connector.delete(entry.datatype, external_id)
         except STOPS:
             raise
         except Exception as exc:

@@ -9,7 +9,8 @@ as records found in the system ("adopted"), and an edit made there in
 between would be taken for a first-link disagreement instead of a change.
 
 So, in the commit of the create (and of a create recovered from the
-journal), each other facet the new record has is settled at once:
+journal, and of a dry run's rehearsed create, whose record is what talk
+would send), each other facet the new record has is settled at once:
 
 - when a source record of the created entity (the same record in another
   system) carries that facet too and it is already linked, the new record's

@@ -80,6 +80,8 @@ class Outcome:
     incomplete: bool = False
     #: records created: (system, datatype, the system's answer), for their other facets
     created: list[tuple[str, str, Entity]] = attrs.field(factory=list)
+    #: records updated, the same way: their other facets read again from the answer
+    updated: list[tuple[str, str, Entity]] = attrs.field(factory=list)
 
     def fail(self, system: str, datatype: str, external_id: str, error: str, *,
              soon: bool = False) -> None:
@@ -149,6 +151,7 @@ class UnitOfWork:
                 outcome.links.append(self.translator.link_from(
                     gt, gid, action.system, write.datatype, entity, action.values,
                     action.link.values))
+                outcome.updated.append((action.system, write.datatype, entity))
             else:
                 assert write.entry is not None
                 entity = connector.create(write.datatype, write.payload, key=write.entry.key)
@@ -237,6 +240,11 @@ class UnitOfWork:
             for system, datatype, entity in outcome.created:
                 self.siblings.settle(outcome.global_type, outcome.global_id, system, datatype,
                                      entity)
+            for system, datatype, entity in outcome.updated:
+                self.siblings.refresh(outcome.global_type, outcome.global_id, system,
+                                      datatype, entity)
+            for link in outcome.dropped:
+                self.siblings.gone(link)
             for letter, soon in outcome.letters:
                 letters.add(letter, soon=soon)
         if done:

@@ -20,6 +20,7 @@ from talk_core.model import Entity
 from talk_core.sync.engine import MAX_EXTRA_ROUNDS
 from talk_core.sync.result import RunResult
 from talk_core.testing import InMemoryConnector
+from talk_core.testing.memory import SimulatedCrash
 
 ACME = {"name": "Acme AS", "type": "company", "email": "post@acme.no", "street": "Torget 3",
         "city": "Oslo", "phone": "+47 22 00 00 00"}
@@ -210,3 +211,38 @@ def test_facets_that_keep_rewriting_a_field_stop_at_the_bound(
     nxt = sync.run()
     assert nxt.status == "done" and nxt.rounds <= 1 + MAX_EXTRA_ROUNDS
     sync.store.close()
+
+
+def test_a_crash_right_after_the_update_settles_on_the_rerun(tmp_path: Path,
+                                                             clock: SharedClock) -> None:
+    world = World(tmp_path / "state.db", clock, "right", "shop", "erp")
+    client_id, _ = world.one("shop", "clients")
+    world.conns["shop"].edit("clients", client_id, street="Brosundet 9")
+    world.conns["left"].crash_after_next("update")
+    with pytest.raises(SimulatedCrash):
+        world.sync.run()  # left holds the street; nothing of the update was committed
+    world.sync.store.close()
+    world.sync = make_sync(tmp_path / "state.db", world.conns, clock)
+    result = world.sync.run()
+    assert result.status == "done" and result.conflicts == []
+    assert world.streets() == {s: "Brosundet 9" for s in (
+        "left", "right", "shop", "erp", "organisation", "location")}
+    world.settled()
+
+
+def test_a_dry_run_leaves_the_rounds_to_the_real_run(tmp_path: Path,
+                                                      clock: SharedClock) -> None:
+    world = World(tmp_path / "state.db", clock, "right", "shop", "erp")
+    address_id, _ = world.one("erp", "Addresses")
+    world.conns["erp"].edit("Addresses", address_id, AddressLine1="Brosundet 9")
+    planned = world.sync.run(dry_run=True)
+    assert planned.status == "done" and planned.planned
+    # nothing was sent and nothing staged stays behind
+    assert world.one("left", "customers")[1]["street"] == "Torget 3"
+    assert world.one("shop", "clients")[1]["street"] == "Torget 3"
+    assert world.sync.store.inbox_count() == 0
+    result = world.sync.run()
+    assert result.rounds == 2
+    assert world.streets() == {s: "Brosundet 9" for s in (
+        "left", "right", "shop", "erp", "organisation", "location")}
+    world.settled()

@@ -1,5 +1,8 @@
 """One sync run, orchestrated: recover, collect, then per global type identify, merge, execute.
 
+Types go in dependency order; where the run's own writes changed a facet
+of a type already passed, that type is passed again (``_settle_rounds``).
+
 The run is a sequence of small durable steps, so that it can be killed at
 any point and the next run picks up: pages are staged with their cursor,
 records are given global ids in batches, and each batch of planned writes

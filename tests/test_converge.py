@@ -19,6 +19,7 @@ from systems import SharedClock
 from talk_core.model import Entity
 from talk_core.sync.engine import MAX_EXTRA_ROUNDS
 from talk_core.sync.result import RunResult
+from talk_core.sync.settings import DatatypeSettings
 from talk_core.testing import InMemoryConnector
 from talk_core.testing.memory import SimulatedCrash
 
@@ -245,4 +246,20 @@ def test_a_dry_run_leaves_the_rounds_to_the_real_run(tmp_path: Path,
     assert result.rounds == 2
     assert world.streets() == {s: "Brosundet 9" for s in (
         "left", "right", "shop", "erp", "organisation", "location")}
+    world.settled()
+
+
+def test_a_reading_the_update_overwrote_is_not_merged_as_the_records_state(
+        tmp_path: Path, clock: SharedClock) -> None:
+    # streets flow only into left as organisation data: an edit there is written over
+    only_in = DatatypeSettings(directions={"left": {"address_line1": "to"}})
+    world = World(tmp_path / "state.db", clock, "right", "erp",
+                  datatypes={"organisation": only_in})
+    world.conns["left"].edit("customers", world.acme, street="Strandgaten 1")
+    result = world.sync.run()
+    assert result.exit_code == 0
+    # left's customer holds the organisation's street again, so its location does too:
+    # the location read before the update is not taken for what the record holds
+    assert world.streets() == {s: "Torget 3" for s in (
+        "left", "right", "erp", "organisation", "location")}
     world.settled()

@@ -73,7 +73,18 @@ ERP = SystemSpec(
     factory=lambda **_: InMemoryConnector([ACCOUNTS, ADDRESSES]),
 )
 
-SPECS = {"left": _ledger("left"), "right": _ledger("right"), "erp": ERP}
+CLIENTS = DataType("clients", "Clients", (
+    Property("name", required=True), Property("email"), Property("street"), Property("city"),
+))
+SHOP = SystemSpec(
+    "shop", "Shop", (CLIENTS,),
+    (Mapping("clients", "organisation",
+             mapped([("name", "name"), ("email", "email"), ("street", "address_line1"),
+                     ("city", "city")])),),
+    factory=lambda **_: InMemoryConnector([CLIENTS]),
+)
+
+SPECS = {"left": _ledger("left"), "right": _ledger("right"), "erp": ERP, "shop": SHOP}
 
 
 def connectors(clock: Callable[[], datetime], *names: str) -> dict[str, InMemoryConnector]:
@@ -81,6 +92,8 @@ def connectors(clock: Callable[[], datetime], *names: str) -> dict[str, InMemory
     for name in names:
         if name == "erp":
             made[name] = InMemoryConnector([ACCOUNTS, ADDRESSES], id_prefix="e", clock=clock)
+        elif name == "shop":
+            made[name] = InMemoryConnector([CLIENTS], id_prefix="s", clock=clock)
         else:
             made[name] = InMemoryConnector([CUSTOMERS], id_prefix=name[0], clock=clock)
     return made

@@ -81,6 +81,21 @@ def test_the_first_sync_matches_shared_records_and_copies_the_rest(
         assert sum(after.values()) > sum(before.values())
 
 
+def test_each_sync_settles_in_one_run_and_a_quiet_one(report: dict[str, Any]) -> None:
+    # the run that carries the edits also carries what its own writes changed in other
+    # facets (a customer's address is a location too, and goes on to Exact's addresses)
+    assert [s["sync"] for s in report["runs"]] == [1, 2]
+    for sync in report["runs"]:
+        first, quiet = sync["runs"]
+        assert sum(first["totals"][w] for w in ("create", "update", "delete")) > 0, first
+        assert sum(quiet["totals"][w] for w in ("create", "update", "delete")) == 0, quiet
+        assert quiet["conflicts"] == [] and quiet["deferred"] == 0
+    carried = {(x["system"], x["datatype"]): x for x in report["runs"][1]["runs"][0]["systems"]}
+    # the edited customers' new phone and address, and the deleted person's address
+    assert carried[(ERP, "Addresses")].get("update", 0) >= 2
+    assert carried[(ERP, "Addresses")].get("delete", 0) == 1
+
+
 def test_each_edit_arrives_in_every_system(report: dict[str, Any]) -> None:
     edits = report["edits"]
     assert {e["system"] for e in edits} == SYSTEMS
@@ -165,6 +180,10 @@ def test_the_text_summary(tmp_path: Path) -> None:
     assert re.search(r"2\s+organisation Nordlys Bryggeri AS\s+phone\s+billing='[^']+', "
                      r"erp='[^']+'\s+erp\s+newest\s+billing, erp, crm", text), text
     assert "human Lars Haugen, deleted in crm; talk deleted it in billing, erp\n" in text
+    # each sync: the run that does the work, then one that finds nothing left to do
+    assert re.findall(r"^Run (\d+): done, read \d+ records back and wrote nothing", text,
+                      re.M) == ["2", "4"], text
+    assert not re.search(r"^Run 5", text, re.M), text
     # the config stays, and talk reads it like any other with the secrets in the environment
     config = folder / "talk.toml"
     assert "${TALK_DEMO_BILLING_API_KEY}" in config.read_text()

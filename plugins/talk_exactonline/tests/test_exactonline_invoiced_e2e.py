@@ -431,3 +431,27 @@ def test_invoices_become_quotations_with_their_lines_when_the_instance_says_so(
     assert erp.state.records["SalesOrderLines"].keys() == {
         line["ID"] for line in world.exact_all("SalesOrderLines",
                                                OrderID=made_e["order"]["OrderID"])}
+
+
+def test_an_exact_account_edited_in_exact_reaches_its_exact_address_in_the_same_run(
+        world: World) -> None:
+    inv, erp = world.inv, world.erp
+    made_i = _populate_invoiced(inv)
+    _populate_exact(erp)
+    world.settle()
+    acme_e = world.exact("Accounts", Name="Acme AS")
+    address = world.exact("Addresses", Account=acme_e["ID"], Type=3)
+    erp.state.update("Accounts", acme_e["ID"], {"City": "Drammen", "Postcode": "3015"})
+    result = world.run()
+    assert result.status == "done" and not result.dead_letters and not result.conflicts
+    # Exact's account reaches Invoiced's customer as organisation data; the customer's
+    # address is also its location, which the same run carries to Exact's invoice address
+    acme_i = inv.customers[made_i["acme"]["id"]]
+    assert (acme_i["city"], acme_i["postal_code"]) == ("Drammen", "3015")
+    address = erp.state.records["Addresses"][address["ID"]]
+    assert (address["City"], address["Postcode"]) == ("Drammen", "3015")
+    assert result.counts[("erp", "Addresses")]["update"] == 1
+    writes, events = len(erp.writes()), len(inv.events)
+    again = world.run()
+    assert again.status == "done" and again.writes == 0, again.counts
+    assert len(erp.writes()) == writes and len(inv.events) == events

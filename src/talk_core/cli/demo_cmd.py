@@ -106,13 +106,18 @@ def _ran(as_json: bool, progress: Progress) -> Any:
         progress.close()
         if n == 1:
             show(result)
+            if result.rounds > 1:
+                click.echo(f"  Its updates changed other facets of the records written (an "
+                           f"address is also a location): {result.rounds} passes over the "
+                           "datatypes carried them on.")
         elif result.writes:
             click.echo(f"Run {result.run_id}: {result.status}, "
                        f"created {result.total('create')}, updated {result.total('update')}, "
-                       f"deleted {result.total('delete')} (what the last run wrote, read back "
-                       "and carried on)")
+                       f"deleted {result.total('delete')}")
         else:
-            click.echo(f"Run {result.run_id}: {result.status}, nothing left to do")
+            click.echo(f"Run {result.run_id}: {result.status}, read {result.total('read')} "
+                       "records back and wrote nothing: every system holds what the run "
+                       "before wrote")
 
     return ran
 

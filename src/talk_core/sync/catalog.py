@@ -99,13 +99,19 @@ class Catalog:
         return {n for n, i in self.systems.items() if i.spec.mappings_for(global_type)}
 
     def facets(self, system: str, datatype: str, global_type: str) -> list[Mapping]:
-        """The mappings of ``datatype`` in ``system`` to global types other than ``global_type``."""
+        """The mappings of ``datatype`` in ``system`` to global types other than ``global_type``.
+
+        Only types the settings sync: a facet of a type turned off is never
+        merged, so what is staged for it would wait in the inbox for good.
+        """
         key = (system, datatype, global_type)
         found = self._facets.get(key)
         if found is None:
             spec = self.systems[system].spec
-            found = self._facets[key] = [m for m in spec.mappings_of(datatype)
-                                         if m.global_type != global_type]
+            found = self._facets[key] = [
+                m for m in spec.mappings_of(datatype)
+                if m.global_type != global_type and m.global_type in self.global_types
+                and self.datatype_settings(m.global_type).enabled]
         return found
 
     def targets(self, global_type: str) -> list[Target]:

@@ -88,6 +88,8 @@ class Outcome:
     incomplete: bool = False
     #: records created: (system, datatype, the system's answer), for their other facets
     created: list[tuple[str, str, Entity]] = attrs.field(factory=list)
+    #: records updated, the same way: their other facets read again from the answer
+    updated: list[tuple[str, str, Entity]] = attrs.field(factory=list)
 
     def fail(self, system: str, datatype: str, external_id: str, error: str, *,
              soon: bool = False) -> None:
@@ -131,6 +133,8 @@ class Rehearsal:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.made = 0
+        #: the records this dry run made, by their placeholder ids
+        self.records: dict[str, Entity] = {}
 
     def _new_id(self) -> str:
         self.made += 1
@@ -147,7 +151,21 @@ class Rehearsal:
             if prop.type is PropertyType.CHILDREN and prop.child and isinstance(lines, list):
                 id_field = spec.datatype(prop.child).id_field
                 properties[prop.name] = [{**line, id_field: self._new_id()} for line in lines]
-        return Entity(ident, properties, updated)
+        made = self.records[ident] = Entity(ident, properties, updated)
+        return made
+
+    def answer(self, connector: Connector, datatype: str, ident: str,
+               payload: dict[str, Any]) -> Entity | None:
+        """The record an update would answer: as it is now (a read), with what talk writes.
+
+        Only asked where the record has other facets, which the real run
+        settles from the answer; a record the dry run itself made is
+        answered from what it would have been made with.
+        """
+        current = self.records.get(ident) or connector.get(datatype, ident)
+        if current is None:
+            return None
+        return Entity(current.id, {**current.properties, **payload}, current.updated)
 
     @staticmethod
     def update(action: Update) -> Link:
@@ -200,11 +218,19 @@ class UnitOfWork:
             elif isinstance(action, Update):
                 if rehearsal is not None:
                     outcome.links.append(rehearsal.update(action))
+                    if self.catalog.facets(action.system, write.datatype, gt):
+                        # its other facets change too: plan what the real run's answer
+                        # makes them do, from the record as it is now plus the write
+                        answer = rehearsal.answer(connector, write.datatype, write.ident,
+                                                  write.payload)
+                        if answer is not None:
+                            outcome.updated.append((action.system, write.datatype, answer))
                 else:
                     entity = connector.update(write.datatype, write.ident, write.payload)
                     outcome.links.append(self.translator.link_from(
                         gt, gid, action.system, write.datatype, entity, action.values,
                         action.link.values))
+                    outcome.updated.append((action.system, write.datatype, entity))
             else:
                 assert write.entry is not None
                 if rehearsal is not None:
@@ -301,6 +327,11 @@ class UnitOfWork:
             for system, datatype, entity in outcome.created:
                 self.siblings.settle(outcome.global_type, outcome.global_id, system, datatype,
                                      entity)
+            for system, datatype, entity in outcome.updated:
+                self.siblings.refresh(outcome.global_type, outcome.global_id, system,
+                                      datatype, entity)
+            for link in outcome.dropped:
+                self.siblings.gone(link)
             for letter, soon in outcome.letters:
                 letters.add(letter, soon=soon)
         if done:

@@ -1,5 +1,8 @@
 """One sync run, orchestrated: recover, collect, then per global type identify, merge, execute.
 
+Types go in dependency order; where the run's own writes changed a facet
+of a type already passed, that type is passed again (``_settle_rounds``).
+
 The run is a sequence of small durable steps, so that it can be killed at
 any point and the next run picks up: pages are staged with their cursor,
 records are given global ids in batches, and each batch of planned writes
@@ -46,6 +49,10 @@ from talk_core.sync.settings import SyncSettings, SystemInstance
 from talk_core.sync.translate import Translator
 
 log = logging.getLogger("talk.sync")
+
+#: Rounds a run may add to settle what its own writes changed in other facets of the
+#: records written (see ``_Run._settle_rounds``); a round only takes the rows staged since.
+MAX_EXTRA_ROUNDS = 3
 
 @contextlib.contextmanager
 def _fewer_collections() -> Iterator[None]:
@@ -208,12 +215,49 @@ class _Run:
                 if mappings:
                     self._collect(collector, instance, datatype, mappings)
         executor = Executor(ctx, catalog, self.refs, self.translator, self.work, in_flight)
-        for gtype in types:
-            if not catalog.targets(gtype.name):
-                continue
-            check_breaker(ctx, catalog, gtype.name)
-            collector.identify(gtype.name).run()
-            self._merge_and_execute(gtype, executor, in_flight)
+        passes = [gtype for gtype in types if catalog.targets(gtype.name)]
+        for gtype in passes:
+            self._pass(gtype, collector, executor, in_flight)
+        self._settle_rounds(passes, collector, executor, in_flight)
+
+    def _pass(self, gtype: GlobalType, collector: Collector, executor: Executor,
+              in_flight: InFlight, *, first: bool = True) -> None:
+        """One global type's pass: breaker, identify, merge, plan, execute."""
+        check_breaker(self.ctx, self.catalog, gtype.name)
+        collector.identify(gtype.name).run(retry_deferred=first)
+        self._merge_and_execute(gtype, executor, in_flight)
+
+    def _settle_rounds(self, passes: list[GlobalType], collector: Collector,
+                       executor: Executor, in_flight: InFlight) -> None:
+        """Pass again over the types whose records the run's own writes changed.
+
+        A record written through one facet is read again from the answer
+        (``siblings``); where another facet of it changed, that facet is
+        staged for its type. A type later in the order merges it in its own
+        pass; one already passed gets another round, which only takes the
+        rows staged since. Two facets that keep writing one field back and
+        forth are stopped by the bound: what is left waits for the next run.
+        """
+        for extra in range(1, MAX_EXTRA_ROUNDS + 1):
+            again = False
+            for gtype in passes:
+                if self._staged(gtype.name):
+                    self._pass(gtype, collector, executor, in_flight, first=False)
+                    again = True
+            if not again:
+                return
+            self.ctx.result.rounds = 1 + extra
+        left = [gtype.name for gtype in passes if self._staged(gtype.name)]
+        if left:
+            log.warning("records talk wrote still change one another's facets after %d rounds; "
+                        "left staged for the next run: %s", 1 + MAX_EXTRA_ROUNDS,
+                        ", ".join(left))
+
+    def _staged(self, global_type: str) -> bool:
+        """Whether rows wait to be merged for ``global_type`` (deferred ones wait for a run)."""
+        store = self.store
+        return bool(store.inbox_unresolved(global_type, 1)
+                    or store.inbox_groups(global_type, None, 1))
 
     def _collect(self, collector: Collector, instance: SystemInstance, datatype: DataType,
                  mappings: list[Mapping]) -> None:

@@ -34,8 +34,14 @@ class Identify:
         self.keys = catalog.keys(gtype)
         self.history_new = catalog.datatype_settings(gtype.name).history == "new"
 
-    def run(self) -> None:
-        self.store.inbox_undefer(self.gtype.name)
+    def run(self, *, retry_deferred: bool = True) -> None:
+        """Resolve every unresolved row; ``retry_deferred``: rows that waited before too.
+
+        A run's later rounds (``engine``) only resolve the rows staged since
+        the type's pass: what waited then still waits, and is counted once.
+        """
+        if retry_deferred:
+            self.store.inbox_undefer(self.gtype.name)
         with self.store.carrying():  # nothing here needs its own commit before the merge
             while True:
                 rows = self.store.inbox_unresolved(self.gtype.name,

@@ -28,6 +28,9 @@ class RunResult:
     planned: list[dict[str, Any]] = attrs.field(factory=list)
     errors: list[str] = attrs.field(factory=list)
     deferred: int = 0
+    #: passes over the global types: 1, plus a round for each time the run's own writes
+    #: changed a facet of a type already passed (a customer's address is also a location)
+    rounds: int = 1
 
     def count(self, system: str, datatype: str, what: str, n: int = 1) -> None:
         counter = self.counts.get((system, datatype))
@@ -71,4 +74,5 @@ class RunResult:
             "planned": self.planned,
             "errors": self.errors,
             "deferred": self.deferred,
+            "rounds": self.rounds,
         }

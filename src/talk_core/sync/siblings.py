@@ -23,6 +23,14 @@ would send), each other facet the new record has is settled at once:
   facet, staged in the same inbox, by the facet's match keys, or a new
   entity), where the merge (``merge.py``) takes it as talk's own record rather than
   as news from the system.
+
+A record talk *updates* or *deletes* through one facet changes its other
+facets too (a customer's address written as organisation data is also its
+location's address). The system's answer is a fresh reading of the record,
+so in the same commit each other facet is read from it (``refresh``,
+``gone``) and staged where it no longer holds what its link says: the
+facet's pass in this run (or, for a type already passed, the engine's next
+round) carries the change on, instead of the next run reading it as news.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from talk_core.mapping import ConversionError
 from talk_core.model import Entity, Link
 from talk_core.store.base import InboxRow, StateStore
 from talk_core.sync.catalog import Catalog
-from talk_core.sync.records import project, read_row
+from talk_core.sync.records import project, read_row, tombstone_row
 from talk_core.sync.translate import Translator
 
 log = logging.getLogger("talk.sync")
@@ -88,6 +96,63 @@ class Siblings:
                 # the facet's pass then updates the record where the entity differs
                 staged.append(InboxRow(other, system, datatype, entity.id, kind="reshare",
                                        global_id=twin))
+        if staged:
+            self.store.stage(staged)
+
+    def refresh(self, global_type: str, global_id: str, system: str, datatype: str,
+                entity: Entity) -> None:
+        """Stage the other facets of ``entity``, just updated through ``global_type``.
+
+        A linked facet is staged, as read, where the answer projects
+        differently from its link, or where a reading of it is still
+        waiting in the inbox (that reading predates the write and must not
+        be merged as the record's state). An unlinked facet is one the
+        write made (or that was never read): it is settled as a created
+        record's facet is (``settle``).
+        """
+        facets = self.catalog.facets(system, datatype, global_type)
+        if not facets:
+            return
+        dt = self.catalog.systems[system].spec.datatype(datatype)
+        staged: list[InboxRow] = []
+        unlinked = False
+        for mapping in facets:
+            other = mapping.global_type
+            if not mapping.accepts(entity):
+                continue
+            link = self.store.get_link(system, datatype, entity.id, other)
+            if link is None:
+                unlinked = True
+                continue
+            try:
+                values, digest = project(mapping, dt, entity)
+            except ConversionError as exc:
+                log.warning("%s %s %s: its %s facet cannot be read after the update: %s",
+                            system, datatype, entity.id, other, exc)
+                continue
+            if digest == link.hash and self.store.inbox_claimant(
+                    other, link.global_id, system) != entity.id:
+                continue
+            row = read_row(mapping, system, dt, entity, values, digest)
+            row.global_id = link.global_id
+            staged.append(row)
+        if staged:
+            self.store.stage(staged)
+        if unlinked:
+            self.settle(global_type, global_id, system, datatype, entity)
+
+    def gone(self, deleted: Link) -> None:
+        """Stage the other facets of a record talk deleted as deleted too."""
+        facets = self.catalog.facets(deleted.system, deleted.datatype, deleted.global_type)
+        staged: list[InboxRow] = []
+        for mapping in facets:
+            link = self.store.get_link(deleted.system, deleted.datatype, deleted.external_id,
+                                       mapping.global_type)
+            if link is not None:
+                row = tombstone_row(mapping.global_type, deleted.system, deleted.datatype,
+                                    deleted.external_id)
+                row.global_id = link.global_id
+                staged.append(row)
         if staged:
             self.store.stage(staged)
 

@@ -128,6 +128,8 @@ class TopologyMachine(RuleBasedStateMachine):
     FACET_FLIPS = True
     ADDRESS_CITY_EDITS = True
     CHECK_DRY_RUN = True
+    #: deleting a customer or product the other system may refer to meanwhile
+    CROSS_DELETES = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -185,6 +187,23 @@ class TopologyMachine(RuleBasedStateMachine):
         refs |= {r.get("OrderAccount") for r in self._erp("Quotations").values()}
         refs |= {r.get("OrderedBy") for r in self._erp("SalesOrders").values()}
         return {r for r in refs if r}
+
+    def _referenced_anywhere(self) -> set[str]:
+        """Names and codes of customers and products some record in either system uses."""
+        ledger, erp = self.conns["ledger"], self.conns["erp"]
+        customers, accounts = ledger.records("customers"), erp.records("Accounts")
+        items, erp_items = ledger.records("items"), erp.records("Items")
+        used = {customers[i]["name"] for i in self._referenced_ledger_customers()
+                if i in customers}
+        used |= {accounts[i]["Name"] for i in self._referenced_accounts() if i in accounts}
+        used |= {items[r["item"]]["code"] for r in ledger.records("lineitems").values()
+                 if r.get("item") in items}
+        used |= {erp_items[r["Item"]]["Code"] for r in erp.records("SalesOrderLines").values()
+                 if r.get("Item") in erp_items}
+        return used
+
+    def _may_delete(self, name: str) -> bool:
+        return self.CROSS_DELETES or name not in self._referenced_anywhere()
 
     @staticmethod
     def _draw(data: st.DataObject, ids: Any) -> str | None:
@@ -379,6 +398,9 @@ class TopologyMachine(RuleBasedStateMachine):
             if ledger:
                 ident = self._draw(data, set(self._ledger("customers"))
                                    - self._referenced_ledger_customers())
+                if ident is not None and not self._may_delete(
+                        self._ledger("customers")[ident]["name"]):
+                    return
                 if ident is not None:
                     self._gone(system, "customers", ident, "organisation", "location", "human")
                     conn.remove("customers", ident)
@@ -393,6 +415,8 @@ class TopologyMachine(RuleBasedStateMachine):
                 self._gone(system, "Contacts", ident, "human")
                 conn.remove("Contacts", ident)
                 return
+            if not self._may_delete(self._erp("Accounts")[ident]["Name"]):
+                return
             self._gone(system, "Accounts", ident, "organisation")
             for aid, address in self._erp("Addresses").items():
                 if address.get("Account") == ident:  # an account goes with its addresses
@@ -404,6 +428,9 @@ class TopologyMachine(RuleBasedStateMachine):
                                       else ("Items", "SalesOrderLines", "Item"))
             used = {r.get(field) for r in conn.records(lines).values()}
             ident = self._draw(data, set(conn.records(datatype)) - used)
+            if ident is not None and not self._may_delete(
+                    conn.records(datatype)[ident]["code" if ledger else "Code"]):
+                return
             if ident is not None:
                 self._gone(system, datatype, ident, "product")
                 conn.remove(datatype, ident)
@@ -539,13 +566,15 @@ class HoldsToday(TopologyMachine):
     Facet flips (a company customer turned person), edits of an erp
     address's city (shared in the ledger with the organisation facet) and
     the dry-run comparison (sibling-facet writes, orders held for their
-    lines) each have a reproduction below; everything else must hold, and
+    lines) and deletes of a customer or product the other system may refer
+    to meanwhile each have a reproduction below; everything else must hold, and
     is asserted here without ``xfail``.
     """
 
     FACET_FLIPS = False
     ADDRESS_CITY_EDITS = False
     CHECK_DRY_RUN = False
+    CROSS_DELETES = False
 
 
 EXAMPLES = int(os.environ.get("TALK_HYPOTHESIS_EXAMPLES", "25"))
@@ -554,12 +583,13 @@ SHRINK = os.environ.get("TALK_HYPOTHESIS_SHRINK", "") not in ("", "0")
 PHASES = tuple(Phase) if SHRINK else (Phase.explicit, Phase.reuse, Phase.generate)
 
 TopologyMachine.TestCase.settings = settings(
-    max_examples=EXAMPLES, stateful_step_count=25, deadline=None, phases=PHASES,
+    max_examples=4 * EXAMPLES, stateful_step_count=40, deadline=None, phases=PHASES,
     derandomize=True, database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 HoldsToday.TestCase.settings = settings(
-    max_examples=4 * EXAMPLES, stateful_step_count=40, deadline=None,
+    max_examples=4 * EXAMPLES, stateful_step_count=40, deadline=None, phases=PHASES,
+    derandomize=True, database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 
@@ -568,7 +598,8 @@ HoldsToday.TestCase.settings = settings(
     "known engine gaps, each reproduced below: a facet-changing edit leaves the old "
     "facet's links and records; one run does not converge when an update through one "
     "facet changes a field another facet shares; a dry run leaves out sibling-facet "
-    "writes and sales orders held for their lines"))
+    "writes and sales orders held for their lines; a delete propagated to a customer a "
+    "new quote refers to leaves the quote behind"))
 class TestTopology(TopologyMachine.TestCase):  # type: ignore[name-defined,misc]
     pass
 
@@ -684,6 +715,27 @@ def test_a_dry_run_lists_the_sales_order_held_for_its_lines(
                                       ("erp", "SalesOrders", "create"): 1,
                                       ("erp", "SalesOrderLines", "create"): 1}
     assert planned_writes(dry) == planned_writes(result)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "a delete is propagated to a record that a new record in the other system refers "
+    "to: the erp account's delete removes the ledger customer a new ledger quote names, "
+    "and the quote then waits forever on a deleted customer (deferred, no dead letter, "
+    "no conflict) and never reaches the erp"))
+def test_a_quote_for_a_customer_deleted_in_erp_meanwhile_is_not_left_behind(
+        sync: Sync, conns: dict[str, InMemoryConnector]) -> None:
+    ledger, erp = conns["ledger"], conns["erp"]
+    acme = ledger.put("customers", ACME)
+    sync.run()
+    for address in list(erp.records("Addresses")):
+        erp.remove("Addresses", address)
+    account, _ = only(erp, "Accounts")
+    erp.remove("Accounts", account)
+    ledger.put("invoices", {"customer": acme.id, "kind": "quote", "number": "Q-1",
+                            "currency": "EUR"})
+    result = sync.run()
+    assert result.status == "done"
+    settled(sync, conns)
 
 
 # -- what holds today, on the same topology -------------------------------------------------

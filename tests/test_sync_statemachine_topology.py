@@ -148,6 +148,8 @@ class TopologyMachine(RuleBasedStateMachine):
         self.gone: set[tuple[str, str]] = set()
         self.injected = False
         self.tainted = False  # edits since the last checked sync overlap an injected run
+        #: names and codes of customers and products deleted since the last checked sync
+        self.deleted_names: set[str] = set()
 
     def _new_sync(self) -> Sync:
         return make_sync(self.dir / "state.db", self.conns, self.clock)
@@ -207,7 +209,27 @@ class TopologyMachine(RuleBasedStateMachine):
         return used
 
     def _may_delete(self, name: str) -> bool:
-        return self.CROSS_DELETES or name not in self._referenced_anywhere()
+        if not self.CROSS_DELETES and name in self._referenced_anywhere():
+            return False
+        self.deleted_names.add(name)
+        return True
+
+    def _referable(self, records: dict[str, dict[str, Any]], key: str
+                   ) -> dict[str, dict[str, Any]]:
+        """Records a new reference may name: without cross deletes, none deleted elsewhere."""
+        if self.CROSS_DELETES:
+            return records
+        return {i: r for i, r in records.items() if r.get(key) not in self.deleted_names}
+
+    def _companies(self, system: str) -> dict[str, dict[str, Any]]:
+        if system == "ledger":
+            return self._referable(self._ledger("customers", type="company"), "name")
+        return self._referable(self._erp("Accounts"), "Name")
+
+    def _products(self, system: str) -> dict[str, dict[str, Any]]:
+        if system == "ledger":
+            return self._referable(self._ledger("items"), "code")
+        return self._referable(self._erp("Items"), "Code")
 
     @staticmethod
     def _draw(data: st.DataObject, ids: Any) -> str | None:
@@ -237,13 +259,14 @@ class TopologyMachine(RuleBasedStateMachine):
                       city: str | None, employed: bool) -> None:
         name = self._next("per")
         if system == "ledger":
-            company = self._draw(data, self._ledger("customers", type="company")) \
-                if employed else None
+            company = self._draw(data, self._referable(
+                self._ledger("customers", type="company"), "name")) if employed else None
             self.conns["ledger"].put("customers", {"name": name, "type": "person",
                                                    "email": email, "city": city,
                                                    "company": company})
         else:
-            account = self._draw(data, self._erp("Accounts")) if employed else None
+            account = self._draw(data, self._referable(self._erp("Accounts"), "Name")) \
+                if employed else None
             self.conns["erp"].put("Contacts", {"FullName": name, "Mail": email,
                                                "Town": city, "Account": account})
 
@@ -264,14 +287,12 @@ class TopologyMachine(RuleBasedStateMachine):
                          currency: str | None, lines: int, quantity: int) -> None:
         # a customer and items are made first where the system has none, so that
         # agreements, and sales orders with lines, turn up in short histories
-        companies = (lambda: self._ledger("customers", type="company")) \
-            if system == "ledger" else (lambda: self._erp("Accounts"))
-        if not companies():
+        if not self._companies(system):
             self.create_company(system, None, None, None, address=False)
-        customer = self._draw(data, companies())
-        if not self.conns[system].records("items" if system == "ledger" else "Items"):
+        customer = self._draw(data, self._companies(system))
+        if not self._products(system):
             self.create_product(system, quantity)
-        items = sorted(self.conns[system].records("items" if system == "ledger" else "Items"))
+        items = sorted(self._products(system))
         chosen = data.draw(st.lists(st.sampled_from(items), min_size=1, max_size=lines,
                                     unique=True))
         number_ = self._next(kind[0].upper())
@@ -515,6 +536,7 @@ class TopologyMachine(RuleBasedStateMachine):
             assert (gid, prop) in recorded, f"conflict on {gtype} {gid} {prop} not recorded"
         self.edits.clear()
         self.gone.clear()
+        self.deleted_names.clear()
         self.tainted = False
         assert result.dead_letters == [], result.dead_letters
         assert self.sync.store.journal_pending() == []

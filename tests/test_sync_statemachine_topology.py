@@ -1,0 +1,891 @@
+"""The engine against random histories of the hardest topology (tests/topology.py).
+
+One ledger datatype carries organisations, humans and locations through
+facets; humans and agreements refer to organisations, lines to agreements
+and products; the erp takes a sales order only with its lines, and keeps
+quotes and orders in two datatypes. Rules create, edit (a company into a
+person and back too) and delete records in either system, make a chosen
+write fail, or crash the sync right after a system stored a record (a new
+``Sync`` then opens the same state file).
+
+After every sync that ran without an injected failure or crash pending:
+
+- every system holds the same records with the same mapped values;
+- no global entity has two records in one system;
+- every property two systems changed differently since the last sync has
+  a conflict recorded;
+- a sync straight after writes nothing (its counts and the connectors'
+  write calls);
+- a dry run just before the sync lists the writes the sync then does, and
+  calls no connector write.
+
+The machine is expected to fail today: the engine has gaps it finds
+(see the deterministic reproductions below, each marked with the gap).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, rule
+from systems import SharedClock
+from topology import (
+    CARRIERS,
+    GLOBAL_TYPES,
+    SYSTEMS,
+    carried,
+    make_connectors,
+    make_sync,
+    norm,
+    number,
+    project,
+)
+
+from talk_core.errors import RecordError, TransientError
+from talk_core.sync.engine import Sync
+from talk_core.sync.result import RunResult
+from talk_core.testing import InMemoryConnector
+from talk_core.testing.memory import SimulatedCrash
+
+WRITES = ("create", "update", "delete")
+NUMERIC = frozenset({"unit_price", "quantity"})
+cities = st.sampled_from(["Oslo", "Bergen", "Tromsø", "", None])
+streets = st.sampled_from(["Torget 3", "Kaigata 1", None])
+emails = st.sampled_from(["a@x.no", "b@y.com", None])
+currencies = st.sampled_from(["EUR", "NOK", None])
+amounts = st.integers(min_value=1, max_value=9)
+
+
+# -- the checks, shared by the machine and the reproductions ------------------------------
+
+def write_calls(conns: dict[str, InMemoryConnector]) -> dict[str, int]:
+    return {name: sum(c.stats[w] for w in WRITES) for name, c in conns.items()}
+
+
+def planned_writes(result: RunResult) -> dict[tuple[str, str, str], int]:
+    """(system, datatype, create/update/delete) -> how many, as a run counts them."""
+    return {(system, datatype, what): n for (system, datatype), c in result.counts.items()
+            for what, n in c.items() if what in WRITES and n}
+
+
+def assert_agree(conns: dict[str, InMemoryConnector]) -> None:
+    """Every system holds the same records of every global type, each once."""
+    for gtype in GLOBAL_TYPES:
+        seen = {system: project(conns, system, gtype) for system in SYSTEMS}
+        first = seen[SYSTEMS[0]]
+        for system, rows in seen.items():
+            assert rows == first, f"{gtype}: {system} differs from {SYSTEMS[0]}:\n{rows}\n{first}"
+
+
+def assert_no_duplicates(sync: Sync, conns: dict[str, InMemoryConnector]) -> None:
+    """Natural keys are unique per system, and no global entity has two records anywhere."""
+    for gtype in GLOBAL_TYPES:
+        for system in SYSTEMS:
+            rows = project(conns, system, gtype)
+            width = 2 if gtype in ("location", "agreement", "agreementline") else 1
+            keys = Counter(row[:width] for row in rows)
+            twice = [k for k, n in keys.items() if n > 1]
+            assert not twice, f"{gtype}: {system} holds {twice} more than once"
+            per_entity: Counter[str] = Counter()
+            for datatype in CARRIERS[system][gtype]:
+                for link in sync.store.iter_links(system=system, datatype=datatype,
+                                                  global_type=gtype):
+                    per_entity[link.global_id] += 1
+            twice = [g for g, n in per_entity.items() if n > 1]
+            assert not twice, f"{gtype}: global {twice} linked to two {system} records"
+            held = carried(conns, system, gtype)
+            assert sum(per_entity.values()) == held, (
+                f"{gtype}: {system} has {held} records but {sum(per_entity.values())} links")
+
+
+def assert_quiet(sync: Sync, conns: dict[str, InMemoryConnector]) -> RunResult:
+    """A sync straight after a converged one writes nothing."""
+    before = write_calls(conns)
+    result = sync.run()
+    assert result.status == "done", result.message
+    counts = {k: dict(c) for k, c in result.counts.items()
+              if any(c[w] for w in WRITES)}
+    assert result.writes == 0, f"a sync with no change wrote: {counts}"
+    assert write_calls(conns) == before, "a sync with no change called a connector write"
+    assert result.dead_letters == [], result.dead_letters
+    return result
+
+
+# -- the machine ---------------------------------------------------------------------------
+
+class TopologyMachine(RuleBasedStateMachine):
+    """Every rule and every invariant; fails today on the gaps reproduced below."""
+
+    #: rules and checks that meet a known gap, switched off in ``HoldsToday``
+    FACET_FLIPS = True
+    ADDRESS_CITY_EDITS = True
+    CHECK_DRY_RUN = True
+    #: deleting a customer or product the other system may refer to meanwhile
+    CROSS_DELETES = True
+    #: people editing records between a crash and the run that recovers from it
+    EDITS_AFTER_CRASH = True
+    #: a delete talk sends failing
+    FAILED_DELETES = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dir = Path(tempfile.mkdtemp(prefix="talk-topo-"))
+        self.clock = SharedClock()
+        self.conns = make_connectors(self.clock)
+        self.sync = self._new_sync()
+        self.counter = 0
+        #: (global type, global id, property) -> system -> the value edited there
+        self.edits: dict[tuple[str, str, str], dict[str, Any]] = {}
+        #: global entities whose record left (deleted, or moved to another facet)
+        self.gone: set[tuple[str, str]] = set()
+        self.injected = False
+        self.tainted = False  # edits since the last checked sync overlap an injected run
+        #: names and codes of customers and products deleted since the last checked sync
+        self.deleted_names: set[str] = set()
+
+    def _new_sync(self) -> Sync:
+        return make_sync(self.dir / "state.db", self.conns, self.clock)
+
+    def _next(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}-{self.counter}"
+
+    def _gid(self, system: str, datatype: str, ident: str, gtype: str) -> str | None:
+        link = self.sync.store.get_link(system, datatype, ident, gtype)
+        return link.global_id if link else None
+
+    def _edited(self, system: str, datatype: str, ident: str, gtype: str, prop: str,
+                value: Any) -> None:
+        gid = self._gid(system, datatype, ident, gtype)
+        if gid is not None:
+            value = number(value) if prop in NUMERIC else norm(value)
+            self.edits.setdefault((gtype, gid, prop), {})[system] = value
+
+    def _gone(self, system: str, datatype: str, ident: str, *gtypes: str) -> None:
+        for gtype in gtypes:
+            gid = self._gid(system, datatype, ident, gtype)
+            if gid is not None:
+                self.gone.add((gtype, gid))
+
+    # -- what records exist ------------------------------------------------------------
+    def _ledger(self, datatype: str, **marker: Any) -> dict[str, dict[str, Any]]:
+        return {i: r for i, r in self.conns["ledger"].records(datatype).items()
+                if all(r.get(k) == v for k, v in marker.items())}
+
+    def _erp(self, datatype: str) -> dict[str, dict[str, Any]]:
+        return self.conns["erp"].records(datatype)
+
+    def _referenced_ledger_customers(self) -> set[str]:
+        refs = {r.get("customer") for r in self._ledger("invoices").values()}
+        refs |= {r.get("company") for r in self._ledger("customers").values()}
+        return {r for r in refs if r}
+
+    def _referenced_accounts(self) -> set[str]:
+        refs = {r.get("Account") for r in self._erp("Contacts").values()}
+        refs |= {r.get("OrderAccount") for r in self._erp("Quotations").values()}
+        refs |= {r.get("OrderedBy") for r in self._erp("SalesOrders").values()}
+        return {r for r in refs if r}
+
+    def _referenced_anywhere(self) -> set[str]:
+        """Names and codes of customers and products some record in either system uses."""
+        ledger, erp = self.conns["ledger"], self.conns["erp"]
+        customers, accounts = ledger.records("customers"), erp.records("Accounts")
+        items, erp_items = ledger.records("items"), erp.records("Items")
+        used = {customers[i]["name"] for i in self._referenced_ledger_customers()
+                if i in customers}
+        used |= {accounts[i]["Name"] for i in self._referenced_accounts() if i in accounts}
+        used |= {items[r["item"]]["code"] for r in ledger.records("lineitems").values()
+                 if r.get("item") in items}
+        used |= {erp_items[r["Item"]]["Code"] for r in erp.records("SalesOrderLines").values()
+                 if r.get("Item") in erp_items}
+        return used
+
+    def _may_delete(self, name: str) -> bool:
+        if not self.CROSS_DELETES and name in self._referenced_anywhere():
+            return False
+        self.deleted_names.add(name)
+        return True
+
+    def _referable(self, records: dict[str, dict[str, Any]], key: str
+                   ) -> dict[str, dict[str, Any]]:
+        """Records a new reference may name: without cross deletes, none deleted elsewhere."""
+        if self.CROSS_DELETES:
+            return records
+        return {i: r for i, r in records.items() if r.get(key) not in self.deleted_names}
+
+    def _companies(self, system: str) -> dict[str, dict[str, Any]]:
+        if system == "ledger":
+            return self._referable(self._ledger("customers", type="company"), "name")
+        return self._referable(self._erp("Accounts"), "Name")
+
+    def _products(self, system: str) -> dict[str, dict[str, Any]]:
+        if system == "ledger":
+            return self._referable(self._ledger("items"), "code")
+        return self._referable(self._erp("Items"), "Code")
+
+    @staticmethod
+    def _draw(data: st.DataObject, ids: Any) -> str | None:
+        ids = sorted(ids)
+        return data.draw(st.sampled_from(ids)) if ids else None
+
+    # -- creates -------------------------------------------------------------------------
+    @rule(system=st.sampled_from(SYSTEMS), email=emails, street=streets, city=cities,
+          address=st.booleans())
+    def create_company(self, system: str, email: str | None, street: str | None,
+                       city: str | None, address: bool) -> None:
+        name = self._next("org")
+        if system == "ledger":
+            self.conns["ledger"].put("customers", {"name": name, "type": "company",
+                                                   "email": email, "street": street,
+                                                   "city": city})
+            return
+        account = self.conns["erp"].put("Accounts", {
+            "Name": name, "Email": email, "City": city if address else None})
+        if address:
+            self.conns["erp"].put("Addresses", {"Account": account.id, "Type": "invoice",
+                                                "AddressLine1": street, "City": city})
+
+    @rule(data=st.data(), system=st.sampled_from(SYSTEMS), email=emails, city=cities,
+          employed=st.booleans())
+    def create_person(self, data: st.DataObject, system: str, email: str | None,
+                      city: str | None, employed: bool) -> None:
+        name = self._next("per")
+        if system == "ledger":
+            company = self._draw(data, self._referable(
+                self._ledger("customers", type="company"), "name")) if employed else None
+            self.conns["ledger"].put("customers", {"name": name, "type": "person",
+                                                   "email": email, "city": city,
+                                                   "company": company})
+        else:
+            account = self._draw(data, self._referable(self._erp("Accounts"), "Name")) \
+                if employed else None
+            self.conns["erp"].put("Contacts", {"FullName": name, "Mail": email,
+                                               "Town": city, "Account": account})
+
+    @rule(system=st.sampled_from(SYSTEMS), price=amounts)
+    def create_product(self, system: str, price: int) -> None:
+        code = self._next("sku")
+        if system == "ledger":
+            self.conns["ledger"].put("items", {"code": code, "name": f"Item {code}",
+                                               "price": price})
+        else:
+            self.conns["erp"].put("Items", {"Code": code, "Description": f"Item {code}",
+                                            "Price": price})
+
+    @rule(data=st.data(), system=st.sampled_from(SYSTEMS),
+          kind=st.sampled_from(["quote", "order"]), currency=currencies,
+          lines=st.integers(min_value=1, max_value=2), quantity=amounts)
+    def create_agreement(self, data: st.DataObject, system: str, kind: str,
+                         currency: str | None, lines: int, quantity: int) -> None:
+        # a customer and items are made first where the system has none, so that
+        # agreements, and sales orders with lines, turn up in short histories
+        if not self._companies(system):
+            self.create_company(system, None, None, None, address=False)
+        customer = self._draw(data, self._companies(system))
+        if not self._products(system):
+            self.create_product(system, quantity)
+        items = sorted(self._products(system))
+        chosen = data.draw(st.lists(st.sampled_from(items), min_size=1, max_size=lines,
+                                    unique=True))
+        number_ = self._next(kind[0].upper())
+        if system == "ledger":
+            ledger = self.conns["ledger"]
+            doc = ledger.put("invoices", {"customer": customer, "kind": kind,
+                                          "number": number_, "currency": currency})
+            for item in chosen:
+                ledger.put("lineitems", {"invoice": doc.id, "item": item, "quantity": quantity})
+        elif kind == "quote":
+            self.conns["erp"].put("Quotations", {"OrderAccount": customer,
+                                                 "QuotationNumber": number_,
+                                                 "Currency": currency})
+        else:
+            self.conns["erp"].put("SalesOrders", {
+                "OrderedBy": customer, "OrderNumber": number_, "Currency": currency,
+                "SalesOrderLines": [{"Item": i, "Quantity": quantity} for i in chosen]})
+
+    # -- edits ---------------------------------------------------------------------------
+    @rule(data=st.data(), what=st.sampled_from(["email", "city", "street"]),
+          email=emails, city=cities, street=streets)
+    def edit_ledger_customer(self, data: st.DataObject, what: str, email: str | None,
+                             city: str | None, street: str | None) -> None:
+        customers = self._ledger("customers")
+        ident = self._draw(data, customers)
+        if ident is None:
+            return
+        company = customers[ident].get("type") == "company"
+        if what == "street" and not company:
+            return
+        value = {"email": email, "city": city, "street": street}[what]
+        self.conns["ledger"].edit("customers", ident, **{what: value})
+        if company:
+            if what in ("email", "city"):
+                self._edited("ledger", "customers", ident, "organisation", what, value)
+            if what in ("city", "street"):
+                prop = "city" if what == "city" else "address_line1"
+                self._edited("ledger", "customers", ident, "location", prop, value)
+        elif what in ("email", "city"):
+            self._edited("ledger", "customers", ident, "human", what, value)
+
+    @rule(data=st.data(), email=emails)
+    def edit_erp_account(self, data: st.DataObject, email: str | None) -> None:
+        # An account's City is left to talk: the ledger keeps it in the same field as
+        # the address's city, so editing both apart would ask one field to hold two values.
+        ident = self._draw(data, self._erp("Accounts"))
+        if ident is not None:
+            self.conns["erp"].edit("Accounts", ident, Email=email)
+            self._edited("erp", "Accounts", ident, "organisation", "email", email)
+
+    @rule(data=st.data(), what=st.sampled_from(["City", "AddressLine1"]), city=cities,
+          street=streets)
+    def edit_erp_address(self, data: st.DataObject, what: str, city: str | None,
+                         street: str | None) -> None:
+        if what == "City" and not self.ADDRESS_CITY_EDITS:
+            return
+        ident = self._draw(data, self._erp("Addresses"))
+        if ident is None:
+            return
+        value = city if what == "City" else street
+        self.conns["erp"].edit("Addresses", ident, **{what: value})
+        prop = "city" if what == "City" else "address_line1"
+        self._edited("erp", "Addresses", ident, "location", prop, value)
+
+    @rule(data=st.data(), email=emails, city=cities)
+    def edit_erp_contact(self, data: st.DataObject, email: str | None, city: str | None
+                         ) -> None:
+        ident = self._draw(data, self._erp("Contacts"))
+        if ident is not None:
+            self.conns["erp"].edit("Contacts", ident, Mail=email, Town=city)
+            self._edited("erp", "Contacts", ident, "human", "email", email)
+            self._edited("erp", "Contacts", ident, "human", "city", city)
+
+    @rule(data=st.data(), system=st.sampled_from(SYSTEMS), price=amounts)
+    def edit_price(self, data: st.DataObject, system: str, price: int) -> None:
+        datatype, field = ("items", "price") if system == "ledger" else ("Items", "Price")
+        ident = self._draw(data, self.conns[system].records(datatype))
+        if ident is not None:
+            self.conns[system].edit(datatype, ident, **{field: price})
+            self._edited(system, datatype, ident, "product", "unit_price", price)
+
+    @rule(data=st.data(), system=st.sampled_from(SYSTEMS), currency=currencies)
+    def edit_currency(self, data: st.DataObject, system: str, currency: str | None) -> None:
+        if system == "ledger":
+            found = {i: ("invoices", "currency") for i in self._ledger("invoices")}
+        else:
+            found = {i: ("Quotations", "Currency") for i in self._erp("Quotations")}
+            found |= {i: ("SalesOrders", "Currency") for i in self._erp("SalesOrders")}
+        ident = self._draw(data, found)
+        if ident is not None:
+            datatype, field = found[ident]
+            self.conns[system].edit(datatype, ident, **{field: currency})
+            self._edited(system, datatype, ident, "agreement", "currency", currency)
+
+    @rule(data=st.data(), system=st.sampled_from(SYSTEMS), quantity=amounts)
+    def edit_quantity(self, data: st.DataObject, system: str, quantity: int) -> None:
+        datatype, field = (("lineitems", "quantity") if system == "ledger"
+                           else ("SalesOrderLines", "Quantity"))
+        ident = self._draw(data, self.conns[system].records(datatype))
+        if ident is not None:
+            self.conns[system].edit(datatype, ident, **{field: quantity})
+            self._edited(system, datatype, ident, "agreementline", "quantity", quantity)
+
+    @rule(data=st.data())
+    def flip_customer_type(self, data: st.DataObject) -> None:
+        """A company becomes a person or back: the record moves from facet to facet."""
+        if not self.FACET_FLIPS:
+            return
+        referenced = self._referenced_ledger_customers()
+        customers = self._ledger("customers")
+        ident = self._draw(data, set(customers) - referenced)
+        if ident is None:
+            return
+        was = customers[ident].get("type")
+        self._gone("ledger", "customers", ident, "organisation", "location", "human")
+        if was == "company":
+            self.conns["ledger"].edit("customers", ident, type="person", street=None)
+        else:
+            self.conns["ledger"].edit("customers", ident, type="company", company=None)
+
+    # -- deletes -------------------------------------------------------------------------
+    @rule(data=st.data(), system=st.sampled_from(SYSTEMS),
+          what=st.sampled_from(["customer", "product", "agreement", "line"]))
+    def delete(self, data: st.DataObject, system: str, what: str) -> None:
+        conn = self.conns[system]
+        ledger = system == "ledger"
+        if what == "customer":
+            if ledger:
+                ident = self._draw(data, set(self._ledger("customers"))
+                                   - self._referenced_ledger_customers())
+                if ident is not None and not self._may_delete(
+                        self._ledger("customers")[ident]["name"]):
+                    return
+                if ident is not None:
+                    self._gone(system, "customers", ident, "organisation", "location", "human")
+                    conn.remove("customers", ident)
+                return
+            choices = {i: "Contacts" for i in self._erp("Contacts")}
+            choices |= {i: "Accounts" for i in set(self._erp("Accounts"))
+                        - self._referenced_accounts()}
+            ident = self._draw(data, choices)
+            if ident is None:
+                return
+            if choices[ident] == "Contacts":
+                self._gone(system, "Contacts", ident, "human")
+                conn.remove("Contacts", ident)
+                return
+            if not self._may_delete(self._erp("Accounts")[ident]["Name"]):
+                return
+            self._gone(system, "Accounts", ident, "organisation")
+            for aid, address in self._erp("Addresses").items():
+                if address.get("Account") == ident:  # an account goes with its addresses
+                    self._gone(system, "Addresses", aid, "location")
+                    conn.remove("Addresses", aid)
+            conn.remove("Accounts", ident)
+        elif what == "product":
+            datatype, lines, field = (("items", "lineitems", "item") if ledger
+                                      else ("Items", "SalesOrderLines", "Item"))
+            used = {r.get(field) for r in conn.records(lines).values()}
+            ident = self._draw(data, set(conn.records(datatype)) - used)
+            if ident is not None and not self._may_delete(
+                    conn.records(datatype)[ident]["code" if ledger else "Code"]):
+                return
+            if ident is not None:
+                self._gone(system, datatype, ident, "product")
+                conn.remove(datatype, ident)
+        elif what == "agreement":
+            found = ({i: "invoices" for i in self._ledger("invoices")} if ledger else
+                     {i: "Quotations" for i in self._erp("Quotations")}
+                     | {i: "SalesOrders" for i in self._erp("SalesOrders")})
+            ident = self._draw(data, found)
+            if ident is None:
+                return
+            self._gone(system, found[ident], ident, "agreement")
+            if ledger:  # the ledger keeps lines apart: they go first, as its API asks
+                for lid, line in self._ledger("lineitems").items():
+                    if line.get("invoice") == ident:
+                        self._gone(system, "lineitems", lid, "agreementline")
+                        conn.remove("lineitems", lid)
+            else:
+                for lid, line in self._erp("SalesOrderLines").items():
+                    if line.get("OrderID") == ident:
+                        self._gone(system, "SalesOrderLines", lid, "agreementline")
+            conn.remove(found[ident], ident)
+        else:
+            datatype, field = (("lineitems", "invoice") if ledger
+                               else ("SalesOrderLines", "OrderID"))
+            lines = conn.records(datatype)
+            per_parent = Counter(r.get(field) for r in lines.values())
+            # an order keeps at least one line: the erp takes no order without
+            ident = self._draw(data, [i for i, r in lines.items() if per_parent[r.get(field)] > 1])
+            if ident is not None:
+                self._gone(system, datatype, ident, "agreementline")
+                conn.remove(datatype, ident)
+
+    # -- failures --------------------------------------------------------------------------
+    @staticmethod
+    def _aimed(system: str, gtype: str | None) -> tuple[str | None, ...]:
+        """The datatypes a failure is aimed at; ``None`` is any of the system's."""
+        return (None,) if gtype is None else CARRIERS[system][gtype]
+
+    @rule(system=st.sampled_from(SYSTEMS), op=st.sampled_from(WRITES),
+          gtype=st.sampled_from((None, *GLOBAL_TYPES)), permanent=st.booleans())
+    def fail_next_write(self, system: str, op: str, gtype: str | None, permanent: bool
+                        ) -> None:
+        if op == "delete" and not self.FAILED_DELETES:
+            return
+        error = RecordError("refused by the test") if permanent else TransientError("timeout")
+        for datatype in self._aimed(system, gtype):
+            self.conns[system].fail_next(op, error, datatype=datatype)
+        self.injected = True
+
+    @rule(system=st.sampled_from(SYSTEMS), op=st.sampled_from(WRITES),
+          gtype=st.sampled_from((None, *GLOBAL_TYPES)))
+    def crash_after_next_write(self, system: str, op: str, gtype: str | None) -> None:
+        for datatype in self._aimed(system, gtype):
+            self.conns[system].crash_after_next(op, datatype=datatype)
+        self.injected = True
+
+    # -- the sync --------------------------------------------------------------------------
+    @rule()
+    def sync_once(self) -> None:
+        self.clock.advance(timedelta(days=1))  # dead letters are due
+        if self.injected:
+            self._run_injected()
+            return
+        expected = set() if self.tainted else self._expected_conflicts()
+        before = {c.id for c in self.sync.store.conflicts(limit=100_000)}
+        calls = write_calls(self.conns)
+        dry = self.sync.run(dry_run=True)
+        assert write_calls(self.conns) == calls, "a dry run called a connector write"
+        result = self.sync.run()
+        assert result.status == "done", result.message
+        if self.CHECK_DRY_RUN:
+            assert planned_writes(dry) == planned_writes(result), (
+                f"a dry run listed other writes:\n{planned_writes(dry)}\n"
+                f"{planned_writes(result)}")
+        recorded = {(c.global_id, c.property) for c in self.sync.store.conflicts(limit=100_000)
+                    if c.id not in before}
+        for gtype, gid, prop in sorted(expected):
+            assert (gid, prop) in recorded, f"conflict on {gtype} {gid} {prop} not recorded"
+        self.edits.clear()
+        self.gone.clear()
+        self.deleted_names.clear()
+        self.tainted = False
+        assert result.dead_letters == [], result.dead_letters
+        assert self.sync.store.journal_pending() == []
+        assert_no_duplicates(self.sync, self.conns)
+        assert_agree(self.conns)
+        assert_quiet(self.sync, self.conns)
+        erp = self.conns["erp"]
+        event(f"checked with erp orders: {min(erp.count('SalesOrders'), 2)}, "
+              f"lines: {min(erp.count('SalesOrderLines'), 3)}")
+        event(f"checked with contacts: {min(erp.count('Contacts'), 2)}")
+
+    def _run_injected(self) -> None:
+        try:
+            result = self.sync.run()
+        except SimulatedCrash:
+            # the process died: a new one opens the same state file
+            event("a sync crashed after a write")
+            self.sync.store.close()
+            self.sync = self._new_sync()
+            if not self.EDITS_AFTER_CRASH:
+                # the restarted process recovers before anyone edits again
+                for conn in self.conns.values():
+                    conn.disarm()
+                assert self.sync.run().status == "done"
+        else:
+            assert result.status == "done", result.message
+            if result.dead_letters:
+                event("an injected failure left a dead letter")
+        for conn in self.conns.values():
+            conn.disarm()  # one not fired must not leak into a checked sync
+        self.injected = False
+        self.tainted = True
+
+    def _expected_conflicts(self) -> set[tuple[str, str, str]]:
+        """Properties two systems changed, each from its last synced value, differently."""
+        expected = set()
+        for (gtype, gid, prop), by_system in self.edits.items():
+            if (gtype, gid) in self.gone:
+                continue
+            changed = {}
+            for system, value in by_system.items():
+                link = self.sync.store.link_for(gtype, gid, system)
+                if link is None:
+                    continue
+                synced = link.values.get(prop)
+                synced = number(synced) if prop in NUMERIC else norm(synced)
+                if synced != value:
+                    changed[system] = value
+            if len({repr(v) for v in changed.values()}) > 1:
+                expected.add((gtype, gid, prop))
+        return expected
+
+    def teardown(self) -> None:
+        self.sync.store.close()
+
+
+class HoldsToday(TopologyMachine):
+    """The same machine without the rules and the check that meet a known gap.
+
+    Facet flips (a company customer turned person), edits of an erp
+    address's city (shared in the ledger with the organisation facet) and
+    the dry-run comparison (sibling-facet writes, orders held for their
+    lines), deletes of a customer or product the other system may refer
+    to meanwhile, edits between a crash and the run that recovers from it,
+    and failed deletes each have a reproduction below; everything else must hold, and
+    is asserted here without ``xfail``.
+    """
+
+    FACET_FLIPS = False
+    ADDRESS_CITY_EDITS = False
+    CHECK_DRY_RUN = False
+    CROSS_DELETES = False
+    EDITS_AFTER_CRASH = False
+    FAILED_DELETES = False
+
+
+EXAMPLES = int(os.environ.get("TALK_HYPOTHESIS_EXAMPLES", "25"))
+#: shrinking a failure can take minutes; switch it on to get a minimal history
+SHRINK = os.environ.get("TALK_HYPOTHESIS_SHRINK", "") not in ("", "0")
+PHASES = tuple(Phase) if SHRINK else (Phase.explicit, Phase.reuse, Phase.generate)
+
+TopologyMachine.TestCase.settings = settings(
+    max_examples=4 * EXAMPLES, stateful_step_count=40, deadline=None, phases=PHASES,
+    derandomize=True, database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+HoldsToday.TestCase.settings = settings(
+    max_examples=4 * EXAMPLES, stateful_step_count=40, deadline=None, phases=PHASES,
+    derandomize=True, database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known engine gaps, each reproduced below: a facet-changing edit leaves the old "
+    "facet's links and records; one run does not converge when an update through one "
+    "facet changes a field another facet shares; a dry run leaves out sibling-facet "
+    "writes and sales orders held for their lines; a delete propagated to a customer a "
+    "new quote refers to leaves the quote behind; an edit of a record created just "
+    "before a crash is lost; a failed delete is never retried"))
+class TestTopology(TopologyMachine.TestCase):  # type: ignore[name-defined,misc]
+    pass
+
+
+TestHoldsToday = HoldsToday.TestCase
+
+
+# -- deterministic reproductions of what the machine finds ---------------------------------
+
+ACME = {"name": "org-1", "type": "company", "email": "a@x.no", "street": "Torget 3",
+        "city": "Oslo"}
+
+
+@pytest.fixture
+def clock() -> SharedClock:
+    return SharedClock()
+
+
+@pytest.fixture
+def conns(clock: SharedClock) -> dict[str, InMemoryConnector]:
+    return make_connectors(clock)
+
+
+@pytest.fixture
+def sync(tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> Any:
+    with make_sync(tmp_path / "state.db", conns, clock) as made:
+        yield made
+
+
+def only(conn: InMemoryConnector, datatype: str) -> tuple[str, dict[str, Any]]:
+    records = conn.records(datatype)
+    assert len(records) == 1, records
+    return next(iter(records.items()))
+
+
+def settled(sync: Sync, conns: dict[str, InMemoryConnector]) -> None:
+    assert_no_duplicates(sync, conns)
+    assert_agree(conns)
+    assert_quiet(sync, conns)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "one run does not converge when an update through one facet changes a field another "
+    "facet shares: the ledger's location update changes its organisation's city, which "
+    "reaches the erp account only on the next run"))
+def test_an_address_edited_in_erp_reaches_the_accounts_city_in_the_same_run(
+        sync: Sync, conns: dict[str, InMemoryConnector]) -> None:
+    conns["ledger"].put("customers", ACME)
+    sync.run()
+    settled(sync, conns)
+    address, _ = only(conns["erp"], "Addresses")
+    conns["erp"].edit("Addresses", address, City="Bergen")
+    result = sync.run()
+    assert result.status == "done" and result.dead_letters == []
+    assert conns["ledger"].records("customers") and only(conns["ledger"], "customers")[1][
+        "city"] == "Bergen"
+    assert only(conns["erp"], "Accounts")[1]["City"] == "Bergen"
+    settled(sync, conns)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "a record that leaves a facet (a company customer turned person) is not seen as gone "
+    "from that facet: its organisation and location links stay and the erp keeps the "
+    "account and its address"))
+def test_a_company_turned_person_leaves_its_organisation_and_location_everywhere(
+        sync: Sync, conns: dict[str, InMemoryConnector]) -> None:
+    acme = conns["ledger"].put("customers", ACME)
+    sync.run()
+    settled(sync, conns)
+    conns["ledger"].edit("customers", acme.id, type="person", street=None)
+    result = sync.run()
+    assert result.status == "done" and result.dead_letters == []
+    _, contact = only(conns["erp"], "Contacts")
+    assert contact["FullName"] == "org-1"
+    assert conns["erp"].count("Accounts") == 0 and conns["erp"].count("Addresses") == 0
+    assert sync.store.get_link("ledger", "customers", acme.id, "organisation") is None
+    settled(sync, conns)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "a dry run does not list sibling-facet writes: the ledger customer created for a new "
+    "erp account gets its address through the location facet in the same run, an update "
+    "the dry run leaves out"))
+def test_a_dry_run_lists_the_sibling_facet_update_the_run_then_does(
+        sync: Sync, conns: dict[str, InMemoryConnector]) -> None:
+    account = conns["erp"].put("Accounts", {"Name": "org-1", "Email": "a@x.no", "City": "Oslo"})
+    conns["erp"].put("Addresses", {"Account": account.id, "Type": "invoice",
+                                   "AddressLine1": "Torget 3", "City": "Oslo"})
+    calls = write_calls(conns)
+    dry = sync.run(dry_run=True)
+    assert write_calls(conns) == calls
+    result = sync.run()
+    assert planned_writes(result) == {("ledger", "customers", "create"): 1,
+                                      ("ledger", "customers", "update"): 1}
+    assert planned_writes(dry) == planned_writes(result)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "a dry run does not list a parent held for its lines: a new ledger order whose line "
+    "names a product new in the same run is created in erp (SalesOrders, with its line "
+    "inline) by the run, but the dry run lists only the line"))
+def test_a_dry_run_lists_the_sales_order_held_for_its_lines(
+        sync: Sync, conns: dict[str, InMemoryConnector]) -> None:
+    ledger = conns["ledger"]
+    acme = ledger.put("customers", ACME)
+    sync.run()
+    item = ledger.put("items", {"code": "sku-1", "name": "Widget", "price": 3})
+    doc = ledger.put("invoices", {"customer": acme.id, "kind": "order", "number": "O-1"})
+    ledger.put("lineitems", {"invoice": doc.id, "item": item.id, "quantity": 2})
+    dry = sync.run(dry_run=True)
+    result = sync.run()
+    assert planned_writes(result) == {("erp", "Items", "create"): 1,
+                                      ("erp", "SalesOrders", "create"): 1,
+                                      ("erp", "SalesOrderLines", "create"): 1}
+    assert planned_writes(dry) == planned_writes(result)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "a delete is propagated to a record that a new record in the other system refers "
+    "to: the erp account's delete removes the ledger customer a new ledger quote names, "
+    "and the quote then waits forever on a deleted customer (deferred, no dead letter, "
+    "no conflict) and never reaches the erp"))
+def test_a_quote_for_a_customer_deleted_in_erp_meanwhile_is_not_left_behind(
+        sync: Sync, conns: dict[str, InMemoryConnector]) -> None:
+    ledger, erp = conns["ledger"], conns["erp"]
+    acme = ledger.put("customers", ACME)
+    sync.run()
+    for address in list(erp.records("Addresses")):
+        erp.remove("Addresses", address)
+    account, _ = only(erp, "Accounts")
+    erp.remove("Accounts", account)
+    ledger.put("invoices", {"customer": acme.id, "kind": "quote", "number": "Q-1",
+                            "currency": "EUR"})
+    result = sync.run()
+    assert result.status == "done"
+    settled(sync, conns)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "an edit made in a system to a record talk created there just before a crash is "
+    "lost: the next run's recovery links the record as talk's own write with the values "
+    "talk sent, and the edit never reaches the other system, on that run or later ones"))
+def test_an_edit_of_a_record_created_just_before_a_crash_is_synced(
+        tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    conns["ledger"].put("customers", {"name": "org-1", "type": "company", "city": "Bergen"})
+    conns["erp"].crash_after_next("create", datatype="Accounts")
+    first = make_sync(tmp_path / "state.db", conns, clock)
+    with pytest.raises(SimulatedCrash):
+        first.run()
+    first.store.close()
+    account, _ = only(conns["erp"], "Accounts")
+    conns["erp"].edit("Accounts", account, Email="a@x.no")
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert only(conns["ledger"], "customers")[1].get("email") == "a@x.no"
+        settled(again, conns)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "a delete that fails in the target system is dead-lettered but never retried: its "
+    "link is dropped with the failed call, the runs after it (letter due) delete "
+    "nothing, and the record stays in the target, unlinked, for good"))
+def test_a_delete_that_failed_once_is_retried(
+        sync: Sync, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    ledger, erp = conns["ledger"], conns["erp"]
+    ledger.put("items", {"code": "sku-1", "name": "Widget", "price": 3})
+    ledger.put("items", {"code": "sku-2", "name": "Gadget", "price": 4})
+    sync.run()
+    gone = next(i for i, r in erp.records("Items").items() if r["Code"] == "sku-1")
+    erp.remove("Items", gone)
+    ledger.fail_next("delete", TransientError("timeout"))
+    failed = sync.run()
+    assert [d["datatype"] for d in failed.dead_letters] == ["items"]
+    clock.advance(timedelta(days=1))  # the letter is due
+    retried = sync.run()
+    assert retried.status == "done" and retried.dead_letters == []
+    assert [r["code"] for r in ledger.records("items").values()] == ["sku-2"]
+    settled(sync, conns)
+
+
+# -- what holds today, on the same topology -------------------------------------------------
+
+def test_a_ledger_company_becomes_an_account_and_its_address_in_one_quiet_run(
+        sync: Sync, conns: dict[str, InMemoryConnector]) -> None:
+    acme = conns["ledger"].put("customers", ACME)
+    conns["ledger"].put("customers", {"name": "per-2", "type": "person", "email": "b@y.com",
+                                      "company": acme.id})
+    result = sync.run()
+    assert result.status == "done" and result.dead_letters == []
+    account_id, account = only(conns["erp"], "Accounts")
+    assert (account["Name"], account["City"]) == ("org-1", "Oslo")
+    _, address = only(conns["erp"], "Addresses")
+    assert (address["Account"], address["Type"], address["AddressLine1"]) == (
+        account_id, "invoice", "Torget 3")
+    _, contact = only(conns["erp"], "Contacts")
+    assert contact["Account"] == account_id
+    settled(sync, conns)
+
+
+def test_quotes_and_orders_go_to_their_own_datatypes_and_orders_carry_their_lines(
+        sync: Sync, conns: dict[str, InMemoryConnector]) -> None:
+    ledger = conns["ledger"]
+    acme = ledger.put("customers", ACME)
+    item = ledger.put("items", {"code": "sku-1", "name": "Widget", "price": 3})
+    for kind, number_ in (("quote", "Q-1"), ("order", "O-1")):
+        doc = ledger.put("invoices", {"customer": acme.id, "kind": kind, "number": number_,
+                                      "currency": "EUR"})
+        ledger.put("lineitems", {"invoice": doc.id, "item": item.id, "quantity": 2})
+    sync.run()
+    erp = conns["erp"]
+    assert [q["QuotationNumber"] for q in erp.records("Quotations").values()] == ["Q-1"]
+    order_id, order = only(erp, "SalesOrders")
+    assert order["OrderNumber"] == "O-1"
+    _, line = only(erp, "SalesOrderLines")
+    assert line["OrderID"] == order_id and number(line["Quantity"]) == "2"
+    settled(sync, conns)
+
+
+def test_a_crash_after_erp_stored_an_order_ends_with_one_order(
+        tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    ledger = conns["ledger"]
+    acme = ledger.put("customers", ACME)
+    item = ledger.put("items", {"code": "sku-1", "name": "Widget", "price": 3})
+    doc = ledger.put("invoices", {"customer": acme.id, "kind": "order", "number": "O-1"})
+    ledger.put("lineitems", {"invoice": doc.id, "item": item.id, "quantity": 2})
+    conns["erp"].crash_after_next("create", datatype="SalesOrders")
+    first = make_sync(tmp_path / "state.db", conns, clock)
+    with pytest.raises(SimulatedCrash):
+        first.run()
+    first.store.close()
+    assert conns["erp"].count("SalesOrders") == 1
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert conns["erp"].count("SalesOrders") == 1
+        assert conns["erp"].count("SalesOrderLines") == 1
+        settled(again, conns)
+
+
+def test_a_city_edited_apart_in_both_systems_records_a_conflict(
+        sync: Sync, conns: dict[str, InMemoryConnector]) -> None:
+    acme = conns["ledger"].put("customers", ACME)
+    sync.run()
+    address, _ = only(conns["erp"], "Addresses")
+    location = sync.store.get_link("erp", "Addresses", address, "location")
+    assert location is not None
+    conns["ledger"].edit("customers", acme.id, city="Tromsø")
+    conns["erp"].edit("Addresses", address, City="Bergen")
+    sync.run()
+    assert ("city" in {c.property for c in sync.store.conflicts()
+                       if c.global_id == location.global_id})

@@ -594,23 +594,19 @@ class TopologyMachine(RuleBasedStateMachine):
 
 
 class HoldsToday(TopologyMachine):
-    """The same machine without the rules and the check that meet a known gap.
+    """The same machine without the rules that meet a known gap.
 
-    Facet flips (a company customer turned person), edits of an erp
-    address's city (shared in the ledger with the organisation facet) and
-    the dry-run comparison (sibling-facet writes, orders held for their
-    lines), deletes of a customer or product the other system may refer
-    to meanwhile, edits between a crash and the run that recovers from it,
-    and failed deletes each have a reproduction below; everything else must hold, and
-    is asserted here without ``xfail``.
+    Facet flips (a company customer turned person), deletes of a customer
+    or product the other system may refer to meanwhile, and edits between
+    a crash and the run that recovers from it each have a reproduction
+    below; everything else must hold, and is asserted here without
+    ``xfail``: edits of a shared field through either facet, the dry run's
+    plan against the run, and failed deletes included.
     """
 
     FACET_FLIPS = False
-    ADDRESS_CITY_EDITS = False
-    CHECK_DRY_RUN = False
     CROSS_DELETES = False
     EDITS_AFTER_CRASH = False
-    FAILED_DELETES = False
 
 
 EXAMPLES = int(os.environ.get("TALK_HYPOTHESIS_EXAMPLES", "25"))
@@ -632,11 +628,8 @@ HoldsToday.TestCase.settings = settings(
 
 @pytest.mark.xfail(strict=True, reason=(
     "known engine gaps, each reproduced below: a facet-changing edit leaves the old "
-    "facet's links and records; one run does not converge when an update through one "
-    "facet changes a field another facet shares; a dry run leaves out sibling-facet "
-    "writes and sales orders held for their lines; a delete propagated to a customer a "
-    "new quote refers to leaves the quote behind; an edit of a record created just "
-    "before a crash is lost; a failed delete is never retried"))
+    "facet's links and records; a delete propagated to a customer a new quote refers "
+    "to leaves the quote behind; an edit of a record created just before a crash is lost"))
 class TestTopology(TopologyMachine.TestCase):  # type: ignore[name-defined,misc]
     pass
 
@@ -678,10 +671,6 @@ def settled(sync: Sync, conns: dict[str, InMemoryConnector]) -> None:
     assert_quiet(sync, conns)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "one run does not converge when an update through one facet changes a field another "
-    "facet shares: the ledger's location update changes its organisation's city, which "
-    "reaches the erp account only on the next run"))
 def test_an_address_edited_in_erp_reaches_the_accounts_city_in_the_same_run(
         sync: Sync, conns: dict[str, InMemoryConnector]) -> None:
     conns["ledger"].put("customers", ACME)
@@ -716,10 +705,6 @@ def test_a_company_turned_person_leaves_its_organisation_and_location_everywhere
     settled(sync, conns)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a dry run does not list sibling-facet writes: the ledger customer created for a new "
-    "erp account gets its address through the location facet in the same run, an update "
-    "the dry run leaves out"))
 def test_a_dry_run_lists_the_sibling_facet_update_the_run_then_does(
         sync: Sync, conns: dict[str, InMemoryConnector]) -> None:
     account = conns["erp"].put("Accounts", {"Name": "org-1", "Email": "a@x.no", "City": "Oslo"})
@@ -734,10 +719,6 @@ def test_a_dry_run_lists_the_sibling_facet_update_the_run_then_does(
     assert planned_writes(dry) == planned_writes(result)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a dry run does not list a parent held for its lines: a new ledger order whose line "
-    "names a product new in the same run is created in erp (SalesOrders, with its line "
-    "inline) by the run, but the dry run lists only the line"))
 def test_a_dry_run_lists_the_sales_order_held_for_its_lines(
         sync: Sync, conns: dict[str, InMemoryConnector]) -> None:
     ledger = conns["ledger"]
@@ -796,10 +777,6 @@ def test_an_edit_of_a_record_created_just_before_a_crash_is_synced(
         settled(again, conns)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a delete that fails in the target system is dead-lettered but never retried: its "
-    "link is dropped with the failed call, the runs after it (letter due) delete "
-    "nothing, and the record stays in the target, unlinked, for good"))
 def test_a_delete_that_failed_once_is_retried(
         sync: Sync, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
     ledger, erp = conns["ledger"], conns["erp"]

@@ -246,10 +246,13 @@ class UnitOfWork:
             write.sent = False
             raise
         except Exception as exc:
-            if write.entry is not None and not (
-                isinstance(action, Create) and isinstance(exc, TransientError)
-                and not isinstance(exc, NotSent)
-            ):
+            # the journal keeps what may still be done: a create that may have been
+            # made (found by the next run's recovery), and a delete that failed
+            # for a reason that may pass (sent again by the next run's recovery)
+            kept = isinstance(exc, TransientError) and (
+                isinstance(action, Delete)
+                or (isinstance(action, Create) and not isinstance(exc, NotSent)))
+            if write.entry is not None and not kept:
                 outcome.journal_done.append(write.entry.key)
             what = type(action).__name__.lower()
             outcome.fail(action.system, write.datatype, write.ident,

@@ -203,6 +203,7 @@ class Recovery:
                         entry.system, entry.datatype, external_id, exc)
             return
         outcome = Outcome(entry.global_type, entry.global_id, journal_done=[entry.key])
+        outcome.settled.add(entry.system)  # the letter a failed try of it left is settled
         link = self.store.get_link(entry.system, entry.datatype, external_id, entry.global_type)
         if link is not None:
             outcome.dropped.append(link)

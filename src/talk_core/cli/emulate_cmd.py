@@ -34,6 +34,11 @@ class EmulateCommand(click.Command):
 
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         super().format_epilog(ctx, formatter)
+        if ctx.meta.get("talk.reference"):  # docs/cli.md: what is installed varies
+            formatter.write_paragraph()
+            formatter.write_text("The kinds of system the installed plugins can emulate are "
+                                 "listed here, one a line.")
+            return
         try:
             from talk_core.plugins import get_systems
 

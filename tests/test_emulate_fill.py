@@ -92,6 +92,10 @@ def test_the_split_sums_to_the_records_and_keeps_parents_first() -> None:
     assert split(7, ["organisation"]) == {"organisation": 7}
     with pytest.raises(ValueError, match="no generator for invoice"):
         split(5, ["invoice"])
+    with pytest.raises(ValueError, match="human records need organisation records"):
+        split(5, ["human"])
+    with pytest.raises(ValueError, match="agreement records need agreementline records"):
+        split(5, ["organisation", "agreement"])
 
 
 def test_the_same_seed_makes_the_same_records() -> None:

@@ -42,6 +42,12 @@ ORDER = (
 )
 assert sorted(ORDER) == sorted(k for k, n in WEIGHTS.items() for _ in range(n))
 
+#: What each generated datatype cannot be made without.
+NEEDS = {"human": "organisation", "location": "organisation", "agreement": "organisation",
+         "agreementline": "agreement"}
+#: ... and an agreement is not made without lines.
+NEEDS_LINES = "agreementline"
+
 #: The default ``--random-seed``: the same records on every run unless asked otherwise.
 DEFAULT_SEED = 2024
 
@@ -99,6 +105,11 @@ def split(records: int, kinds: Collection[str]) -> dict[str, int]:
                          f"expected some of {', '.join(WEIGHTS)}")
     if records < 0:
         raise ValueError(f"records must be 0 or more, got {records}")
+    for kind in kinds:
+        if kind in NEEDS and NEEDS[kind] not in kinds:
+            raise ValueError(f"{kind} records need {NEEDS[kind]} records to refer to")
+    if "agreement" in kinds and NEEDS_LINES not in kinds:
+        raise ValueError("agreement records need agreementline records")
     order = [k for k in ORDER if k in kinds]
     counts = dict.fromkeys((k for k in WEIGHTS if k in kinds), 0)
     if not order:
@@ -176,7 +187,8 @@ def generate(records: int, seed: int = DEFAULT_SEED,
             "currency": organisations[customer]["currency"], "date": day.isoformat(),
             "due_date": (day + timedelta(days=30)).isoformat(),
             "reference": f"PO-{rng.randint(1000, 99999)}",
-            "description": f"Order {i + 1} of {organisations[customer]['name']}",
+            "description": f"{'Quote' if i % QUOTE_EVERY == QUOTE_EVERY - 1 else 'Order'} "
+                           f"{i + 1} of {organisations[customer]['name']}",
         })
     lines = out.get("agreementline", [])
     if n_agreements:

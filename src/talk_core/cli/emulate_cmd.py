@@ -11,6 +11,7 @@ was generated and how long it took, and a talk.toml fragment to reach it.
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 import time
@@ -171,8 +172,6 @@ def _credentials(declared: tuple[Option, ...], values: dict[str, str],
 
 
 def _toml(value: object) -> str:
-    import json
-
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):

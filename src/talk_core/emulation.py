@@ -134,7 +134,7 @@ class Background:
 
 @attrs.frozen
 class Served:
-    """An emulator serving in the background, as ``talk demo`` starts one.
+    """An emulator serving in the background, as ``talk demo`` and ``talk emulate`` start one.
 
     ``options()`` answers the options of a system instance that talks to it,
     secrets included. Each call may mint fresh credentials, because some
@@ -144,3 +144,8 @@ class Served:
     url: str
     options: Callable[[], dict[str, Any]]
     stop: Callable[[], None]
+    #: ``fill(records, seed)`` adds generated records (``talk_core.emulation_fill``)
+    #: and answers how many of each of the system's datatypes it made
+    fill: Callable[[int, int], dict[str, int]] | None = None
+    #: puts the emulator's small sample of realistic records in (``talk emulate --seed``)
+    seed: Callable[[], object] | None = None

@@ -45,9 +45,14 @@ class SystemSpec:
 
     ``factory(options=..., context=...)`` builds a connector from the
     instance's validated options and a ``SystemContext``. ``emulator(port=,
-    seed=)`` serves the system's emulator until Ctrl-C (``talk emulate``);
-    ``start_emulator(port=)`` starts an empty one in the background and
-    answers a ``talk_core.emulation.Served`` (``talk demo``).
+    seed=)`` serves the system's emulator until Ctrl-C (what ``talk emulate``
+    falls back to); ``start_emulator(port=, credentials=)`` starts an empty
+    one in the background and answers a ``talk_core.emulation.Served``
+    (``talk demo``, ``talk emulate``). ``credentials`` maps the names in
+    ``emulator_credentials`` to the values the emulator must demand; without
+    it the emulator makes up its own. ``emulator_credentials`` are the
+    options ``talk emulate`` takes for the emulator (``api_key`` is
+    ``--api-key``), each with its public default.
     """
 
     name: str
@@ -59,6 +64,7 @@ class SystemSpec:
     emulator: Callable[..., Any] | None = None
     plugin: str = ""
     start_emulator: Callable[..., Any] | None = None
+    emulator_credentials: tuple[Option, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         names = {d.name for d in self.datatypes}

@@ -25,8 +25,12 @@ def test_python_m_emulator_serves_a_seeded_profile_until_stopped() -> None:
                             stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        assert f"Custom PMS emulator on http://127.0.0.1:{port}" in proc.stdout.readline()
-        body = requests.get(f"http://127.0.0.1:{port}/customers", timeout=5).json()
+        first = proc.stdout.readline()
+        assert f"Custom PMS emulator on http://127.0.0.1:{port}" in first
+        assert "API key 'test_key'" in first
+        url = f"http://127.0.0.1:{port}/customers"
+        assert requests.get(url, timeout=5).status_code == 401
+        body = requests.get(url, headers={"X-API-Key": "test_key"}, timeout=5).json()
         assert [r["name"] for r in body["data"]] == ["Fjord Bakeri AS", "Nordlys Hotell"]
     finally:
         proc.terminate()

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from talk_core.cli import main as m
+from talk_core.cli.emulate_cmd import emulate
 from talk_core.cli.output import emit_json, heading, table
 from talk_core.config import DEFAULT_NAME
 from talk_core.plugins import get_plugins
@@ -159,26 +160,6 @@ def docs(ctx: m.Context, source: str, target: str, fmt: str, output: str | None)
         click.echo(f"wrote {output}")
     else:
         click.echo(text, nl=False)
-
-
-@click.command(short_help="Run a system's API emulator locally.")
-@click.argument("system")
-@click.option("--port", default=0, show_default=True, help="Port on 127.0.0.1 (0: a free one).")
-@click.option("--seed", is_flag=True, help="Start with realistic sample data.")
-@m.pass_context
-@m.handle_errors
-def emulate(ctx: m.Context, system: str, port: int, seed: bool) -> None:
-    """Run a system's API emulator on 127.0.0.1 until Ctrl-C."""
-    specs = ctx.specs()
-    spec = specs.get(system)
-    if spec is None:
-        m.fail(f"unknown system kind {system!r}; installed: {', '.join(sorted(specs)) or 'none'}",
-               m.EXIT_USAGE)
-        return
-    if spec.emulator is None:
-        m.fail(f"{spec.label} has no emulator", m.EXIT_USAGE)
-        return
-    spec.emulator(port=port, seed=seed)
 
 
 COMMANDS = [init, plugins, systems, docs, emulate]

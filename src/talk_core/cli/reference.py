@@ -6,6 +6,9 @@ import click
 
 from talk_core.cli.main import cli
 
+#: Set in the click context's ``meta`` while the reference is written.
+REFERENCE = "talk.reference"
+
 
 def reference() -> str:
     """The core commands only: what plugins add depends on what is installed."""
@@ -16,6 +19,7 @@ def reference() -> str:
     group = click.Group("talk", commands=core, params=cli.params, help=cli.help)
     ctx = click.Context(group, info_name="talk", terminal_width=100, max_content_width=100,
                         help_option_names=["-h", "--help"])
+    ctx.meta[REFERENCE] = True  # help that lists installed plugins' things leaves them out
     lines = ["# Command reference", "",
              "Generated from `talk --help` and each command's help "
              "(`python -m talk_core.cli.reference > docs/cli.md`).", ""]

@@ -19,6 +19,7 @@ from talk_core.errors import ConfigError
 from talk_core.sync.settings import SystemInstance
 from talk_core.system import Option, SystemContext, SystemSpec
 from talk_custom.emulator import CustomEmulator, serve
+from talk_custom.emulator_fill import fill
 from talk_custom.layout import build_layout
 from talk_custom.profiles import PROFILES
 from talk_custom.rest import RestConnector
@@ -73,11 +74,30 @@ def _connector(profile: str, *, options: dict[str, Any],
     return connector
 
 
-def _start_emulator(profile: str, *, port: int = 0) -> Served:
-    """An empty system of the profile in the background, answering one API key."""
-    emulator = CustomEmulator(profile, port=port, api_key=secrets.token_urlsafe(16)).start()
+def _start_emulator(profile: str, *, port: int = 0,
+                    credentials: dict[str, str] | None = None) -> Served:
+    """An empty system of the profile in the background, answering one API key.
+
+    The key is the one given in ``credentials``, or one made up here.
+    """
+    api_key = (credentials or {}).get("api_key") or secrets.token_urlsafe(16)
+    emulator = CustomEmulator(profile, port=port, api_key=api_key).start()
     url = emulator.url
-    return Served(url, lambda: {"base_url": url, "api_key": emulator.api_key}, emulator.stop)
+    datatypes = {dt.name for dt in emulator.profile.datatypes}
+
+    def put(datatype: str, fields: dict[str, Any]) -> str:
+        return str(emulator.put(datatype, fields)["id"])
+
+    return Served(url, lambda: {"base_url": url, "api_key": emulator.api_key}, emulator.stop,
+                  fill=lambda records, seed: fill(put, datatypes, records, seed),
+                  seed=emulator.seed)
+
+
+#: What ``talk emulate`` takes for a custom system's emulator, with its public default.
+EMULATOR_CREDENTIALS = (
+    Option("api_key", str, secret=True, default="test_key",
+           help="the key the emulator demands in the X-API-Key header"),
+)
 
 
 def _spec(profile: str) -> SystemSpec:
@@ -85,7 +105,8 @@ def _spec(profile: str) -> SystemSpec:
     return SystemSpec(p.name, p.label, p.datatypes, p.mappings,
                       factory=partial(_connector, profile), options=OPTIONS,
                       emulator=partial(serve, profile), plugin="custom",
-                      start_emulator=partial(_start_emulator, profile))
+                      start_emulator=partial(_start_emulator, profile),
+                      emulator_credentials=EMULATOR_CREDENTIALS)
 
 
 SPECS: dict[str, SystemSpec] = {name: _spec(name) for name in PROFILES}

@@ -6,7 +6,7 @@ validation with the contract's error bodies) and lets a test inject faults:
 a 503 burst, a 429 with ``Retry-After``, or a 200 whose body breaks the
 contract. ``talk emulate customcrm --port N --seed`` and ``python -m
 talk_custom.emulator --profile customcrm --port N --seed`` run one until
-Ctrl-C.
+Ctrl-C, demanding an API key (``--api-key``, by default ``test_key``).
 """
 
 from __future__ import annotations
@@ -279,13 +279,20 @@ def _handler(emulator: CustomEmulator) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def serve(profile: str, *, port: int = 0, seed: bool = False) -> None:
-    """Run an emulator in the foreground until Ctrl-C (what ``talk emulate`` calls)."""
-    emulator = CustomEmulator(profile, port=port)
+#: The key a foreground emulator demands unless told another: public, for trying talk out.
+DEFAULT_API_KEY = "test_key"
+
+
+def serve(profile: str, *, port: int = 0, seed: bool = False,
+          api_key: str = DEFAULT_API_KEY) -> None:
+    """Run an emulator in the foreground until Ctrl-C; it demands ``api_key`` (X-API-Key)."""
+    emulator = CustomEmulator(profile, port=port, api_key=api_key)
     if seed:
         emulator.seed()
     emulator.start()
-    print(f"{emulator.profile.label} emulator on {emulator.url} (Ctrl-C stops it)", flush=True)
+    shown = repr(api_key) if api_key == DEFAULT_API_KEY else "as given"
+    print(f"{emulator.profile.label} emulator on {emulator.url} (API key {shown}; "
+          "Ctrl-C stops it)", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
@@ -300,8 +307,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--profile", choices=sorted(PROFILES), default="customcrm")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
     parser.add_argument("--seed", action="store_true", help="start with sample records")
+    parser.add_argument("--api-key", default=DEFAULT_API_KEY,
+                        help="the key clients must send as X-API-Key")
     args = parser.parse_args(argv)
-    serve(args.profile, port=args.port, seed=args.seed)
+    serve(args.profile, port=args.port, seed=args.seed, api_key=args.api_key)
 
 
 if __name__ == "__main__":

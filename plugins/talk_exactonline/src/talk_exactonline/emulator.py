@@ -71,9 +71,12 @@ class ExactEmulator:
     def __init__(self, *, division: int = 1234567, minutely_limit: int = 60,
                  daily_limit: int = 5000, minute_seconds: float = 60.0, page_size: int = 60,
                  sync_page_size: int = 1000, token_lifetime: float = 600.0,
-                 min_refresh_age: float = 570.0, clock: Callable[[], float] = time.time) -> None:
+                 min_refresh_age: float = 570.0, clock: Callable[[], float] = time.time,
+                 client_id: str = "talk-emulator", client_secret: str = "emulator-secret"
+                 ) -> None:
         self.state = ExactState(division=division, token_lifetime=token_lifetime,
-                                min_refresh_age=min_refresh_age, clock=clock)
+                                min_refresh_age=min_refresh_age, clock=clock,
+                                client_id=client_id, client_secret=client_secret)
         self.limits = RateLimits(minutely_limit, daily_limit, minute_seconds)
         self.limits.day_reset = clock() + 86400
         self.page_size = page_size

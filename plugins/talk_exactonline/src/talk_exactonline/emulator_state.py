@@ -227,8 +227,13 @@ class ExactState:
                     "FullName",) and record.get(prop.name) in (None, ""):
                 raise Refused(400, f"Mandatory: {prop.name}")
 
-    def create(self, name: str, body: dict[str, Any], *, parent: str | None = None
-               ) -> dict[str, Any]:
+    def create(self, name: str, body: dict[str, Any], *, parent: str | None = None,
+               line_number: int | None = None) -> dict[str, Any]:
+        """A new record; a document's lines are made with it, numbered in order.
+
+        ``line_number``: the line's place in its new parent document, known to
+        the parent, so the lines of every document are not counted per line.
+        """
         with self.lock:
             dt = BY_NAME[name]
             record = self._clean(dt, body, creating=True)
@@ -257,7 +262,7 @@ class ExactState:
                 record["Status"] = 20 if name == "Quotations" else 12
             if dt.child_of is not None:
                 parent_id = record[dt.child_of.parent_property]
-                record["LineNumber"] = 1 + sum(
+                record["LineNumber"] = line_number or 1 + sum(
                     1 for r in self.records[name].values()
                     if r.get(dt.child_of.parent_property) == parent_id)
             self._derive(name, record)
@@ -266,8 +271,8 @@ class ExactState:
             created_lines = []
             if children is not None:
                 try:
-                    for line in lines or []:
-                        made = self.create(children, line, parent=ident)
+                    for number, line in enumerate(lines or [], 1):
+                        made = self.create(children, line, parent=ident, line_number=number)
                         created_lines.append(self.records[children][made["ID"]])
                 except Refused:
                     self.records[name].pop(ident, None)

@@ -85,15 +85,22 @@ def _emulator(*, port: int, seed: bool) -> None:
     serve(port, seed)
 
 
-def _start_emulator(*, port: int = 0) -> Served:
+def _start_emulator(*, port: int = 0, credentials: dict[str, str] | None = None) -> Served:
     """An empty division in the background; every ``options()`` carries a fresh refresh token.
 
-    Its minute budget is lifted so that trying talk out never waits for the
-    next minute; the daily budget stays as Exact's.
+    ``credentials``: the app's ``client_id`` and ``client_secret`` the token
+    endpoint demands (the emulator's defaults when not given). Its minute
+    budget is lifted so that trying talk out never waits for the next
+    minute; the daily budget stays as Exact's.
     """
     from talk_exactonline.emulator import ExactEmulator
+    from talk_exactonline.emulator_fill import fill
 
-    emulator = ExactEmulator(minutely_limit=100_000).start(port)
+    given = credentials or {}
+    emulator = ExactEmulator(minutely_limit=100_000,
+                             client_id=given.get("client_id") or "talk-emulator",
+                             client_secret=given.get("client_secret") or "emulator-secret"
+                             ).start(port)
     url = emulator.url
 
     def options() -> dict[str, Any]:
@@ -101,9 +108,20 @@ def _start_emulator(*, port: int = 0) -> Served:
                 "client_secret": emulator.state.client_secret,
                 "refresh_token": emulator.refresh_token()}
 
-    return Served(url, options, emulator.stop)
+    return Served(url, options, emulator.stop,
+                  fill=lambda records, seed: fill(emulator.state, records, seed),
+                  seed=emulator.seed)
+
+
+#: What ``talk emulate exactonline`` takes, with the emulator's public defaults.
+EMULATOR_CREDENTIALS = (
+    Option("client_id", str, default="talk-emulator", help="the app's client id"),
+    Option("client_secret", str, secret=True, default="emulator-secret",
+           help="the app's client secret the token endpoint demands"),
+)
 
 
 EXACT_ONLINE = SystemSpec("exactonline", "Exact Online", DATATYPES, MAPPINGS,
                           factory=make_connector, options=OPTIONS, emulator=_emulator,
-                          plugin="talk-exactonline", start_emulator=_start_emulator)
+                          plugin="talk-exactonline", start_emulator=_start_emulator,
+                          emulator_credentials=EMULATOR_CREDENTIALS)

@@ -43,18 +43,30 @@ def _emulator(*, port: int, seed: bool) -> None:
     serve(port, seed)
 
 
-def _start_emulator(*, port: int = 0) -> Served:
-    """An empty account in the background, with an API key of its own."""
+def _start_emulator(*, port: int = 0, credentials: dict[str, str] | None = None) -> Served:
+    """An empty account in the background, with the API key given or one of its own."""
     from talk_invoiced.emulator import InvoicedEmulator
+    from talk_invoiced.emulator.fill import fill
 
-    emulator = InvoicedEmulator(port=port, api_key=secrets.token_urlsafe(16)).start()
+    api_key = (credentials or {}).get("api_key") or secrets.token_urlsafe(16)
+    emulator = InvoicedEmulator(port=port, api_key=api_key).start()
     url = emulator.url
-    return Served(url, lambda: {"base_url": url, "api_key": emulator.api_key}, emulator.stop)
+    return Served(url, lambda: {"base_url": url, "api_key": emulator.api_key}, emulator.stop,
+                  fill=lambda records, seed: fill(emulator.account, records, seed),
+                  seed=emulator.seed)
+
+
+#: What ``talk emulate invoiced`` takes, with the emulator's public default.
+EMULATOR_CREDENTIALS = (
+    Option("api_key", str, secret=True, default="test_key",
+           help="the API key the emulator demands (HTTP basic user)"),
+)
 
 
 INVOICED_SPEC = SystemSpec(
     "invoiced", "Invoiced", DATATYPES, MAPPINGS, factory=make_connector, options=OPTIONS,
     emulator=_emulator, plugin="talk-invoiced", start_emulator=_start_emulator,
+    emulator_credentials=EMULATOR_CREDENTIALS,
 )
 
 

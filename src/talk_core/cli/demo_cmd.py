@@ -19,11 +19,12 @@ import click
 from talk_core.cli import logs
 from talk_core.cli import main as m
 from talk_core.cli.output import emit_json, heading, table
-from talk_core.cli.sync_cmd import Progress, show
+from talk_core.cli.sync_cmd import Progress, labels_for, show
 from talk_core.demo.scenario import Hooks, Scenario
 from talk_core.demo.summary import Report
-from talk_core.demo.systems import CONFIG_NAME, MissingConnector, required
+from talk_core.demo.systems import CONFIG_NAME, STATE, MissingConnector, required
 from talk_core.globaltypes import GLOBAL_TYPES
+from talk_core.store.sqlite import SQLiteStore
 from talk_core.sync.result import RunResult
 
 
@@ -70,7 +71,8 @@ def demo(ctx: m.Context, keep: bool, seed: int, folder: Path | None, as_json: bo
     with _workspace(folder) as (place, temporary):
         progress = Progress(enabled=not as_json and sys.stderr.isatty())
         scenario = Scenario(place, specs, seed=seed,
-                            hooks=Hooks(say=say, progress=progress, ran=_ran(as_json, progress),
+                            hooks=Hooks(say=say, progress=progress,
+                                        ran=_ran(as_json, progress, place / STATE),
                                         secrets=logs.REDACT.add))
         started = time.monotonic()
         try:
@@ -99,13 +101,17 @@ def _say(as_json: bool) -> Any:
     return say
 
 
-def _ran(as_json: bool, progress: Progress) -> Any:
+def _ran(as_json: bool, progress: Progress, state: Path) -> Any:
     def ran(_title: str, n: int, result: RunResult) -> None:
         if as_json:
             return
         progress.close()
         if n == 1:
-            show(result)
+            store = SQLiteStore(state)  # beside the run's own, to label what it names
+            try:
+                show(result, labels_for(result, store))
+            finally:
+                store.close()
         elif result.writes:
             click.echo(f"Run {result.run_id}: {result.status}, "
                        f"created {result.total('create')}, updated {result.total('update')}, "

@@ -32,6 +32,7 @@ from talk_core.demo.summary import (
 )
 from talk_core.demo.systems import CONFIG_NAME, ROLES, Emulators, load, write_config
 from talk_core.errors import TalkError
+from talk_core.labels import short_id
 from talk_core.model import Link
 from talk_core.store.sqlite import SQLiteStore
 from talk_core.sync.engine import Sync
@@ -232,7 +233,7 @@ class Scenario:
                     gt, gid = met["global_type"], met["global_id"]
                     held = store.get_global(gt, gid) or {}
                     report.conflicts.append(ConflictOutcome(
-                        n, label(gt, held, gid[:8]), met["property"], dict(met["values"]),
+                        n, label(gt, held, short_id(gid)), met["property"], dict(met["values"]),
                         met["winner"], met["policy"],
                         now(store.links_of(gt, gid), met["property"])))
             report.removal = RemovalOutcome(removal.system, removal.record.label, {

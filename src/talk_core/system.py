@@ -47,7 +47,9 @@ class SystemSpec:
     instance's validated options and a ``SystemContext``. ``emulator(port=,
     seed=)`` serves the system's emulator until Ctrl-C (``talk emulate``);
     ``start_emulator(port=)`` starts an empty one in the background and
-    answers a ``talk_core.emulation.Served`` (``talk demo``).
+    answers a ``talk_core.emulation.Served`` (``talk demo``). ``env_prefix``
+    starts the environment variables ``talk init`` names for the secret
+    options (``EXACT`` gives ``EXACT_CLIENT_SECRET``); default: ``name``.
     """
 
     name: str
@@ -59,6 +61,7 @@ class SystemSpec:
     emulator: Callable[..., Any] | None = None
     plugin: str = ""
     start_emulator: Callable[..., Any] | None = None
+    env_prefix: str = ""
 
     def __attrs_post_init__(self) -> None:
         names = {d.name for d in self.datatypes}

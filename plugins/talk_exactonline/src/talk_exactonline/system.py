@@ -106,4 +106,5 @@ def _start_emulator(*, port: int = 0) -> Served:
 
 EXACT_ONLINE = SystemSpec("exactonline", "Exact Online", DATATYPES, MAPPINGS,
                           factory=make_connector, options=OPTIONS, emulator=_emulator,
-                          plugin="talk-exactonline", start_emulator=_start_emulator)
+                          plugin="talk-exactonline", start_emulator=_start_emulator,
+                          env_prefix="EXACT")

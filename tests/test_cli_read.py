@@ -123,6 +123,14 @@ def test_links_pages_entities(workdir: Path) -> None:
     assert "entities 1-3 of 7; --page 2 for more" in text.output
 
 
+def test_links_page_by_fifty_for_people_and_give_scripts_everything(workdir: Path) -> None:
+    seed(workdir / "crm.json", "customers", companies(55))
+    assert talk("sync").exit_code == 0
+    every = json.loads(talk("links", "--json").output)
+    assert len({x["global_id"] for x in every}) == 55
+    assert "entities 1-50 of 55; --page 2 for more" in talk("links").output
+
+
 def test_deadletters_name_the_entity(workdir: Path) -> None:
     seed(workdir / "crm.json", "customers", {"1": {"name": "", "type": "company",
                                                     "email": "x@y.no"}})

@@ -88,8 +88,8 @@ def status(ctx: m.Context, as_json: bool) -> None:
 @click.option("--datatype", help="Only this system datatype or global datatype, any case.")
 @click.option("--name", help="Only entities whose label (name, number, ...) holds this text, "
                              "any case.")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1),
-              help="Entities per page.")
+@click.option("--limit", type=click.IntRange(min=1),
+              help="Entities per page. Default: 50, and all of them with --json.")
 @click.option("--offset", default=0, show_default=True, type=click.IntRange(min=0),
               help="Entities to skip.")
 @click.option("--page", type=click.IntRange(min=1), help="Page to show (1: the first); "
@@ -98,7 +98,8 @@ def status(ctx: m.Context, as_json: bool) -> None:
 @m.pass_context
 @m.handle_errors
 def links(ctx: m.Context, ident: str | None, global_type: str | None, system: str | None,
-          datatype: str | None, name: str | None, limit: int, offset: int, page: int | None,
+          datatype: str | None, name: str | None, limit: int | None, offset: int,
+          page: int | None,
           as_json: bool) -> None:
     """Which records are tied together, one global entity after the other (oldest first).
 
@@ -134,6 +135,8 @@ def links(ctx: m.Context, ident: str | None, global_type: str | None, system: st
             labels.load(entities)
             entities = [e for e in entities if name.casefold() in labels.label(*e).casefold()]
         total = len(entities)
+        if limit is None:
+            limit = max(total, 1) if as_json and not page else 50
         start = (page - 1) * limit if page else offset
         shown_entities = entities[start:start + limit]
         labels.load(shown_entities)

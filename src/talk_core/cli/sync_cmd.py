@@ -84,6 +84,8 @@ def labels_for(result: RunResult, store: GlobalValues | None) -> Labels:
              for p in result.planned if p["action"] == "create"}
     entities = [(c["global_type"], c["global_id"]) for c in result.conflicts]
     entities += [(p["global_type"], p["global_id"]) for p in result.planned]
+    entities += [(global_type, str(d["id"])) for d in result.dead_letters
+                 if issued_at(str(d.get("id") or "")) is not None for global_type in GLOBAL_TYPES]
     return Labels(store, known).load(entities)
 
 
@@ -159,7 +161,6 @@ def _letter_subject(letter: dict[str, Any], labels: Labels) -> str:
     ident = str(letter.get("id") or "")
     if issued_at(ident) is None:
         return ""
-    labels.load([(global_type, ident) for global_type in GLOBAL_TYPES])
     for global_type in GLOBAL_TYPES:
         if labels.values(global_type, ident) is not None:
             return f"[{global_type} {labels.entity(global_type, ident)}] "

@@ -242,6 +242,8 @@ def test_global_options_after_the_command(workdir: Path) -> None:
     other.write_text(CONFIG.format(crm_extra="colour = 'red'", erp_extra=""))
     out = talk("status", "--config", str(other))
     assert out.exit_code == 2 and "other.toml: [systems.crm] colour" in out.output
+    out = talk("sync", "--dry-run", "--config", str(other))
+    assert out.exit_code == 2 and "other.toml: [systems.crm] colour" in out.output
     out = talk("status", f"--config={other}")
     assert out.exit_code == 2 and "other.toml" in out.output
     assert hoist_global_options(["sync", "--dry-run", "-vv", "--config", "x.toml", "-q"]) == \
@@ -394,3 +396,22 @@ def test_the_library_prints_nothing_unless_logging_is_configured(tmp_path: Path)
         stderr.append(proc.stderr)
     assert stderr[0] == ""
     assert "dead letter" in stderr[1]  # the same run logs once the program asks for it
+
+
+def test_the_demo_summary_shows_records_with_the_end_of_their_global_id(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from talk_core.cli.demo_cmd import render
+    from talk_core.demo.summary import ConflictOutcome, RemovalOutcome, Report
+
+    gid, other = new_global_id(), new_global_id()
+    report = Report(1, "f", "f/talk.toml", "f/state.db")
+    report.conflicts.append(ConflictOutcome(1, "organisation Acme AS", "phone",
+                                            {"a": "1", "b": "2"}, "a", "newest",
+                                            {"a": "1", "b": "1"}, gid))
+    report.removal = RemovalOutcome("a", "human Kari", {"a": False, "b": False}, other)
+    render(report)
+    out = capsys.readouterr().out
+    assert f"organisation Acme AS ({gid[-6:]})" in out
+    assert f"human Kari ({other[-6:]}), deleted in a" in out
+    assert gid[:8] not in out
+    assert report.as_dict()["conflicts"][0]["global_id"] == gid

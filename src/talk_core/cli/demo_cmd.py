@@ -21,7 +21,7 @@ from talk_core.cli import main as m
 from talk_core.cli.output import emit_json, heading, table
 from talk_core.cli.sync_cmd import Progress, labels_for, show
 from talk_core.demo.scenario import Hooks, Scenario
-from talk_core.demo.summary import Report
+from talk_core.demo.summary import Report, shown
 from talk_core.demo.systems import CONFIG_NAME, STATE, MissingConnector, required
 from talk_core.globaltypes import GLOBAL_TYPES
 from talk_core.store.sqlite import SQLiteStore
@@ -186,13 +186,14 @@ def render(report: Report) -> None:
     click.echo()
     heading("Edits between the syncs, and where they are now")
     table(["edited in", "record", "property", "was", "now", "holds the new value"], [
-        (e.system, e.record, e.property, e.old, e.new, _holders(e.new, e.now, names))
+        (e.system, shown(e.record, e.global_id), e.property, e.old, e.new,
+         _holders(e.new, e.now, names))
         for e in report.edits], empty="no edits")
 
     click.echo()
     heading("Conflicts")
     table(["sync", "record", "property", "values", "winner", "policy", "holds the winner"], [
-        (c.sync, c.record, c.property, c.values, c.winner, c.policy,
+        (c.sync, shown(c.record, c.global_id), c.property, c.values, c.winner, c.policy,
          _everywhere(c.values[c.winner], c.now, names))
         for c in report.conflicts], empty="no conflicts")
     if any(c.sync == 1 for c in report.conflicts):
@@ -207,7 +208,8 @@ def render(report: Report) -> None:
         others = [s for s in names if s in removal.present and s != removal.system]
         gone = [s for s in others if not removal.present[s]]
         left = [s for s in names if removal.present.get(s)]
-        click.echo(f"  {removal.record}, deleted in {removal.system}; talk deleted it in "
+        click.echo(f"  {shown(removal.record, removal.global_id)}, deleted in {removal.system}; "
+                   "talk deleted it in "
                    f"{', '.join(gone) or 'no other system'}"
                    + (f"; still in {', '.join(left)}" if left else ""))
 

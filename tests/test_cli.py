@@ -116,7 +116,8 @@ def test_datatype_and_system_filters(workdir: Path) -> None:
     assert records(workdir / "erp.json", "Accounts") == {}
     assert len(records(workdir / "erp.json", "Contacts")) == 1
     bad = talk("sync", "--system", "ghost")
-    assert bad.exit_code == 1 and "unknown system instance(s): ghost" in bad.output
+    assert bad.exit_code == 2 and "unknown system instance(s): ghost" in bad.output
+    assert "configured: crm, erp" in bad.output
 
 
 def test_dead_letters_give_exit_1_and_are_listed(workdir: Path) -> None:

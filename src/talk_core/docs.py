@@ -219,16 +219,34 @@ def _introduction(source: SystemSpec, target: SystemSpec) -> str:
     )
 
 
-def _section_text(src: str, tgt: str) -> list[str]:
-    """Our own wording of what one section promises; headings and tables carry the data."""
+def _section_text(src: str, tgt: str, names: str = "") -> list[str]:
+    """Our own wording of what one section promises; headings and tables carry the data.
+
+    ``names``: the datatypes as declared, the one name every command shows
+    and ``--datatype`` takes (the headings keep the labels of the dataflow
+    documents talk's are compared with).
+    """
     return [
-        f"talk pairs each {src} record with a {tgt} record.",
+        f"talk pairs each {src} record with a {tgt} record." + names,
         "",
         "When the two records are linked, talk keeps them aligned in both directions: "
         "an edit made on either side reaches the other on the next run.",
         "",
         f"Fields copied from {src} to {tgt}:",
     ]
+
+
+def _declared(source: SystemSpec, target: SystemSpec, flow: Dataflow, code: str) -> str:
+    """`` In talk's commands: `lineitems` of Invoiced and `SalesOrders` of Exact Online.``"""
+    if not flow.source_datatype or not flow.target_datatype:
+        return ""
+
+    def c(text: str) -> str:
+        return f"{code}{text}{code}"
+
+    return (f" In talk's commands ({c('talk sync')}, {c('talk links')}, {c('--datatype')}) "
+            f"they are {c(flow.source_datatype)} of {source.label} and "
+            f"{c(flow.target_datatype)} of {target.label}.")
 
 
 def _heading(source: SystemSpec, target: SystemSpec, flow: Dataflow) -> tuple[str, str]:
@@ -252,7 +270,7 @@ def _render_rst(source: SystemSpec, target: SystemSpec, flows: list[Dataflow],
         src, tgt = _heading(source, target, flow)
         heading = f"{src} to {tgt}"
         lines += [heading, "-" * len(heading)]
-        lines += _section_text(src, tgt)
+        lines += _section_text(src, tgt, _declared(source, target, flow, "``"))
         lines += [
             "",
             ".. list-table::",
@@ -295,7 +313,7 @@ def _render_md(source: SystemSpec, target: SystemSpec, flows: list[Dataflow],
     for flow in flows:
         src, tgt = _heading(source, target, flow)
         lines += [f"## {src} to {tgt}", ""]
-        lines += _section_text(src, tgt)
+        lines += _section_text(src, tgt, _declared(source, target, flow, "`"))
         lines += [
             "",
             f"| {_md_cell(src)} Property | {_md_cell(tgt)} Property "

@@ -19,6 +19,16 @@ class ConfigError(TalkError):
     """The configuration is wrong; the message names file, table and key."""
 
 
+class UnknownName(ConfigError, KeyError):
+    """A datatype or system instance asked for by name that does not exist.
+
+    A ``KeyError`` too, for callers that caught the lookup's error before.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 class StateError(TalkError):
     """The state file is missing, damaged or from a newer talk."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import attrs
 
+from talk_core.errors import UnknownName
 from talk_core.model import PropertyType
 
 
@@ -176,5 +177,6 @@ def sync_order(names: list[str] | None = None) -> list[GlobalType]:
         return order
     unknown = sorted(set(names) - GLOBAL_TYPES.keys())
     if unknown:
-        raise KeyError(f"unknown global datatype(s): {', '.join(unknown)}")
+        raise UnknownName(f"unknown global datatype(s): {', '.join(unknown)}; global "
+                          f"datatypes: {', '.join(GLOBAL_TYPES)}")
     return [t for t in order if t.name in names]

@@ -52,7 +52,9 @@ class SystemSpec:
     ``emulator_credentials`` to the values the emulator must demand; without
     it the emulator makes up its own. ``emulator_credentials`` are the
     options ``talk emulate`` takes for the emulator (``api_key`` is
-    ``--api-key``), each with its public default.
+    ``--api-key``), each with its public default. ``env_prefix``
+    starts the environment variables ``talk init`` names for the secret
+    options (``EXACT`` gives ``EXACT_CLIENT_SECRET``); default: ``name``.
     """
 
     name: str
@@ -65,6 +67,7 @@ class SystemSpec:
     plugin: str = ""
     start_emulator: Callable[..., Any] | None = None
     emulator_credentials: tuple[Option, ...] = ()
+    env_prefix: str = ""
 
     def __attrs_post_init__(self) -> None:
         names = {d.name for d in self.datatypes}

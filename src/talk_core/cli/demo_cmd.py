@@ -19,11 +19,12 @@ import click
 from talk_core.cli import logs
 from talk_core.cli import main as m
 from talk_core.cli.output import emit_json, heading, table
-from talk_core.cli.sync_cmd import Progress, show
+from talk_core.cli.sync_cmd import Progress, labels_for, show
 from talk_core.demo.scenario import Hooks, Scenario
-from talk_core.demo.summary import Report
-from talk_core.demo.systems import CONFIG_NAME, MissingConnector, required
+from talk_core.demo.summary import Report, shown
+from talk_core.demo.systems import CONFIG_NAME, STATE, MissingConnector, required
 from talk_core.globaltypes import GLOBAL_TYPES
+from talk_core.store.sqlite import SQLiteStore
 from talk_core.sync.result import RunResult
 
 
@@ -70,7 +71,8 @@ def demo(ctx: m.Context, keep: bool, seed: int, folder: Path | None, as_json: bo
     with _workspace(folder) as (place, temporary):
         progress = Progress(enabled=not as_json and sys.stderr.isatty())
         scenario = Scenario(place, specs, seed=seed,
-                            hooks=Hooks(say=say, progress=progress, ran=_ran(as_json, progress),
+                            hooks=Hooks(say=say, progress=progress,
+                                        ran=_ran(as_json, progress, place / STATE),
                                         secrets=logs.REDACT.add))
         started = time.monotonic()
         try:
@@ -99,13 +101,17 @@ def _say(as_json: bool) -> Any:
     return say
 
 
-def _ran(as_json: bool, progress: Progress) -> Any:
+def _ran(as_json: bool, progress: Progress, state: Path) -> Any:
     def ran(_title: str, n: int, result: RunResult) -> None:
         if as_json:
             return
         progress.close()
         if n == 1:
-            show(result)
+            store = SQLiteStore(state)  # beside the run's own, to label what it names
+            try:
+                show(result, labels_for(result, store))
+            finally:
+                store.close()
             if result.rounds > 1:
                 click.echo(f"  Its updates changed other facets of the records written (an "
                            f"address is also a location): {result.rounds} passes over the "
@@ -185,13 +191,14 @@ def render(report: Report) -> None:
     click.echo()
     heading("Edits between the syncs, and where they are now")
     table(["edited in", "record", "property", "was", "now", "holds the new value"], [
-        (e.system, e.record, e.property, e.old, e.new, _holders(e.new, e.now, names))
+        (e.system, shown(e.record, e.global_id), e.property, e.old, e.new,
+         _holders(e.new, e.now, names))
         for e in report.edits], empty="no edits")
 
     click.echo()
     heading("Conflicts")
     table(["sync", "record", "property", "values", "winner", "policy", "holds the winner"], [
-        (c.sync, c.record, c.property, c.values, c.winner, c.policy,
+        (c.sync, shown(c.record, c.global_id), c.property, c.values, c.winner, c.policy,
          _everywhere(c.values[c.winner], c.now, names))
         for c in report.conflicts], empty="no conflicts")
     if any(c.sync == 1 for c in report.conflicts):
@@ -206,7 +213,8 @@ def render(report: Report) -> None:
         others = [s for s in names if s in removal.present and s != removal.system]
         gone = [s for s in others if not removal.present[s]]
         left = [s for s in names if removal.present.get(s)]
-        click.echo(f"  {removal.record}, deleted in {removal.system}; talk deleted it in "
+        click.echo(f"  {shown(removal.record, removal.global_id)}, deleted in {removal.system}; "
+                   "talk deleted it in "
                    f"{', '.join(gone) or 'no other system'}"
                    + (f"; still in {', '.join(left)}" if left else ""))
 

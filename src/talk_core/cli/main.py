@@ -1,11 +1,7 @@
 """``talk``: the command group, shared options, and how errors become exit codes.
 
-Exit codes: 0 done; 1 done, with dead letters or conflicts to look at;
-2 usage, configuration or state file error; 3 another sync holds the lock;
-4 a circuit breaker stopped the run before deleting anything; 5 the run
-stopped early (a request budget was spent) and the next run carries on;
-6 a system refused talk's credentials (the message says what to run);
-130 stopped by Ctrl-C, progress kept.
+``EXIT_CODES`` is the one list of exit codes: ``talk --help`` prints it, and
+the README and docs/cli.md repeat it word for word (a test holds them to it).
 """
 
 from __future__ import annotations
@@ -27,8 +23,24 @@ from talk_core.hookspecs import hookimpl
 from talk_core.system import SystemSpec
 
 EXIT_OK, EXIT_ATTENTION, EXIT_USAGE, EXIT_LOCKED, EXIT_BREAKER, EXIT_EARLY = 0, 1, 2, 3, 4, 5
-EXIT_AUTH = 6
+EXIT_AUTH, EXIT_UNAVAILABLE = 6, 7
 EXIT_INTERRUPTED = 130
+
+EXIT_CODES: tuple[tuple[int, str], ...] = (
+    (EXIT_OK, "done"),
+    (EXIT_ATTENTION, "done, with dead letters or conflicts to look at"),
+    (EXIT_USAGE, "usage, configuration or state file error"),
+    (EXIT_LOCKED, "another sync holds the lock on the state"),
+    (EXIT_BREAKER, "a circuit breaker stopped the run before deleting anything"),
+    (EXIT_EARLY, "stopped early (a request budget was spent); the next run carries on"),
+    (EXIT_AUTH, "a system refused talk's credentials; the message says how to fix it"),
+    (EXIT_UNAVAILABLE, "a system was unavailable; the others were synced"),
+    (EXIT_INTERRUPTED, "stopped by Ctrl-C; everything done so far is kept"),
+)
+
+#: options of ``talk`` itself that may also come after the command's name
+GLOBAL_VALUE_OPTIONS = ("--config",)
+GLOBAL_FLAGS = ("-v", "--verbose", "-q", "--quiet")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -112,6 +124,9 @@ class TalkGroup(click.Group):
         self._seen.update(n for n in map(pm.get_name, pm.get_plugins()) if n is not None)
         hooks.register_commands(self, skip=asked)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(args))
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._plugin_commands(ctx)
         return super().list_commands(ctx)
@@ -124,7 +139,60 @@ class TalkGroup(click.Group):
         return command
 
 
-@click.group(cls=TalkGroup,
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Move ``--config``, ``-v`` and ``-q`` given after the command's name in front of it.
+
+    ``talk sync --config x.toml`` then means ``talk --config x.toml sync``.
+    Nothing after ``--`` moves, nor anything before the command's name.
+    """
+    head: list[str] = []
+    index = 0
+    while index < len(args):  # talk's own options, up to the command's name
+        word = args[index]
+        if word == "--" or not word.startswith("-"):
+            break
+        head.append(word)
+        index += 2 if word in GLOBAL_VALUE_OPTIONS else 1
+        if word in GLOBAL_VALUE_OPTIONS and index - 1 < len(args):
+            head.append(args[index - 1])
+    if index >= len(args) or args[index] == "--":
+        return list(args)
+    command, rest = args[index], args[index + 1:]
+    hoisted: list[str] = []
+    kept: list[str] = []
+    position = 0
+    while position < len(rest):
+        word = rest[position]
+        if word == "--":
+            kept.extend(rest[position:])
+            break
+        if word in GLOBAL_VALUE_OPTIONS and position + 1 < len(rest):
+            hoisted += [word, rest[position + 1]]
+            position += 2
+            continue
+        if word.startswith(tuple(f"{o}=" for o in GLOBAL_VALUE_OPTIONS)) or \
+                word in GLOBAL_FLAGS or (len(word) > 2 and word.strip("v") == "-"):
+            hoisted.append(word)
+        else:
+            kept.append(word)
+        position += 1
+    return [*head, *hoisted, command, *kept]
+
+
+def _help() -> str:
+    codes = "\n".join(f"  {code:<3} {text}" for code, text in EXIT_CODES)
+    return (
+        "Keep business records in sync between systems, in both directions.\n\n"
+        "Configure the systems in talk.toml (`talk init` writes a commented\n"
+        "example), look at the plan with `talk sync --dry-run`, then run\n"
+        "`talk sync` by hand, from cron or a systemd timer.\n\n"
+        "--config, -v and -q may also follow the command's name:\n"
+        "`talk sync --config x.toml -v` is `talk --config x.toml -v sync`.\n\n"
+        f"\b\nExit codes:\n{codes}\n"
+    )
+
+
+@click.group(cls=TalkGroup, help=_help(),
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               envvar="TALK_CONFIG", show_envvar=True,
@@ -134,23 +202,7 @@ class TalkGroup(click.Group):
 @click.version_option(__version__, prog_name="talk")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool) -> None:
-    """Keep business records in sync between systems, in both directions.
-
-    Configure the systems in talk.toml (`talk init` writes a commented
-    example), look at the plan with `talk sync --dry-run`, then run
-    `talk sync` by hand, from cron or a systemd timer.
-
-    \b
-    Exit codes:
-      0   done
-      1   done, with dead letters or conflicts to look at
-      2   usage, configuration or state file error
-      3   another sync holds the lock on the state
-      4   a circuit breaker stopped the run before deleting anything
-      5   stopped early (a request budget was spent); the next run carries on
-      6   a system refused talk's credentials; the message says how to fix it
-      130 stopped by Ctrl-C; everything done so far is kept
-    """
+    """``talk``: what every command shares (config, logging); help text in ``_help``."""
     logs.setup(verbose, quiet)
     ctx.obj = Context(config_path)
 

@@ -43,27 +43,37 @@ dry_run = false                # make `talk sync` plan only, unless told otherwi
 """
 
 
+def env_name(spec: SystemSpec, option: str) -> str:
+    """The environment variable a secret option reads in the example: ``INVOICED_API_KEY``."""
+    return f"{spec.env_prefix or spec.name}_{option}".upper().replace("-", "_")
+
+
 def example_config(specs: dict[str, SystemSpec]) -> str:
-    """A commented config with one example table per installed kind of system."""
+    """A commented config with one example table per installed kind of system.
+
+    Every option is written the same way: what it is on a line of its own,
+    then the option, commented out when it is optional; a secret as the
+    environment variable ``env_name`` gives it, as the README does.
+    """
     parts = [HEADER]
     if not specs:
         parts.append("# No connector plugin is installed: pip install talk-invoiced, "
                      "talk-exactonline or talk-custom,\n# then run `talk init --force` again.\n")
     for spec in sorted(specs.values(), key=lambda s: s.name):
-        parts.append(f"\n# {spec.label}\n[systems.my_{spec.name}]\nconnector = \"{spec.name}\"")
+        parts.append(f"\n# {spec.label} (connector {spec.name!r}); name the table as you like"
+                     f"\n[systems.my_{spec.name}]\nconnector = \"{spec.name}\"")
         for option in spec.options:
             if option.secret:
-                value = f'"${{{spec.name.upper()}_{option.name.upper()}}}"'
+                value = f'"${{{env_name(spec, option.name)}}}"'
             elif option.default is not None:
                 value = _toml(option.default)
             elif option.type is dict:
                 value = "{}"
             else:
                 value = '""'
-            line = f"{option.name} = {value}"
-            comment = option.help + ("" if option.required else " (optional)")
-            prefix = "" if option.required else "# "
-            parts.append(f"{prefix}{line:<40} # {comment}".rstrip())
+            what = option.help or option.name
+            parts.append(f"# {what}" + ("" if option.required else " (optional)"))
+            parts.append(("" if option.required else "# ") + f"{option.name} = {value}")
         parts.append("")
     return "\n".join(parts) + "\n"
 
@@ -128,7 +138,7 @@ def systems(ctx: m.Context, as_json: bool) -> None:
     for kind in data:
         heading(f"{kind['label']} ({kind['name']})")
         table(["datatype", "read", "global datatype", "facet"], [
-            (dt["label"], dt["read_mode"], mp["global_type"], mp["facet"] or "-")
+            (dt["name"], dt["read_mode"], mp["global_type"], mp["facet"] or "-")
             for dt in kind["datatypes"] for mp in dt["maps_to"] or [{"global_type": "-",
                                                                       "facet": ""}]])
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from talk_core.cli.main import cli
+from talk_core.cli.main import EXIT_CODES, cli
+
+
+def exit_code_table() -> list[str]:
+    """The exit codes as the README and docs/cli.md list them (``EXIT_CODES``)."""
+    return ["| code | meaning |", "|---|---|",
+            *(f"| {code} | {text} |" for code, text in EXIT_CODES)]
 
 #: Set in the click context's ``meta`` while the reference is written.
 REFERENCE = "talk.reference"
@@ -25,7 +31,10 @@ def reference() -> str:
              "(`python -m talk_core.cli.reference > docs/cli.md`).", ""]
     lines += ["## talk", "", "```", group.get_help(ctx).rstrip(), "```", "",
               "Plugins add commands of their own (`talk auth exactonline`); `talk --help` "
-              "lists them.", ""]
+              "lists them.", "",
+              "`--config`, `-v` and `-q` may come before or after the command's name: "
+              "`talk sync --config x.toml` is `talk --config x.toml sync`.", "",
+              "## Exit codes", "", *exit_code_table(), ""]
     for name in sorted(core):
         command = core[name]
         sub = click.Context(command, info_name=name, parent=ctx)

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections import Counter
+from collections.abc import Iterable
 from types import FrameType
 from typing import Any
 
 import click
 
 from talk_core.cli import main as m
+from talk_core.cli.names import check_systems, resolve_datatypes
 from talk_core.cli.output import emit_json, heading, table
+from talk_core.globaltypes import GLOBAL_TYPES
+from talk_core.ids import issued_at
+from talk_core.labels import GlobalValues, Labels
 from talk_core.sync.engine import Sync
 from talk_core.sync.result import RunResult
+
+#: the counts every system and datatype of a run shows, zero or not
+COUNTS = ("read", "create", "update", "delete", "dead_letter", "read_error")
 
 
 class Progress:
@@ -58,6 +67,8 @@ class Progress:
 
 
 def exit_code(result: RunResult) -> int:
+    if result.status == "unavailable":
+        return m.EXIT_UNAVAILABLE
     if result.status == "interrupted":
         return m.EXIT_INTERRUPTED
     if result.status == "budget":
@@ -67,7 +78,29 @@ def exit_code(result: RunResult) -> int:
     return result.exit_code
 
 
-def show(result: RunResult) -> None:
+def labels_for(result: RunResult, store: GlobalValues | None) -> Labels:
+    """Labels of every entity the result names; a dry run's new ones from its plan."""
+    known = {(p["global_type"], p["global_id"]): p.get("values", {})
+             for p in result.planned if p["action"] == "create"}
+    entities = [(c["global_type"], c["global_id"]) for c in result.conflicts]
+    entities += [(p["global_type"], p["global_id"]) for p in result.planned]
+    entities += [(global_type, str(d["id"])) for d in result.dead_letters
+                 if issued_at(str(d.get("id") or "")) is not None for global_type in GLOBAL_TYPES]
+    return Labels(store, known).load(entities)
+
+
+def with_zeros(result: RunResult, pairs: Iterable[tuple[str, str]] = ()) -> None:
+    """Every count of every (system, datatype) the run covered, zero ones too."""
+    for pair in pairs:
+        result.counts.setdefault(pair, Counter())
+    for counter in result.counts.values():
+        for what in COUNTS:
+            counter[what] += 0
+
+
+def show(result: RunResult, labels: Labels | None = None) -> None:
+    labels = labels or Labels(None).load(
+        (c["global_type"], c["global_id"]) for c in result.conflicts)
     verb = "would" if result.dry_run else "did"
     heading(f"Run {result.run_id or '-'}: {result.status}" + (" (dry run)" if result.dry_run
                                                                else ""))
@@ -82,8 +115,8 @@ def show(result: RunResult) -> None:
     if result.conflicts:
         heading(f"Conflicts ({len(result.conflicts)})")
         table(["type", "entity", "property", "values", "winner"], [
-            (c["global_type"], c["global_id"][:8], c["property"], c["values"], c["winner"])
-            for c in result.conflicts])
+            (c["global_type"], labels.entity(c["global_type"], c["global_id"]), c["property"],
+             c["values"], c["winner"]) for c in result.conflicts])
     if result.errors:
         heading(f"Could not read ({len(result.errors)})")
         for error in result.errors:
@@ -91,19 +124,56 @@ def show(result: RunResult) -> None:
     if result.dead_letters:
         heading(f"Dead letters ({len(result.dead_letters)})")
         for d in result.dead_letters:
-            click.echo(f"  {d['error']}")
+            click.echo(f"  {_letter_subject(d, labels)}{d['error']}")
     if result.dry_run and result.planned:
         heading(f"Planned writes ({len(result.planned)}): talk {verb} make these")
-        table(["action", "system", "datatype", "id", "values"], [
-            (p["action"], p["system"], p["datatype"], p.get("id", "(new)"), p.get("values", {}))
+        table(["action", "system", "datatype", "entity", "id", "values"], [
+            (p["action"], p["system"], p["datatype"],
+             labels.entity(p["global_type"], p["global_id"]), p.get("id", "(new)"),
+             planned_values(p["global_type"], p.get("values", {}), labels))
             for p in result.planned])
+
+
+def planned_values(global_type: str, values: dict[str, Any], labels: Labels) -> dict[str, Any]:
+    """A planned write's values, a reference shown as the label of what it points at."""
+    gtype = GLOBAL_TYPES.get(global_type)
+    if gtype is None:
+        return values
+    shown: dict[str, Any] = {}
+    for name, value in values.items():
+        prop = gtype.property(name) if name in gtype.property_names else None
+        if prop is not None and prop.references and isinstance(value, str) and value:
+            shown[name] = _Shown(labels.reference(global_type, name, value))
+        else:
+            shown[name] = value
+    return shown
+
+
+class _Shown(str):
+    """A value shown as is, without quotes, in a table cell (a reference's label)."""
+
+    def __repr__(self) -> str:
+        return f"<{self}>"
+
+
+def _letter_subject(letter: dict[str, Any], labels: Labels) -> str:
+    """The entity a dead letter of this run is about, when its id is a global id."""
+    ident = str(letter.get("id") or "")
+    if issued_at(ident) is None:
+        return ""
+    for global_type in GLOBAL_TYPES:
+        if labels.values(global_type, ident) is not None:
+            return f"[{global_type} {labels.entity(global_type, ident)}] "
+    return ""
 
 
 @click.command(short_help="Run one sync (or plan it with --dry-run).")
 @click.option("--dry-run", is_flag=True, default=None,
               help="Read and plan, write nothing; print the plan.")
-@click.option("--datatype", "datatypes", multiple=True, metavar="GLOBAL",
-              help="Only this global datatype (organisation, human, ...). Repeatable.")
+@click.option("--datatype", "datatypes", multiple=True, metavar="NAME",
+              help="Only this global datatype (organisation, human, ...) or the global "
+                   "datatypes a system datatype (SalesOrders, customers, ...) maps to; any "
+                   "case. Repeatable.")
 @click.option("--system", "systems", multiple=True, metavar="NAME",
               help="Only read from this system instance. Repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON, no progress.")
@@ -122,18 +192,26 @@ def sync(ctx: m.Context, dry_run: bool | None, datatypes: tuple[str, ...],
         dry_run = config.sync.dry_run
     progress = Progress(enabled=not as_json and sys.stderr.isatty())
     with Sync(config, progress=progress) as run:
+        specs = {name: instance.spec for name, instance in run.systems.items()}
+        wanted_types, _named = resolve_datatypes(datatypes, specs)
+        wanted_systems = check_systems(systems, specs) or sorted(specs)
         previous = _on_interrupt(run)
         try:
-            result = run.run(dry_run=dry_run, datatypes=datatypes or None,
-                             systems=systems or None)
+            result = run.run(dry_run=dry_run, datatypes=wanted_types or None,
+                             systems=wanted_systems if systems else None)
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
             progress.close()
-    if as_json:
-        emit_json(result.as_dict())
-    else:
-        show(result)
+        covered = wanted_types or list(GLOBAL_TYPES)
+        with_zeros(result, [(name, dt.name) for name in wanted_systems
+                            for dt in specs[name].datatypes
+                            if any(mp.global_type in covered
+                                   for mp in specs[name].mappings_of(dt.name))])
+        if as_json:
+            emit_json(result.as_dict())
+        else:
+            show(result, labels_for(result, run.store))
     sys.exit(exit_code(result))
 
 

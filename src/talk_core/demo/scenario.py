@@ -241,18 +241,23 @@ class Scenario:
                     if editors[(touched.record.key, prop)] == 1:
                         report.edits.append(EditOutcome(
                             touched.system, touched.record.label, prop,
-                            touched.found.values.get(prop), new, now(touched.copies, prop)))
+                            touched.found.values.get(prop), new, now(touched.copies, prop),
+                            _global_id(touched)))
             for n, runs in enumerate(syncs, start=1):
                 for met in (c for run in runs for c in run.conflicts):
                     gt, gid = met["global_type"], met["global_id"]
                     held = store.get_global(gt, gid) or {}
                     report.conflicts.append(ConflictOutcome(
-                        n, label(gt, held, gid[:8]), met["property"], dict(met["values"]),
+                        n, label(gt, held), met["property"], dict(met["values"]),
                         met["winner"], met["policy"],
-                        now(store.links_of(gt, gid), met["property"])))
+                        now(store.links_of(gt, gid), met["property"]), gid))
             report.removal = RemovalOutcome(removal.system, removal.record.label, {
                 lk.system: views[lk.system].exists(lk.datatype, lk.external_id)
-                for lk in removal.copies})
+                for lk in removal.copies}, _global_id(removal))
+
+
+def _global_id(touched: Touched) -> str:
+    return touched.copies[0].global_id if touched.copies else ""
 
 
 def _writes(runs: list[RunResult], system: str) -> Counter[str]:

@@ -13,7 +13,13 @@ from typing import Any
 import attrs
 
 from talk_core.globaltypes import GLOBAL_TYPES
+from talk_core.labels import short_id
 from talk_core.model import Link
+
+
+def shown(record: str, global_id: str) -> str:
+    """A record as the summary prints it: its label and the end of its global id."""
+    return f"{record} ({short_id(global_id)})" if global_id else record
 
 
 @attrs.define
@@ -52,7 +58,10 @@ class LinkOutcome:
 
 @attrs.frozen
 class EditOutcome:
-    """A change a person made in one system, and what each system holds after the next sync."""
+    """A change a person made in one system, and what each system holds after the next sync.
+
+    ``record`` is the record's label; ``global_id`` tells it apart where labels repeat.
+    """
 
     system: str
     record: str
@@ -60,6 +69,7 @@ class EditOutcome:
     old: Any
     new: Any
     now: dict[str, Any]
+    global_id: str = ""
 
 
 @attrs.frozen
@@ -77,6 +87,7 @@ class ConflictOutcome:
     winner: str
     policy: str
     now: dict[str, Any]
+    global_id: str = ""
 
 
 @attrs.frozen
@@ -86,6 +97,7 @@ class RemovalOutcome:
     system: str
     record: str
     present: dict[str, bool]
+    global_id: str = ""
 
 
 @attrs.define

@@ -37,17 +37,23 @@ log = logging.getLogger("talk.state")
 MEMORY = ":memory:"
 
 
-def _create_private(path: Path) -> None:
+def _create_private(path: Path) -> bool:
     """Create the file readable by its owner only before anything else can open it.
 
     The state holds OAuth tokens; relying on the umask would leave them
-    world-readable on most machines.
+    world-readable on most machines. True if the file was there already: it
+    is made private only once it proved to be a talk state file, since
+    talk never changes the mode of a file it does not own.
     """
+    if path.is_dir():
+        raise StateError(f"{path} is a directory, not a talk state file; point [state] path "
+                         "at a file (it is made if missing)")
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:
-        _tighten(path)
+        return True
+    return False
 
 
 def _tighten(path: Path) -> None:
@@ -128,8 +134,7 @@ class SQLiteStore(SQLiteInbox, SQLiteGlobals, SQLiteLinks, SQLiteJournal, SQLite
         return self.path == MEMORY
 
     def _connect(self) -> sqlite3.Connection:
-        if not self.is_memory:
-            _create_private(Path(self.path))
+        existed = not self.is_memory and _create_private(Path(self.path))
         try:
             conn = sqlite3.connect(
                 self.path, isolation_level=None, timeout=5.0, cached_statements=256
@@ -138,6 +143,8 @@ class SQLiteStore(SQLiteInbox, SQLiteGlobals, SQLiteLinks, SQLiteJournal, SQLite
             raise _open_error(self.path, exc) from exc
         try:
             schema.check(conn, self.path)
+            if existed:  # a talk state file (or an empty one) from here on
+                _tighten(Path(self.path))
             if not self.is_memory:
                 _verify(conn, self.path)
             # 16 KiB pages for a new file (an existing one keeps its size): the

@@ -29,6 +29,7 @@ from talk_core.errors import (
     Interrupted,
     StopRun,
     TalkError,
+    UnknownName,
 )
 from talk_core.globaltypes import GLOBAL_TYPES, GlobalType, sync_order
 from talk_core.mapping import Mapping
@@ -144,7 +145,20 @@ class Sync:
         datatypes: Iterable[str] | None = None,
         systems: Iterable[str] | None = None,
     ) -> RunResult:
-        """Sync once. ``datatypes`` limits to global datatypes, ``systems`` to instances."""
+        """Sync once. ``datatypes`` limits to global datatypes, ``systems`` to instances.
+
+        What the systems do wrong ends up in the result (dead letters, read
+        errors, ``status``), never as an exception. Raises only:
+
+        - ``ConfigError`` (``UnknownName``): a datatype or system instance
+          that does not exist; nothing was read or written;
+        - ``LockedError``: another sync holds the state's lock; nothing was
+          done, try again later;
+        - ``StateError``: the state file cannot be used (damaged, busy, from
+          a newer talk); the message says which file and why;
+        - ``KeyboardInterrupt``: a second Ctrl-C while stopping; everything
+          committed so far is kept.
+        """
         # what the settings decide is worked out again each run
         catalog = Catalog(self.systems, self.settings, self.global_types)
         wanted_types = [
@@ -154,7 +168,8 @@ class Sync:
         wanted_systems = set(systems) if systems else set(self.systems)
         unknown = sorted(wanted_systems - set(self.systems))
         if unknown:
-            raise TalkError(f"unknown system instance(s): {', '.join(unknown)}")
+            raise UnknownName(f"unknown system instance(s): {', '.join(unknown)}; "
+                              f"configured: {', '.join(sorted(self.systems))}")
         self._stop = False
         self.result = RunResult(dry_run=dry_run)
         ctx = self._context = RunContext(self.store, self._clock, result=self.result,

@@ -124,4 +124,4 @@ EMULATOR_CREDENTIALS = (
 EXACT_ONLINE = SystemSpec("exactonline", "Exact Online", DATATYPES, MAPPINGS,
                           factory=make_connector, options=OPTIONS, emulator=_emulator,
                           plugin="talk-exactonline", start_emulator=_start_emulator,
-                          emulator_credentials=EMULATOR_CREDENTIALS)
+                          emulator_credentials=EMULATOR_CREDENTIALS, env_prefix="EXACT")

@@ -5,6 +5,7 @@ Exit codes: 0 done; 1 done, with dead letters or conflicts to look at;
 4 a circuit breaker stopped the run before deleting anything; 5 the run
 stopped early (a request budget was spent) and the next run carries on;
 6 a system refused talk's credentials (the message says what to run);
+7 a system was unavailable; the others were synced;
 130 stopped by Ctrl-C, progress kept.
 """
 
@@ -27,7 +28,7 @@ from talk_core.hookspecs import hookimpl
 from talk_core.system import SystemSpec
 
 EXIT_OK, EXIT_ATTENTION, EXIT_USAGE, EXIT_LOCKED, EXIT_BREAKER, EXIT_EARLY = 0, 1, 2, 3, 4, 5
-EXIT_AUTH = 6
+EXIT_AUTH, EXIT_UNAVAILABLE = 6, 7
 EXIT_INTERRUPTED = 130
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -149,6 +150,7 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool) 
       4   a circuit breaker stopped the run before deleting anything
       5   stopped early (a request budget was spent); the next run carries on
       6   a system refused talk's credentials; the message says how to fix it
+      7   a system was unavailable; the others were synced
       130 stopped by Ctrl-C; everything done so far is kept
     """
     logs.setup(verbose, quiet)

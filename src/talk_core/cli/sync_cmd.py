@@ -64,6 +64,8 @@ def exit_code(result: RunResult) -> int:
         return m.EXIT_EARLY
     if result.status == "auth":
         return m.EXIT_AUTH
+    if result.status == "unavailable":
+        return m.EXIT_UNAVAILABLE
     return result.exit_code
 
 
@@ -114,19 +116,23 @@ def sync(ctx: m.Context, dry_run: bool | None, datatypes: tuple[str, ...],
     """Run one sync: read what changed, merge, and write it to the other systems.
 
     Prints what was read, created, updated and deleted per system and
-    datatype, the conflicts met and the dead letters. Ctrl-C stops after the
-    record in flight and keeps all progress; a second Ctrl-C aborts at once.
+    datatype, the conflicts met and the dead letters. Ctrl-C (or SIGTERM)
+    stops after the record in flight, cutting short any wait (a retry's
+    backoff, a rate limit's window), and keeps all progress; a second Ctrl-C
+    stops at once, also keeping what was committed. Both exit with 130.
     """
     config = ctx.config()
     if dry_run is None:
         dry_run = config.sync.dry_run
     progress = Progress(enabled=not as_json and sys.stderr.isatty())
     with Sync(config, progress=progress) as run:
-        previous = _on_interrupt(run)
+        running = [True]
+        previous = _on_interrupt(run, running)
         try:
             result = run.run(dry_run=dry_run, datatypes=datatypes or None,
                              systems=systems or None)
         finally:
+            running.clear()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
             progress.close()
@@ -137,17 +143,25 @@ def sync(ctx: m.Context, dry_run: bool | None, datatypes: tuple[str, ...],
     sys.exit(exit_code(result))
 
 
-def _on_interrupt(run: Sync) -> dict[int, Any]:
-    """First Ctrl-C: finish the record in flight and stop. Second: abort now."""
+def _on_interrupt(run: Sync, running: list[bool]) -> dict[int, Any]:
+    """First Ctrl-C: finish the record in flight and stop. Second: stop where it is.
+
+    The second raises ``KeyboardInterrupt`` into the run, which ``Sync.run``
+    turns into an ``interrupted`` run like the first (every step is durable
+    on its own, as after a crash); later ones, and any once the run is over,
+    are ignored, so the run's end is always recorded and the exit code is 130.
+    """
     pressed: list[int] = []
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        if pressed:
-            raise KeyboardInterrupt
         pressed.append(signum)
-        click.echo("\ntalk: stopping after the record in flight (Ctrl-C again to abort)",
-                   err=True)
-        run.request_stop()
+        if len(pressed) == 1:
+            click.echo("\ntalk: stopping after the record in flight (Ctrl-C again to stop "
+                       "at once)", err=True)
+            run.request_stop()
+        elif len(pressed) == 2 and running:
+            click.echo("talk: stopping now", err=True)
+            raise KeyboardInterrupt
 
     return {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
 

@@ -19,12 +19,14 @@ import socket
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
+from talk_core import http, interrupt
 from talk_core.config import Config
 from talk_core.errors import (
     CircuitBroken,
     ConnectorError,
     Interrupted,
     StopRun,
+    SystemUnavailable,
     TalkError,
 )
 from talk_core.globaltypes import GLOBAL_TYPES, GlobalType, sync_order
@@ -120,8 +122,13 @@ class Sync:
         self.close()
 
     def request_stop(self) -> None:
-        """Ask the run to stop after the record in flight (a signal handler may call this)."""
+        """Ask the run to stop after the record in flight (a signal handler may call this).
+
+        A wait in progress (a retry's backoff, a rate limit's window) ends at
+        once: the process-wide ``talk_core.interrupt`` is set too.
+        """
         self._stop = True
+        interrupt.request_stop()
         if self._context is not None:
             self._context.stopping = True
 
@@ -149,6 +156,8 @@ class Sync:
         if unknown:
             raise TalkError(f"unknown system instance(s): {', '.join(unknown)}")
         self._stop = False
+        interrupt.clear()
+        http.set_patience(self.settings.unavailable_after)
         self.result = RunResult(dry_run=dry_run)
         ctx = self._context = RunContext(self.store, self._clock, result=self.result,
                                          dry_run=dry_run, progress=self._progress)
@@ -160,10 +169,18 @@ class Sync:
             try:
                 with _fewer_collections():
                     _Run(ctx, catalog).run(wanted_types, wanted_systems)
+                if ctx.unavailable:
+                    self.result.status = "unavailable"
+                    self.result.message = "; ".join(ctx.unavailable.values())
             except StopRun as exc:
                 self.result.status, self.result.message = exc.status, str(exc)
             except Interrupted as exc:
                 self.result.status, self.result.message = "interrupted", str(exc)
+            except KeyboardInterrupt:
+                # a second Ctrl-C: stopped where it was; every step is durable on its own
+                self.result.status = "interrupted"
+                self.result.message = ("stopped at once on request; everything committed so "
+                                       "far is kept, the next run finishes the rest")
             except CircuitBroken as exc:
                 self.result.status, self.result.message = "breaker", str(exc)
             finally:
@@ -175,6 +192,7 @@ class Sync:
             self.store.finish_run(self.result.run_id, status, summary)
         finally:
             self._context = None
+            interrupt.clear()
             self.store.release_lock()
         return self.result
 
@@ -201,6 +219,8 @@ class _Run:
         for name in sorted(systems):
             instance = catalog.systems[name]
             for datatype in instance.spec.datatypes:
+                if not ctx.available(name):
+                    break  # skipped: it did not serve, and said so once
                 mappings = [
                     m for m in instance.spec.mappings_of(datatype.name)
                     if m.global_type in type_names
@@ -222,6 +242,8 @@ class _Run:
             collector.collect(instance, datatype, mappings)
         except (StopRun, Interrupted, CircuitBroken):
             raise
+        except SystemUnavailable as exc:
+            self.ctx.mark_unavailable(instance.name, exc)
         except ConnectorError as exc:
             message = f"{instance.name} {datatype.name}: reading failed: {exc}"
             log.error("%s", message)

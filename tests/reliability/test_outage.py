@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -174,29 +175,40 @@ def test_sigterm_in_recovery_of_a_killed_runs_1000_creates(world: World) -> None
 
 
 def test_ctrl_c_twice_leaves_a_consistent_state_and_exit_130(world: World) -> None:
+    """The first Ctrl-C waits for the create in flight, whose answer is slow; the second cuts it.
+
+    The create was made: its journal entry lets the next run link it, not make it again.
+    """
     for i in range(300):
         world.erp.state.create("Accounts", {"Name": f"Molen {i:03d} BV", "City": "Delft",
                                             "Country": "NL"})
     world.bring_up("erp")
     posts = Counter[str]()
+    stalled = threading.Event()
 
-    def slow_posts(request: TappedRequest) -> None:
-        if request.stage == "received" and request.method == "POST":
+    def slow_answer(request: TappedRequest) -> None:
+        if request.method != "POST":
+            return
+        if request.stage == "received":
             posts["customer"] += 1
-            time.sleep(0.01)
+        elif posts["customer"] == 20 and not stalled.is_set():
+            stalled.set()
+            time.sleep(4)  # made, and its answer late
 
-    world.crm.tap.hook = slow_posts
+    world.crm.tap.hook = slow_answer
     child = world.start("sync")
-    deadline = time.monotonic() + 120
-    while posts["customer"] < 20 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    stopped, seconds = stop_with(child, signal.SIGINT, again_after=0.02)
-    figure("ctrl-c twice during writes", stopped)
+    assert stalled.wait(120), "the run did not get to its 20th create"
+    time.sleep(0.1)
+    stopped, seconds = stop_with(child, signal.SIGINT, again_after=0.3)
+    figure("ctrl-c twice during a slow create", stopped)
     assert stopped.code == 130, stopped
     assert seconds < STOP_BOUND, stopped
+    assert "stopping now" in stopped.stderr, stopped
     assert "Aborted" not in stopped.stderr and "Traceback" not in stopped.stderr, stopped
     assert run_statuses(world) == ["interrupted"]
+    assert world.state()["journal"] >= 1, "the create in flight is kept for recovery"
     world.crm.tap.hook = None
+    time.sleep(4)
     rerun = world.talk("sync")
     assert rerun.code == 0, rerun
     names = Counter(c["name"] for c in world.crm.records("customer"))

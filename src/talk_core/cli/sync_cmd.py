@@ -125,31 +125,34 @@ def sync(ctx: m.Context, dry_run: bool | None, datatypes: tuple[str, ...],
     if dry_run is None:
         dry_run = config.sync.dry_run
     progress = Progress(enabled=not as_json and sys.stderr.isatty())
-    with Sync(config, progress=progress) as run:
-        running = [True]
-        previous = _on_interrupt(run, running)
-        try:
-            result = run.run(dry_run=dry_run, datatypes=datatypes or None,
-                             systems=systems or None)
-        finally:
-            running.clear()
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-            progress.close()
-    if as_json:
-        emit_json(result.as_dict())
-    else:
-        show(result)
+    previous: dict[int, Any] = {}
+    try:
+        with Sync(config, progress=progress) as run:
+            previous = _on_interrupt(run)
+            try:
+                result = run.run(dry_run=dry_run, datatypes=datatypes or None,
+                                 systems=systems or None)
+            finally:
+                _after_run()
+                progress.close()
+        if as_json:
+            emit_json(result.as_dict())
+        else:
+            show(result)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     sys.exit(exit_code(result))
 
 
-def _on_interrupt(run: Sync, running: list[bool]) -> dict[int, Any]:
+def _on_interrupt(run: Sync) -> dict[int, Any]:
     """First Ctrl-C: finish the record in flight and stop. Second: stop where it is.
 
-    The second raises ``KeyboardInterrupt`` into the run, which ``Sync.run``
-    turns into an ``interrupted`` run like the first (every step is durable
-    on its own, as after a crash); later ones, and any once the run is over,
-    are ignored, so the run's end is always recorded and the exit code is 130.
+    The second raises ``KeyboardInterrupt`` into the run's stages, which
+    ``Sync.run`` turns into an ``interrupted`` run like the first (every step
+    is durable on its own, as after a crash). One that comes while the run
+    takes its lock or records its end (``Sync.in_stages`` is false) is
+    ignored: that is quick, and the run's end is always recorded, exit 130.
     """
     pressed: list[int] = []
 
@@ -159,11 +162,21 @@ def _on_interrupt(run: Sync, running: list[bool]) -> dict[int, Any]:
             click.echo("\ntalk: stopping after the record in flight (Ctrl-C again to stop "
                        "at once)", err=True)
             run.request_stop()
-        elif len(pressed) == 2 and running:
+        elif run.in_stages:
             click.echo("talk: stopping now", err=True)
             raise KeyboardInterrupt
 
     return {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _after_run() -> None:
+    """Once the run's end is recorded, a Ctrl-C (or SIGTERM) only cuts the summary short."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(m.EXIT_INTERRUPTED)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, handler)
 
 
 COMMANDS = [sync]

@@ -108,6 +108,7 @@ class Sync:
         self.result = RunResult()
         self._context: RunContext | None = None
         self._stop = False
+        self._in_stages = False
 
     def close(self) -> None:
         """Close every connector and the state store."""
@@ -131,6 +132,15 @@ class Sync:
         interrupt.request_stop()
         if self._context is not None:
             self._context.stopping = True
+
+    @property
+    def in_stages(self) -> bool:
+        """Whether the run is in its stages, where a ``KeyboardInterrupt`` may cut it short.
+
+        Outside them (taking the lock, recording the run's end) it is not
+        safe to: the CLI's second Ctrl-C raises only while this holds.
+        """
+        return self._in_stages
 
     def mapping(self, system: str, datatype: str, global_type: str) -> tuple[Mapping, DataType]:
         """The mapping of ``system``'s ``datatype`` to ``global_type``, with the datatype."""
@@ -167,8 +177,12 @@ class Sync:
             if dry_run:
                 self.store.begin_dry_run()
             try:
-                with _fewer_collections():
-                    _Run(ctx, catalog).run(wanted_types, wanted_systems)
+                self._in_stages = True
+                try:
+                    with _fewer_collections():
+                        _Run(ctx, catalog).run(wanted_types, wanted_systems)
+                finally:
+                    self._in_stages = False
                 if ctx.unavailable:
                     self.result.status = "unavailable"
                     self.result.message = "; ".join(ctx.unavailable.values())

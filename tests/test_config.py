@@ -96,6 +96,7 @@ def test_a_full_config_is_read(tmp_path: Path) -> None:
     ("[sync]\nmax_delete_fraction = 'lots'\n", "[sync] max_delete_fraction: invalid value"),
     ("[sync]\nmax_delete_fraction = 3\n", "[sync] max_delete_fraction: expected a share"),
     ("[sync]\nconflict = 'loudest'\n", "[sync] conflict: expected 'newest' or 'priority'"),
+    ("[sync]\nunavailable_after = -1\n", "[sync] unavailable_after: expected seconds between"),
     ("[sync]\nretries = 3\n", "[sync] extra fields found (retries)"),
     ("[sync]\npriority = ['ghost']\n", "[sync] priority: 'ghost' is not a system"),
     ("[datatypes.widget]\nenabled = true\n", "[datatypes.widget]: unknown global datatype"),
@@ -136,3 +137,8 @@ def test_config_plugins_key_loads_a_module(tmp_path: Path, monkeypatch: pytest.M
     bad = write(tmp_path, "plugins = ['no_such_module_here']\n")
     with pytest.raises(ConfigError, match="cannot import 'no_such_module_here'"):
         load_config(bad, env={})
+
+
+def test_unavailable_after_reaches_the_run_settings(tmp_path: Path) -> None:
+    assert settings_from(load(tmp_path, "[sync]\nunavailable_after = 5\n")).unavailable_after == 5
+    assert settings_from(load(tmp_path, "")).unavailable_after == 30

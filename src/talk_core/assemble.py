@@ -26,7 +26,7 @@ def settings_from(config: Config) -> SyncSettings:
     return SyncSettings(
         conflict=s.conflict, priority=tuple(s.priority), deletes=s.deletes,
         max_delete_fraction=s.max_delete_fraction, min_delete_count=s.min_delete_count,
-        batch_size=s.batch_size, datatypes=datatypes,
+        batch_size=s.batch_size, unavailable_after=s.unavailable_after, datatypes=datatypes,
     )
 
 

@@ -51,6 +51,7 @@ class SyncConfig:
     min_delete_count: int = 5
     dry_run: bool = False
     batch_size: int = 1000
+    unavailable_after: float = 30.0
 
 
 @attrs.define
@@ -224,6 +225,9 @@ def _check_sync(sync: SyncConfig, where: str) -> None:
     if sync.batch_size < 1 or sync.min_delete_count < 0:
         raise ConfigError(f"{where}: [sync] batch_size must be at least 1 and "
                           "min_delete_count at least 0")
+    if not 0 <= sync.unavailable_after <= 3600:
+        raise ConfigError(f"{where}: [sync] unavailable_after: expected seconds between 0 "
+                          f"and 3600, got {sync.unavailable_after}")
 
 
 def _check_datatypes(datatypes: dict[str, DatatypeConfig], where: str) -> None:

@@ -2,7 +2,8 @@
 
 The engine sorts connector errors by what they mean for the run: a
 ``RecordError`` costs one record (dead letter, run goes on), a
-``TransientError`` is retried and then dead-lettered, a ``StopRun``
+``TransientError`` is retried and then dead-lettered (unless it is a
+``SystemUnavailable``: then the system is left alone for the run), a ``StopRun``
 (``BudgetExhausted``, ``AccessDenied``) ends the run cleanly with all
 progress kept, and anything else from a connector is treated like a
 ``RecordError`` for the record in hand.
@@ -55,6 +56,26 @@ class NotSent(TransientError):
     Nothing reached the system, so a create that failed this way made no
     record: its journal entry is settled without asking the system.
     """
+
+
+class SystemUnavailable(TransientError):
+    """The system as a whole did not serve, for no reason of the record's.
+
+    Raised by the HTTP client when no connection could be made, or when
+    timeouts, resets or 5xx answers (a maintenance page) outlasted the
+    retries. The run leaves that system alone from then on: its reads are
+    skipped and its writes wait for the next run, with no dead letter per
+    record, and the run ends ``unavailable`` (exit code 7). ``where`` is the
+    system's base URL, without credentials.
+    """
+
+    def __init__(self, message: str, *, where: str = "") -> None:
+        super().__init__(message)
+        self.where = where
+
+
+class Unreachable(NotSent, SystemUnavailable):
+    """No connection could be made at all (refused, no such host): unavailable, and not sent."""
 
 
 class AmbiguousRecovery(ConnectorError):

@@ -1,7 +1,9 @@
 """The one HTTP client every connector uses: retries, budgets, safe transport, no secrets.
 
 Connectors differ in their APIs, not in how a request should be retried:
-timeouts and 429/5xx are retried with exponential backoff and jitter,
+timeouts and 429/5xx are retried with exponential backoff and jitter
+(for at most ``unavailable_after`` seconds when the system does not serve:
+then ``SystemUnavailable``, and the run leaves that system alone),
 ``Retry-After`` is honoured, a ``Budget`` may hold a request back or stop
 the run, and 4xx answers are never retried blindly (Exact blocks keys that
 keep failing). Transport is TLS with verification for every address but
@@ -13,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -21,16 +24,35 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
 
-from talk_core.errors import AccessDenied, ConfigError, NotSent, RecordError, TransientError
+from talk_core import interrupt
+from talk_core.errors import (
+    AccessDenied,
+    ConfigError,
+    RecordError,
+    SystemUnavailable,
+    TransientError,
+    Unreachable,
+)
 
 log = logging.getLogger("talk.http")
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+GATEWAY_STATUS = frozenset({502, 503, 504})
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 #: What a refusal of the credentials tells the user to do, unless the connector says better.
 CHECK_CREDENTIALS = "check the system's credentials in the configuration"
 #: Headers whose values are credentials: kept out of every message.
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "x-auth-token"})
+#: Seconds one request may spend failing for the system's reasons (no connection, timeouts,
+#: 5xx) before it gives up and the system counts as unavailable; ``[sync] unavailable_after``.
+DEFAULT_PATIENCE = 30.0
+_patience = DEFAULT_PATIENCE
+
+
+def set_patience(seconds: float) -> None:
+    """How long a request keeps retrying a system that does not serve (every client)."""
+    global _patience
+    _patience = float(seconds)
 
 
 class Budget(Protocol):
@@ -88,11 +110,15 @@ def check_transport(url: str, *, verify: bool = True) -> None:
                           "addresses")
 
 
+_TAG = re.compile(r"<[^>]*>")
+
+
 def _default_message(response: requests.Response) -> str:
     try:
         body = response.json()
     except ValueError:
-        text = response.text.strip().replace("\n", " ")
+        # a maintenance or proxy page is HTML: its words, not its markup, make the message
+        text = " ".join(_TAG.sub(" ", response.text).split())
         return text[:200] or response.reason
     if isinstance(body, dict):
         for key in ("message", "error_description", "error"):
@@ -106,7 +132,8 @@ class HttpClient:
 
     ``describe_error(response)`` turns an error answer into a sentence (the
     API's message and the field it names); ``budget`` is consulted around
-    every request; ``sleep`` is injectable so tests do not wait. A 401
+    every request; ``sleep`` is injectable so tests do not wait (the default
+    is cut short by a stop request, ``talk_core.interrupt``). A 401
     raises ``CredentialsRefused`` with ``refused_hint`` (what to fix) in its
     message; ``refused_hint=None`` leaves a 401 to the caller as an
     ``HttpStatusError`` (a client that refreshes a token first).
@@ -126,9 +153,10 @@ class HttpClient:
         budget: Budget | None = None,
         describe_error: Callable[[requests.Response], str] = _default_message,
         verify: bool = True,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = interrupt.sleep,
         session: requests.Session | None = None,
         refused_hint: str | None = CHECK_CREDENTIALS,
+        patience: float | None = None,
     ) -> None:
         check_transport(base_url, verify=verify)
         self.base_url = base_url.rstrip("/") + "/"
@@ -147,6 +175,8 @@ class HttpClient:
         self.describe_error = describe_error
         self.sleep = sleep
         self.refused_hint = refused_hint
+        #: seconds of failing for the system's reasons; None: ``set_patience``'s, for every client
+        self.patience = patience
         self.requests = 0
 
     def __repr__(self) -> str:
@@ -189,15 +219,22 @@ class HttpClient:
 
         ``retry`` says whether a request that may have reached the server can
         be sent again; by default only idempotent methods are (a POST with an
-        idempotency key may pass ``retry=True``).
+        idempotency key may pass ``retry=True``). A failure that is the
+        system's, not the request's, raises ``SystemUnavailable`` once the
+        retries (or the patience, ``set_patience``) run out: no connection at
+        all (``Unreachable``, also ``NotSent``), or timeouts, resets and 5xx
+        answers after at least one retry. A stop request (``interrupt``)
+        raises ``Interrupted`` before the next attempt.
         """
         method = method.upper()
         url = self.url(path)
         may_resend = method in IDEMPOTENT if retry is None else retry
         kwargs.setdefault("timeout", self.timeout)
         attempt = 0
+        started = time.monotonic()
         while True:
             attempt += 1
+            interrupt.check()
             if self.budget is not None:
                 self.budget.before_request()
             self.requests += 1
@@ -206,15 +243,20 @@ class HttpClient:
             except (requests.ConnectionError, requests.Timeout) as exc:
                 reason = type(exc).__name__
                 unsent = never_sent(exc)
-                if attempt > self.retries or (unsent is None and not may_resend):
+                if attempt > self.retries or self._impatient(started) or (
+                        unsent is None and not may_resend):
                     if unsent is not None:
-                        raise NotSent(f"{self.name} {method} {_path(url)}: not sent, {unsent} "
-                                      f"({self.safe_base_url}, {attempt} attempt(s))"
-                                      ) from None
-                    raise TransientError(f"{self.name} {method} {_path(url)}: {reason} after "
-                                         f"{attempt} attempt(s)") from None
+                        raise Unreachable(f"{self.name} {method} {_path(url)}: not sent, "
+                                          f"{unsent} ({self.safe_base_url}, {attempt} "
+                                          "attempt(s))", where=self.safe_base_url) from None
+                    message = f"{self.name} {method} {_path(url)}: {reason} after " \
+                              f"{attempt} attempt(s)"
+                    if attempt > 1:  # not a fluke of this one request
+                        raise SystemUnavailable(message, where=self.safe_base_url) from None
+                    raise TransientError(message) from None
                 # a request that never left may be sent again, whatever its method
-                self._wait(attempt, None, f"{method} {_path(url)}: {unsent or reason}")
+                self._wait(attempt, None, f"{method} {_path(url)}: {unsent or reason}",
+                           started)
                 continue
             if self.budget is not None:
                 self.budget.after_response(response)
@@ -224,13 +266,18 @@ class HttpClient:
                 return response
             if status in RETRY_STATUS and attempt <= self.retries and (
                 may_resend or status == 429
-            ):
+            ) and (status == 429 or not self._impatient(started)):
                 self._wait(attempt, response.headers.get("Retry-After"),
-                           f"{method} {_path(url)}: {status}")
+                           f"{method} {_path(url)}: {status}",
+                           None if status == 429 else started)
                 continue
             said = self._unsecret(self.describe_error(response))
             message = f"{self.name} {method} {_path(url)}: {status} {said}"
             if status in RETRY_STATUS:
+                # a gateway's or a maintenance page's answer is the system's, whatever was
+                # sent; a 500 may be the request's own until a retry failed the same way
+                if status in GATEWAY_STATUS or (status != 429 and attempt > 1):
+                    raise SystemUnavailable(message, where=self.safe_base_url)
                 raise TransientError(message)
             try:
                 body = response.json()
@@ -254,11 +301,20 @@ class HttpClient:
                     text = text.replace(part, "***")
         return text
 
-    def _wait(self, attempt: int, retry_after: str | None, what: str) -> None:
+    def _impatient(self, started: float) -> bool:
+        """Whether this request has spent the time a system that does not serve is given."""
+        patience = _patience if self.patience is None else self.patience
+        return time.monotonic() - started >= patience
+
+    def _wait(self, attempt: int, retry_after: str | None, what: str,
+              started: float | None = None) -> None:
         delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
         delay = delay / 2 + random.uniform(0, delay / 2)
         if retry_after and retry_after.strip().replace(".", "", 1).isdigit():
             delay = max(delay, min(float(retry_after), self.max_backoff * 4))
+        elif started is not None:  # never wait past the patience: then it is given up
+            patience = _patience if self.patience is None else self.patience
+            delay = max(0.0, min(delay, patience - (time.monotonic() - started)))
         log.info("%s %s; retrying in %.1fs", self.name, what, delay)
         self.sleep(delay)
 

@@ -12,6 +12,7 @@ stops before deleting anything and says why.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from pathlib import Path
 from pprint import pformat
@@ -21,6 +22,7 @@ import _faults_support as support
 import pytest
 from _faults_support import HttpLog, Trio, differences, end_state, talk, talk_json
 
+from talk_core.emulation import TappedRequest
 from talk_core.emulation_faults import KINDS
 from talk_core.store.sqlite import SQLiteStore
 
@@ -219,16 +221,20 @@ def test_a_create_whose_answer_was_lost_is_linked_and_its_letter_settled(
     """Exact never resends a POST; the next run finds the record and clears the letter."""
     trio.billing.account.create_customer({"name": "Lost Answer AS", "type": "company",
                                           "city": "Oslo", "country": "NO"})
-    trio.erp.random_faults.kinds = ("timeout",)
-    trio.erp.random_faults.rate = 1.0  # every Exact call answers too late
+    def late_create(request: TappedRequest) -> None:
+        if request.stage == "applied" and request.method == "POST" and "Accounts" in request.path:
+            time.sleep(support.LATE_ANSWER)  # made, and answered after the client gave up
+
+    # only the create answers too late: an Exact whose every call did would be unavailable
+    trio.erp.tap.hook = late_create
     code, first = talk_json("sync", "--datatype", "organisation")
-    trio.settle()
+    time.sleep(support.LATE_ANSWER)
     assert code == 1 and first["dead_letters"], first
     assert "ReadTimeout" in first["dead_letters"][0]["error"]
     made = [a for a in trio.erp.state.records["Accounts"].values()
             if a["Name"] == "Lost Answer AS"]
     assert len(made) == 1, "the late answer's create took effect on the server"
-    trio.erp.random_faults.clear()
+    trio.erp.tap.hook = None
     code, second = talk_json("deadletters", "--retry")
     assert code == 0, second
     _code, letters = talk_json("deadletters")

@@ -29,6 +29,8 @@ deletes = "propagate"          # or "unlink" (keep elsewhere) / "ignore" (recrea
 max_delete_fraction = 0.25     # stop a run that would delete more of a datatype's links
 min_delete_count = 5           # ... and more records than this
 dry_run = false                # make `talk sync` plan only, unless told otherwise
+unavailable_after = 30         # seconds to retry a system that does not answer; then
+                               # it is skipped this run (exit code 7)
 
 # Per global datatype (organisation, human, location, product, agreement,
 # agreementline): on/off, share, match keys, history, filter, directions.

@@ -75,6 +75,8 @@ def exit_code(result: RunResult) -> int:
         return m.EXIT_EARLY
     if result.status == "auth":
         return m.EXIT_AUTH
+    if result.status == "unavailable":
+        return m.EXIT_UNAVAILABLE
     return result.exit_code
 
 
@@ -184,50 +186,75 @@ def sync(ctx: m.Context, dry_run: bool | None, datatypes: tuple[str, ...],
     """Run one sync: read what changed, merge, and write it to the other systems.
 
     Prints what was read, created, updated and deleted per system and
-    datatype, the conflicts met and the dead letters. Ctrl-C stops after the
-    record in flight and keeps all progress; a second Ctrl-C aborts at once.
+    datatype, the conflicts met and the dead letters. Ctrl-C (or SIGTERM)
+    stops after the record in flight, cutting short any wait (a retry's
+    backoff, a rate limit's window), and keeps all progress; a second Ctrl-C
+    stops at once, also keeping what was committed. Both exit with 130.
     """
     config = ctx.config()
     if dry_run is None:
         dry_run = config.sync.dry_run
     progress = Progress(enabled=not as_json and sys.stderr.isatty())
-    with Sync(config, progress=progress) as run:
-        specs = {name: instance.spec for name, instance in run.systems.items()}
-        wanted_types, _named = resolve_datatypes(datatypes, specs)
-        wanted_systems = check_systems(systems, specs) or sorted(specs)
-        previous = _on_interrupt(run)
-        try:
-            result = run.run(dry_run=dry_run, datatypes=wanted_types or None,
-                             systems=wanted_systems if systems else None)
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-            progress.close()
-        covered = wanted_types or list(GLOBAL_TYPES)
-        with_zeros(result, [(name, dt.name) for name in wanted_systems
-                            for dt in specs[name].datatypes
-                            if any(mp.global_type in covered
-                                   for mp in specs[name].mappings_of(dt.name))])
-        if as_json:
-            emit_json(result.as_dict())
-        else:
-            show(result, labels_for(result, run.store))
+    previous: dict[int, Any] = {}
+    try:
+        with Sync(config, progress=progress) as run:
+            specs = {name: instance.spec for name, instance in run.systems.items()}
+            wanted_types, _named = resolve_datatypes(datatypes, specs)
+            wanted_systems = check_systems(systems, specs) or sorted(specs)
+            previous = _on_interrupt(run)
+            try:
+                result = run.run(dry_run=dry_run, datatypes=wanted_types or None,
+                                 systems=wanted_systems if systems else None)
+            finally:
+                _after_run()
+                progress.close()
+            covered = wanted_types or list(GLOBAL_TYPES)
+            with_zeros(result, [(name, dt.name) for name in wanted_systems
+                                for dt in specs[name].datatypes
+                                if any(mp.global_type in covered
+                                       for mp in specs[name].mappings_of(dt.name))])
+            if as_json:
+                emit_json(result.as_dict())
+            else:
+                show(result, labels_for(result, run.store))
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     sys.exit(exit_code(result))
 
 
 def _on_interrupt(run: Sync) -> dict[int, Any]:
-    """First Ctrl-C: finish the record in flight and stop. Second: abort now."""
+    """First Ctrl-C: finish the record in flight and stop. Second: stop where it is.
+
+    The second raises ``KeyboardInterrupt`` into the run's stages, which
+    ``Sync.run`` turns into an ``interrupted`` run like the first (every step
+    is durable on its own, as after a crash). One that comes while the run
+    takes its lock or records its end (``Sync.in_stages`` is false) is
+    ignored: that is quick, and the run's end is always recorded, exit 130.
+    """
     pressed: list[int] = []
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        if pressed:
-            raise KeyboardInterrupt
         pressed.append(signum)
-        click.echo("\ntalk: stopping after the record in flight (Ctrl-C again to abort)",
-                   err=True)
-        run.request_stop()
+        if len(pressed) == 1:
+            click.echo("\ntalk: stopping after the record in flight (Ctrl-C again to stop "
+                       "at once)", err=True)
+            run.request_stop()
+        elif run.in_stages:
+            click.echo("talk: stopping now", err=True)
+            raise KeyboardInterrupt
 
     return {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _after_run() -> None:
+    """Once the run's end is recorded, a Ctrl-C (or SIGTERM) only cuts the summary short."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(m.EXIT_INTERRUPTED)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, handler)
 
 
 COMMANDS = [sync]

@@ -369,6 +369,9 @@ class SQLiteStore(SQLiteInbox, SQLiteGlobals, SQLiteLinks, SQLiteJournal, SQLite
             self._unlock_fd()
             raise
 
+    def _holds_lock(self) -> bool:
+        return self._lock_fd is not None or self._memory_locked
+
     def _locked_message(self) -> str:
         row = self._conn.execute("SELECT owner, pid, since FROM lock WHERE id = 1").fetchone()
         if row is None:

@@ -34,7 +34,7 @@ from typing import Any
 import attrs
 
 from talk_core.connector import Connector
-from talk_core.errors import Interrupted, NotSent, StopRun, TransientError
+from talk_core.errors import Interrupted, NotSent, StopRun, SystemUnavailable, TransientError
 from talk_core.globaltypes import GlobalType
 from talk_core.model import Entity, Link, PropertyType
 from talk_core.store.base import Conflict, DeadLetter, InboxRow, JournalEntry
@@ -205,9 +205,17 @@ class UnitOfWork:
         """Make one write; its answer or its failure goes into ``outcome``. True if it was made.
 
         Stops (``StopRun``, ``Interrupted``) propagate with the write marked unsent.
+        A system that is unavailable this run (``RunContext.mark_unavailable``)
+        is not called: the write stays unsent, to be shared again next run. A
+        write that finds it so is unsent too, unless it may have been made (a
+        create or delete that reached the system): its journal entry then
+        stays for the next run's recovery. Neither costs a dead letter.
         """
         gt, gid, action = outcome.global_type, outcome.global_id, write.action
         rehearsal = self.rehearsal
+        if not self.ctx.available(action.system):
+            write.sent = False
+            return False
         write.sent = True
         created: str | None = None
         try:
@@ -245,6 +253,11 @@ class UnitOfWork:
         except STOPS:
             write.sent = False
             raise
+        except SystemUnavailable as exc:
+            self.ctx.mark_unavailable(action.system, exc)
+            # a create that may have been made keeps its journal entry: recovery asks
+            write.sent = isinstance(action, Create) and not isinstance(exc, NotSent)
+            return False
         except Exception as exc:
             # the journal keeps what may still be done: a create that may have been
             # made (found by the next run's recovery), and a delete that failed

@@ -7,23 +7,27 @@ learnt about creates a crash left unsettled, for the stages after it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import attrs
 
-from talk_core.errors import Interrupted
+from talk_core import interrupt
+from talk_core.errors import Interrupted, SystemUnavailable
 from talk_core.store.base import StateStore
 from talk_core.sync.result import RunResult
 
 Progress = Callable[..., None]
 
+log = logging.getLogger("talk.sync")
+
 
 class RunContext:
     """The run's store, clock, stop flag, progress callback and result; ``dry_run`` too."""
 
-    __slots__ = ("_clock", "_progress", "dry_run", "result", "stopping", "store")
+    __slots__ = ("_clock", "_progress", "dry_run", "result", "stopping", "store", "unavailable")
 
     def __init__(self, store: StateStore, clock: Callable[[], datetime], *,
                  result: RunResult, dry_run: bool = False,
@@ -35,6 +39,8 @@ class RunContext:
         self._progress = progress
         #: set by ``Sync.request_stop`` (a signal handler may call it)
         self.stopping = False
+        #: systems that did not serve this run, with the one line that says so
+        self.unavailable: dict[str, str] = {}
 
     def now(self) -> datetime:
         return self._clock()
@@ -44,8 +50,27 @@ class RunContext:
             self._progress(event, **info)
 
     def check_stop(self) -> None:
-        if self.stopping:
+        if self.stopping or interrupt.requested():
             raise Interrupted("stopped on request; everything done so far is kept")
+
+    def available(self, system: str) -> bool:
+        """False once a request to ``system`` failed for the system's reasons, this run."""
+        return system not in self.unavailable
+
+    def mark_unavailable(self, system: str, exc: SystemUnavailable) -> None:
+        """Leave ``system`` alone for the rest of the run: said once, in one line.
+
+        Its reads are skipped and its writes wait, staged, for the next run;
+        no record gets a dead letter for it.
+        """
+        if system in self.unavailable:
+            return
+        text = str(exc)
+        where = f" at {exc.where}" if exc.where and exc.where not in text else ""
+        self.unavailable[system] = f"{system} is unavailable{where}: {text}"
+        self.result.unavailable[system] = self.unavailable[system]
+        log.warning("%s; its datatypes are skipped and its writes wait for the next run",
+                    self.unavailable[system])
 
 
 @attrs.define

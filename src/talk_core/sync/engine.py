@@ -22,12 +22,14 @@ import socket
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
+from talk_core import http, interrupt
 from talk_core.config import Config
 from talk_core.errors import (
     CircuitBroken,
     ConnectorError,
     Interrupted,
     StopRun,
+    SystemUnavailable,
     TalkError,
     UnknownName,
 )
@@ -114,6 +116,7 @@ class Sync:
         self.result = RunResult()
         self._context: RunContext | None = None
         self._stop = False
+        self._in_stages = False
 
     def close(self) -> None:
         """Close every connector and the state store."""
@@ -128,10 +131,24 @@ class Sync:
         self.close()
 
     def request_stop(self) -> None:
-        """Ask the run to stop after the record in flight (a signal handler may call this)."""
+        """Ask the run to stop after the record in flight (a signal handler may call this).
+
+        A wait in progress (a retry's backoff, a rate limit's window) ends at
+        once: the process-wide ``talk_core.interrupt`` is set too.
+        """
         self._stop = True
+        interrupt.request_stop()
         if self._context is not None:
             self._context.stopping = True
+
+    @property
+    def in_stages(self) -> bool:
+        """Whether the run is in its stages, where a ``KeyboardInterrupt`` may cut it short.
+
+        Outside them (taking the lock, recording the run's end) it is not
+        safe to: the CLI's second Ctrl-C raises only while this holds.
+        """
+        return self._in_stages
 
     def mapping(self, system: str, datatype: str, global_type: str) -> tuple[Mapping, DataType]:
         """The mapping of ``system``'s ``datatype`` to ``global_type``, with the datatype."""
@@ -171,6 +188,8 @@ class Sync:
             raise UnknownName(f"unknown system instance(s): {', '.join(unknown)}; "
                               f"configured: {', '.join(sorted(self.systems))}")
         self._stop = False
+        interrupt.clear()
+        http.set_patience(self.settings.unavailable_after)
         self.result = RunResult(dry_run=dry_run)
         ctx = self._context = RunContext(self.store, self._clock, result=self.result,
                                          dry_run=dry_run, progress=self._progress)
@@ -180,12 +199,24 @@ class Sync:
             if dry_run:
                 self.store.begin_dry_run()
             try:
-                with _fewer_collections():
-                    _Run(ctx, catalog).run(wanted_types, wanted_systems)
+                self._in_stages = True
+                try:
+                    with _fewer_collections():
+                        _Run(ctx, catalog).run(wanted_types, wanted_systems)
+                finally:
+                    self._in_stages = False
+                if ctx.unavailable:
+                    self.result.status = "unavailable"
+                    self.result.message = "; ".join(ctx.unavailable.values())
             except StopRun as exc:
                 self.result.status, self.result.message = exc.status, str(exc)
             except Interrupted as exc:
                 self.result.status, self.result.message = "interrupted", str(exc)
+            except KeyboardInterrupt:
+                # a second Ctrl-C: stopped where it was; every step is durable on its own
+                self.result.status = "interrupted"
+                self.result.message = ("stopped at once on request; everything committed so "
+                                       "far is kept, the next run finishes the rest")
             except CircuitBroken as exc:
                 self.result.status, self.result.message = "breaker", str(exc)
             finally:
@@ -197,6 +228,7 @@ class Sync:
             self.store.finish_run(self.result.run_id, status, summary)
         finally:
             self._context = None
+            interrupt.clear()
             self.store.release_lock()
         return self.result
 
@@ -223,6 +255,8 @@ class _Run:
         for name in sorted(systems):
             instance = catalog.systems[name]
             for datatype in instance.spec.datatypes:
+                if not ctx.available(name):
+                    break  # skipped: it did not serve, and said so once
                 mappings = [
                     m for m in instance.spec.mappings_of(datatype.name)
                     if m.global_type in type_names
@@ -281,6 +315,8 @@ class _Run:
             collector.collect(instance, datatype, mappings)
         except (StopRun, Interrupted, CircuitBroken):
             raise
+        except SystemUnavailable as exc:
+            self.ctx.mark_unavailable(instance.name, exc)
         except ConnectorError as exc:
             message = f"{instance.name} {datatype.name}: reading failed: {exc}"
             log.error("%s", message)

@@ -83,7 +83,9 @@ class Executor:
             unsent = [w for w in writes if not w.sent]
             if unsent:
                 outcome.incomplete = True
-                outcome.journal_done.extend(w.entry.key for w in unsent if w.entry is not None)
+                # an unsent delete's entry stays: the next run's recovery sends it again
+                outcome.journal_done.extend(w.entry.key for w in unsent if w.entry is not None
+                                            and not isinstance(w.action, Delete))
         # committed with the next journal
         self.work.settle([outcome for outcome, _writes in prepared], gtype=gtype, carry=True)
         self._batch_time = None
@@ -115,6 +117,9 @@ class Executor:
             return None
         if isinstance(action, Create) and action.inline_children:
             outcome.staged.append(parent_row(self.catalog, gid, action))
+            return None
+        if not isinstance(action, Delete) and not self.ctx.available(action.system):
+            outcome.incomplete = True  # shared again next run; nothing journalled for it
             return None
         datatype = action.datatype if isinstance(action, Create) else action.link.datatype
         ident = "" if isinstance(action, Create) else action.link.external_id

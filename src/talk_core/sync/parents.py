@@ -84,6 +84,8 @@ class Parents:
                      parent_gt, gid, system)
             self._drop(row)
             return
+        if not self.ctx.available(system):
+            return  # its row stays staged for the next run
         instance = catalog.systems[system]
         pmap, pdt = catalog.mapping(system, row.datatype, parent_gt)
         if not pmap.routes(values):
@@ -128,8 +130,11 @@ class Parents:
                          "items": [[c, w] for c, w in items]},
         }, self.ctx.now())
         self.work.open([entry])
-        made = self.work.send(instance.connector, outcome,
-                              Write(create, row.datatype, "", payload, entry))
+        write = Write(create, row.datatype, "", payload, entry)
+        made = self.work.send(instance.connector, outcome, write)
+        if not write.sent:  # the system is unavailable: nothing made, the row stays
+            outcome.seqs.clear()
+            outcome.journal_done.append(entry.key)
         self.work.settle([outcome])
         if made:
             self._count_lines(gtype.name, system, cdt, field, outcome, items)

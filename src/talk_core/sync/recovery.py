@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 
 from talk_core.connector import BatchRecovery, Connector, PendingCreate, Recovered, recover_each
-from talk_core.errors import AmbiguousRecovery
+from talk_core.errors import AmbiguousRecovery, SystemUnavailable
 from talk_core.model import Entity
 from talk_core.store.base import InboxRow, JournalEntry, StateStore
 from talk_core.sync.catalog import Catalog
@@ -118,7 +118,8 @@ class Recovery:
                 continue
             if entry.payload.get("op") == "delete":
                 self.ctx.check_stop()
-                self._recover_delete(instance.connector, entry)
+                if self.ctx.available(entry.system):
+                    self._recover_delete(instance.connector, entry)
                 continue
             creates.setdefault((entry.system, entry.datatype), []).append(entry)
         for (system, datatype), entries in creates.items():
@@ -132,9 +133,12 @@ class Recovery:
                                  e.created_at or self.ctx.now()) for e in entries]
         many = connector.recover_many if isinstance(connector, BatchRecovery) else None
         answers: dict[str, Recovered] = {}
+        system = entries[0].system
         if many is not None:
             self.ctx.check_stop()
             try:
+                if not self.ctx.available(system):
+                    raise self._unavailable
                 answers = many(datatype, pending)
             except STOPS:
                 raise
@@ -145,6 +149,8 @@ class Recovery:
         for entry, create in zip(entries, pending, strict=True):
             self.ctx.check_stop()
             try:
+                if not self.ctx.available(system):
+                    raise self._unavailable
                 if many is None:
                     answers = recover_each(connector, datatype, [create])
                 if entry.key not in answers:
@@ -160,9 +166,16 @@ class Recovery:
                 continue
             self._settle(entry, found)
 
+    #: what stands for the error of a system found unavailable earlier in the run
+    _unavailable = SystemUnavailable("unavailable this run")
+
     def _not_yet(self, entry: JournalEntry, exc: Exception, in_flight: InFlight) -> None:
         """Not known whether it was made, so it is not made again this run."""
         in_flight.creates.add((entry.global_type, entry.global_id, entry.system))
+        if isinstance(exc, SystemUnavailable):
+            if exc is not self._unavailable:
+                self.ctx.mark_unavailable(entry.system, exc)
+            return  # said once for the system, not once per entry
         log.warning("journal: cannot look %s %s up yet: %s", entry.system, entry.key, exc)
 
     def _held(self, entry: JournalEntry, held: Held, in_flight: InFlight) -> None:
@@ -198,6 +211,9 @@ class Recovery:
                 connector.delete(entry.datatype, external_id)
         except STOPS:
             raise
+        except SystemUnavailable as exc:
+            self.ctx.mark_unavailable(entry.system, exc)
+            return
         except Exception as exc:
             log.warning("journal: cannot finish deleting %s %s %s yet: %s",
                         entry.system, entry.datatype, external_id, exc)

@@ -14,8 +14,10 @@ class RunResult:
 
     ``status`` is ``done``, ``budget`` (a system's request budget ran out:
     progress kept, the next run carries on), ``auth`` (a system refused the
-    credentials), ``interrupted``, or ``breaker`` (a circuit breaker stopped
-    the run before any delete).
+    credentials), ``interrupted``, ``breaker`` (a circuit breaker stopped
+    the run before any delete), or ``unavailable`` (a system did not serve:
+    it was left alone and the others were synced; ``unavailable`` holds one
+    line per such system).
     """
 
     run_id: int | None = None
@@ -31,6 +33,7 @@ class RunResult:
     #: passes over the global types: 1, plus a round for each time the run's own writes
     #: changed a facet of a type already passed (a customer's address is also a location)
     rounds: int = 1
+    unavailable: dict[str, str] = attrs.field(factory=dict)
 
     def count(self, system: str, datatype: str, what: str, n: int = 1) -> None:
         counter = self.counts.get((system, datatype))
@@ -48,9 +51,11 @@ class RunResult:
     @property
     def exit_code(self) -> int:
         """0 done; 1 done with dead letters, conflicts or a datatype that could not be read;
-        4 stopped by a circuit breaker."""
+        4 stopped by a circuit breaker; 7 a system was unavailable, the others were synced."""
         if self.status == "breaker":
             return 4
+        if self.status == "unavailable":
+            return 7
         if self.dead_letters or self.conflicts or self.errors:
             return 1
         return 0
@@ -75,4 +80,5 @@ class RunResult:
             "errors": self.errors,
             "deferred": self.deferred,
             "rounds": self.rounds,
+            "unavailable": sorted(self.unavailable.values()),
         }

@@ -79,7 +79,9 @@ class SyncSettings:
     ``min_delete_count`` records, so that deleting 1 of 3 test records
     does not trip it while deleting 400 of 1,000 does. A full listing that
     comes back empty is a fault when more than ``min_delete_count`` records
-    were linked.
+    were linked. ``unavailable_after``: seconds one request keeps retrying a
+    system that does not serve (no connection, timeouts, 5xx) before the
+    system counts as unavailable for the run.
     """
 
     conflict: str | Resolver = "newest"
@@ -90,6 +92,7 @@ class SyncSettings:
     batch_size: int = 1000
     retry_base: timedelta = timedelta(minutes=5)
     retry_max: timedelta = timedelta(hours=12)
+    unavailable_after: float = 30.0
     datatypes: dict[str, DatatypeSettings] = attrs.field(factory=dict)
 
     def datatype(self, global_type: str) -> DatatypeSettings:

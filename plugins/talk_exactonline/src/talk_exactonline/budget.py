@@ -18,6 +18,7 @@ from typing import Protocol
 
 import requests
 
+from talk_core import interrupt
 from talk_core.errors import BudgetExhausted
 
 log = logging.getLogger("talk.exactonline")
@@ -48,7 +49,7 @@ class RateBudget:
     """
 
     def __init__(self, *, reserve: int = 0, clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep,
+                 sleep: Callable[[float], None] = interrupt.sleep,
                  memory: Memory | None = None) -> None:
         self.reserve = reserve
         self.clock = clock

@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import logging
 import math
-import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from urllib.parse import quote
 
 import requests
 
+from talk_core import interrupt
 from talk_core.connector import Page, PendingCreate, Recovered, Reject, recover_each
 from talk_core.errors import AmbiguousRecovery, RecordError
 from talk_core.feed import SharedFeed, Snapshot
@@ -80,7 +80,7 @@ class ExactConnector:
 
     def __init__(self, name: str, *, base_url: str, tokens: TokenManager,
                  division: int | None = None, budget: RateBudget | None = None,
-                 verify: bool = True, sleep: Callable[[float], None] = time.sleep) -> None:
+                 verify: bool = True, sleep: Callable[[float], None] = interrupt.sleep) -> None:
         self.name = name
         self.tokens = tokens
         self.budget = budget or RateBudget(sleep=sleep)

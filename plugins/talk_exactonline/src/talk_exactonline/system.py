@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from talk_core import interrupt
 from talk_core.emulation import Served
 from talk_core.errors import ConfigError
 from talk_core.system import Option, SystemContext, SystemSpec
@@ -49,7 +50,7 @@ def token_manager(options: dict[str, Any], context: SystemContext, *,
 
 
 def make_connector(*, options: dict[str, Any], context: SystemContext,
-                   sleep: Callable[[float], None] = time.sleep,
+                   sleep: Callable[[float], None] = interrupt.sleep,
                    clock: Callable[[], float] = time.time) -> ExactConnector:
     """The factory ``talk`` calls with an instance's validated options.
 

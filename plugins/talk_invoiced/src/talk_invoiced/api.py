@@ -8,12 +8,12 @@ and refusing to trust a body that is not the JSON the endpoint promises.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import requests
 
+from talk_core import interrupt
 from talk_core.errors import RecordError
 from talk_core.http import HttpClient, HttpStatusError
 
@@ -66,7 +66,7 @@ class InvoicedApi:
         retries: int = 5,
         backoff: float = 0.5,
         timeout: float = 30.0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = interrupt.sleep,
         system: str = "",
     ) -> None:
         self.page_size = max(1, min(int(page_size), MAX_PAGE))

@@ -1,42 +1,42 @@
-"""``talk``: the command group, shared options, and how errors become exit codes.
+"""``talk``: the command group and the options every command shares.
 
-``EXIT_CODES`` is the one list of exit codes: ``talk --help`` prints it, and
-the README and docs/cli.md repeat it word for word (a test holds them to it).
+Exit codes and how errors become them are in ``cli.exits``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import sys
 import tomllib
 from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import click
 
 from talk_core import __version__
 from talk_core.cli import logs
+from talk_core.cli.exits import (
+    EXIT_ATTENTION,
+    EXIT_AUTH,
+    EXIT_BREAKER,
+    EXIT_CODES,
+    EXIT_EARLY,
+    EXIT_INTERRUPTED,
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    fail,
+    handle_errors,
+)
 from talk_core.config import Config, load_config
-from talk_core.errors import ConfigError, LockedError, StateError, TalkError
+from talk_core.errors import ConfigError, TalkError
 from talk_core.hookspecs import hookimpl
 from talk_core.system import SystemSpec
 
-EXIT_OK, EXIT_ATTENTION, EXIT_USAGE, EXIT_LOCKED, EXIT_BREAKER, EXIT_EARLY = 0, 1, 2, 3, 4, 5
-EXIT_AUTH, EXIT_UNAVAILABLE = 6, 7
-EXIT_INTERRUPTED = 130
-
-EXIT_CODES: tuple[tuple[int, str], ...] = (
-    (EXIT_OK, "done"),
-    (EXIT_ATTENTION, "done, with dead letters or conflicts to look at"),
-    (EXIT_USAGE, "usage, configuration or state file error"),
-    (EXIT_LOCKED, "another sync holds the lock on the state"),
-    (EXIT_BREAKER, "a circuit breaker stopped the run before deleting anything"),
-    (EXIT_EARLY, "stopped early (a request budget was spent); the next run carries on"),
-    (EXIT_AUTH, "a system refused talk's credentials; the message says how to fix it"),
-    (EXIT_UNAVAILABLE, "a system was unavailable; the others were synced"),
-    (EXIT_INTERRUPTED, "stopped by Ctrl-C; everything done so far is kept"),
-)
+#: what the command modules and plugins' commands use from here (defined in ``exits``)
+__all__ = ["EXIT_ATTENTION", "EXIT_AUTH", "EXIT_BREAKER", "EXIT_CODES", "EXIT_EARLY",
+           "EXIT_INTERRUPTED", "EXIT_LOCKED", "EXIT_OK", "EXIT_UNAVAILABLE", "EXIT_USAGE",
+           "fail", "handle_errors"]
 
 #: options of ``talk`` itself that may also come after the command's name
 GLOBAL_VALUE_OPTIONS = ("--config",)
@@ -73,28 +73,6 @@ class Context:
             self._config = load_config(self.config_path)
             logs.REDACT.add(self._config.secrets())
         return self._config
-
-
-def handle_errors(fn: F) -> F:
-    """Turn talk's errors into one clear line and a documented exit code."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except LockedError as exc:
-            fail(str(exc), EXIT_LOCKED)
-        except (ConfigError, StateError) as exc:
-            fail(str(exc), EXIT_USAGE)
-        except TalkError as exc:
-            fail(str(exc), EXIT_ATTENTION)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def fail(message: str, code: int) -> NoReturn:
-    click.echo(f"talk: {message}", err=True)
-    sys.exit(code)
 
 
 pass_context = click.make_pass_decorator(Context)

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import click
 
-from talk_core.cli.main import handle_errors
+from talk_core.cli.exits import handle_errors
 from talk_core.system import SystemContext
 
 

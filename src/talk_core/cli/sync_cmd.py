@@ -208,12 +208,13 @@ def sync(ctx: m.Context, dry_run: bool | None, datatypes: tuple[str, ...],
             finally:
                 _after_run()
                 progress.close()
-            covered = wanted_types or list(GLOBAL_TYPES)
-            with_zeros(result, [(name, dt.name) for name in wanted_systems
-                                for dt in specs[name].datatypes
-                                if any(mp.global_type in covered
-                                       for mp in specs[name].mappings_of(dt.name))])
             if as_json:
+                # scripts get every count, zeros too; a person's table shows what happened
+                covered = wanted_types or list(GLOBAL_TYPES)
+                with_zeros(result, [(name, dt.name) for name in wanted_systems
+                                    for dt in specs[name].datatypes
+                                    if any(mp.global_type in covered
+                                           for mp in specs[name].mappings_of(dt.name))])
                 emit_json(result.as_dict())
             else:
                 show(result, labels_for(result, run.store))

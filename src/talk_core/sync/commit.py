@@ -48,6 +48,9 @@ from talk_core.sync.siblings import Siblings
 from talk_core.sync.translate import Translator
 
 #: Exceptions that stop the run; a write they interrupt counts as not sent.
+#: why a reshare of writes this run did not send waits in the inbox (``talk status``)
+UNSENT = "writes not sent this run (a system was unavailable, or the run stopped)"
+
 STOPS = (StopRun, Interrupted)
 
 
@@ -327,7 +330,10 @@ class UnitOfWork:
                 letters.settle_write(system, gt, gid)
             staged.extend(outcome.staged)
             if outcome.incomplete and not deleted:
-                staged.append(InboxRow(gt, "", "", "", kind="reshare", global_id=gid))
+                # deferred: what was not sent (the run stopped, or a system was
+                # unavailable) waits for the next run, not for another round of this one
+                staged.append(InboxRow(gt, "", "", "", kind="reshare", global_id=gid,
+                                       deferred=UNSENT))
             seqs.extend(outcome.seqs)
         for link in drops:
             store.delete_link(link)

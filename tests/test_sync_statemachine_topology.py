@@ -596,15 +596,14 @@ class TopologyMachine(RuleBasedStateMachine):
 class HoldsToday(TopologyMachine):
     """The same machine without the rules that meet a known gap.
 
-    Facet flips (a company customer turned person), deletes of a customer
-    or product the other system may refer to meanwhile, and edits between
-    a crash and the run that recovers from it each have a reproduction
-    below; everything else must hold, and is asserted here without
-    ``xfail``: edits of a shared field through either facet, the dry run's
-    plan against the run, and failed deletes included.
+    Deletes of a customer or product the other system may refer to
+    meanwhile, and edits between a crash and the run that recovers from
+    it each have a reproduction below; everything else must hold, and is
+    asserted here without ``xfail``: facet flips, edits of a shared field
+    through either facet, the dry run's plan against the run, and failed
+    deletes included.
     """
 
-    FACET_FLIPS = False
     CROSS_DELETES = False
     EDITS_AFTER_CRASH = False
 
@@ -627,9 +626,9 @@ HoldsToday.TestCase.settings = settings(
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "known engine gaps, each reproduced below: a facet-changing edit leaves the old "
-    "facet's links and records; a delete propagated to a customer a new quote refers "
-    "to leaves the quote behind; an edit of a record created just before a crash is lost"))
+    "known engine gaps, each reproduced below: a delete propagated to a customer a new "
+    "quote refers to leaves the quote behind; an edit of a record created just before a "
+    "crash is lost"))
 class TestTopology(TopologyMachine.TestCase):  # type: ignore[name-defined,misc]
     pass
 
@@ -686,10 +685,6 @@ def test_an_address_edited_in_erp_reaches_the_accounts_city_in_the_same_run(
     settled(sync, conns)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a record that leaves a facet (a company customer turned person) is not seen as gone "
-    "from that facet: its organisation and location links stay and the erp keeps the "
-    "account and its address"))
 def test_a_company_turned_person_leaves_its_organisation_and_location_everywhere(
         sync: Sync, conns: dict[str, InMemoryConnector]) -> None:
     acme = conns["ledger"].put("customers", ACME)

@@ -208,6 +208,14 @@ def collect(c: Collector, instance: SystemInstance, datatype: DataType,
             failed: list[DeadLetter] = []
             for m in mappings:
                 if not m.accepts(entity):
+                    left = links[m.key].get(entity.id)
+                    if left is not None:
+                        # the record left this facet (a company customer turned person,
+                        # an address cleared): for this global type it is gone
+                        row = tombstone_row(m.global_type, instance.name, datatype.name,
+                                            entity.id)
+                        row.global_id = left[0]
+                        staged.append(row)
                     continue
                 try:
                     values, digest = project(m, datatype, entity)

@@ -19,7 +19,8 @@ import click
 from talk_core.cli import logs
 from talk_core.cli import main as m
 from talk_core.cli.output import emit_json, heading, table
-from talk_core.cli.sync_cmd import Progress, labels_for, show
+from talk_core.cli.progress_view import RunProgress
+from talk_core.cli.sync_cmd import labels_for, show
 from talk_core.demo.scenario import Hooks, Scenario
 from talk_core.demo.summary import Report, shown
 from talk_core.demo.systems import CONFIG_NAME, STATE, MissingConnector, required
@@ -69,7 +70,7 @@ def demo(ctx: m.Context, keep: bool, seed: int, folder: Path | None, as_json: bo
         return
     say = _say(as_json)
     with _workspace(folder) as (place, temporary):
-        progress = Progress(enabled=not as_json and sys.stderr.isatty())
+        progress = RunProgress(enabled=not as_json and sys.stderr.isatty())
         scenario = Scenario(place, specs, seed=seed,
                             hooks=Hooks(say=say, progress=progress,
                                         ran=_ran(as_json, progress, place / STATE),
@@ -101,7 +102,7 @@ def _say(as_json: bool) -> Any:
     return say
 
 
-def _ran(as_json: bool, progress: Progress, state: Path) -> Any:
+def _ran(as_json: bool, progress: RunProgress, state: Path) -> Any:
     def ran(_title: str, n: int, result: RunResult) -> None:
         if as_json:
             return

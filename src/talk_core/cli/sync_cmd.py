@@ -59,12 +59,13 @@ def with_zeros(result: RunResult, pairs: Iterable[tuple[str, str]] = ()) -> None
             counter[what] += 0
 
 
-def show(result: RunResult, labels: Labels | None = None) -> None:
+def show(result: RunResult, labels: Labels | None = None, *, title: str | None = None) -> None:
+    """The run's summary; ``title`` in place of its heading (the demo's one-line account)."""
     labels = labels or Labels(None).load(
         (c["global_type"], c["global_id"]) for c in result.conflicts)
     verb = "would" if result.dry_run else "did"
-    heading(f"Run {result.run_id or '-'}: {result.status}" + (" (dry run)" if result.dry_run
-                                                               else ""))
+    heading(title or f"Run {result.run_id or '-'}: {result.status}"
+            + (" (dry run)" if result.dry_run else ""))
     if result.message:
         click.echo(f"  {result.message}")
     rows = [

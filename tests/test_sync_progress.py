@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import pty
 import re
@@ -12,8 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from talk_core import notices
+from talk_core.cli.progress_view import RunProgress
 from talk_core.demo.scenario import Scenario
 from talk_core.demo.systems import CONFIG_NAME, Emulators, required, write_config
 from talk_core.plugins import get_systems
@@ -122,3 +125,36 @@ def test_a_minute_budget_wait_is_reported_as_such() -> None:
     budget.minutely_reset = now[0] + 5
     budget.before_request()  # no listener: the wait is only slept
     assert len(heard) == 2 and len(slept) == 2
+
+
+def test_the_lines_say_each_phase_and_a_wait_as_a_wait() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=100, color_system=None)
+    progress = RunProgress(enabled=True, console=console)
+    progress("read", system="erp", datatype="Accounts")
+    progress("page", system="erp", datatype="Accounts", entities=60)
+    progress("wait", system="Exact Online", reason="minute budget spent", seconds=42.0)
+    progress._bar.refresh()  # type: ignore[union-attr]
+    waiting = ANSI.sub("", out.getvalue())
+    assert "Exact Online: minute budget spent, waiting 42 s" in waiting, waiting
+    progress("waited", system="Exact Online", seconds=42.0)
+    progress("page", system="erp", datatype="Accounts", entities=1)
+    progress("merge", global_type="organisation", entities=61)
+    for _ in range(3):
+        progress("plan", system="billing", datatype="customers")
+    progress("write", system="billing", datatype="customers")
+    progress.close()
+    drawn = ANSI.sub("", out.getvalue())
+    assert "reading erp Accounts: 61 records" in drawn, drawn
+    assert "Exact Online: minute budget spent, waited 42 s" in drawn, drawn
+    assert "merging organisation: 61 entities merged" in drawn, drawn
+    assert "writing billing customers: 1 of 3" in drawn, drawn
+
+
+def test_disabled_it_draws_nothing() -> None:
+    out = io.StringIO()
+    progress = RunProgress(enabled=False, console=Console(file=out, force_terminal=True))
+    progress("read", system="erp", datatype="Accounts")
+    progress("page", system="erp", datatype="Accounts", entities=5)
+    progress.close()
+    assert out.getvalue() == ""

@@ -42,8 +42,8 @@ class _Line(ProgressColumn):
         if phase == "waiting":
             left = float(task.fields.get("seconds", 0.0)) - elapsed
             if task.finished:
-                return Text(f"  {where}: waited {_seconds(float(task.fields['seconds']))}")
-            return Text(f"  {where}: waiting {_seconds(left)}")
+                return Text(f"  {where}, waited {_seconds(float(task.fields['seconds']))}")
+            return Text(f"  {where}, waiting {_seconds(left)}")
         total = int(task.total or 0)
         verb = task.fields.get("verb", "writing")
         line = f"  {verb} {where}: {done} of {total}"

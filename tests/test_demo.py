@@ -129,6 +129,35 @@ def test_the_delete_reaches_every_system(report: dict[str, Any]) -> None:
     assert sum(s["writes"][1]["delete"] for s in report["systems"]) >= 2
 
 
+def test_the_counts_add_up(report: dict[str, Any]) -> None:
+    for system in report["systems"]:
+        records, writes = system["records"], system["writes"]
+        made = sum(w["create"] for w in writes)
+        deleted = sum(w["delete"] for w in writes) + system["removed_by_a_person"]
+        assert sum(records["before"].values()) + made - deleted == \
+            sum(records["after"].values()), system
+        first = writes[0]
+        assert sum(records["before"].values()) + first["create"] - first["delete"] == \
+            sum(records["after_first_sync"].values()), system
+    assert sum(s["removed_by_a_person"] for s in report["systems"]) == 1
+    # what the links say talk created is what the systems gained in the first sync
+    assert sum(x["copied"] for x in report["links"]) == \
+        sum(s["writes"][0]["create"] for s in report["systems"])
+
+
+def test_a_conflicts_winner_is_held_wherever_talk_writes_it(report: dict[str, Any]) -> None:
+    own = [c for c in report["conflicts"] if c["property"] == "customer_number"]
+    assert own, report["conflicts"]
+    for conflict in report["conflicts"]:
+        winner = str(conflict["values"][conflict["winner"]])
+        for system, value in conflict["now"].items():
+            assert value is None or str(value) == winner or system in conflict["own"], \
+                (system, conflict)
+    for conflict in own:  # billing numbers its customers itself; talk reads that number only
+        assert BILLING in conflict["own"]
+        assert str(conflict["now"][BILLING]) == str(conflict["values"][BILLING])
+
+
 def test_nothing_is_left_running_or_on_disk(report: dict[str, Any]) -> None:
     assert not any(listening(s["url"]) for s in report["systems"])
     assert not Path(report["folder"]).exists()
@@ -182,6 +211,21 @@ def test_the_text_summary(tmp_path: Path) -> None:
                      r"erp='[^']+'\s+erp\s+newest\s+billing, erp, crm", text), text
     assert re.search(r"human Lars Haugen \([0-9a-f]{6}\), deleted in crm; talk deleted it in "
                      r"billing, erp\n", text), text
+    # every run in one line: what it read and wrote, or that it found nothing to do
+    runs = re.findall(r"^Run (\d+): done, (.*)$", text, re.M)
+    assert [n for n, _ in runs] == ["1", "2", "3", "4"], text
+    for _n, line in runs:
+        assert re.fullmatch(r"read what changed: read \d+ records, created \d+, updated \d+, "
+                            r"deleted \d+(; \d+ conflicts? settled)?|read \d+ records back "
+                            r"and wrote nothing: every system holds what the run before wrote",
+                            line), line
+    # a winner a system does not hold is said to be that system's own value
+    assert re.search(r"customer_number\s+billing='\d+', erp='\d+'\s+erp\s+newest\s+"
+                     r"billing keeps its own \(\d+\), erp, crm has none", text), text
+    assert "customer_number is billing's own: talk reads it but never writes it there" in text
+    assert "customer_number is erp's own" not in text
+    assert re.search(r"records before\s+talk created\s+updated\s+talk deleted\s+"
+                     r"a person deleted\s+after", text), text
     # each sync: the run that does the work, then one that finds nothing left to do
     assert re.findall(r"^Run (\d+): done, read \d+ records back and wrote nothing", text,
                       re.M) == ["2", "4"], text

@@ -96,3 +96,24 @@ def test_auth_catches_the_redirect_on_a_loopback_port(tmp_path: Path,
     assert token is not None and token["refresh_token"] in emu.state.grants
     assert any("/api/oauth2/auth?" in line for line in lines)
     store.close()
+
+
+def test_a_refused_code_says_the_code_was_refused_and_exits_6(workdir: Path,
+                                                              emu: ExactEmulator) -> None:
+    result = CliRunner().invoke(cli, ["auth", "exactonline", "--system", "exact",
+                                      "--code", "not-a-code-exact-gave"])
+    assert result.exit_code == 6, result.output
+    assert "refused the authorisation code for 'exact'" in result.output
+    assert "refresh" not in result.output
+    assert "talk auth exactonline --system exact" in result.output
+    assert SQLiteStore(workdir / "state.db").get_token("exact") is None
+
+
+def test_a_sync_before_the_first_authorisation_says_to_authorise(workdir: Path,
+                                                                 emu: ExactEmulator) -> None:
+    emu.seed()
+    result = CliRunner().invoke(cli, ["sync"])
+    assert result.exit_code == 6, result.output
+    assert "not authorised yet" in result.output
+    assert "run `talk auth exactonline --system exact` to authorise talk" in result.output
+    assert "again" not in result.output

@@ -190,3 +190,69 @@ def test_talk_sync_on_a_spent_day_exits_early_at_once(spent_day: ExactEmulator) 
     assert summary["status"] == "budget" and "resets" in summary["message"], summary
     assert len(spent_day.calls) == calls, "talk sync called Exact on a spent day"
     assert spent_day.limits.over_day == 0
+
+
+def test_forgetting_the_budget_lets_a_run_go_on_after_an_early_reset(
+        spent_day: ExactEmulator) -> None:
+    spent_day.seed()
+    runner = CliRunner()
+    assert runner.invoke(cli, ["sync", "--json"]).exit_code == EXIT_EARLY
+    spent_day.limits.daily = 5000
+    spent_day.new_day()  # Exact reset the day (and raised the limit) before it announced
+    held = runner.invoke(cli, ["sync", "--json"])
+    assert held.exit_code == EXIT_EARLY, held.output  # talk still trusts what it remembers
+    calls = len(spent_day.calls)
+
+    forgot = runner.invoke(cli, ["auth", "exactonline", "--system", "exact",
+                                 "--forget-budget"], catch_exceptions=False)
+    assert forgot.exit_code == 0, forgot.output
+    assert "Forgot the daily request budget" in forgot.output
+    assert "0 calls left until" in forgot.output
+    assert SQLiteStore(Path("state.db")).get_note("exact", "budget") is None
+    assert len(spent_day.calls) == calls  # forgetting asks Exact nothing
+
+    after = runner.invoke(cli, ["sync", "--json"], catch_exceptions=False)
+    assert after.exit_code in (0, 1), after.output
+    assert json.loads(after.stdout)["status"] == "done"
+    assert len(spent_day.calls) > calls
+
+    again = runner.invoke(cli, ["auth", "exactonline", "--system", "exact",
+                                "--forget-budget"], catch_exceptions=False)
+    assert again.exit_code == 0
+    # the run remembered the new day's budget; forgetting it again says how much was left
+    assert "calls left until" in again.output
+
+
+def test_forgetting_when_nothing_is_remembered_says_so(spent_day: ExactEmulator) -> None:
+    result = CliRunner().invoke(cli, ["auth", "exactonline", "--system", "exact",
+                                      "--forget-budget"], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert "nothing to forget" in result.output
+
+
+def test_a_run_after_the_announced_reset_goes_on_by_itself(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the emulator's day ends two seconds from now, as its headers announce
+    emu = ExactEmulator(daily_limit=2, clock=lambda: time.time() - 86400 + 2).start()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TALK_CONFIG", raising=False)
+    monkeypatch.setenv("EXACT_SECRET", emu.state.client_secret)
+    monkeypatch.setenv("EXACT_REFRESH", emu.refresh_token())
+    (tmp_path / "talk.toml").write_text(CONFIG.format(url=emu.url,
+                                                      client_id=emu.state.client_id))
+    try:
+        emu.seed()
+        runner = CliRunner()
+        assert runner.invoke(cli, ["sync", "--json"]).exit_code == EXIT_EARLY
+        calls = len(emu.calls)
+        assert runner.invoke(cli, ["sync", "--json"]).exit_code == EXIT_EARLY
+        assert len(emu.calls) == calls  # before the reset: not a call
+        emu.limits.daily = 5000
+        emu.new_day()
+        time.sleep(2.5)  # past the announced reset
+        after = runner.invoke(cli, ["sync", "--json"], catch_exceptions=False)
+        assert after.exit_code in (0, 1), after.output
+        assert json.loads(after.stdout)["status"] == "done"
+        assert len(emu.calls) > calls
+    finally:
+        emu.stop()

@@ -19,7 +19,8 @@ import click
 from talk_core.cli import logs
 from talk_core.cli import main as m
 from talk_core.cli.output import emit_json, heading, table
-from talk_core.cli.sync_cmd import Progress, labels_for, show
+from talk_core.cli.progress_view import RunProgress
+from talk_core.cli.sync_cmd import labels_for, show
 from talk_core.demo.scenario import Hooks, Scenario
 from talk_core.demo.summary import Report, shown
 from talk_core.demo.systems import CONFIG_NAME, STATE, MissingConnector, required
@@ -69,7 +70,7 @@ def demo(ctx: m.Context, keep: bool, seed: int, folder: Path | None, as_json: bo
         return
     say = _say(as_json)
     with _workspace(folder) as (place, temporary):
-        progress = Progress(enabled=not as_json and sys.stderr.isatty())
+        progress = RunProgress(enabled=not as_json and sys.stderr.isatty())
         scenario = Scenario(place, specs, seed=seed,
                             hooks=Hooks(say=say, progress=progress,
                                         ran=_ran(as_json, progress, place / STATE),
@@ -101,31 +102,41 @@ def _say(as_json: bool) -> Any:
     return say
 
 
-def _ran(as_json: bool, progress: Progress, state: Path) -> Any:
+def _ran(as_json: bool, progress: RunProgress, state: Path) -> Any:
     def ran(_title: str, n: int, result: RunResult) -> None:
         if as_json:
             return
         progress.close()
-        if n == 1:
+        if n != 1:
+            click.echo(explain(n, result))
+        else:
             store = SQLiteStore(state)  # beside the run's own, to label what it names
             try:
-                show(result, labels_for(result, store))
+                show(result, labels_for(result, store), title=explain(n, result))
             finally:
                 store.close()
             if result.rounds > 1:
                 click.echo(f"  Its updates changed other facets of the records written (an "
                            f"address is also a location): {result.rounds} passes over the "
                            "datatypes carried them on.")
-        elif result.writes:
-            click.echo(f"Run {result.run_id}: {result.status}, "
-                       f"created {result.total('create')}, updated {result.total('update')}, "
-                       f"deleted {result.total('delete')}")
-        else:
-            click.echo(f"Run {result.run_id}: {result.status}, read {result.total('read')} "
-                       "records back and wrote nothing: every system holds what the run "
-                       "before wrote")
 
     return ran
+
+
+def explain(n: int, result: RunResult) -> str:
+    """One line that says what a run of a sync did and why it ran."""
+    head = f"Run {result.run_id}: {result.status}, "
+    if not result.writes:
+        return (head + f"read {result.total('read')} records back and wrote nothing: every "
+                "system holds what the run before wrote")
+    why = ("read what changed" if n == 1 else
+           "wrote what the run before changed in other facets of its records")
+    conflicts = len(result.conflicts)
+    return (head + f"{why}: read {result.total('read')} records, created "
+            f"{result.total('create')}, updated {result.total('update')}, deleted "
+            f"{result.total('delete')}"
+            + (f"; {conflicts} conflict{'s' if conflicts != 1 else ''} settled" if conflicts
+               else ""))
 
 
 @contextmanager
@@ -167,11 +178,13 @@ def render(report: Report) -> None:
     names = [s.name for s in report.systems]
     click.echo()
     heading("Systems")
-    table(["system", "connector", "emulator", "records before", "after", "talk created",
-           "updated", "deleted"], [
-        (s.name, s.label, s.url, sum(s.before.values()), sum(s.after.values()),
+    table(["system", "connector", "emulator", "records before", "talk created", "updated",
+           "talk deleted", "a person deleted", "after"], [
+        (s.name, s.label, s.url, sum(s.before.values()),
          sum(w["create"] for w in s.writes), sum(w["update"] for w in s.writes),
-         sum(w["delete"] for w in s.writes)) for s in report.systems])
+         sum(w["delete"] for w in s.writes), s.removed, sum(s.after.values()))
+        for s in report.systems])
+    click.echo("  before + created - deleted = after; an update changes a record, not the count.")
 
     click.echo()
     heading("Records per datatype: before -> after the first sync -> after the second")
@@ -199,8 +212,13 @@ def render(report: Report) -> None:
     heading("Conflicts")
     table(["sync", "record", "property", "values", "winner", "policy", "holds the winner"], [
         (c.sync, shown(c.record, c.global_id), c.property, c.values, c.winner, c.policy,
-         _everywhere(c.values[c.winner], c.now, names))
+         _everywhere(c.values[c.winner], c.now, names, c.own))
         for c in report.conflicts], empty="no conflicts")
+    for prop, own in sorted({(c.property, s) for c in report.conflicts for s in c.own
+                             if s in c.now and not _same(c.now[s], c.values[c.winner])}):
+        click.echo(f"  {prop} is {own}'s own: talk reads it but never writes it there, so "
+                   f"{own} keeps its own value;\n  the winner is the value of the systems "
+                   "that take it.")
     if any(c.sync == 1 for c in report.conflicts):
         click.echo("  First sync: records two systems already had, with different values; "
                    "talk tied them and\n  kept one value. Second sync: a property edited in "
@@ -225,10 +243,23 @@ def _holders(new: Any, now: dict[str, Any], order: list[str]) -> str:
     return ", ".join(held + other)
 
 
-def _everywhere(winner: Any, now: dict[str, Any], order: list[str]) -> str:
-    """Which systems hold the winning value; one that has no such property shows ``-``."""
-    return ", ".join(s if _same(now[s], winner) else f"{s}={now[s] if now[s] is not None else '-'}"
-                     for s in order if s in now)
+def _everywhere(winner: Any, now: dict[str, Any], order: list[str],
+                own: tuple[str, ...] = ()) -> str:
+    """Which systems hold the winning value; one without the property "has none".
+
+    A system whose value is its own (talk never writes it there) is said to
+    keep it, so that a winner it does not hold reads as no contradiction.
+    """
+    def held(system: str) -> str:
+        if _same(now[system], winner):
+            return system
+        if system in own:
+            return f"{system} keeps its own ({now[system]})"
+        if now[system] is None:
+            return f"{system} has none"
+        return f"{system}={now[system]}"
+
+    return ", ".join(held(s) for s in order if s in now)
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -14,6 +14,7 @@ import click
 from talk_core.cli import main as m
 from talk_core.cli.names import check_systems, resolve_datatypes
 from talk_core.cli.output import emit_json, heading, table
+from talk_core.cli.progress_view import RunProgress
 from talk_core.globaltypes import GLOBAL_TYPES
 from talk_core.ids import issued_at
 from talk_core.labels import GlobalValues, Labels
@@ -22,48 +23,6 @@ from talk_core.sync.result import RunResult
 
 #: the counts every system and datatype of a run shows, zero or not
 COUNTS = ("read", "create", "update", "delete", "dead_letter", "read_error")
-
-
-class Progress:
-    """One updating line per system and datatype while reading, on a terminal only."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.current: tuple[str, str] | None = None
-        self.count = 0
-
-    def __call__(self, event: str, **info: Any) -> None:
-        if not self.enabled:
-            return
-        if event == "read":
-            self._finish()
-            self.current = (str(info["system"]), str(info["datatype"]))
-            self.count = 0
-            self._draw()
-        elif event == "page":
-            self.count += int(info.get("entities", 0))
-            self._draw()
-        elif event == "merge":
-            self._finish()
-            click.echo(f"  merging {info['global_type']}: {info['done']} records", err=True,
-                       nl=False)
-            click.echo("\r", err=True, nl=False)
-
-    def _draw(self) -> None:
-        if self.current is not None:
-            system, datatype = self.current
-            click.echo(f"\r  reading {system} {datatype}: {self.count} records", err=True,
-                       nl=False)
-
-    def _finish(self) -> None:
-        if self.current is not None:
-            click.echo("", err=True)
-            self.current = None
-
-    def close(self) -> None:
-        self._finish()
-        if self.enabled:
-            click.echo("\x1b[2K", err=True, nl=False)
 
 
 def exit_code(result: RunResult) -> int:
@@ -100,12 +59,13 @@ def with_zeros(result: RunResult, pairs: Iterable[tuple[str, str]] = ()) -> None
             counter[what] += 0
 
 
-def show(result: RunResult, labels: Labels | None = None) -> None:
+def show(result: RunResult, labels: Labels | None = None, *, title: str | None = None) -> None:
+    """The run's summary; ``title`` in place of its heading (the demo's one-line account)."""
     labels = labels or Labels(None).load(
         (c["global_type"], c["global_id"]) for c in result.conflicts)
     verb = "would" if result.dry_run else "did"
-    heading(f"Run {result.run_id or '-'}: {result.status}" + (" (dry run)" if result.dry_run
-                                                               else ""))
+    heading(title or f"Run {result.run_id or '-'}: {result.status}"
+            + (" (dry run)" if result.dry_run else ""))
     if result.message:
         click.echo(f"  {result.message}")
     rows = [
@@ -178,12 +138,18 @@ def _letter_subject(letter: dict[str, Any], labels: Labels) -> str:
                    "case. Repeatable.")
 @click.option("--system", "systems", multiple=True, metavar="NAME",
               help="Only read from this system instance. Repeatable.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON, no progress.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the result as JSON, no progress lines.")
 @m.pass_context
 @m.handle_errors
 def sync(ctx: m.Context, dry_run: bool | None, datatypes: tuple[str, ...],
          systems: tuple[str, ...], as_json: bool) -> None:
     """Run one sync: read what changed, merge, and write it to the other systems.
+
+    On a terminal, live lines on stderr show each phase: records read (and
+    read per second) per system and datatype, entities merged, writes done
+    of planned with the time left, and a rate limit's wait (such as Exact
+    Online's minute budget). Nothing of it in a pipe or with --json.
 
     Prints what was read, created, updated and deleted per system and
     datatype, the conflicts met and the dead letters. Ctrl-C (or SIGTERM)
@@ -194,7 +160,7 @@ def sync(ctx: m.Context, dry_run: bool | None, datatypes: tuple[str, ...],
     config = ctx.config()
     if dry_run is None:
         dry_run = config.sync.dry_run
-    progress = Progress(enabled=not as_json and sys.stderr.isatty())
+    progress = RunProgress(enabled=not as_json and sys.stderr.isatty(), dry_run=dry_run)
     previous: dict[int, Any] = {}
     try:
         with Sync(config, progress=progress) as run:

@@ -99,6 +99,19 @@ class SystemRecords:
                 return mapping.to_global(entity, dt).get(prop)
         return None
 
+    def keeps_own(self, global_type: str, datatype: str, prop: str) -> bool:
+        """Whether the system's record has ``prop`` but talk never writes it there.
+
+        Such a value is the system's own (a customer number it hands out):
+        a conflict's winner is not copied into it.
+        """
+        spec = self.instance.spec
+        mappings = [m for m in spec.mappings_of(datatype) if m.global_type == global_type]
+        dt = spec.datatype(datatype) if mappings else None
+        mapped = any(pm.global_ == prop for m in mappings for pm in m.properties)
+        return dt is not None and mapped and not any(
+            prop in m.writable_globals(dt, creating=False) for m in mappings)
+
     def change(self, found: Found, changes: dict[str, Any]) -> None:
         mapping, datatype = self._mapping_of(found)
         fields = mapping.to_system(changes, datatype, creating=False)

@@ -128,6 +128,8 @@ class Scenario:
 
         say("Editing records in each system (one property in two of them) and deleting one")
         edits, removal = self._edit(config)
+        for outcome in report.systems:
+            outcome.removed = int(outcome.name == removal.system)
         second = self._sync(config, "Second sync: carry the edits and the delete over")
         self._count(config, report, "after")
         for outcome in report.systems:
@@ -247,10 +249,12 @@ class Scenario:
                 for met in (c for run in runs for c in run.conflicts):
                     gt, gid = met["global_type"], met["global_id"]
                     held = store.get_global(gt, gid) or {}
+                    copies = store.links_of(gt, gid)
+                    own = tuple(lk.system for lk in copies if views[lk.system].keeps_own(
+                        gt, lk.datatype, met["property"]))
                     report.conflicts.append(ConflictOutcome(
                         n, label(gt, held), met["property"], dict(met["values"]),
-                        met["winner"], met["policy"],
-                        now(store.links_of(gt, gid), met["property"]), gid))
+                        met["winner"], met["policy"], now(copies, met["property"]), gid, own))
             report.removal = RemovalOutcome(removal.system, removal.record.label, {
                 lk.system: views[lk.system].exists(lk.datatype, lk.external_id)
                 for lk in removal.copies}, _global_id(removal))

@@ -34,12 +34,14 @@ class SystemOutcome:
     after_first: Counter[str] = attrs.field(factory=Counter)
     after: Counter[str] = attrs.field(factory=Counter)
     writes: list[Counter[str]] = attrs.field(factory=list)  # per sync, its runs together
+    #: records a person deleted in this system between the syncs (not talk's deletes)
+    removed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "label": self.label, "kind": self.kind, "url": self.url,
                 "records": {"before": dict(self.before), "after_first_sync": dict(self.after_first),
                             "after": dict(self.after)},
-                "writes": [dict(w) for w in self.writes]}
+                "writes": [dict(w) for w in self.writes], "removed_by_a_person": self.removed}
 
 
 @attrs.frozen
@@ -88,6 +90,8 @@ class ConflictOutcome:
     policy: str
     now: dict[str, Any]
     global_id: str = ""
+    #: systems whose value of the property is their own: talk never writes it there
+    own: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -130,18 +134,28 @@ class Report:
 
 def link_outcomes(links: Iterable[Link], existing: set[tuple[str, str, str]]
                   ) -> list[LinkOutcome]:
-    """Tally links per entity: ``existing`` are (system, datatype, id) that predate the sync."""
+    """Tally links per entity: ``existing`` are (system, datatype, id) that predate the sync.
+
+    A record linked under several global types (a customer that is also a
+    location) is one record: counted as created under the first of them only,
+    so that the created records add up to the ones the systems gained.
+    """
     entities: dict[tuple[str, str], list[Link]] = {}
     for link in links:
         entities.setdefault((link.global_type, link.global_id), []).append(link)
     tied: Counter[str] = Counter()
     matched: Counter[str] = Counter()
     copied: Counter[str] = Counter()
-    for (global_type, _), held in entities.items():
+    counted: set[tuple[str, str, str]] = set()
+    order = {name: n for n, name in enumerate(GLOBAL_TYPES)}
+    for (global_type, _), held in sorted(entities.items(),
+                                         key=lambda item: order.get(item[0][0], len(order))):
         if len({lk.system for lk in held}) < 2:
             continue
-        old = sum((lk.system, lk.datatype, lk.external_id) in existing for lk in held)
+        records = [(lk.system, lk.datatype, lk.external_id) for lk in held]
+        old = sum(r in existing for r in records)
         tied[global_type] += 1
         matched[global_type] += old >= 2
-        copied[global_type] += len(held) - old
+        copied[global_type] += sum(r not in existing and r not in counted for r in records)
+        counted.update(records)
     return [LinkOutcome(gt, tied[gt], matched[gt], copied[gt]) for gt in GLOBAL_TYPES if tied[gt]]

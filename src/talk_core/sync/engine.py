@@ -22,7 +22,7 @@ import socket
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
-from talk_core import http, interrupt
+from talk_core import http, interrupt, notices
 from talk_core.config import Config
 from talk_core.errors import (
     CircuitBroken,
@@ -201,7 +201,7 @@ class Sync:
             try:
                 self._in_stages = True
                 try:
-                    with _fewer_collections():
+                    with _fewer_collections(), notices.listening(self._progress):
                         _Run(ctx, catalog).run(wanted_types, wanted_systems)
                 finally:
                     self._in_stages = False

@@ -65,6 +65,10 @@ class Executor:
                 if write is not None:
                     writes.append(write)
             prepared.append((outcome, writes))
+        self.ctx.progress("merge", global_type=gtype.name, entities=len(batch))
+        for _outcome, writes in prepared:
+            for write in writes:
+                self.ctx.progress("plan", system=write.action.system, datatype=write.datatype)
         conflicts: list[tuple[Plan, Conflict]] = [
             (outcome.plan, conflict) for outcome, _w in prepared if outcome.plan is not None
             for conflict in outcome.plan.conflicts]
@@ -78,6 +82,8 @@ class Executor:
                     self.ctx.check_stop()
                     for write in writes:
                         self.work.send(systems[write.action.system].connector, outcome, write)
+                        self.ctx.progress("write", system=write.action.system,
+                                          datatype=write.datatype)
                 except STOPS as exc:
                     stop = exc
             unsent = [w for w in writes if not w.sent]

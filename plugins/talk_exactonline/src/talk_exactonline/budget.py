@@ -18,7 +18,7 @@ from typing import Protocol
 
 import requests
 
-from talk_core import interrupt
+from talk_core import interrupt, notices
 from talk_core.errors import BudgetExhausted
 
 log = logging.getLogger("talk.exactonline")
@@ -95,7 +95,12 @@ class RateBudget:
             if now < reset:
                 pause = reset - now + 0.05
                 log.info("Exact Online minute budget spent; waiting %.1fs", pause)
-                self.sleep(pause)
+                notices.report("wait", system="Exact Online", reason="minute budget spent",
+                               seconds=pause)
+                try:
+                    self.sleep(pause)
+                finally:
+                    notices.report("waited", system="Exact Online", seconds=pause)
                 self.waited += pause
             self.minutely_remaining = None
         # count the request now: headers may be missing from the answer

@@ -50,6 +50,16 @@ class BudgetMemory:
             return None
         return remaining, float(reset)
 
+    def forget(self) -> dict[str, Any] | None:
+        """Drop what is remembered, whoever counted it; the note as it was, if there was one.
+
+        For a day Exact reset or raised early: the next run then learns the
+        budget from Exact's first answer instead of stopping before it.
+        """
+        note = self.tokens.load_note(KIND)
+        self.tokens.forget_note(KIND)
+        return note
+
     def save(self, remaining: int, reset: float) -> None:
         """Best effort: a budget not saved costs the next run one refused call, nothing more."""
         note: dict[str, Any] = {**self.owner, "daily_remaining": remaining,

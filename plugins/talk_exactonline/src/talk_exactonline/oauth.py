@@ -37,6 +37,8 @@ AUTH_PATH = "api/oauth2/auth"
 #: the note of the instance that holds its token (``NoteStore``)
 TOKEN_NOTE = "token"
 AGAIN = "run `talk auth exactonline --system {name}` to authorise talk again"
+#: before the first authorisation: there is nothing to do again yet
+FIRST = "run `talk auth exactonline --system {name}` to authorise talk"
 
 
 class ExactAuthError(AccessDenied):
@@ -81,6 +83,10 @@ class TokenStore:
         if self.store is None:
             return
         self.store.put_note(self.name, kind, note, at_once=True)
+
+    def forget_note(self, kind: str) -> None:
+        if self.store is not None:
+            self.store.delete_note(self.name, kind, at_once=True)
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
@@ -158,8 +164,9 @@ class TokenManager:
                 return current  # type: ignore[return-value]
             if current is None:
                 if not self._initial:
-                    raise ExactAuthError(f"Exact Online system {self.name!r} has no token yet; "
-                                         + AGAIN.format(name=self.name))
+                    raise ExactAuthError(f"Exact Online system {self.name!r} is not "
+                                         "authorised yet (talk holds no token for it); "
+                                         + FIRST.format(name=self.name))
                 refresh_token = self._initial
             else:
                 refresh_token = str(current["refresh_token"])
@@ -173,7 +180,11 @@ class TokenManager:
             return token
 
     def _exchange(self, form: dict[str, str]) -> dict[str, Any]:
-        """POST to the token endpoint; whatever tokens come back are saved before use."""
+        """POST to the token endpoint; whatever tokens come back are saved before use.
+
+        A refusal says what was refused: a refresh token (authorise again) or
+        an authorisation code (mistyped, used already or expired: get a new one).
+        """
         form = {**form, "client_id": self.client_id, "client_secret": str(self._client_secret)}
         now = self.clock()
         try:
@@ -187,9 +198,15 @@ class TokenManager:
             reason = ""
             if isinstance(body, dict):
                 reason = str(body.get("error_description") or body.get("error") or "")
+            why = f"{exc.status} {reason or 'no reason given'}"
+            if form.get("grant_type") == "authorization_code":
+                raise ExactAuthError(
+                    f"Exact Online refused the authorisation code for {self.name!r} ({why}): "
+                    "a code is good for one use within a few minutes, so it may be mistyped, "
+                    "used already or expired; run `talk auth exactonline --system "
+                    f"{self.name}` again for a new one") from None
             raise ExactAuthError(
-                f"Exact Online refused to refresh the token of {self.name!r} "
-                f"({exc.status} {reason or 'no reason given'}); "
+                f"Exact Online refused to refresh the token of {self.name!r} ({why}); "
                 + AGAIN.format(name=self.name)) from None
         try:
             body = response.json()

@@ -18,7 +18,7 @@ import click
 
 from talk_core.cli import logs
 from talk_core.cli import main as m
-from talk_core.cli.output import emit_json, heading, table
+from talk_core.cli.output import echo, emit_json, heading, table
 from talk_core.cli.sync_cmd import Progress, labels_for, show
 from talk_core.demo.scenario import Hooks, Scenario
 from talk_core.demo.summary import Report, shown
@@ -82,7 +82,7 @@ def demo(ctx: m.Context, keep: bool, seed: int, folder: Path | None, as_json: bo
                 emit_json({**report.as_dict(), "seconds": round(seconds, 2), "kept": keep})
             else:
                 render(report)
-                click.echo(f"\nDone in {seconds:.1f} s.")
+                echo(f"\nDone in {seconds:.1f} s.")
             if keep:
                 _explore(report, temporary, err=as_json)
                 _serve_until_interrupted()
@@ -91,12 +91,12 @@ def demo(ctx: m.Context, keep: bool, seed: int, folder: Path | None, as_json: bo
             progress.close()
             scenario.stop()
     if not keep and folder is not None and not as_json:
-        click.echo(f"The config and state stay in {folder}; the emulators are stopped.")
+        echo(f"The config and state stay in {folder}; the emulators are stopped.")
 
 
 def _say(as_json: bool) -> Any:
     def say(text: str) -> None:
-        click.echo(click.style(f"==> {text}", bold=True), err=as_json)
+        echo(click.style(f"==> {text}", bold=True), err=as_json)
 
     return say
 
@@ -113,15 +113,15 @@ def _ran(as_json: bool, progress: Progress, state: Path) -> Any:
             finally:
                 store.close()
             if result.rounds > 1:
-                click.echo(f"  Its updates changed other facets of the records written (an "
+                echo(f"  Its updates changed other facets of the records written (an "
                            f"address is also a location): {result.rounds} passes over the "
                            "datatypes carried them on.")
         elif result.writes:
-            click.echo(f"Run {result.run_id}: {result.status}, "
+            echo(f"Run {result.run_id}: {result.status}, "
                        f"created {result.total('create')}, updated {result.total('update')}, "
                        f"deleted {result.total('delete')}")
         else:
-            click.echo(f"Run {result.run_id}: {result.status}, read {result.total('read')} "
+            echo(f"Run {result.run_id}: {result.status}, read {result.total('read')} "
                        "records back and wrote nothing: every system holds what the run "
                        "before wrote")
 
@@ -165,7 +165,7 @@ def _serve_until_interrupted() -> None:
 
 def render(report: Report) -> None:
     names = [s.name for s in report.systems]
-    click.echo()
+    echo()
     heading("Systems")
     table(["system", "connector", "emulator", "records before", "after", "talk created",
            "updated", "deleted"], [
@@ -173,7 +173,7 @@ def render(report: Report) -> None:
          sum(w["create"] for w in s.writes), sum(w["update"] for w in s.writes),
          sum(w["delete"] for w in s.writes)) for s in report.systems])
 
-    click.echo()
+    echo()
     heading("Records per datatype: before -> after the first sync -> after the second")
     table(["datatype", *names], [
         (gt, *(f"{s.before[gt]} -> {s.after_first[gt]} -> {s.after[gt]}"
@@ -181,39 +181,39 @@ def render(report: Report) -> None:
         for gt in GLOBAL_TYPES
         if any(s.before[gt] or s.after_first[gt] or s.after[gt] for s in report.systems)])
 
-    click.echo()
+    echo()
     heading("Links made by the first sync")
     table(["datatype", "tied across systems", "matched (were in several)",
            "records talk created"],
           [(x.global_type, x.entities, x.matched, x.copied) for x in report.links],
           empty="no links")
 
-    click.echo()
+    echo()
     heading("Edits between the syncs, and where they are now")
     table(["edited in", "record", "property", "was", "now", "holds the new value"], [
         (e.system, shown(e.record, e.global_id), e.property, e.old, e.new,
          _holders(e.new, e.now, names))
         for e in report.edits], empty="no edits")
 
-    click.echo()
+    echo()
     heading("Conflicts")
     table(["sync", "record", "property", "values", "winner", "policy", "holds the winner"], [
         (c.sync, shown(c.record, c.global_id), c.property, c.values, c.winner, c.policy,
          _everywhere(c.values[c.winner], c.now, names))
         for c in report.conflicts], empty="no conflicts")
     if any(c.sync == 1 for c in report.conflicts):
-        click.echo("  First sync: records two systems already had, with different values; "
+        echo("  First sync: records two systems already had, with different values; "
                    "talk tied them and\n  kept one value. Second sync: a property edited in "
                    "two systems before talk ran.")
 
     removal = report.removal
     if removal is not None:
-        click.echo()
+        echo()
         heading("Delete")
         others = [s for s in names if s in removal.present and s != removal.system]
         gone = [s for s in others if not removal.present[s]]
         left = [s for s in names if removal.present.get(s)]
-        click.echo(f"  {shown(removal.record, removal.global_id)}, deleted in {removal.system}; "
+        echo(f"  {shown(removal.record, removal.global_id)}, deleted in {removal.system}; "
                    "talk deleted it in "
                    f"{', '.join(gone) or 'no other system'}"
                    + (f"; still in {', '.join(left)}" if left else ""))
@@ -252,7 +252,7 @@ def _explore(report: Report, temporary: bool, *, err: bool) -> None:
         "Ctrl-C stops the emulators" + (" and removes the folder." if temporary else "."),
     ]
     for line in lines:
-        click.echo(line, err=err)
+        echo(line, err=err)
 
 
 COMMANDS = [demo]

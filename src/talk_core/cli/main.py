@@ -15,12 +15,13 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from talk_core import __version__
+from talk_core import __version__, secrets
 from talk_core.cli import logs
 from talk_core.config import Config, load_config
 from talk_core.errors import ConfigError, LockedError, StateError, TalkError
 from talk_core.hookspecs import hookimpl
 from talk_core.system import SystemSpec
+from talk_core.visible import visible_lines
 
 EXIT_OK, EXIT_ATTENTION, EXIT_USAGE, EXIT_LOCKED, EXIT_BREAKER, EXIT_EARLY = 0, 1, 2, 3, 4, 5
 EXIT_AUTH, EXIT_UNAVAILABLE = 6, 7
@@ -93,7 +94,8 @@ def handle_errors(fn: F) -> F:
 
 
 def fail(message: str, code: int) -> NoReturn:
-    click.echo(f"talk: {message}", err=True)
+    # a message may quote a remote system's answer: no secret, no control character in it
+    click.echo(f"talk: {visible_lines(secrets.redact(message))}", err=True)
     sys.exit(code)
 
 
@@ -233,5 +235,6 @@ _register_core_commands()
 
 
 def main() -> None:
+    sys.excepthook = logs.redacted_excepthook
     cli(prog_name="talk")
 

@@ -28,6 +28,7 @@ import requests
 from talk_core import secrets as talk_secrets
 from talk_core.errors import AccessDenied
 from talk_core.http import HttpClient, HttpStatusError
+from talk_core.store import private
 
 log = logging.getLogger("talk.exactonline")
 
@@ -90,7 +91,7 @@ class TokenStore:
             if self.lock_path is None:
                 yield
                 return
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = private.open_private(self.lock_path, os.O_RDWR | os.O_CREAT, "token lock file")
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 yield

@@ -7,8 +7,9 @@ through a symlink (which could point talk's writes, and its chmod, at any
 file), and a state directory that others may write (they could swap the
 file). Files are opened with ``O_NOFOLLOW`` and created with ``O_EXCL``.
 A directory talk makes is 0700; an existing one the user owns that group
-or others may read or write is tightened to 0700 with a warning, since the
-user asked for state there and nothing but talk's files should be in it.
+or others may read (or group may write) is tightened to 0700 with a
+warning, since the user asked for state there; one any user may write is
+refused, since its files may have been swapped already.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ def check_directory(directory: Path) -> None:
                              f"(mode {mode:03o}); talk keeps its state only where you alone "
                              f"can change it: point [state] path elsewhere")
         return
+    if mode & 0o002:
+        raise StateError(f"the state directory {directory} may be written by any user (mode "
+                         f"{mode:03o}); its files cannot be trusted: make it yours alone "
+                         f"(chmod 700 {directory}) or point [state] path elsewhere")
     if mode & 0o077:
         os.chmod(directory, mode & ~0o077)
         log.warning("the state directory %s could be read or written by others (mode %03o); "

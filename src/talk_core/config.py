@@ -97,7 +97,7 @@ class Config:
 
     def secrets(self) -> list[str]:
         """Every secret value in use, for log redaction."""
-        found = [v for s in self.systems.values() for v in s.options.values()
+        found: list[str] = [v for s in self.systems.values() for v in s.options.values()
                  if isinstance(v, Secret) and v]
         talk_secrets.add_all(found)
         return found

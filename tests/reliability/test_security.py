@@ -702,7 +702,7 @@ def test_the_visible_helper() -> None:
     from talk_core.visible import visible
 
     assert visible(f"id{TITLE}\n\t\x9b2J\u2028") == "id\\x1b]0;pwned\\x07\\n\\t\\x9b2J\\u2028"
-    assert visible("Tromsø – ok") == "Tromsø – ok"
+    assert visible("Tromsø, 10 ø") == "Tromsø, 10 ø"
 
 
 # -- the state's files are the user's own ------------------------------------------------------

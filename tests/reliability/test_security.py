@@ -814,8 +814,8 @@ def test_a_new_state_directory_is_0700_and_an_open_one_is_tightened_with_a_warni
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "new" / ".talk").stat().st_mode) == 0o700
-    folder = tmp_path / "open"
-    folder.mkdir()
+    folder = tmp_path / "open" / ".talk"
+    folder.mkdir(parents=True)
     os.chmod(folder, 0o770)
     logger = logging.getLogger("talk.state")
     logger.addHandler(caplog.handler)
@@ -828,15 +828,29 @@ def test_a_new_state_directory_is_0700_and_an_open_one_is_tightened_with_a_warni
     assert "could be read or written by others (mode 770); it is now 700" in caplog.text
 
 
-def test_a_state_directory_any_user_may_write_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("name", "mode"), [("shared", 0o777), ("shared", 0o770),
+                                            ("shared", 0o703), (".talk", 0o777)])
+def test_a_state_directory_others_may_write_is_refused(tmp_path: Path, name: str,
+                                                       mode: int) -> None:
     from talk_core.errors import StateError
 
-    folder = tmp_path / "shared"
+    folder = tmp_path / name
     folder.mkdir()
-    os.chmod(folder, 0o777)
-    with pytest.raises(StateError, match="may be written by any user") as info:
+    os.chmod(folder, mode)
+    with pytest.raises(StateError, match=f"may be written by other users \\(mode {mode:03o}\\)"
+                       ) as info:
         SQLiteStore(folder / "state.db")
     assert str(folder) in str(info.value) and not (folder / "state.db").exists()
+    assert stat.S_IMODE(folder.stat().st_mode) == mode
+
+
+def test_a_state_directory_that_is_not_talks_own_keeps_its_mode(tmp_path: Path) -> None:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    os.chmod(folder, 0o755)
+    SQLiteStore(folder / "state.db").close()
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+    assert stat.S_IMODE((folder / "state.db").stat().st_mode) == 0o600
 
 
 # -- emulators ask for their credentials -------------------------------------------------------

@@ -6,10 +6,11 @@ another user owns, that group or others may write, or that is reached
 through a symlink (which could point talk's writes, and its chmod, at any
 file), and a state directory that others may write (they could swap the
 file). Files are opened with ``O_NOFOLLOW`` and created with ``O_EXCL``.
-A directory talk makes is 0700; an existing one the user owns that group
-or others may read (or group may write) is tightened to 0700 with a
-warning, since the user asked for state there; one any user may write is
-refused, since its files may have been swapped already.
+A directory talk makes is 0700. An existing ``.talk`` directory (talk's
+own) that the user owns and group or others may read, or group may write,
+is tightened to 0700 with a warning; any other directory others may write
+is refused (its files may have been swapped already) and otherwise left as
+it is: talk does not change the mode of a directory that is not its own.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ log = logging.getLogger("talk.state")
 
 #: files SQLite and talk keep beside the state file, all as private as the file
 SIDE_SUFFIXES = ("-wal", "-shm", "-journal", ".lock", ".notes", ".exact-token.lock")
+
+#: the directory talk keeps its state in by default: talk's own, so talk may tighten it
+TALK_DIRECTORY = ".talk"
 
 _MOVE = "move it away or point [state] path elsewhere"
 
@@ -53,11 +57,11 @@ def check_directory(directory: Path) -> None:
                              f"(mode {mode:03o}); talk keeps its state only where you alone "
                              f"can change it: point [state] path elsewhere")
         return
-    if mode & 0o002:
-        raise StateError(f"the state directory {directory} may be written by any user (mode "
-                         f"{mode:03o}); its files cannot be trusted: make it yours alone "
+    if mode & 0o002 or (mode & 0o020 and directory.name != TALK_DIRECTORY):
+        raise StateError(f"the state directory {directory} may be written by other users "
+                         f"(mode {mode:03o}); its files cannot be trusted: make it yours alone "
                          f"(chmod 700 {directory}) or point [state] path elsewhere")
-    if mode & 0o077:
+    if mode & 0o077 and directory.name == TALK_DIRECTORY:
         os.chmod(directory, mode & ~0o077)
         log.warning("the state directory %s could be read or written by others (mode %03o); "
                     "it is now %03o", directory, mode, mode & ~0o077)

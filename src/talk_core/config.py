@@ -19,6 +19,7 @@ import attrs
 import cattrs
 from cattrs import transform_error
 
+from talk_core import secrets as talk_secrets
 from talk_core.errors import ConfigError
 from talk_core.globaltypes import GLOBAL_TYPES
 from talk_core.system import Option, SystemSpec
@@ -96,8 +97,10 @@ class Config:
 
     def secrets(self) -> list[str]:
         """Every secret value in use, for log redaction."""
-        return [v for s in self.systems.values() for v in s.options.values()
-                if isinstance(v, Secret) and v]
+        found: list[str] = [v for s in self.systems.values() for v in s.options.values()
+                 if isinstance(v, Secret) and v]
+        talk_secrets.add_all(found)
+        return found
 
 
 def _strict(kind: type) -> Any:
@@ -302,7 +305,15 @@ def check_options(declared: tuple[Option, ...], given: dict[str, Any], here: str
                 f"{here} {option.name}: a secret must come from the environment, "
                 f'e.g. {option.name} = "${{{option.name.upper()}}}"; it is never stored '
                 "in the file")
-        value = _interpolate(value, f"{here} {option.name}", env)
+        value = _interpolate(value, f"{here} {option.name}", env,
+                             keep_secret=option.type is str)
+        if option.secret and isinstance(value, str) and value != value.strip():
+            # a .env saved with CRLF: sent as a header, the value would fail deep in
+            # requests with a traceback that shows it
+            raise ConfigError(
+                f"{here} {option.name}: the secret has surrounding whitespace or a line "
+                f"break (CR/LF, as in a .env file saved on Windows); remove it from "
+                f"{given[option.name].strip()} (the value is not shown)")
         if option.type is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if isinstance(value, str) and option.type is not str and _VAR.search(given[option.name]):
@@ -314,7 +325,13 @@ def check_options(declared: tuple[Option, ...], given: dict[str, Any], here: str
     return out
 
 
-def _interpolate(value: Any, here: str, env: MappingABC[str, str]) -> Any:
+def _interpolate(value: Any, here: str, env: MappingABC[str, str], *,
+                 keep_secret: bool = True) -> Any:
+    """``${VAR}`` replaced from ``env``; a text so read is kept secret (``talk_core.secrets``).
+
+    Numbers and flags read from the environment are not: they are no secret,
+    and redacting ``1000`` would blank counts in every output.
+    """
     if not isinstance(value, str):
         return value
 
@@ -322,6 +339,9 @@ def _interpolate(value: Any, here: str, env: MappingABC[str, str]) -> Any:
         var = match.group(1)
         if var not in env:
             raise ConfigError(f"{here}: environment variable {var} is not set")
+        # whatever comes from the environment may be a secret: never shown again
+        if keep_secret:
+            talk_secrets.add(env[var])
         return env[var]
 
     return _VAR.sub(sub, value)

@@ -25,6 +25,7 @@ import requests
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
 
 from talk_core import interrupt
+from talk_core import secrets as talk_secrets
 from talk_core.errors import (
     AccessDenied,
     ConfigError,
@@ -299,7 +300,8 @@ class HttpClient:
             for part in (secret, *secret.split()):  # "Bearer <token>": the token alone too
                 if len(part) >= 6 and part.lower() != "bearer":
                     text = text.replace(part, "***")
-        return text
+        # an auth object (Exact's bearer token) and every other secret talk knows of
+        return talk_secrets.redact(text)
 
     def _impatient(self, started: float) -> bool:
         """Whether this request has spent the time a system that does not serve is given."""

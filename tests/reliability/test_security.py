@@ -578,3 +578,327 @@ def test_a_redirect_within_the_api_is_followed(tmp_path: Path) -> None:
         assert moved.calls[0].request.headers["X-API-Key"] == CRM_KEY
     connector.close()
 
+
+
+# -- secrets by value: echoed back, in token errors, with a line break -------------------------
+
+
+def exact_error(value: str) -> str:
+    return json.dumps({"error": {"code": "", "message": {"lang": "", "value": value}}})
+
+
+def test_an_error_body_quoting_exacts_bearer_token_is_redacted_everywhere(world: World) -> None:
+    """Exact's token rides on an auth object, not a header: it is redacted by its value."""
+    world.erp.fail("crm/Accounts", 400, method="POST", times=1)
+    fault = world.erp.faults[-1]
+    quoted: list[str] = []
+    never_sent = set(world.erp.state.access_tokens)  # issued with the first refresh token
+
+    def echo_the_token(request: Any) -> None:
+        if request.stage == "received" and request.method == "POST" and \
+                "crm/Accounts" in request.path:
+            with world.erp.state.lock:  # the tokens talk holds: one of them was sent
+                tokens = [t for t in world.erp.state.access_tokens if t not in never_sent]
+            quoted.extend(tokens)
+            fault.body = exact_error("refused: Authorization: Bearer " + " / ".join(tokens))
+
+    world.erp.tap.hook = echo_the_token
+    proc = talk_process(world, "-vv", "sync")
+    assert proc.returncode in (0, 1), proc.stderr
+    assert quoted, "no write reached Exact"
+    assert "refused: Authorization: Bearer ***" in proc.stdout, proc.stdout[-3000:]
+    outputs = {"sync stdout": proc.stdout, "sync -vv stderr": proc.stderr}
+    for args in (["deadletters"], ["deadletters", "--json"]):
+        code, out, err = talk("-vv", *args)
+        assert code == 0 and "Bearer ***" in out, (args, out, err)
+        outputs[" ".join(args)] = out + err
+    secrets = {k: v for k, v in world.secrets().items() if v not in never_sent}
+    for where, text in outputs.items():
+        assert_clean(text, secrets, where)
+    assert_clean(state_tables_but_tokens(world.state_path), secrets, "the dead letters stored")
+
+
+def test_a_token_endpoint_quoting_the_client_secret_and_refresh_token_is_redacted(
+        tmp_path: Path) -> None:
+    from talk_exactonline.oauth import ExactAuthError, TokenManager, TokenStore
+
+    refresh = "first-refresh-6c1e0b7d"
+    store = SQLiteStore(tmp_path / "state.db")
+    manager = TokenManager("erp", TokenStore("erp", store), base_url="https://start.exactonline.nl",
+                           client_id="cid", client_secret=Secret(EXACT_SECRET),
+                           initial_refresh_token=refresh)
+    with responses.RequestsMock() as rsps:
+        rsps.post("https://start.exactonline.nl/api/oauth2/token", status=400, json={
+            "error": "invalid_client",
+            "error_description": f"client_secret {EXACT_SECRET} is wrong for refresh_token "
+                                 f"{refresh}"})
+        with pytest.raises(ExactAuthError) as info:
+            manager.access_token()
+    text = exception_texts(info.value)
+    assert "client_secret *** is wrong for refresh_token ***" in text
+    assert EXACT_SECRET not in text and refresh not in text
+    manager.close()
+    store.close()
+
+
+@pytest.mark.parametrize("bad", [CRM_KEY + "\r", CRM_KEY + "\r\n", " " + CRM_KEY, CRM_KEY + " "])
+def test_a_secret_with_a_line_break_or_spaces_is_refused_at_config_without_showing_it(
+        world: World, bad: str) -> None:
+    proc = talk_process(world, "-vv", "sync", CRM_KEY=bad)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 2, output
+    assert "[systems.crm] api_key" in output and "line break" in output
+    assert "Traceback" not in output and "InvalidHeader" not in output
+    assert CRM_KEY not in output
+
+
+def test_the_registry_redacts_url_and_base64_forms_and_json(tmp_path: Path) -> None:
+    from talk_core import secrets as registry
+    from talk_core.cli.output import emit_json
+
+    registry.add("p@ss/w0rd+x")
+    registry.add_basic("user", "b4sic-secret")
+    pair = base64.b64encode(b"user:b4sic-secret").decode()
+    text = f"a=p%40ss%2Fw0rd%2Bx b=p%40ss%2Fw0rd%2Bx c={pair} d=p@ss/w0rd+x"
+    assert registry.redact(text) == "a=*** b=*** c=*** d=***"
+    runner = CliRunner()
+    with runner.isolation() as (out, _err, *_):
+        emit_json({"error": "token p@ss/w0rd+x", "p@ss/w0rd+x": 1})
+        shown = out.getvalue().decode()
+    assert "p@ss/w0rd+x" not in shown and '"***": 1' in shown
+
+
+# -- control characters in remote text ---------------------------------------------------------
+
+TITLE = "\x1b]0;pwned\x07"
+CLEAR = "\x1b[2J"
+
+
+def test_escape_sequences_in_remote_text_are_shown_escaped(world: World) -> None:
+    world.billing.account.create_customer({"name": f"Evil {TITLE}{CLEAR} Co", "type": "company",
+                                           "city": "Oslo", "country": "NO"})
+    world.crm.fail(400, method="POST", times=1000,
+                   body={"error": {"message": f"bad name {TITLE}{CLEAR}\nFAKE: all good"}})
+    outputs: dict[str, str] = {}
+    proc = talk_process(world, "-vv", "sync")
+    assert proc.returncode in (0, 1), proc.stderr
+    outputs["sync stdout"], outputs["sync -vv stderr"] = proc.stdout, proc.stderr
+    for args in (["deadletters"], ["deadletters", "--json"], ["links"], ["status"],
+                 ["sync", "--dry-run"]):
+        code, out, err = talk("-vv", *args)
+        assert code in (0, 1), (args, out, err)
+        outputs[" ".join(args)] = out + err
+    for where, text in outputs.items():
+        assert "\x1b" not in text and "\x07" not in text, where
+        assert "\nFAKE" not in text, where
+    assert "bad name \\x1b]0;pwned\\x07\\x1b[2J\\nFAKE: all good" in outputs["sync stdout"]
+    assert "bad name \\x1b]0;pwned\\x07\\x1b[2J\\nFAKE" in outputs["deadletters"]
+    assert "\\u001b]0;pwned\\u0007" in outputs["deadletters --json"]
+    assert "dead letter: " in outputs["sync -vv stderr"] and \
+        "\\x1b]0;pwned\\x07" in outputs["sync -vv stderr"]
+
+
+def test_the_visible_helper() -> None:
+    from talk_core.visible import visible
+
+    assert visible(f"id{TITLE}\n\t\x9b2J\u2028") == "id\\x1b]0;pwned\\x07\\n\\t\\x9b2J\\u2028"
+    assert visible("Tromsø, 10 ø") == "Tromsø, 10 ø"
+
+
+# -- the state's files are the user's own ------------------------------------------------------
+
+root_only = pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user "
+                               "(uid 65534) needs root")
+
+
+def made_state(tmp_path: Path) -> Path:
+    path = tmp_path / "st" / "state.db"
+    SQLiteStore(path).close()
+    return path
+
+
+@root_only
+def test_a_state_file_of_another_user_is_refused(tmp_path: Path) -> None:
+    from talk_core.errors import StateError
+
+    path = made_state(tmp_path)
+    os.chown(path, 65534, 65534)
+    before = path.read_bytes()
+    with pytest.raises(StateError, match="belongs to another user") as info:
+        SQLiteStore(path)
+    assert str(path) in str(info.value)
+    assert path.read_bytes() == before and path.stat().st_uid == 65534
+
+
+@root_only
+def test_the_cli_refuses_a_state_file_of_another_user_with_exit_2(world: World) -> None:
+    assert talk_process(world, "status").returncode == 0
+    os.chown(world.state_path, 65534, 65534)
+    proc = talk_process(world, "sync")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"{world.state_path} belongs to another user" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@root_only
+def test_a_state_directory_of_another_user_is_refused(tmp_path: Path) -> None:
+    from talk_core.errors import StateError
+
+    folder = tmp_path / "theirs"
+    folder.mkdir(mode=0o755)
+    os.chown(folder, 65534, 65534)
+    with pytest.raises(StateError, match="belongs to another user"):
+        SQLiteStore(folder / "state.db")
+    assert not (folder / "state.db").exists()
+
+
+@root_only
+def test_a_side_file_of_another_user_is_refused(tmp_path: Path) -> None:
+    from talk_core.errors import StateError
+
+    path = made_state(tmp_path)
+    notes = Path(str(path) + ".notes")
+    notes.write_text("")
+    os.chmod(notes, 0o600)
+    os.chown(notes, 65534, 65534)
+    with pytest.raises(StateError, match=r"state\.db\.notes belongs to another user"):
+        SQLiteStore(path)
+
+
+@pytest.mark.parametrize("mode", [0o660, 0o606, 0o666])
+def test_a_state_file_others_may_write_is_refused(tmp_path: Path, mode: int) -> None:
+    from talk_core.errors import StateError
+
+    path = made_state(tmp_path)
+    os.chmod(path, mode)
+    with pytest.raises(StateError, match=f"may be written by other users \\(mode {mode:03o}\\)"):
+        SQLiteStore(path)
+    assert stat.S_IMODE(path.stat().st_mode) == mode  # not touched
+
+
+@pytest.mark.parametrize("side", ["", ".notes", "-wal", ".lock"])
+def test_a_symlink_at_the_state_path_or_a_side_file_is_refused(tmp_path: Path,
+                                                               side: str) -> None:
+    from talk_core.errors import StateError
+
+    path = made_state(tmp_path) if side else tmp_path / "st" / "state.db"
+    path.parent.mkdir(exist_ok=True, mode=0o700)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    os.chmod(victim, 0o644)
+    os.symlink(victim, str(path) + side)
+    with pytest.raises(StateError, match="symbolic link") as info:
+        SQLiteStore(path)
+    assert str(path) + side in str(info.value)
+    assert victim.read_text() == "precious\n"
+    assert stat.S_IMODE(victim.stat().st_mode) == 0o644
+
+
+def test_the_notes_file_is_opened_without_following_a_link(tmp_path: Path) -> None:
+    from talk_core.errors import StateError
+    from talk_core.store.held_notes import FileHeldNotes
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    os.symlink(victim, tmp_path / "state.db.notes")
+    with pytest.raises(StateError, match="symbolic link"):
+        FileHeldNotes(str(tmp_path / "state.db.notes")).add(("x", "token", "{}", "now"))
+    assert victim.read_text() == "precious\n"
+
+
+def test_a_new_state_directory_is_0700_and_an_open_one_is_tightened_with_a_warning(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    old = os.umask(0o000)
+    try:
+        SQLiteStore(tmp_path / "new" / ".talk" / "state.db").close()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "new" / ".talk").stat().st_mode) == 0o700
+    folder = tmp_path / "open" / ".talk"
+    folder.mkdir(parents=True)
+    os.chmod(folder, 0o770)
+    logger = logging.getLogger("talk.state")
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.WARNING, logger="talk.state"):
+            SQLiteStore(folder / "state.db").close()
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert "could be read or written by others (mode 770); it is now 700" in caplog.text
+
+
+@pytest.mark.parametrize(("name", "mode"), [("shared", 0o777), ("shared", 0o770),
+                                            ("shared", 0o703), (".talk", 0o777)])
+def test_a_state_directory_others_may_write_is_refused(tmp_path: Path, name: str,
+                                                       mode: int) -> None:
+    from talk_core.errors import StateError
+
+    folder = tmp_path / name
+    folder.mkdir()
+    os.chmod(folder, mode)
+    with pytest.raises(StateError, match=f"may be written by other users \\(mode {mode:03o}\\)"
+                       ) as info:
+        SQLiteStore(folder / "state.db")
+    assert str(folder) in str(info.value) and not (folder / "state.db").exists()
+    assert stat.S_IMODE(folder.stat().st_mode) == mode
+
+
+def test_a_state_directory_that_is_not_talks_own_keeps_its_mode(tmp_path: Path) -> None:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    os.chmod(folder, 0o755)
+    SQLiteStore(folder / "state.db").close()
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+    assert stat.S_IMODE((folder / "state.db").stat().st_mode) == 0o600
+
+
+# -- emulators ask for their credentials -------------------------------------------------------
+
+
+def test_exacts_emulator_only_redirects_to_the_registered_redirect_uri() -> None:
+    erp = ExactEmulator().start()
+    try:
+        auth = f"{erp.url}/api/oauth2/auth"
+        for elsewhere in ("https://evil.example.com/callback", "http://127.0.0.1.evil.com/cb",
+                          "http://127.0.0.1:8765/other", "http://user@127.0.0.1:8765/callback"):
+            answer = requests.get(auth, params={"client_id": "talk-emulator",
+                                                "redirect_uri": elsewhere},
+                                  allow_redirects=False, timeout=5)
+            assert answer.status_code == 400, elsewhere
+            assert "is not registered for client 'talk-emulator'" in answer.text
+            assert "Location" not in answer.headers
+        good = requests.get(auth, params={"client_id": "talk-emulator",
+                                          "redirect_uri": "http://127.0.0.1:8765/callback"},
+                            allow_redirects=False, timeout=5)
+        assert good.status_code == 302
+        assert good.headers["Location"].startswith("http://127.0.0.1:8765/callback?code=")
+        erp.state.redirect_uris = ("https://app.example.com/cb",)
+        assert requests.get(auth, params={"client_id": "talk-emulator",
+                                          "redirect_uri": "http://127.0.0.1:8765/callback"},
+                            allow_redirects=False, timeout=5).status_code == 400
+        wrong = requests.get(auth, params={"client_id": "someone-else",
+                                           "redirect_uri": "https://app.example.com/cb"},
+                             allow_redirects=False, timeout=5)
+        assert wrong.status_code == 400 and "unknown client_id" in wrong.text
+    finally:
+        erp.stop()
+
+
+def test_every_emulator_asks_for_credentials_on_every_endpoint_even_a_faulted_one() -> None:
+    billing = InvoicedEmulator(api_key=INVOICED_KEY).start()
+    crm = CustomEmulator("customcrm", api_key=CRM_KEY, token=CRM_TOKEN).start()
+    erp = ExactEmulator().start()
+    try:
+        crm.fail(200, times=10, body={"data": [], "has_more": False})
+        billing.faults.server_error = 0.0
+        for url in (f"{billing.url}/customers", f"{billing.url}/events",
+                    f"{crm.url}/customers", f"{crm.url}/anything",
+                    f"{erp.url}/api/v1/current/Me", f"{erp.url}/api/v1/1234567/crm/Accounts"):
+            assert requests.get(url, timeout=5).status_code == 401, url
+        assert requests.post(f"{erp.url}/api/oauth2/token", data={
+            "grant_type": "refresh_token", "refresh_token": erp.refresh_token(),
+            "client_id": "talk-emulator"}, timeout=5).status_code == 400
+    finally:
+        for emulator in (billing, crm, erp):
+            emulator.stop()

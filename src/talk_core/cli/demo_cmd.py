@@ -18,7 +18,7 @@ import click
 
 from talk_core.cli import logs
 from talk_core.cli import main as m
-from talk_core.cli.output import emit_json, heading, table
+from talk_core.cli.output import echo, emit_json, heading, table
 from talk_core.cli.progress_view import RunProgress
 from talk_core.cli.sync_cmd import labels_for, show
 from talk_core.demo.scenario import Hooks, Scenario
@@ -83,7 +83,7 @@ def demo(ctx: m.Context, keep: bool, seed: int, folder: Path | None, as_json: bo
                 emit_json({**report.as_dict(), "seconds": round(seconds, 2), "kept": keep})
             else:
                 render(report)
-                click.echo(f"\nDone in {seconds:.1f} s.")
+                echo(f"\nDone in {seconds:.1f} s.")
             if keep:
                 _explore(report, temporary, err=as_json)
                 _serve_until_interrupted()
@@ -92,12 +92,12 @@ def demo(ctx: m.Context, keep: bool, seed: int, folder: Path | None, as_json: bo
             progress.close()
             scenario.stop()
     if not keep and folder is not None and not as_json:
-        click.echo(f"The config and state stay in {folder}; the emulators are stopped.")
+        echo(f"The config and state stay in {folder}; the emulators are stopped.")
 
 
 def _say(as_json: bool) -> Any:
     def say(text: str) -> None:
-        click.echo(click.style(f"==> {text}", bold=True), err=as_json)
+        echo(click.style(f"==> {text}", bold=True), err=as_json)
 
     return say
 
@@ -116,7 +116,7 @@ def _ran(as_json: bool, progress: RunProgress, state: Path) -> Any:
             finally:
                 store.close()
             if result.rounds > 1:
-                click.echo(f"  Its updates changed other facets of the records written (an "
+                echo(f"  Its updates changed other facets of the records written (an "
                            f"address is also a location): {result.rounds} passes over the "
                            "datatypes carried them on.")
 
@@ -176,7 +176,7 @@ def _serve_until_interrupted() -> None:
 
 def render(report: Report) -> None:
     names = [s.name for s in report.systems]
-    click.echo()
+    echo()
     heading("Systems")
     table(["system", "connector", "emulator", "records before", "talk created", "updated",
            "talk deleted", "a person deleted", "after"], [
@@ -186,7 +186,7 @@ def render(report: Report) -> None:
         for s in report.systems])
     click.echo("  before + created - deleted = after; an update changes a record, not the count.")
 
-    click.echo()
+    echo()
     heading("Records per datatype: before -> after the first sync -> after the second")
     table(["datatype", *names], [
         (gt, *(f"{s.before[gt]} -> {s.after_first[gt]} -> {s.after[gt]}"
@@ -194,21 +194,21 @@ def render(report: Report) -> None:
         for gt in GLOBAL_TYPES
         if any(s.before[gt] or s.after_first[gt] or s.after[gt] for s in report.systems)])
 
-    click.echo()
+    echo()
     heading("Links made by the first sync")
     table(["datatype", "tied across systems", "matched (were in several)",
            "records talk created"],
           [(x.global_type, x.entities, x.matched, x.copied) for x in report.links],
           empty="no links")
 
-    click.echo()
+    echo()
     heading("Edits between the syncs, and where they are now")
     table(["edited in", "record", "property", "was", "now", "holds the new value"], [
         (e.system, shown(e.record, e.global_id), e.property, e.old, e.new,
          _holders(e.new, e.now, names))
         for e in report.edits], empty="no edits")
 
-    click.echo()
+    echo()
     heading("Conflicts")
     table(["sync", "record", "property", "values", "winner", "policy", "holds the winner"], [
         (c.sync, shown(c.record, c.global_id), c.property, c.values, c.winner, c.policy,
@@ -220,18 +220,18 @@ def render(report: Report) -> None:
                    f"{own} keeps its own value;\n  the winner is the value of the systems "
                    "that take it.")
     if any(c.sync == 1 for c in report.conflicts):
-        click.echo("  First sync: records two systems already had, with different values; "
+        echo("  First sync: records two systems already had, with different values; "
                    "talk tied them and\n  kept one value. Second sync: a property edited in "
                    "two systems before talk ran.")
 
     removal = report.removal
     if removal is not None:
-        click.echo()
+        echo()
         heading("Delete")
         others = [s for s in names if s in removal.present and s != removal.system]
         gone = [s for s in others if not removal.present[s]]
         left = [s for s in names if removal.present.get(s)]
-        click.echo(f"  {shown(removal.record, removal.global_id)}, deleted in {removal.system}; "
+        echo(f"  {shown(removal.record, removal.global_id)}, deleted in {removal.system}; "
                    "talk deleted it in "
                    f"{', '.join(gone) or 'no other system'}"
                    + (f"; still in {', '.join(left)}" if left else ""))
@@ -283,6 +283,7 @@ def _explore(report: Report, temporary: bool, *, err: bool) -> None:
         "Ctrl-C stops the emulators" + (" and removes the folder." if temporary else "."),
     ]
     for line in lines:
+        # the emulators' made-up keys are shown on purpose, to be exported: not redacted
         click.echo(line, err=err)
 
 

@@ -15,7 +15,9 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from talk_core import secrets
 from talk_core.errors import ConfigError, LockedError, StateError, TalkError
+from talk_core.visible import visible_lines
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,5 +56,6 @@ def handle_errors(fn: F) -> F:
 
 
 def fail(message: str, code: int) -> NoReturn:
-    click.echo(f"talk: {message}", err=True)
+    # a message may quote a remote system's answer: no secret, no control character in it
+    click.echo(f"talk: {visible_lines(secrets.redact(message))}", err=True)
     sys.exit(code)

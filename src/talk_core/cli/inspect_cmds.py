@@ -12,7 +12,7 @@ from talk_core.assemble import open_store
 from talk_core.cli import main as m
 from talk_core.cli import shown
 from talk_core.cli.names import check_systems, resolve_datatypes
-from talk_core.cli.output import emit_json, heading, table
+from talk_core.cli.output import echo, emit_json, heading, table, visible
 from talk_core.globaltypes import GLOBAL_TYPES
 from talk_core.labels import Labels, matches_id
 from talk_core.model import Link
@@ -73,11 +73,11 @@ def status(ctx: m.Context, as_json: bool) -> None:
     pending = data["pending"]
     for_lines = sum(g["count"] for g in data["waiting"] if g["waiting_for"] == "lines")
     heading("Pending")
-    click.echo(f"  journal {pending['journal']}, staged {pending['inbox']} "
+    echo(f"  journal {pending['journal']}, staged {pending['inbox']} "
                f"(waiting for a reference: {pending['deferred'] - for_lines}), dead letters "
                f"{data['dead_letters']}, conflicts recorded {data['conflicts']}")
     for group in data["waiting"]:
-        click.echo(f"    {group['text']}")
+        echo(f"    {visible(group['text'])}")
 
 
 @click.command(short_help="Which records are tied together.")
@@ -159,7 +159,7 @@ def links(ctx: m.Context, ident: str | None, global_type: str | None, system: st
     if total > len(shown_entities) or start:
         end = start + len(shown_entities)
         more = f"; --page {start // limit + 2} for more" if end < total else ""
-        click.echo(f"  entities {start + 1 if shown_entities else start}-{end} of {total}{more}")
+        echo(f"  entities {start + 1 if shown_entities else start}-{end} of {total}{more}")
 
 
 def _specs(ctx: m.Context, config: Any) -> dict[str, Any]:
@@ -230,15 +230,15 @@ def deadletters(ctx: m.Context, retry: bool, as_json: bool) -> None:
                     "attempts": d.attempts, "next_attempt": d.next_attempt} for d in letters])
         return
     if not letters:
-        click.echo("  (no dead letters)")
+        echo("  (no dead letters)")
         sys.exit(0)
     for d in letters:
         what = (f"{d.global_type} {labels.entity(d.global_type, d.global_id)}" if d.global_id
                 else f"{d.global_type} {d.system} id {d.external_id}")
         when = f", next {shown.moment(d.next_attempt)}" if d.next_attempt else ""
-        click.echo(f"  #{d.id} {d.direction} {d.system} {d.datatype}: {what}, "
-                   f"{d.attempts} attempt(s){when}")
-        click.echo(f"      {d.error}")
+        echo(f"  #{d.id} {d.direction} {d.system} {d.datatype}: {visible(what)}, "
+             f"{d.attempts} attempt(s){when}")
+        echo(f"      {visible(d.error)}")
 
 
 COMMANDS = [status, links, conflicts, deadletters]

@@ -6,6 +6,7 @@ Exit codes and how errors become them are in ``cli.exits``.
 from __future__ import annotations
 
 import contextlib
+import sys
 import tomllib
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -211,5 +212,6 @@ _register_core_commands()
 
 
 def main() -> None:
+    sys.excepthook = logs.redacted_excepthook
     cli(prog_name="talk")
 

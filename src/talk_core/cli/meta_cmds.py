@@ -9,7 +9,7 @@ import click
 
 from talk_core.cli import main as m
 from talk_core.cli.emulate_cmd import emulate
-from talk_core.cli.output import emit_json, heading, table
+from talk_core.cli.output import echo, emit_json, heading, table
 from talk_core.config import DEFAULT_NAME
 from talk_core.plugins import get_plugins
 from talk_core.system import SystemSpec
@@ -99,7 +99,7 @@ def init(ctx: m.Context, path: str | None, force: bool) -> None:
     if target.exists() and not force:
         m.fail(f"{target} exists; use --force to overwrite it", m.EXIT_USAGE)
     target.write_text(example_config(ctx.specs()), encoding="utf-8")
-    click.echo(f"wrote {target}; edit it, then run `talk sync --dry-run`")
+    echo(f"wrote {target}; edit it, then run `talk sync --dry-run`")
 
 
 @click.command(short_help="Installed plugins and their versions.")
@@ -136,7 +136,7 @@ def systems(ctx: m.Context, as_json: bool) -> None:
         emit_json(data)
         return
     if not data:
-        click.echo("  (no connector plugin is installed)")
+        echo("  (no connector plugin is installed)")
     for kind in data:
         heading(f"{kind['label']} ({kind['name']})")
         table(["datatype", "read", "global datatype", "facet"], [
@@ -169,9 +169,9 @@ def docs(ctx: m.Context, source: str, target: str, fmt: str, output: str | None)
     text = dataflow.render(specs[source], specs[target], fmt=fmt)
     if output:
         Path(output).write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}")
+        echo(f"wrote {output}")
     else:
-        click.echo(text, nl=False)
+        echo(text, nl=False)
 
 
 COMMANDS = [init, plugins, systems, docs, emulate]

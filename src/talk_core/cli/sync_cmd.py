@@ -13,7 +13,7 @@ import click
 
 from talk_core.cli import main as m
 from talk_core.cli.names import check_systems, resolve_datatypes
-from talk_core.cli.output import emit_json, heading, table
+from talk_core.cli.output import echo, emit_json, heading, table, visible
 from talk_core.cli.progress_view import RunProgress
 from talk_core.globaltypes import GLOBAL_TYPES
 from talk_core.ids import issued_at
@@ -67,7 +67,7 @@ def show(result: RunResult, labels: Labels | None = None, *, title: str | None =
     heading(title or f"Run {result.run_id or '-'}: {result.status}"
             + (" (dry run)" if result.dry_run else ""))
     if result.message:
-        click.echo(f"  {result.message}")
+        echo(f"  {visible(result.message)}")
     rows = [
         (system, datatype, c["read"], c["create"], c["update"], c["delete"], c["dead_letter"])
         for (system, datatype), c in sorted(result.counts.items())
@@ -82,11 +82,11 @@ def show(result: RunResult, labels: Labels | None = None, *, title: str | None =
     if result.errors:
         heading(f"Could not read ({len(result.errors)})")
         for error in result.errors:
-            click.echo(f"  {error}")
+            echo(f"  {visible(error)}")
     if result.dead_letters:
         heading(f"Dead letters ({len(result.dead_letters)})")
         for d in result.dead_letters:
-            click.echo(f"  {_letter_subject(d, labels)}{d['error']}")
+            echo(f"  {visible(_letter_subject(d, labels))}{visible(d['error'])}")
     if result.dry_run and result.planned:
         heading(f"Planned writes ({len(result.planned)}): talk {verb} make these")
         table(["action", "system", "datatype", "entity", "id", "values"], [

@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Protocol
 
+from talk_core.store import private
+
 __all__ = ["FileHeldNotes", "HeldNote", "HeldNotes", "MemoryHeldNotes"]
 
 #: (instance, name, value as JSON text or None for a deletion, when as fixed-width UTC text)
@@ -69,12 +71,12 @@ class FileHeldNotes:
     def _locked(self, create: bool) -> Iterator[int | None]:
         flags = os.O_RDWR | (os.O_CREAT if create else 0)
         try:
-            fd = os.open(self.path, flags, 0o600)
+            # never through a link, never another user's file; made 0600 (notes hold secrets)
+            fd = private.open_private(self.path, flags, "state notes file")
         except FileNotFoundError:
             yield None
             return
         try:
-            os.fchmod(fd, 0o600)  # notes hold secrets, whatever the umask or a copy made it
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield fd
         finally:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from talk_core.errors import LockedError, StateError
 from talk_core.serialize import parse_datetime
-from talk_core.store import schema
+from talk_core.store import private, schema
 from talk_core.store.held_notes import FileHeldNotes, HeldNotes, MemoryHeldNotes
 from talk_core.store.sqlite_globals import SQLiteGlobals
 from talk_core.store.sqlite_inbox import SQLiteInbox
@@ -45,13 +45,15 @@ def _create_private(path: Path) -> bool:
     is made private only once it proved to be a talk state file, since
     talk never changes the mode of a file it does not own.
     """
-    if path.is_dir():
-        raise StateError(f"{path} is a directory, not a talk state file; point [state] path "
-                         "at a file (it is made if missing)")
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private.check_directory(path.parent)
+    if private.check_file(path):
+        private.check_side_files(str(path))
+        return True
+    private.check_side_files(str(path))
     try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+    except FileExistsError:  # made in between: checked like any other
+        private.check_file(path)
         return True
     return False
 
@@ -167,9 +169,7 @@ class SQLiteStore(SQLiteInbox, SQLiteGlobals, SQLiteLinks, SQLiteJournal, SQLite
             conn.close()
             raise _open_error(self.path, exc) from exc
         if not self.is_memory:
-            for suffix in ("-wal", "-shm"):
-                with contextlib.suppress(FileNotFoundError):
-                    os.chmod(self.path + suffix, 0o600)
+            private.check_side_files(self.path)  # made by SQLite just now, with its own mode
         return conn
 
     # -- lifecycle -------------------------------------------------------
@@ -352,7 +352,8 @@ class SQLiteStore(SQLiteInbox, SQLiteGlobals, SQLiteLinks, SQLiteJournal, SQLite
         if self.is_memory:
             self._memory_locked = True
             return
-        fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fd = private.open_private(self.path + ".lock", os.O_RDWR | os.O_CREAT,
+                                  "state lock file")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

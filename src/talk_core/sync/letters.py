@@ -11,6 +11,9 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
+import attrs
+
+from talk_core import secrets
 from talk_core.store.base import DeadLetter
 from talk_core.sync.context import RunContext
 
@@ -41,6 +44,10 @@ class Letters:
         ``soon`` letters (a reference that is not linked yet) are retried on
         the very next run; the others back off exponentially per attempt.
         """
+        # an error body may quote a token back; a payload may carry one: a letter is kept
+        # for weeks and shown by `talk deadletters`, so neither is stored as it came
+        letter = attrs.evolve(letter, error=secrets.redact(letter.error),
+                              payload=secrets.redact_data(letter.payload))
         stored = self.store.put_dead_letter(letter)
         assert stored.id is not None
         delay = self.backoff(stored.attempts) if not soon else timedelta(0)

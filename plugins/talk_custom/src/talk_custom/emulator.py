@@ -240,16 +240,17 @@ def _handler(emulator: CustomEmulator) -> type[BaseHTTPRequestHandler]:
             self._answer(method, parts.path, query, raw)
 
         def _answer(self, method: str, path: str, query: dict[str, str], raw: bytes) -> None:
+            # credentials first, on every path: a fault is no way around them
+            if not emulator.authorised(self.headers):
+                self._send(401, ApiError(401, "unauthorized", "missing or wrong API key or "
+                                         "token").body)
+                return
             fault = emulator.take_fault(method, path)
             if fault is not None and fault.content_type is not None:
                 self._send_text(fault.status, str(fault.body or ""), fault.content_type)
                 return
             if fault is not None:
                 self._send(fault.status, fault.body, fault.headers)
-                return
-            if not emulator.authorised(self.headers):
-                self._send(401, ApiError(401, "unauthorized", "missing or wrong API key or "
-                                         "token").body)
                 return
             try:
                 body = json.loads(raw) if raw else None

@@ -291,8 +291,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _authorize(self, query: dict[str, str]) -> None:
         """Stands in for the person who logs in and approves: redirects with a code at once."""
-        if query.get("client_id") != self.owner.state.client_id or not query.get("redirect_uri"):
-            raise Refused(400, "invalid_request")
+        if query.get("client_id") != self.owner.state.client_id:
+            raise Refused(400, f"invalid_client: unknown client_id {query.get('client_id')!r}")
+        redirect = query.get("redirect_uri", "")
+        if not self.owner.state.redirect_allowed(redirect):
+            # an open redirect would hand the code to whoever wrote the link
+            raise Refused(400, f"invalid_request: redirect_uri {redirect!r} is not registered "
+                               f"for client {self.owner.state.client_id!r}")
         target = query["redirect_uri"] + "?" + urlencode(
             {"code": self.owner.state.new_code(), "state": query.get("state", "")})
         self._send(302, None, {"Location": target})

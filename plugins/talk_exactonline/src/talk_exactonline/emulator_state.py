@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -78,6 +79,8 @@ class ExactState:
         self.division = division
         self.client_id = client_id
         self.client_secret = client_secret
+        #: the redirect URIs registered for the client; None: any loopback /callback
+        self.redirect_uris: tuple[str, ...] | None = None
         self.token_lifetime = token_lifetime
         self.min_refresh_age = min_refresh_age
         self.clock = clock
@@ -106,6 +109,24 @@ class ExactState:
         self.access_tokens[access] = now + self.token_lifetime
         return {"access_token": access, "token_type": "bearer",
                 "expires_in": str(int(self.token_lifetime)), "refresh_token": refresh}
+
+    def redirect_allowed(self, uri: str) -> bool:
+        """Whether ``uri`` is registered for the emulator's client.
+
+        ``redirect_uris`` when given; otherwise a loopback ``/callback`` on any
+        port (what ``talk auth exactonline`` listens on), since the emulator
+        cannot know in advance which port talk's config names.
+        """
+        if self.redirect_uris is not None:
+            return uri in self.redirect_uris
+        parts = urlsplit(uri)
+        try:
+            port_ok = parts.port is not None
+        except ValueError:
+            return False
+        return (parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+                and port_ok and parts.path == "/callback" and not parts.query
+                and not parts.fragment and not parts.username and not parts.password)
 
     def authorize(self) -> str:
         """What a person authorising talk in the browser leaves behind: a refresh token."""

@@ -25,8 +25,10 @@ from urllib.parse import urlencode
 
 import requests
 
+from talk_core import secrets as talk_secrets
 from talk_core.errors import AccessDenied
 from talk_core.http import HttpClient, HttpStatusError
+from talk_core.store import private
 
 log = logging.getLogger("talk.exactonline")
 
@@ -95,7 +97,7 @@ class TokenStore:
             if self.lock_path is None:
                 yield
                 return
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = private.open_private(self.lock_path, os.O_RDWR | os.O_CREAT, "token lock file")
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 yield
@@ -108,6 +110,7 @@ def _token_from_answer(body: Any, now: float) -> dict[str, Any]:
     if not isinstance(body, dict) or not body.get("access_token") or not body.get(
             "refresh_token"):
         raise ExactAuthError("Exact Online's token endpoint answered without tokens")
+    talk_secrets.add(body["access_token"], body["refresh_token"])
     try:
         lifetime = float(body.get("expires_in", 600))
     except (TypeError, ValueError):
@@ -127,6 +130,7 @@ class TokenManager:
         self.client_id = client_id
         self._client_secret = client_secret
         self._initial = initial_refresh_token
+        talk_secrets.add(client_secret, initial_refresh_token)
         self.clock = clock
         # a refused refresh says why and how to authorise again (_exchange)
         self.http = HttpClient(base_url, name="Exact Online OAuth", retries=0, verify=verify,
@@ -143,6 +147,8 @@ class TokenManager:
     def access_token(self) -> str:
         if not self._fresh(self._token):
             self._token = self.tokens.load()
+            if self._token:
+                talk_secrets.add(self._token.get("access_token"), self._token.get("refresh_token"))
         if not self._fresh(self._token):
             self._token = self._refresh(stale=self._token)
         assert self._token is not None
@@ -157,6 +163,8 @@ class TokenManager:
                  ) -> dict[str, Any]:
         with self.tokens.locked():
             current = self.tokens.load()
+            if current:
+                talk_secrets.add(current.get("access_token"), current.get("refresh_token"))
             moved_on = current is not None and (
                 stale is None or current.get("access_token") != stale.get("access_token"))
             if moved_on and self._fresh(current) and not (refused and stale is None):
@@ -186,6 +194,7 @@ class TokenManager:
         an authorisation code (mistyped, used already or expired: get a new one).
         """
         form = {**form, "client_id": self.client_id, "client_secret": str(self._client_secret)}
+        talk_secrets.add(*(form.get(k) for k in ("client_secret", "refresh_token", "code")))
         now = self.clock()
         try:
             response = self.http.request("POST", TOKEN_PATH, data=form,
@@ -197,7 +206,9 @@ class TokenManager:
                 self.tokens.save(_token_from_answer(body, now))
             reason = ""
             if isinstance(body, dict):
-                reason = str(body.get("error_description") or body.get("error") or "")
+                # the endpoint may quote back what it was sent: the secret, the refresh token
+                reason = talk_secrets.redact(
+                    str(body.get("error_description") or body.get("error") or ""))
             why = f"{exc.status} {reason or 'no reason given'}"
             if form.get("grant_type") == "authorization_code":
                 raise ExactAuthError(

@@ -163,6 +163,10 @@ class Handler(BaseHTTPRequestHandler):
     def _answer(self, method: str, raw: bytes) -> None:
         srv = self.server
         faults = srv.faults
+        # credentials first, on every path: a fault or a held page is no way around them
+        if not self._authorised():
+            self._send(401, {"type": "invalid_request", "message": "Invalid API key"})
+            return
         if faults.roll(faults.dropped):
             self.close_connection = True
             self.connection.shutdown(2)
@@ -178,9 +182,6 @@ class Handler(BaseHTTPRequestHandler):
         page = faults.pages.pop(urlsplit(self.path).path, None)
         if page is not None:
             self._send_page(*page)
-            return
-        if not self._authorised():
-            self._send(401, {"type": "invalid_request", "message": "Invalid API key"})
             return
         split = urlsplit(self.path)
         query = dict(parse_qsl(split.query, keep_blank_values=True))

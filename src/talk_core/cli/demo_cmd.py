@@ -108,7 +108,7 @@ def _ran(as_json: bool, progress: RunProgress, state: Path) -> Any:
             return
         progress.close()
         if n != 1:
-            click.echo(explain(n, result))
+            echo(explain(n, result))
         else:
             store = SQLiteStore(state)  # beside the run's own, to label what it names
             try:
@@ -184,7 +184,7 @@ def render(report: Report) -> None:
          sum(w["create"] for w in s.writes), sum(w["update"] for w in s.writes),
          sum(w["delete"] for w in s.writes), s.removed, sum(s.after.values()))
         for s in report.systems])
-    click.echo("  before + created - deleted = after; an update changes a record, not the count.")
+    echo("  before + created - deleted = after; an update changes a record, not the count.")
 
     echo()
     heading("Records per datatype: before -> after the first sync -> after the second")
@@ -216,7 +216,7 @@ def render(report: Report) -> None:
         for c in report.conflicts], empty="no conflicts")
     for prop, own in sorted({(c.property, s) for c in report.conflicts for s in c.own
                              if s in c.now and not _same(c.now[s], c.values[c.winner])}):
-        click.echo(f"  {prop} is {own}'s own: talk reads it but never writes it there, so "
+        echo(f"  {prop} is {own}'s own: talk reads it but never writes it there, so "
                    f"{own} keeps its own value;\n  the winner is the value of the systems "
                    "that take it.")
     if any(c.sync == 1 for c in report.conflicts):

@@ -16,7 +16,7 @@ import requests
 
 from talk_core.connector import Page, Reject
 from talk_core.errors import RecordError
-from talk_core.http import HttpClient, HttpStatusError
+from talk_core.http import HttpClient, HttpStatusError, path_segment
 from talk_core.model import DataType, Entity, ReadMode
 from talk_core.system import SystemSpec
 from talk_custom.layout import Layout, Resource
@@ -103,7 +103,10 @@ class RestConnector:
                       ) -> Iterator[Page]:
         assert resource.updated_field is not None
         what = f"GET /{resource.location}"
+        paging = self.http.paging(what)
         while True:
+            # has_more with a cursor that does not move would read the same page forever
+            paging.next(json.dumps([since, after]))
             params: dict[str, Any] = {"limit": self.page_size}
             if since is not None:
                 params["since"] = since
@@ -136,7 +139,9 @@ class RestConnector:
     def _read_full(self, resource: Resource) -> Iterator[Page]:
         what = f"GET /{resource.location}"
         offset = 0
+        paging = self.http.paging(what)
         while True:
+            paging.next(str(offset))
             params = {"limit": self.page_size, "offset": offset}
             body = self._json(self.http.get(resource.location, params=params), what)
             rows, more = self._rows(body, what)
@@ -160,7 +165,8 @@ class RestConnector:
     # -- single records ------------------------------------------------------------
 
     def _one(self, resource: Resource, ident: str) -> str:
-        return f"{resource.location}/{requests.utils.quote(ident, safe='')}"
+        """One record's path: ``.``, ``..`` or an empty id would address the collection."""
+        return f"{resource.location}/{path_segment(ident, f'{self.layout.system} {resource.name}')}"
 
     def get(self, datatype: str, id: str) -> Entity | None:
         resource = self.layout.resource(datatype)

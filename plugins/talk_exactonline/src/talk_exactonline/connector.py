@@ -177,7 +177,9 @@ class ExactConnector:
         url: str | None = self._path(
             f"{endpoint.sync}?$filter={quote(f'Timestamp gt {position.changed}L')}"
             f"&$select={self._select(dt)},Timestamp")
+        paging = self.http.paging(datatype)
         while url is not None:
+            paging.next(url)  # a __next back to a page already read would page forever
             try:
                 found, url = results(envelope(self._call("GET", url), datatype), datatype)
             except ExactResponseError as exc:
@@ -217,7 +219,9 @@ class ExactConnector:
             "&$select=EntityKey,EntityType,Timestamp")
         records: list[dict[str, Any]] = []
         top = since
+        paging = self.http.paging("Deleted")
         while url is not None:
+            paging.next(url)
             found, url = results(envelope(self._call("GET", url), "Deleted"), "Deleted")
             for record in found:
                 if isinstance(record, dict) and isinstance(record.get("EntityKey"), str) \
@@ -238,7 +242,9 @@ class ExactConnector:
         url: str | None = self._path(
             f"{endpoint.path}?$filter={quote(filter_)}&$select={self._select(dt)}")
         out: list[Entity] = []
+        paging = self.http.paging(dt.name)
         while url is not None:
+            paging.next(url)
             found, url = results(envelope(self._call("GET", url), dt.name), dt.name)
             out.extend(self._entity(dt, record) for record in found)
         return out
@@ -326,7 +332,9 @@ class ExactConnector:
             f"&$select={select}{expand}&$inlinecount=allpages")
         out: list[Entity] = []
         first = True
+        paging = self.http.paging(dt.name)
         while url is not None:
+            paging.next(url)
             d = envelope(self._call("GET", url), dt.name)
             found, url = results(d, dt.name)
             if first and isinstance(d, dict) and str(d.get("__count", "")).isdigit() \

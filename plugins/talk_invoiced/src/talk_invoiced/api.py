@@ -15,7 +15,7 @@ import requests
 
 from talk_core import interrupt
 from talk_core.errors import RecordError
-from talk_core.http import HttpClient, HttpStatusError
+from talk_core.http import HttpClient, HttpStatusError, path_segment
 
 PRODUCTION = "https://api.invoiced.com"
 SANDBOX = "https://api.sandbox.invoiced.com"
@@ -142,7 +142,10 @@ class InvoicedApi:
         query = {**(params or {}), "per_page": self.page_size}
         url: str | None = path
         number = 1
+        paging = self.http.paging(f"GET {path}")
         while url is not None:
+            # a next link back to a page already read would page forever
+            paging.next(url if number > 1 else f"{path}?first")
             response = self.http.request("GET", url, params=query)
             where = f"GET {path} page {number}"
             try:
@@ -163,3 +166,13 @@ class InvoicedApi:
 
     def close(self) -> None:
         self.http.close()
+
+
+def segment(value: object) -> str:
+    """A record id as one path segment of Invoiced's API (percent-encoded, never ``..``)."""
+    return path_segment(value, "Invoiced")
+
+
+def contact_path(customer: object, contact: object) -> str:
+    """Where one contact lives: under its customer, both ids encoded."""
+    return f"customers/{segment(customer)}/contacts/{segment(contact)}"

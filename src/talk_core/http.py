@@ -34,6 +34,7 @@ from talk_core.errors import (
     TransientError,
     Unreachable,
 )
+from talk_core.limits import Limits
 
 log = logging.getLogger("talk.http")
 
@@ -54,26 +55,6 @@ def set_patience(seconds: float) -> None:
     """How long a request keeps retrying a system that does not serve (every client)."""
     global _patience
     _patience = float(seconds)
-
-
-@attrs.frozen
-class Limits:
-    """How much of an answer talk takes before calling it hostile or broken.
-
-    An API's answer is untrusted: without bounds a ``next`` link back to the
-    same page, a body of gigabytes, one byte every half second or JSON
-    nested a hundred thousand deep would each keep a run from ending or
-    end it with a traceback. ``max_pages``: pages one read of a datatype
-    may take; ``max_response_bytes``: bytes of one body (decoded);
-    ``request_deadline``: seconds one request may take, its body included;
-    ``max_json_depth``: how deeply a JSON answer may nest. ``[sync]`` in
-    talk.toml sets them (``set_limits``); a client may be given its own.
-    """
-
-    max_pages: int = 100_000
-    max_response_bytes: int = 64 * 1024 * 1024
-    request_deadline: float = 120.0
-    max_json_depth: int = 64
 
 
 _limits = Limits()
@@ -199,7 +180,7 @@ class HttpClient:
         session: requests.Session | None = None,
         refused_hint: str | None = CHECK_CREDENTIALS,
         patience: float | None = None,
-        limits: Limits | None = None,
+        limits: Limits | Mapping[str, Any] | None = None,
     ) -> None:
         check_transport(base_url, verify=verify)
         self.base_url = base_url.rstrip("/") + "/"
@@ -220,7 +201,7 @@ class HttpClient:
         self.refused_hint = refused_hint
         #: seconds of failing for the system's reasons; None: ``set_patience``'s, for every client
         self.patience = patience
-        #: this client's bounds; None: ``set_limits``'s, for every client
+        #: this client's bounds: its own, or ``set_limits``'s with the ones a system sets
         self._limits = limits
         self.requests = 0
 
@@ -234,7 +215,9 @@ class HttpClient:
 
     @property
     def limits(self) -> Limits:
-        return _limits if self._limits is None else self._limits
+        if self._limits is None or isinstance(self._limits, Limits):
+            return self._limits or _limits
+        return attrs.evolve(_limits, **self._limits)
 
     def url(self, path: str) -> str:
         """The address ``path`` names, refused unless it is on the base's scheme, host and port.

@@ -9,7 +9,7 @@ differs only in names needs no code. All HTTP goes through talk's
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import requests
@@ -51,7 +51,8 @@ class RestConnector:
 
     def __init__(self, layout: Layout, base_url: str, *, api_key: str | None = None,
                  token: str | None = None, page_size: int = 100,
-                 client: HttpClient | None = None) -> None:
+                 client: HttpClient | None = None,
+                 limits: Mapping[str, Any] | None = None) -> None:
         if not 1 <= page_size <= 1000:
             raise ValueError(f"page_size must be 1 to 1000, not {page_size}")
         self.layout = layout
@@ -63,7 +64,7 @@ class RestConnector:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.http = client or HttpClient(base_url, name=layout.system, headers=headers,
-                                         describe_error=describe_error)
+                                         describe_error=describe_error, limits=limits)
 
     def __repr__(self) -> str:
         return f"RestConnector({self.layout.system!r}, {self.http.base_url!r})"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -80,14 +80,16 @@ class ExactConnector:
 
     def __init__(self, name: str, *, base_url: str, tokens: TokenManager,
                  division: int | None = None, budget: RateBudget | None = None,
-                 verify: bool = True, sleep: Callable[[float], None] = interrupt.sleep) -> None:
+                 verify: bool = True, sleep: Callable[[float], None] = interrupt.sleep,
+                 limits: Mapping[str, Any] | None = None) -> None:
         self.name = name
         self.tokens = tokens
         self.budget = budget or RateBudget(sleep=sleep)
         self.http = HttpClient(base_url, name="Exact Online", auth=BearerAuth(tokens),
                                headers={"Accept": "application/json"}, budget=self.budget,
                                describe_error=describe_error, verify=verify, sleep=sleep,
-                               refused_hint=None)  # a 401 is refreshed once first (_call)
+                               refused_hint=None,  # a 401 is refreshed once first (_call)
+                               limits=limits)
         self._division = division
         # this instance's own spec where its options change the routes (invoices_as)
         self.spec: SystemSpec | None = None

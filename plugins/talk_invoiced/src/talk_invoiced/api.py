@@ -8,7 +8,7 @@ and refusing to trust a body that is not the JSON the endpoint promises.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import requests
@@ -68,13 +68,14 @@ class InvoicedApi:
         timeout: float = 30.0,
         sleep: Callable[[float], None] = interrupt.sleep,
         system: str = "",
+        limits: Mapping[str, Any] | None = None,
     ) -> None:
         self.page_size = max(1, min(int(page_size), MAX_PAGE))
         self.http = HttpClient(
             base_url, name="Invoiced", auth=(api_key, ""),
             headers={"Accept": "application/json"}, retries=retries, backoff=backoff,
             timeout=timeout, describe_error=describe_error, sleep=sleep,
-            refused_hint=refused_hint(system),
+            refused_hint=refused_hint(system), limits=limits,
         )
 
     def __repr__(self) -> str:

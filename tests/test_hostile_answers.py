@@ -89,9 +89,9 @@ def test_a_next_link_or_cursor_back_to_a_page_already_read_stops_the_read(
 @pytest.mark.parametrize(("flavour", "kind", "datatype"), KINDS)
 def test_paging_that_moves_forever_stops_at_max_pages(
         connect: Any, flavour: str, kind: str, datatype: str) -> None:
-    with HostileServer("moving", flavour) as server:
-        with pytest.raises(AnswerOutOfBounds, match="more than 20 pages"):
-            read_all(connect(kind, server.url), datatype)
+    with HostileServer("moving", flavour) as server, \
+            pytest.raises(AnswerOutOfBounds, match="more than 20 pages"):
+        read_all(connect(kind, server.url), datatype)
     pages = [r for r in server.received if r[0] == "GET"]
     assert 19 <= len(pages) <= 21
 
@@ -109,9 +109,9 @@ def test_a_huge_body_is_cut_at_max_response_bytes(
 @pytest.mark.parametrize(("flavour", "kind", "datatype"), KINDS)
 def test_json_nested_100000_deep_is_refused_not_a_recursion_error(
         connect: Any, flavour: str, kind: str, datatype: str) -> None:
-    with HostileServer("deep", flavour) as server:
-        with pytest.raises(AnswerOutOfBounds, match="nests 100,0\\d\\d deep.*64 allowed"):
-            read_all(connect(kind, server.url), datatype)
+    with HostileServer("deep", flavour) as server, \
+            pytest.raises(AnswerOutOfBounds, match=r"nests 100,0\d\d deep.*64 allowed"):
+        read_all(connect(kind, server.url), datatype)
 
 
 @pytest.mark.parametrize(("flavour", "kind", "datatype"), KINDS)
@@ -137,9 +137,9 @@ def test_a_next_link_to_another_host_in_any_spelling_gets_no_credential(
         connect: Any, flavour: str, kind: str, datatype: str, form: str) -> None:
     with HostileServer("same_next", flavour) as foreign:
         link = form.format(port=foreign.httpd.server_address[1])
-        with HostileServer("foreign", flavour, foreign=link) as server:
-            with pytest.raises(ForeignLink) as caught:
-                read_all(connect(kind, server.url), datatype)
+        with HostileServer("foreign", flavour, foreign=link) as server, \
+                pytest.raises(ForeignLink) as caught:
+            read_all(connect(kind, server.url), datatype)
     assert foreign.received == []
     message = str(caught.value)
     assert f"127.0.0.1:{foreign.httpd.server_address[1]}" in message

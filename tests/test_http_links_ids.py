@@ -155,3 +155,20 @@ def test_custom_rest_sends_an_id_as_one_segment() -> None:
                  status=204)
         custom().delete("customer", "../../admin")
         assert [c.request.path_url for c in rsps.calls] == ["/api/customers/..%2F..%2Fadmin"]
+
+
+def test_a_same_host_redirect_is_followed_and_its_body_bounded() -> None:
+    from talk_core.http import AnswerOutOfBounds
+    from talk_core.limits import Limits
+
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.GET, f"{BASE}/old", status=301,
+                 headers={"Location": "HTTPS://api.example.com/v1/new"})
+        rsps.add(responses.GET, f"{BASE}/new", json={"ok": True})
+        assert client().get("old").json() == {"ok": True}
+    big = HttpClient(BASE, name="api", retries=0, limits=Limits(max_response_bytes=2048))
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.GET, f"{BASE}/old", status=302, body=b"x" * 10_000,
+                 headers={"Location": f"{BASE}/new"})
+        with pytest.raises(AnswerOutOfBounds, match="2,048 bytes"):
+            big.get("old")

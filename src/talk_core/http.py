@@ -187,6 +187,7 @@ class HttpClient:
         self.name = name or (urlsplit(base_url).hostname or "api")
         self.session = session or requests.Session()
         self.session.hooks["response"].append(self._refuse_foreign_redirect)
+        self.session.max_redirects = 10
         self.session.auth = auth
         self.session.verify = verify
         if headers:
@@ -258,6 +259,8 @@ class HttpClient:
         if not self._same_origin(target):
             raise ForeignLink(f"{self.name}: refusing to follow a redirect to another "
                               f"host, scheme or port: {_safe_link(target)}")
+        # requests reads a redirect's body whole before following it: under the bounds here
+        self._read_body(response, f"redirect from {_path(response.url)}", time.monotonic())
 
     def request(self, method: str, path: str, *, retry: bool | None = None,
                 **kwargs: Any) -> requests.Response:

@@ -233,9 +233,9 @@ class HttpClient:
             cleaned = cleaned.lstrip("/")  # relative to the base, never "//other-host"
         joined = urljoin(self.base_url, cleaned)
         if not self._same_origin(joined):
-            raise ForeignLink(f"{self.name}: refusing to send the credentials to another "
-                              f"host, scheme or port: {_safe_link(joined)} (the API is "
-                              f"{self.safe_base_url})")
+            raise ForeignLink(f"{self.name}: refusing to follow a link to another host "
+                              f"or scheme: {_safe_link(joined)} (the credentials go only to "
+                              f"{self.safe_base_url}'s scheme, host and port)")
         return joined
 
     def _same_origin(self, url: str) -> bool:
@@ -257,8 +257,9 @@ class HttpClient:
             return
         target = urljoin(response.url, _clean_link(response.headers.get("Location", "")))
         if not self._same_origin(target):
-            raise ForeignLink(f"{self.name}: refusing to follow a redirect to another "
-                              f"host, scheme or port: {_safe_link(target)}")
+            raise ForeignLink(f"{self.name}: refusing to follow a redirect to another host "
+                              f"or scheme: {_safe_link(target)} (the credentials go only to "
+                              f"{self.safe_base_url}'s scheme, host and port)")
         # requests reads a redirect's body whole before following it: under the bounds here
         self._read_body(response, f"redirect from {_path(response.url)}", time.monotonic())
 

@@ -142,3 +142,29 @@ def test_config_plugins_key_loads_a_module(tmp_path: Path, monkeypatch: pytest.M
 def test_unavailable_after_reaches_the_run_settings(tmp_path: Path) -> None:
     assert settings_from(load(tmp_path, "[sync]\nunavailable_after = 5\n")).unavailable_after == 5
     assert settings_from(load(tmp_path, "")).unavailable_after == 30
+
+
+def test_the_bounds_on_answers_reach_the_run_settings(tmp_path: Path) -> None:
+    from talk_core.limits import Limits
+
+    text = ("[sync]\nmax_pages = 50\nmax_response_bytes = 1048576\nrequest_deadline = 9\n"
+            "max_json_depth = 20\n")
+    assert settings_from(load(tmp_path, text)).limits == Limits(
+        max_pages=50, max_response_bytes=1048576, request_deadline=9.0, max_json_depth=20)
+    assert settings_from(load(tmp_path, "")).limits == Limits()
+
+
+@pytest.mark.parametrize(("key", "value"), [("max_pages", "0"), ("max_response_bytes", "10"),
+                                            ("request_deadline", "-1"),
+                                            ("max_json_depth", "5000")])
+def test_a_bound_out_of_range_is_refused_in_sync_and_in_a_system(
+        tmp_path: Path, key: str, value: str) -> None:
+    from talk_core.limits import LIMIT_OPTIONS
+
+    with pytest.raises(ConfigError, match=rf"\[sync\] {key}: expected a number from"):
+        load(tmp_path, f"[sync]\n{key} = {value}\n")
+    specs = {"kind": SystemSpec("kind", "Kind", (), (), factory=lambda **_: None,  # type: ignore[arg-type,return-value]
+                                options=(*SPECS["kind"].options, *LIMIT_OPTIONS))}
+    text = f'[systems.b]\nconnector = "kind"\napi_key = "${{KEY}}"\n{key} = {value}\n'
+    with pytest.raises(ConfigError, match=rf"\[systems.b\] {key}: expected a number from"):
+        load_config(write(tmp_path, text), env=ENV, systems=specs)

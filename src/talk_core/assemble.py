@@ -7,6 +7,7 @@ from typing import Any
 
 from talk_core.config import Config
 from talk_core.errors import ConfigError
+from talk_core.limits import Limits
 from talk_core.store.sqlite import SQLiteStore
 from talk_core.sync.settings import DatatypeSettings, SyncSettings, SystemInstance
 from talk_core.system import SystemContext, SystemSpec
@@ -27,6 +28,8 @@ def settings_from(config: Config) -> SyncSettings:
         conflict=s.conflict, priority=tuple(s.priority), deletes=s.deletes,
         max_delete_fraction=s.max_delete_fraction, min_delete_count=s.min_delete_count,
         batch_size=s.batch_size, unavailable_after=s.unavailable_after, datatypes=datatypes,
+        limits=Limits(max_pages=s.max_pages, max_response_bytes=s.max_response_bytes,
+                      request_deadline=s.request_deadline, max_json_depth=s.max_json_depth),
     )
 
 

@@ -22,6 +22,7 @@ from cattrs import transform_error
 from talk_core import secrets as talk_secrets
 from talk_core.errors import ConfigError
 from talk_core.globaltypes import GLOBAL_TYPES
+from talk_core.limits import LIMIT_NAMES, limit_problem
 from talk_core.system import Option, SystemSpec
 
 DEFAULT_NAME = "talk.toml"
@@ -53,6 +54,11 @@ class SyncConfig:
     dry_run: bool = False
     batch_size: int = 1000
     unavailable_after: float = 30.0
+    #: bounds on what one API answer may be (``talk_core.http.Limits``); per system too
+    max_pages: int = 100_000
+    max_response_bytes: int = 64 * 1024 * 1024
+    request_deadline: float = 120.0
+    max_json_depth: int = 64
 
 
 @attrs.define
@@ -231,6 +237,10 @@ def _check_sync(sync: SyncConfig, where: str) -> None:
     if not 0 <= sync.unavailable_after <= 3600:
         raise ConfigError(f"{where}: [sync] unavailable_after: expected seconds between 0 "
                           f"and 3600, got {sync.unavailable_after}")
+    for name in LIMIT_NAMES:
+        problem = limit_problem(name, getattr(sync, name))
+        if problem:
+            raise ConfigError(f"{where}: [sync] {name}: {problem}")
 
 
 def _check_datatypes(datatypes: dict[str, DatatypeConfig], where: str) -> None:
@@ -284,6 +294,11 @@ def check_options(declared: tuple[Option, ...], given: dict[str, Any], here: str
                   env: MappingABC[str, str]) -> dict[str, Any]:
     """Validate a system table against its connector's declared options."""
     by_name = {o.name: o for o in declared}
+    for name in set(LIMIT_NAMES) & set(by_name) & set(given):
+        value = given[name]
+        problem = limit_problem(name, value) if isinstance(value, (int, float)) else None
+        if problem:
+            raise ConfigError(f"{here} {name}: {problem}")
     unknown = sorted(set(given) - set(by_name))
     if unknown:
         allowed = ", ".join(sorted(by_name)) or "none"

@@ -19,8 +19,9 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
+import attrs
 import requests
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
 
@@ -34,6 +35,7 @@ from talk_core.errors import (
     TransientError,
     Unreachable,
 )
+from talk_core.limits import Limits
 
 log = logging.getLogger("talk.http")
 
@@ -54,6 +56,27 @@ def set_patience(seconds: float) -> None:
     """How long a request keeps retrying a system that does not serve (every client)."""
     global _patience
     _patience = float(seconds)
+
+
+_limits = Limits()
+
+
+def set_limits(limits: Limits) -> None:
+    """The bounds every client without its own keeps to (``[sync]`` in talk.toml)."""
+    global _limits
+    _limits = limits
+
+
+def current_limits() -> Limits:
+    return _limits
+
+
+class AnswerOutOfBounds(RecordError):
+    """An answer broke one of the ``Limits``: too many pages, too big, too slow, too deep."""
+
+
+class ForeignLink(RecordError):
+    """A link or redirect would take the credentials to another scheme, host or port."""
 
 
 class Budget(Protocol):
@@ -158,12 +181,14 @@ class HttpClient:
         session: requests.Session | None = None,
         refused_hint: str | None = CHECK_CREDENTIALS,
         patience: float | None = None,
+        limits: Limits | Mapping[str, Any] | None = None,
     ) -> None:
         check_transport(base_url, verify=verify)
         self.base_url = base_url.rstrip("/") + "/"
         self.name = name or (urlsplit(base_url).hostname or "api")
         self.session = session or requests.Session()
         self.session.hooks["response"].append(self._refuse_foreign_redirect)
+        self.session.max_redirects = 10
         self.session.auth = auth
         self.session.verify = verify
         if headers:
@@ -178,6 +203,8 @@ class HttpClient:
         self.refused_hint = refused_hint
         #: seconds of failing for the system's reasons; None: ``set_patience``'s, for every client
         self.patience = patience
+        #: this client's bounds: its own, or ``set_limits``'s with the ones a system sets
+        self._limits = limits
         self.requests = 0
 
     def __repr__(self) -> str:
@@ -188,31 +215,54 @@ class HttpClient:
         """The base URL without user info: what a message may name."""
         return _origin(self.base_url) + (urlsplit(self.base_url).path or "/")
 
+    @property
+    def limits(self) -> Limits:
+        if self._limits is None or isinstance(self._limits, Limits):
+            return self._limits or _limits
+        return attrs.evolve(_limits, **self._limits)
+
     def url(self, path: str) -> str:
-        if path.startswith(("http://", "https://")):
-            if not self._same_origin(path):
-                raise RecordError(f"{self.name}: refusing to follow a link to another host "
-                                  f"or scheme: {_origin(path)}")
-            return path
-        return urljoin(self.base_url, path.lstrip("/"))
+        """The address ``path`` names, refused unless it is on the base's scheme, host and port.
+
+        Checked after joining, on the normalised link (surrounding blanks and
+        control characters dropped, the scheme in any case): a paging link
+        ``HTTP://other-host/`` or `` https://other-host/`` is as absolute to
+        ``requests`` as any, and the credentials go wherever the URL says.
+        """
+        cleaned = _clean_link(path)
+        if not _SCHEME.match(cleaned):
+            cleaned = cleaned.lstrip("/")  # relative to the base, never "//other-host"
+        joined = urljoin(self.base_url, cleaned)
+        if not self._same_origin(joined):
+            raise ForeignLink(f"{self.name}: refusing to follow a link to another host "
+                              f"or scheme: {_safe_link(joined)} (the credentials go only to "
+                              f"{self.safe_base_url}'s scheme, host and port)")
+        return joined
 
     def _same_origin(self, url: str) -> bool:
-        return _origin(url) == _origin(self.base_url)
+        return _origin_key(url) == _origin_key(self.base_url)
+
+    def paging(self, what: str) -> Paging:
+        """A guard for one read's pages: their number and no page asked for twice."""
+        return Paging(f"{self.name} {what}", self.limits.max_pages)
 
     def _refuse_foreign_redirect(self, response: requests.Response, *_args: Any,
                                  **_kwargs: Any) -> None:
         """requests drops ``Authorization`` on a redirect to another host, not ``X-API-Key``.
 
         Nor does it mind a redirect from https to plain http on the same
-        host. So a redirect leaving the API's scheme and host is refused
+        host. So a redirect leaving the API's scheme, host or port is refused
         before requests follows it with the credentials.
         """
         if not response.is_redirect:
             return
-        target = urljoin(response.url, response.headers.get("Location", ""))
+        target = urljoin(response.url, _clean_link(response.headers.get("Location", "")))
         if not self._same_origin(target):
-            raise RecordError(f"{self.name}: refusing to follow a redirect to another host "
-                              f"or scheme: {_origin(target)}")
+            raise ForeignLink(f"{self.name}: refusing to follow a redirect to another host "
+                              f"or scheme: {_safe_link(target)} (the credentials go only to "
+                              f"{self.safe_base_url}'s scheme, host and port)")
+        # requests reads a redirect's body whole before following it: under the bounds here
+        self._read_body(response, f"redirect from {_path(response.url)}", time.monotonic())
 
     def request(self, method: str, path: str, *, retry: bool | None = None,
                 **kwargs: Any) -> requests.Response:
@@ -231,6 +281,7 @@ class HttpClient:
         url = self.url(path)
         may_resend = method in IDEMPOTENT if retry is None else retry
         kwargs.setdefault("timeout", self.timeout)
+        kwargs["stream"] = True  # the body is read under the bounds, never whole at once
         attempt = 0
         started = time.monotonic()
         while True:
@@ -240,7 +291,9 @@ class HttpClient:
                 self.budget.before_request()
             self.requests += 1
             try:
+                sent = time.monotonic()
                 response = self.session.request(method, url, **kwargs)
+                self._read_body(response, f"{method} {_path(url)}", sent)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 reason = type(exc).__name__
                 unsent = never_sent(exc)
@@ -272,7 +325,10 @@ class HttpClient:
                            f"{method} {_path(url)}: {status}",
                            None if status == 429 else started)
                 continue
-            said = self._unsecret(self.describe_error(response))
+            try:
+                said = self._unsecret(self.describe_error(response))
+            except RecursionError:
+                said = f"an error body nested deeper than {self.limits.max_json_depth}"
             message = f"{self.name} {method} {_path(url)}: {status} {said}"
             if status in RETRY_STATUS:
                 # a gateway's or a maintenance page's answer is the system's, whatever was
@@ -289,6 +345,52 @@ class HttpClient:
                     f"{self.name} refused the credentials ({status} {said} on {method} "
                     f"{_path(url)}); {self.refused_hint}", body)
             raise HttpStatusError(message, status, body)
+
+    def _read_body(self, response: requests.Response, what: str, sent: float) -> None:
+        """Read the body in pieces under the size cap and the request's deadline.
+
+        ``timeout`` bounds each read of the socket, not the request: a body
+        trickling one byte a second would never end. The deadline is checked
+        after every piece, and each piece is what the socket had
+        (``read1``), so a trickle is cut within a read timeout of it. The
+        body read becomes the response's content, and its ``json()`` keeps
+        to the depth bound.
+        """
+        limits = self.limits
+        cap = limits.max_response_bytes
+        deadline = sent + limits.request_deadline
+        told = response.headers.get("Content-Length", "")
+        if told.isdigit() and int(told) > cap and "gzip" not in response.headers.get(
+                "Content-Encoding", ""):
+            response.close()
+            raise AnswerOutOfBounds(f"{self.name} {what}: the answer is {int(told):,} bytes, "
+                                    f"more than the {cap:,} allowed (max_response_bytes)")
+        pieces: list[bytes] = []
+        size = 0
+        try:
+            for piece in _pieces(response):
+                size += len(piece)
+                if size > cap:
+                    raise AnswerOutOfBounds(f"{self.name} {what}: the answer passed the "
+                                            f"{cap:,} bytes allowed (max_response_bytes)")
+                if time.monotonic() > deadline:
+                    raise AnswerOutOfBounds(
+                        f"{self.name} {what}: the answer took longer than the "
+                        f"{limits.request_deadline:g} s allowed (request_deadline)")
+                interrupt.check()
+                pieces.append(piece)
+        except BaseException:
+            response.close()
+            raise
+        response._content = b"".join(pieces)
+        response._content_consumed = True
+        depth = limits.max_json_depth
+        name = self.name
+
+        def bounded_json(**kwargs: Any) -> Any:
+            return decode_json(response, depth, f"{name} {what}", **kwargs)
+
+        setattr(response, "json", bounded_json)  # noqa: B010 - every caller's json() is bounded
 
     def _unsecret(self, text: str) -> str:
         """An API may quote back the key it refused: never let it reach a message."""
@@ -325,6 +427,148 @@ class HttpClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+class Paging:
+    """One read's pages: at most ``limit``, and none asked for twice.
+
+    A ``next`` link back to a page already read, or a cursor that does not
+    move while the API says there is more, would read forever; both end the
+    read of that datatype with a clear error instead.
+    """
+
+    def __init__(self, what: str, limit: int) -> None:
+        self.what = what
+        self.limit = limit
+        self.count = 0
+        self._seen: set[str] = set()
+
+    def next(self, marker: str) -> None:
+        """Before asking for the page ``marker`` (its link, cursor or offset) names."""
+        self.count += 1
+        if self.count > self.limit:
+            raise AnswerOutOfBounds(f"{self.what}: more than {self.limit:,} pages in one "
+                                    "read (max_pages); the API may be paging in a circle")
+        if marker in self._seen:
+            raise AnswerOutOfBounds(f"{self.what}: page {self.count} asks again for a page "
+                                    "already read in this read (a next link or cursor that "
+                                    "does not move); the read stops here")
+        self._seen.add(marker)
+
+
+def decode_json(response: requests.Response, max_depth: int, what: str = "answer",
+                **kwargs: Any) -> Any:
+    """``response``'s JSON, refused when it nests deeper than ``max_depth``.
+
+    Python's decoder recurses: JSON nested a hundred thousand deep raises
+    ``RecursionError``, which would end the run with a traceback. The bytes
+    are scanned for their bracket depth first (strings skipped), so nothing
+    deep is ever decoded. A body that is not JSON raises ``ValueError`` as
+    ``requests`` does.
+    """
+    content = response.content or b""
+    opened = content.count(b"[") + content.count(b"{")
+    deepest = json_depth(content) if opened > max_depth else 0
+    if deepest > max_depth:
+        raise AnswerOutOfBounds(f"{what}: the JSON answer nests {deepest:,} deep, more than "
+                                f"the {max_depth} allowed (max_json_depth)")
+    try:
+        return requests.Response.json(response, **kwargs)
+    except RecursionError:
+        raise AnswerOutOfBounds(f"{what}: the JSON answer nests too deep to decode "
+                                "(max_json_depth)") from None
+
+
+_STRUCTURE = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+_OPEN = re.compile(rb"[\[{]")
+
+
+def json_depth(content: bytes) -> int:
+    """How deeply JSON ``content`` nests its arrays and objects (brackets in strings ignored).
+
+    Cheap for what APIs send: bodies without a quote or bracket inside their
+    strings pass on one C-level scan of the bytes.
+    """
+    depth = deepest = 0
+    if not _OPEN.search(content):
+        return 0
+    for found in _STRUCTURE.finditer(content):
+        char = found.group()[:1]
+        if char in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in (b"]", b"}"):
+            depth -= 1
+    return deepest
+
+
+def path_segment(value: Any, what: str) -> str:
+    """A record id as one path segment: percent-encoded, and never ``.``, ``..`` or empty.
+
+    An id from another system or the store is data: ``1001/../../invoices/9``
+    or ``7#`` put into a path as it is would address another record;
+    ``.`` and ``..`` name the collection or the base even when encoded.
+    """
+    text = str(value) if value is not None else ""
+    if text.strip() in ("", ".", ".."):
+        raise RecordError(f"{what}: {text!r} cannot be a record id; nothing was sent")
+    return quote(text, safe="")
+
+
+def _pieces(response: requests.Response) -> Any:
+    """The body as the socket gives it: ``read1`` returns what has come, never waits to fill."""
+    raw = response.raw
+    read1 = getattr(raw, "read1", None)
+    if read1 is None or not hasattr(raw, "stream"):
+        yield from response.iter_content(64 * 1024)
+        return
+    try:
+        while True:
+            piece = read1(64 * 1024, decode_content=True)
+            if not piece:
+                return
+            yield piece
+    except Exception as exc:  # as iter_content: urllib3's failures in requests' terms
+        from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
+
+        if isinstance(exc, ReadTimeoutError):
+            raise requests.ConnectionError(exc) from None
+        if isinstance(exc, ProtocolError):
+            raise requests.exceptions.ChunkedEncodingError(exc) from None
+        if isinstance(exc, DecodeError):
+            raise requests.exceptions.ContentDecodingError(exc) from None
+        raise
+
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+_BLANKS = "".join(chr(c) for c in range(33)) + "\x7f"
+
+
+def _clean_link(link: str) -> str:
+    """A link as a browser reads it: no surrounding blanks or control characters, no tabs
+    or line breaks inside."""
+    text = str(link).strip(_BLANKS)
+    return re.sub(r"[\t\r\n]", "", text)
+
+
+def _origin_key(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port, each as the network sees it (the scheme in lower case)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        return (scheme, "\0invalid port", None)
+    if port is None:
+        port = {"http": 80, "https": 443}.get(scheme)
+    return (scheme, (parts.hostname or "").lower().rstrip("."), port)
+
+
+def _safe_link(url: str) -> str:
+    """A link as a message may name it: no user info, no query (either may carry a key)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}{parts.path}"
 
 
 def never_sent(exc: BaseException) -> str | None:

@@ -11,6 +11,7 @@ from responses import matchers
 from talk_core.config import Secret
 from talk_core.errors import CircuitBroken, RecordError, TransientError
 from talk_core.http import HttpStatusError
+from talk_core.limits import LIMIT_NAMES
 from talk_invoiced.api import InvoicedApi
 from talk_invoiced.connector import InvoicedConnector
 from talk_invoiced.cursor import Cursor, record_hash
@@ -238,5 +239,5 @@ def test_factory_options_and_no_secret_in_repr() -> None:
     assert conn.api.http.base_url == "https://api.sandbox.invoiced.com/"
     assert "sk_live_abc" not in repr(conn) and "sk_live_abc" not in repr(conn.api)
     assert {o.name for o in INVOICED_SPEC.options} == {"api_key", "base_url", "sandbox",
-                                                        "page_size"}
+                                                        "page_size", *LIMIT_NAMES}
     assert next(o for o in INVOICED_SPEC.options if o.name == "api_key").secret

@@ -190,6 +190,7 @@ class Sync:
         self._stop = False
         interrupt.clear()
         http.set_patience(self.settings.unavailable_after)
+        http.set_limits(self.settings.limits)
         self.result = RunResult(dry_run=dry_run)
         ctx = self._context = RunContext(self.store, self._clock, result=self.result,
                                          dry_run=dry_run, progress=self._progress)

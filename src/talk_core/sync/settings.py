@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 
 from talk_core.connector import Connector
+from talk_core.limits import Limits
 from talk_core.sync.conflicts import Resolver
 from talk_core.sync.plan import DeletePolicy
 from talk_core.system import SystemSpec
@@ -81,7 +82,9 @@ class SyncSettings:
     comes back empty is a fault when more than ``min_delete_count`` records
     were linked. ``unavailable_after``: seconds one request keeps retrying a
     system that does not serve (no connection, timeouts, 5xx) before the
-    system counts as unavailable for the run.
+    system counts as unavailable for the run. ``limits``: how much of an API's
+    answer is taken (pages per read, bytes, seconds, JSON depth) for systems
+    that do not set their own.
     """
 
     conflict: str | Resolver = "newest"
@@ -93,6 +96,7 @@ class SyncSettings:
     retry_base: timedelta = timedelta(minutes=5)
     retry_max: timedelta = timedelta(hours=12)
     unavailable_after: float = 30.0
+    limits: Limits = attrs.field(factory=Limits)
     datatypes: dict[str, DatatypeSettings] = attrs.field(factory=dict)
 
     def datatype(self, global_type: str) -> DatatypeSettings:

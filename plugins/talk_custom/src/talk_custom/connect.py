@@ -16,6 +16,7 @@ from typing import Any
 
 from talk_core.emulation import Served
 from talk_core.errors import ConfigError
+from talk_core.limits import LIMIT_OPTIONS, limit_overrides
 from talk_core.sync.settings import SystemInstance
 from talk_core.system import Option, SystemContext, SystemSpec
 from talk_custom.emulator import CustomEmulator, serve
@@ -40,6 +41,7 @@ OPTIONS = (
     Option("datatypes", dict, help="per datatype: path or table, id_field, updated_field, "
                                    "deleted_field, key_field, fields (renames), extra, map; "
                                    "or a datatype of your own (label, global, fields, map)"),
+    *LIMIT_OPTIONS,
 )
 
 
@@ -67,7 +69,8 @@ def _connector(profile: str, *, options: dict[str, Any],
                               'of your API, e.g. base_url = "https://crm.example.com/api"')
         try:
             connector = RestConnector(layout, options["base_url"], api_key=options.get("api_key"),
-                                      token=options.get("token"), page_size=page_size)
+                                      token=options.get("token"), page_size=page_size,
+                                      limits=limit_overrides(options))
         except ConfigError as exc:
             raise ConfigError(f"{here} base_url: {exc}") from None
     connector.spec = connector.layout.spec(SPECS[profile])

@@ -9,14 +9,14 @@ differs only in names needs no code. All HTTP goes through talk's
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import requests
 
 from talk_core.connector import Page, Reject
 from talk_core.errors import RecordError
-from talk_core.http import HttpClient, HttpStatusError
+from talk_core.http import HttpClient, HttpStatusError, path_segment
 from talk_core.model import DataType, Entity, ReadMode
 from talk_core.system import SystemSpec
 from talk_custom.layout import Layout, Resource
@@ -51,7 +51,8 @@ class RestConnector:
 
     def __init__(self, layout: Layout, base_url: str, *, api_key: str | None = None,
                  token: str | None = None, page_size: int = 100,
-                 client: HttpClient | None = None) -> None:
+                 client: HttpClient | None = None,
+                 limits: Mapping[str, Any] | None = None) -> None:
         if not 1 <= page_size <= 1000:
             raise ValueError(f"page_size must be 1 to 1000, not {page_size}")
         self.layout = layout
@@ -63,7 +64,7 @@ class RestConnector:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.http = client or HttpClient(base_url, name=layout.system, headers=headers,
-                                         describe_error=describe_error)
+                                         describe_error=describe_error, limits=limits)
 
     def __repr__(self) -> str:
         return f"RestConnector({self.layout.system!r}, {self.http.base_url!r})"
@@ -103,7 +104,10 @@ class RestConnector:
                       ) -> Iterator[Page]:
         assert resource.updated_field is not None
         what = f"GET /{resource.location}"
+        paging = self.http.paging(what)
         while True:
+            # has_more with a cursor that does not move would read the same page forever
+            paging.next(json.dumps([since, after]))
             params: dict[str, Any] = {"limit": self.page_size}
             if since is not None:
                 params["since"] = since
@@ -136,7 +140,9 @@ class RestConnector:
     def _read_full(self, resource: Resource) -> Iterator[Page]:
         what = f"GET /{resource.location}"
         offset = 0
+        paging = self.http.paging(what)
         while True:
+            paging.next(str(offset))
             params = {"limit": self.page_size, "offset": offset}
             body = self._json(self.http.get(resource.location, params=params), what)
             rows, more = self._rows(body, what)
@@ -160,7 +166,8 @@ class RestConnector:
     # -- single records ------------------------------------------------------------
 
     def _one(self, resource: Resource, ident: str) -> str:
-        return f"{resource.location}/{requests.utils.quote(ident, safe='')}"
+        """One record's path: ``.``, ``..`` or an empty id would address the collection."""
+        return f"{resource.location}/{path_segment(ident, f'{self.layout.system} {resource.name}')}"
 
     def get(self, datatype: str, id: str) -> Entity | None:
         resource = self.layout.resource(datatype)

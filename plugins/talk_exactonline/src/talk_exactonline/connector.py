@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -80,14 +80,16 @@ class ExactConnector:
 
     def __init__(self, name: str, *, base_url: str, tokens: TokenManager,
                  division: int | None = None, budget: RateBudget | None = None,
-                 verify: bool = True, sleep: Callable[[float], None] = interrupt.sleep) -> None:
+                 verify: bool = True, sleep: Callable[[float], None] = interrupt.sleep,
+                 limits: Mapping[str, Any] | None = None) -> None:
         self.name = name
         self.tokens = tokens
         self.budget = budget or RateBudget(sleep=sleep)
         self.http = HttpClient(base_url, name="Exact Online", auth=BearerAuth(tokens),
                                headers={"Accept": "application/json"}, budget=self.budget,
                                describe_error=describe_error, verify=verify, sleep=sleep,
-                               refused_hint=None)  # a 401 is refreshed once first (_call)
+                               refused_hint=None,  # a 401 is refreshed once first (_call)
+                               limits=limits)
         self._division = division
         # this instance's own spec where its options change the routes (invoices_as)
         self.spec: SystemSpec | None = None
@@ -177,7 +179,9 @@ class ExactConnector:
         url: str | None = self._path(
             f"{endpoint.sync}?$filter={quote(f'Timestamp gt {position.changed}L')}"
             f"&$select={self._select(dt)},Timestamp")
+        paging = self.http.paging(datatype)
         while url is not None:
+            paging.next(url)  # a __next back to a page already read would page forever
             try:
                 found, url = results(envelope(self._call("GET", url), datatype), datatype)
             except ExactResponseError as exc:
@@ -217,7 +221,9 @@ class ExactConnector:
             "&$select=EntityKey,EntityType,Timestamp")
         records: list[dict[str, Any]] = []
         top = since
+        paging = self.http.paging("Deleted")
         while url is not None:
+            paging.next(url)
             found, url = results(envelope(self._call("GET", url), "Deleted"), "Deleted")
             for record in found:
                 if isinstance(record, dict) and isinstance(record.get("EntityKey"), str) \
@@ -238,7 +244,9 @@ class ExactConnector:
         url: str | None = self._path(
             f"{endpoint.path}?$filter={quote(filter_)}&$select={self._select(dt)}")
         out: list[Entity] = []
+        paging = self.http.paging(dt.name)
         while url is not None:
+            paging.next(url)
             found, url = results(envelope(self._call("GET", url), dt.name), dt.name)
             out.extend(self._entity(dt, record) for record in found)
         return out
@@ -326,7 +334,9 @@ class ExactConnector:
             f"&$select={select}{expand}&$inlinecount=allpages")
         out: list[Entity] = []
         first = True
+        paging = self.http.paging(dt.name)
         while url is not None:
+            paging.next(url)
             d = envelope(self._call("GET", url), dt.name)
             found, url = results(d, dt.name)
             if first and isinstance(d, dict) and str(d.get("__count", "")).isdigit() \

@@ -11,6 +11,7 @@ import attrs
 from talk_core import interrupt
 from talk_core.emulation import Served
 from talk_core.errors import ConfigError
+from talk_core.limits import LIMIT_OPTIONS, limit_overrides
 from talk_core.system import Option, SystemContext, SystemSpec
 from talk_exactonline.budget import RateBudget
 from talk_exactonline.budget_memory import BudgetMemory
@@ -34,6 +35,7 @@ OPTIONS = (
            help="the app's redirect URI; a loopback one lets `talk auth` catch the code"),
     Option("invoices_as", str, default=INVOICES_AS[0],
            help='where new invoices from other systems go: "salesorders" or "quotations"'),
+    *LIMIT_OPTIONS,
 )
 
 
@@ -64,7 +66,8 @@ def make_connector(*, options: dict[str, Any], context: SystemContext,
                           division=division)
     connector = ExactConnector(context.name, base_url=base_url, tokens=tokens,
                                division=division, sleep=sleep, verify=True,
-                               budget=RateBudget(sleep=sleep, clock=clock, memory=memory))
+                               budget=RateBudget(sleep=sleep, clock=clock, memory=memory),
+                               limits=limit_overrides(options))
     connector.spec = spec
     return connector
 

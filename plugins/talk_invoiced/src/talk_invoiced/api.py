@@ -8,14 +8,14 @@ and refusing to trust a body that is not the JSON the endpoint promises.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import requests
 
 from talk_core import interrupt
 from talk_core.errors import RecordError
-from talk_core.http import HttpClient, HttpStatusError
+from talk_core.http import HttpClient, HttpStatusError, path_segment
 
 PRODUCTION = "https://api.invoiced.com"
 SANDBOX = "https://api.sandbox.invoiced.com"
@@ -68,13 +68,14 @@ class InvoicedApi:
         timeout: float = 30.0,
         sleep: Callable[[float], None] = interrupt.sleep,
         system: str = "",
+        limits: Mapping[str, Any] | None = None,
     ) -> None:
         self.page_size = max(1, min(int(page_size), MAX_PAGE))
         self.http = HttpClient(
             base_url, name="Invoiced", auth=(api_key, ""),
             headers={"Accept": "application/json"}, retries=retries, backoff=backoff,
             timeout=timeout, describe_error=describe_error, sleep=sleep,
-            refused_hint=refused_hint(system),
+            refused_hint=refused_hint(system), limits=limits,
         )
 
     def __repr__(self) -> str:
@@ -142,7 +143,10 @@ class InvoicedApi:
         query = {**(params or {}), "per_page": self.page_size}
         url: str | None = path
         number = 1
+        paging = self.http.paging(f"GET {path}")
         while url is not None:
+            # a next link back to a page already read would page forever
+            paging.next(url if number > 1 else f"{path}?first")
             response = self.http.request("GET", url, params=query)
             where = f"GET {path} page {number}"
             try:
@@ -163,3 +167,13 @@ class InvoicedApi:
 
     def close(self) -> None:
         self.http.close()
+
+
+def segment(value: object) -> str:
+    """A record id as one path segment of Invoiced's API (percent-encoded, never ``..``)."""
+    return path_segment(value, "Invoiced")
+
+
+def contact_path(customer: object, contact: object) -> str:
+    """Where one contact lives: under its customer, both ids encoded."""
+    return f"customers/{segment(customer)}/contacts/{segment(contact)}"

@@ -21,7 +21,7 @@ from talk_core.errors import CircuitBroken, RecordError
 from talk_core.http import HttpStatusError
 from talk_core.model import DataType, Entity, ReadMode
 from talk_invoiced import discounts, recovering
-from talk_invoiced.api import InvoicedApi, MalformedResponse
+from talk_invoiced.api import InvoicedApi, MalformedResponse, contact_path, segment
 from talk_invoiced.changes import ChangeReader
 from talk_invoiced.contacts import READER as CONTACTS
 from talk_invoiced.contacts import ContactReader, owner_in_events
@@ -165,12 +165,12 @@ class InvoicedConnector:
             customer = self._customer_of(id)
             if customer is None:
                 return None
-            raw = self.api.find(f"customers/{customer}/contacts/{id}")
+            raw = self.api.find(contact_path(customer, id))
             return None if raw is None else self._entity("contacts", raw, customer=customer)
         if datatype == "lineitems":
             found = self._line_and_invoice(id)
             return None if found is None else line_entity(found[1], found[0])
-        raw = self.api.find(f"{PATHS[datatype]}/{id}")
+        raw = self.api.find(f"{PATHS[datatype]}/{segment(id)}")
         if raw is None or (datatype == "customers" and retired(raw)) or raw.get("archived"):
             return None
         return self._entity(datatype, raw)
@@ -193,7 +193,7 @@ class InvoicedConnector:
             customer = str(props.pop("customer", "") or "")
             if not customer:
                 raise RecordError("Invoiced contacts: a contact needs its customer")
-            raw = self.api.object("POST", f"customers/{customer}/contacts", body=props,
+            raw = self.api.object("POST", f"customers/{segment(customer)}/contacts", body=props,
                                   key=_key_header(key))
             found = self._entity("contacts", raw, customer=customer)
             self._contact_customer[found.id] = customer
@@ -250,11 +250,11 @@ class InvoicedConnector:
             customer = self._customer_of(id)
             if customer is None:
                 raise RecordError(f"Invoiced contacts {id}: not found under any customer")
-            raw = self.api.object("PATCH", f"customers/{customer}/contacts/{id}", body=changes)
+            raw = self.api.object("PATCH", contact_path(customer, id), body=changes)
             return self._entity("contacts", raw, customer=customer)
         if datatype == "lineitems":
             return self._update_line(id, changes)
-        path = f"{PATHS[datatype]}/{id}"
+        path = f"{PATHS[datatype]}/{segment(id)}"
         stored: dict[str, Any] | None = None
         if datatype == "invoices" or "metadata" in changes or (
                 datatype == "items" and set(changes) - ITEM_EDITABLE):
@@ -299,9 +299,9 @@ class InvoicedConnector:
         keep["metadata"] = metadata
         if not archived:
             self.replacing.begin(str(stored["id"]))
-            self.api.object("PATCH", f"items/{stored['id']}",
+            self.api.object("PATCH", f"items/{segment(stored['id'])}",
                             body={"metadata": {**metadata, REPLACING: "1"}})
-            self.api.call("DELETE", f"items/{stored['id']}")
+            self.api.call("DELETE", f"items/{segment(stored['id'])}")
         raw = self.api.object("POST", "items", body=keep, key=f"talk-{uuid.uuid4().hex}")
         self.replacing.end({str(stored["id"])})
         return self._entity("items", raw)
@@ -312,13 +312,13 @@ class InvoicedConnector:
         if datatype == "contacts":
             customer = self._customer_of(id)
             if customer is not None:
-                self._delete_path(f"customers/{customer}/contacts/{id}")
+                self._delete_path(contact_path(customer, id))
             self._contact_customer.pop(id, None)
             return
         if datatype == "lineitems":
             self._delete_line(id)
             return
-        path = f"{PATHS[datatype]}/{id}"
+        path = f"{PATHS[datatype]}/{segment(id)}"
         try:
             self._delete_path(path)
         except HttpStatusError as exc:
@@ -335,12 +335,13 @@ class InvoicedConnector:
 
     def _retire_customer(self, id: str, why: str) -> None:
         """A customer with invoices cannot be deleted; deactivate and mark it instead."""
-        stored = self.api.find(f"customers/{id}")
+        stored = self.api.find(f"customers/{segment(id)}")
         if stored is None:
             return
         log.info("Invoiced customer %s cannot be deleted (%s); deactivating it", id, why)
         metadata = {**(stored.get("metadata") or {}), RETIRED: "1"}
-        self.api.object("PATCH", f"customers/{id}", body={"active": False, "metadata": metadata})
+        self.api.object("PATCH", f"customers/{segment(id)}",
+                        body={"active": False, "metadata": metadata})
 
     # -- recover ----------------------------------------------------------------
 
@@ -348,7 +349,8 @@ class InvoicedConnector:
         if datatype == "contacts":
             return self._recover_contact(properties)
         if datatype == "lineitems":
-            invoice = self.api.find(f"invoices/{properties.get('invoice')}")
+            owner = properties.get("invoice")
+            invoice = self.api.find(f"invoices/{segment(owner)}") if owner else None
             for line in (invoice or {}).get("items") or []:
                 if isinstance(line, dict) and marker(line) == key:
                     assert invoice is not None
@@ -370,7 +372,7 @@ class InvoicedConnector:
         customer = str(properties.get("customer") or "")
         if not customer:
             return None
-        for _where, rows in self.api.pages(f"customers/{customer}/contacts"):
+        for _where, rows in self.api.pages(f"customers/{segment(customer)}/contacts"):
             for raw in rows:
                 if (isinstance(raw, dict) and raw.get("name") == properties.get("name")
                         and raw.get("email") == properties.get("email")):
@@ -380,7 +382,7 @@ class InvoicedConnector:
     # -- line items -------------------------------------------------------------
 
     def _invoice_for_edit(self, invoice_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-        invoice = self.api.find(f"invoices/{invoice_id}")
+        invoice = self.api.find(f"invoices/{segment(invoice_id)}")
         if invoice is None:
             raise RecordError(f"Invoiced invoices {invoice_id}: not found")
         _check_editable(invoice, changes)
@@ -394,7 +396,7 @@ class InvoicedConnector:
         discounts.apply(props, discounts.line_base(props))
         props["metadata"] = {**(props.get("metadata") or {}), MARKER: key}
         lines = [*_kept_lines(invoice), props]
-        answer = self.api.object("PATCH", f"invoices/{invoice_id}", body={"items": lines},
+        answer = self.api.object("PATCH", f"invoices/{segment(invoice_id)}", body={"items": lines},
                                  key=_key_header(key))
         answer = self._settle(answer)
         for line in answer.get("items") or []:
@@ -416,8 +418,8 @@ class InvoicedConnector:
             changes["metadata"] = {**(line.get("metadata") or {}), **(changes["metadata"] or {})}
         lines = [{**entry, **changes} if str(entry["id"]) == id else entry
                  for entry in _kept_lines(invoice)]
-        answer = self.api.object("PATCH", f"invoices/{invoice['id']}", body={"items": lines},
-                                 absolute=True)
+        answer = self.api.object("PATCH", f"invoices/{segment(invoice['id'])}",
+                                 body={"items": lines}, absolute=True)
         answer = self._settle(answer)
         for entry in answer.get("items") or []:
             if isinstance(entry, dict) and str(entry.get("id")) == id:
@@ -432,7 +434,7 @@ class InvoicedConnector:
         _line, invoice = found
         _check_editable(invoice, {"items": True})
         lines = [e for e in _kept_lines(invoice) if str(e["id"]) != id]
-        self._settle(self.api.object("PATCH", f"invoices/{invoice['id']}",
+        self._settle(self.api.object("PATCH", f"invoices/{segment(invoice['id'])}",
                                      body={"items": lines}))
         self._line_invoice.pop(id, None)
 
@@ -457,13 +459,14 @@ class InvoicedConnector:
             body["discounts"] = wanted
         if not body or invoice.get("status") == "voided" or invoice.get("closed"):
             return invoice
-        return self.api.object("PATCH", f"invoices/{invoice['id']}", body=body, absolute=True)
+        return self.api.object("PATCH", f"invoices/{segment(invoice['id'])}", body=body,
+                               absolute=True)
 
     def _line_and_invoice(self, id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """The line and its invoice: where it was last seen, else by searching invoices."""
         known = self._line_invoice.get(id)
         if known is not None:
-            invoice = self.api.find(f"invoices/{known}")
+            invoice = self.api.find(f"invoices/{segment(known)}")
             line = _line_in(invoice, id)
             if invoice is not None and line is not None:
                 return line, invoice
@@ -482,7 +485,7 @@ class InvoicedConnector:
         in an earlier run is not known here; its events name its customer.
         """
         known = self._contact_customer.get(contact_id)
-        if known is not None and self.api.find(f"customers/{known}/contacts/{contact_id}"):
+        if known is not None and self.api.find(contact_path(known, contact_id)):
             return known
         if not contact_id.isdigit():
             return None
@@ -491,7 +494,7 @@ class InvoicedConnector:
             owner, deleted = told
             if deleted:
                 return None
-            if owner is not None and self.api.find(f"customers/{owner}/contacts/{contact_id}"):
+            if owner is not None and self.api.find(contact_path(owner, contact_id)):
                 self._contact_customer[contact_id] = owner
                 return owner
         for _where, customers in self.api.pages("customers"):
@@ -499,7 +502,7 @@ class InvoicedConnector:
                 if not isinstance(customer, dict) or "id" not in customer:
                     continue
                 cid = str(customer["id"])
-                for _w, rows in self.api.pages(f"customers/{cid}/contacts"):
+                for _w, rows in self.api.pages(f"customers/{segment(cid)}/contacts"):
                     if any(isinstance(r, dict) and str(r.get("id")) == contact_id for r in rows):
                         self._contact_customer[contact_id] = cid
                         return cid

@@ -32,7 +32,7 @@ import attrs
 from talk_core.connector import Page, Reject
 from talk_core.http import HttpStatusError
 from talk_core.model import Entity
-from talk_invoiced.api import InvoicedApi, MalformedResponse
+from talk_invoiced.api import InvoicedApi, MalformedResponse, segment
 from talk_invoiced.cursor import Cursor
 from talk_invoiced.events import EventFeed, subject, subject_id
 from talk_invoiced.listing import SharedListing
@@ -133,7 +133,7 @@ class ContactReader:
                   as_deleted: bool) -> Iterator[Page]:
         """One customer's contacts (those in ``wanted``, or all), a page at a time."""
         try:
-            for where, rows in self.api.pages(f"customers/{customer}/contacts"):
+            for where, rows in self.api.pages(f"customers/{segment(customer)}/contacts"):
                 entities, rejects = [], []
                 for raw in rows:
                     try:

@@ -34,7 +34,7 @@ import attrs
 
 from talk_core.connector import Page, Reject
 from talk_core.model import Entity
-from talk_invoiced.api import InvoicedApi, MalformedResponse
+from talk_invoiced.api import InvoicedApi, MalformedResponse, segment
 from talk_invoiced.cursor import Cursor
 from talk_invoiced.events import EventFeed, subject, subject_id
 from talk_invoiced.listing import SharedListing
@@ -136,7 +136,7 @@ class LineReader:
             for ident in sorted(changes.now, key=_numeric):
                 invoice = changes.now[ident]
                 if invoice is not None and not isinstance(invoice.get("items"), list):
-                    invoice = self.api.find(f"invoices/{ident}")
+                    invoice = self.api.find(f"invoices/{segment(ident)}")
                 if invoice is None:  # deleted: its delete event comes, or came, with it
                     gone |= changes.named[ident]
                     continue

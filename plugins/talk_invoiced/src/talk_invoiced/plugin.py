@@ -7,6 +7,7 @@ from typing import Any
 
 from talk_core.emulation import Served
 from talk_core.hookspecs import Register, hookimpl
+from talk_core.limits import LIMIT_OPTIONS, limit_overrides
 from talk_core.system import Option, SystemContext, SystemSpec
 from talk_invoiced.api import MAX_PAGE, PRODUCTION, SANDBOX, InvoicedApi
 from talk_invoiced.connector import InvoicedConnector
@@ -21,6 +22,7 @@ OPTIONS = (
     Option("sandbox", bool, default=False,
            help=f"use the sandbox ({SANDBOX}) when base_url is not set"),
     Option("page_size", int, default=MAX_PAGE, help="records per page, at most 100"),
+    *LIMIT_OPTIONS,
 )
 
 
@@ -31,7 +33,8 @@ def make_connector(*, options: dict[str, Any], context: SystemContext) -> Invoic
         base_url = SANDBOX
     api = InvoicedApi(options["api_key"], base_url,
                       page_size=int(options.get("page_size") or MAX_PAGE),
-                      system=context.name if context is not None else "")
+                      system=context.name if context is not None else "",
+                      limits=limit_overrides(options))
     if context is None:
         return InvoicedConnector(api)
     return InvoicedConnector(api, ReplacementNote(context.name, context.store))

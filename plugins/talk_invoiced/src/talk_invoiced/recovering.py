@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 from talk_core.connector import Connector, PendingCreate, Recovered, recover_each
 from talk_core.model import Entity
-from talk_invoiced.api import InvoicedApi
+from talk_invoiced.api import InvoicedApi, segment
 from talk_invoiced.records import line_entity, marker, retired
 
 
@@ -119,7 +119,7 @@ def _contacts(connector: Lister, pending: Sequence[PendingCreate]
     for customer, creates in by_customer.items():
         rows: list[dict[str, Any]] = []
         if customer:
-            for _where, page in connector.api.pages(f"customers/{customer}/contacts"):
+            for _where, page in connector.api.pages(f"customers/{segment(customer)}/contacts"):
                 rows.extend(raw for raw in page if isinstance(raw, dict))
         for create in creates:
             sent = create.properties

@@ -10,9 +10,11 @@ whose creator never hears back) without any failpoint in the client.
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import FrameType
 from typing import Any, Literal
 
 import attrs
@@ -149,3 +151,19 @@ class Served:
     fill: Callable[[int, int], dict[str, int]] | None = None
     #: puts the emulator's small sample of realistic records in (``talk emulate --seed``)
     seed: Callable[[], object] | None = None
+
+
+def serve_until_interrupted() -> None:
+    """Wait for Ctrl-C (or a TERM signal) while emulators answer from their own threads."""
+    stop = threading.Event()
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)

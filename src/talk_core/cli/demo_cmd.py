@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import signal
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import click
@@ -24,6 +21,7 @@ from talk_core.cli.sync_cmd import labels_for, show
 from talk_core.demo.scenario import Hooks, Scenario
 from talk_core.demo.summary import Report, shown
 from talk_core.demo.systems import CONFIG_NAME, STATE, MissingConnector, required
+from talk_core.emulation import serve_until_interrupted
 from talk_core.globaltypes import GLOBAL_TYPES
 from talk_core.store.sqlite import SQLiteStore
 from talk_core.sync.result import RunResult
@@ -86,7 +84,7 @@ def demo(ctx: m.Context, keep: bool, seed: int, folder: Path | None, as_json: bo
                 echo(f"\nDone in {seconds:.1f} s.")
             if keep:
                 _explore(report, temporary, err=as_json)
-                _serve_until_interrupted()
+                serve_until_interrupted()
                 say("Stopping the emulators")
         finally:
             progress.close()
@@ -155,21 +153,6 @@ def _workspace(folder: Path | None) -> Iterator[tuple[Path, bool]]:
     finally:
         shutil.rmtree(place, ignore_errors=True)
 
-
-def _serve_until_interrupted() -> None:
-    """Wait for Ctrl-C (or a TERM signal); the emulators answer from their own threads."""
-    stop = threading.Event()
-
-    def handler(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        while not stop.wait(0.5):
-            pass
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
 
 
 # -- the summary ---------------------------------------------------------------------------

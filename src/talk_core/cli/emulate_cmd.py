@@ -12,16 +12,13 @@ was generated and how long it took, and a talk.toml fragment to reach it.
 from __future__ import annotations
 
 import json
-import signal
-import threading
 import time
-from types import FrameType
 from typing import Any
 
 import click
 
 from talk_core.cli import main as m
-from talk_core.emulation import Served
+from talk_core.emulation import Served, serve_until_interrupted
 from talk_core.emulation_fill import DEFAULT_SEED
 from talk_core.system import Option, SystemSpec
 
@@ -153,7 +150,7 @@ def emulate(ctx: m.Context, kind: str | None, port: int, seed: bool, records: in
                 click.echo(f"  {datatype:<18} {count:>9,}")
         _fragment(kind, spec, served.options(), given)
         click.echo("Ctrl-C stops it.", nl=True)
-        _serve_until_interrupted()
+        serve_until_interrupted()
     finally:
         served.stop()
 
@@ -200,18 +197,3 @@ def _fragment(kind: str, spec: SystemSpec, options: dict[str, Any],
         click.echo("\n".join(exports))
     click.echo()
 
-
-def _serve_until_interrupted() -> None:
-    """Wait for Ctrl-C (or a TERM signal); the emulator answers from its own threads."""
-    stop = threading.Event()
-
-    def handler(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        while not stop.wait(0.5):
-            pass
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from talk_core.errors import StateError
@@ -50,9 +51,8 @@ class SQLiteNotes:
     _held: HeldNotes
     _held_pending: bool
     path: str
-
-    def _holds_state(self) -> bool:
-        raise NotImplementedError  # SQLiteStore: whether its own transaction is open
+    #: SQLiteStore's: whether its own transaction holds the file now
+    _holds_state: Callable[[], bool]
 
     def _note_error(self, what: str, exc: sqlite3.Error) -> StateError:
         return StateError(f"{what} in {self.path} failed ({exc})")

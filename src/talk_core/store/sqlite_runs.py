@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import socket
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from talk_core.errors import StateError
@@ -28,9 +29,8 @@ class SQLiteRuns:
 
     _conn: sqlite3.Connection
     path: str
-
-    def _holds_lock(self) -> bool:
-        raise NotImplementedError  # SQLiteStore's: whether this store holds the run lock
+    #: SQLiteStore's: whether this store holds the run lock
+    _holds_lock: Callable[[], bool]
 
     # -- runs ----------------------------------------------------------------
     def start_run(self) -> int:

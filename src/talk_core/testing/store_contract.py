@@ -130,13 +130,16 @@ def _letter(**kw: Any) -> DeadLetter:
 
 
 class StoreContract:
-    """State store contract tests; subclass and provide ``open_store``."""
+    """State store contract tests; subclass and provide ``open_store``.
 
-    # -- fixtures a subclass provides or may override ---------------------------
+    ``open_store`` is a fixture answering an ``OpenStore``: a callable that
+    opens the backend's store (the same state each call where the backend
+    keeps state). Like ``ConnectorContract``'s ``connector``, the base class
+    does not define it, so a subclass that forgets it fails with pytest's
+    "fixture 'open_store' not found".
+    """
 
-    @pytest.fixture
-    def open_store(self) -> OpenStore:
-        raise NotImplementedError("a StoreContract subclass defines the open_store fixture")
+    # -- fixtures a subclass may override -----------------------------------------
 
     @pytest.fixture
     def shares_state(self) -> bool:

@@ -66,8 +66,8 @@ from talk_core.sync.settings import SyncSettings, SystemInstance
 from talk_core.system import SystemSpec
 from talk_custom import CustomEmulator, instance
 from talk_exactonline.emulator import ExactEmulator
+from talk_exactonline.plugin import EXACT_ONLINE
 from talk_exactonline.schema import ENDPOINTS
-from talk_exactonline.system import EXACT_ONLINE
 from talk_exactonline.testing import emulator_connector
 from talk_invoiced.emulator import InvoicedEmulator
 from talk_invoiced.plugin import INVOICED_SPEC

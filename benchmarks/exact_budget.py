@@ -46,7 +46,8 @@ from talk_core.system import SystemContext
 from talk_exactonline.budget import RateBudget
 from talk_exactonline.connector import ExactConnector
 from talk_exactonline.emulator import ExactEmulator
-from talk_exactonline.system import EXACT_ONLINE, token_manager
+from talk_exactonline.oauth import token_manager
+from talk_exactonline.plugin import EXACT_ONLINE
 from talk_exactonline.testing import emulator_options
 from talk_invoiced.emulator import InvoicedEmulator
 from talk_invoiced.plugin import INVOICED_SPEC

@@ -12,7 +12,7 @@ import pytest
 from talk_core.model import Entity, ReadMode
 from talk_core.testing.contract import ConnectorContract
 from talk_custom import CustomEmulator, create_database, instance
-from talk_custom.rest import RestConnector
+from talk_custom.connector import RestConnector
 from talk_custom.sqlite_backend import SqliteConnector
 
 

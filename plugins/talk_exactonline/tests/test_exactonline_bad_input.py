@@ -14,7 +14,7 @@ from talk_exactonline import testing as kit
 from talk_exactonline.connector import ExactConnector
 from talk_exactonline.emulator import ExactEmulator
 from talk_exactonline.odata import ExactResponseError
-from talk_exactonline.system import EXACT_ONLINE
+from talk_exactonline.plugin import EXACT_ONLINE
 from talk_exactonline.testing import emulator_connector
 
 exact_emulator = kit.exact_emulator  # the plugin's own fixture: a fresh emulator per test

@@ -23,7 +23,7 @@ from talk_exactonline.budget import RateBudget
 from talk_exactonline.budget_memory import BudgetMemory
 from talk_exactonline.emulator import ExactEmulator
 from talk_exactonline.oauth import TokenStore
-from talk_exactonline.system import EXACT_ONLINE
+from talk_exactonline.plugin import EXACT_ONLINE
 from talk_exactonline.testing import emulator_connector
 
 URL = "https://start.exactonline.nl/api/v1/1/crm/Accounts"

@@ -12,7 +12,7 @@ import requests
 
 from talk_core.docs import dataflows, parse_rst
 from talk_core.mapping import Mapping
-from talk_exactonline.system import EXACT_ONLINE
+from talk_exactonline.plugin import EXACT_ONLINE
 
 SEED = next(Path("/work/shared/seeds").glob("004_*.txt"), None)
 # Exact's ID is assigned by Exact and no global property carries a foreign record id

@@ -13,7 +13,7 @@ from talk_core.store.sqlite import SQLiteStore
 from talk_core.sync.engine import Sync
 from talk_core.sync.settings import SyncSettings, SystemInstance
 from talk_exactonline.emulator import ExactEmulator
-from talk_exactonline.system import EXACT_ONLINE
+from talk_exactonline.plugin import EXACT_ONLINE
 from talk_exactonline.testing import emulator_connector
 
 

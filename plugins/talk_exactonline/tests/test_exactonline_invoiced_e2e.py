@@ -36,7 +36,7 @@ from talk_core.sync.engine import Sync
 from talk_core.sync.result import RunResult
 from talk_core.sync.settings import SyncSettings, SystemInstance
 from talk_exactonline.emulator import ExactEmulator
-from talk_exactonline.system import EXACT_ONLINE
+from talk_exactonline.plugin import EXACT_ONLINE
 from talk_exactonline.testing import emulator_connector
 from talk_invoiced.emulator import InvoicedEmulator
 from talk_invoiced.emulator.state import Account

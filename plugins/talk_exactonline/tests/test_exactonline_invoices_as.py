@@ -19,7 +19,7 @@ from talk_core.store.sqlite import SQLiteStore
 from talk_core.sync.settings import SystemInstance
 from talk_core.system import SystemSpec
 from talk_exactonline.emulator import ExactEmulator
-from talk_exactonline.system import EXACT_ONLINE
+from talk_exactonline.plugin import EXACT_ONLINE
 from talk_exactonline.testing import emulator_options
 
 SPECS = {"exactonline": EXACT_ONLINE}

@@ -15,7 +15,7 @@ from talk_core.config import Secret
 from talk_core.errors import AccessDenied, NotSent
 from talk_core.store.sqlite import SQLiteStore
 from talk_core.system import SystemContext
-from talk_exactonline.system import make_connector
+from talk_exactonline.plugin import make_connector
 
 BASE = "https://start.exactonline.nl"
 TOKEN_URL = f"{BASE}/api/oauth2/token"

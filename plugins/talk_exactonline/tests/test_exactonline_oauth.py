@@ -14,8 +14,8 @@ import responses
 from talk_core.config import Secret
 from talk_core.store.sqlite import SQLiteStore
 from talk_core.system import SystemContext
-from talk_exactonline.oauth import ExactAuthError
-from talk_exactonline.system import make_connector, token_manager
+from talk_exactonline.oauth import ExactAuthError, token_manager
+from talk_exactonline.plugin import make_connector
 
 BASE = "https://start.exactonline.nl"
 TOKEN_URL = f"{BASE}/api/oauth2/token"

@@ -30,8 +30,8 @@ from talk_core.sync.settings import SyncSettings, SystemInstance
 from talk_core.system import SystemContext
 from talk_exactonline.connector import ExactConnector
 from talk_exactonline.emulator import ExactEmulator
+from talk_exactonline.plugin import EXACT_ONLINE, make_connector
 from talk_exactonline.recovery import CLOCK_SKEW
-from talk_exactonline.system import EXACT_ONLINE, make_connector
 from talk_exactonline.testing import emulator_connector, exact_emulator  # noqa: F401
 
 

@@ -15,7 +15,7 @@ WORKER = textwrap.dedent("""
     import sys, time
     from talk_core.store.sqlite import SQLiteStore
     from talk_core.system import SystemContext
-    from talk_exactonline.system import make_connector
+    from talk_exactonline.plugin import make_connector
 
     url, path, start = sys.argv[1], sys.argv[2], float(sys.argv[3])
     store = SQLiteStore(path)

@@ -6,8 +6,8 @@ An in-house system is reached over the custom REST contract
 
 from __future__ import annotations
 
-from talk_custom.connect import SPECS, instance
 from talk_custom.database import create_database
 from talk_custom.emulator import CustomEmulator
+from talk_custom.plugin import SPECS, instance
 
 __all__ = ["SPECS", "CustomEmulator", "create_database", "instance"]

@@ -54,7 +54,7 @@ def _catch_code(redirect_uri: str, state: str, timeout: float) -> str | None:
 
 def authorize(options: dict[str, Any], context: SystemContext, *, code: str | None,
               listen: bool, timeout: float, echo: Any = click.echo) -> None:
-    from talk_exactonline.system import DEFAULT_REDIRECT, token_manager
+    from talk_exactonline.oauth import DEFAULT_REDIRECT, token_manager
 
     manager = token_manager(options, context)
     redirect_uri = str(options.get("redirect_uri") or DEFAULT_REDIRECT)

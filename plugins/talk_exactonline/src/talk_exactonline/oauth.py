@@ -26,12 +26,15 @@ from urllib.parse import urlencode
 import requests
 
 from talk_core import secrets as talk_secrets
-from talk_core.errors import AccessDenied
+from talk_core.errors import AccessDenied, ConfigError
 from talk_core.http import HttpClient, HttpStatusError
 from talk_core.store import private
+from talk_core.system import SystemContext
 
 log = logging.getLogger("talk.exactonline")
 
+DEFAULT_BASE_URL = "https://start.exactonline.nl"
+DEFAULT_REDIRECT = "http://127.0.0.1:8765/callback"
 REFRESH_MARGIN = 30.0
 MIN_REFRESH_AGE = 570.0
 TOKEN_PATH = "api/oauth2/token"
@@ -258,3 +261,15 @@ class BearerAuth(requests.auth.AuthBase):
 
     def __repr__(self) -> str:
         return "BearerAuth(<redacted>)"
+
+
+def token_manager(options: dict[str, Any], context: SystemContext, *,
+                  clock: Callable[[], float] = time.time) -> TokenManager:
+    base_url = str(options.get("base_url") or DEFAULT_BASE_URL)
+    if not options.get("client_id") or not options.get("client_secret"):
+        raise ConfigError(f"[systems.{context.name}]: client_id and client_secret are required")
+    return TokenManager(context.name, TokenStore(context.name, context.store),
+                        base_url=base_url, client_id=str(options["client_id"]),
+                        client_secret=options["client_secret"],
+                        initial_refresh_token=options.get("refresh_token") or None,
+                        clock=clock, verify=True)

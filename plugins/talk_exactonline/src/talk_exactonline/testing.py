@@ -14,7 +14,7 @@ import pytest
 from talk_core.system import SystemContext
 from talk_exactonline.connector import ExactConnector
 from talk_exactonline.emulator import ExactEmulator
-from talk_exactonline.system import make_connector
+from talk_exactonline.plugin import make_connector
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from talk_core.emulation_fill import generate
-from talk_exactonline.emulator_state import ExactState
+from talk_exactonline.emulator.state import ExactState
 
 #: The global datatypes an Exact Online division holds records of.
 KINDS = ("organisation", "human", "location", "product", "agreement", "agreementline")

@@ -27,9 +27,9 @@ import attrs
 
 from talk_core.emulation import Background, Tap
 from talk_core.emulation_faults import DROPPED, RATE_LIMITED, SERVER_ERROR, RandomFaults, drop
-from talk_exactonline.emulator_filter import FilterError, parse_filter
-from talk_exactonline.emulator_seed import seed_sample
-from talk_exactonline.emulator_state import ExactState, Refused
+from talk_exactonline.emulator.filter import FilterError, parse_filter
+from talk_exactonline.emulator.seed import seed_sample
+from talk_exactonline.emulator.state import ExactState, Refused
 from talk_exactonline.schema import BY_NAME, ENDPOINTS
 
 log = logging.getLogger("talk.exactonline.emulator")
@@ -469,6 +469,3 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     serve(args.port, args.seed)
 
-
-if __name__ == "__main__":
-    main()

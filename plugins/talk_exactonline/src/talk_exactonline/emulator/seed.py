@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from talk_exactonline.emulator_state import ExactState
+from talk_exactonline.emulator.state import ExactState
 
 ACCOUNTS = [
     {"Name": "Bakkerij de Gouden Korst", "City": "Utrecht", "Postcode": "3511 AB",

@@ -23,7 +23,7 @@ import attrs
 
 from talk_core.emulation import Background, Tap
 from talk_core.emulation_faults import DROPPED, RATE_LIMITED, SERVER_ERROR, RandomFaults, drop
-from talk_custom.emulator_state import ApiError, EmulatorState
+from talk_custom.emulator.state import ApiError, EmulatorState
 from talk_custom.layout import Layout, build_layout
 from talk_custom.profiles import PROFILES
 from talk_custom.sample import seed_into
@@ -313,6 +313,3 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     serve(args.profile, port=args.port, seed=args.seed, api_key=args.api_key)
 
-
-if __name__ == "__main__":
-    main()

@@ -134,10 +134,10 @@ def _rows(source: Mapping, source_dt: DataType, target: Mapping, target_dt: Data
     pair is listed too (after the others) when nothing else carries it.
     """
     rows = []
-    for tpm in target.properties:
+    for tpm in target.pairs:
         if not _sends(tpm, target_dt):
             continue
-        for spm in source.properties:
+        for spm in source.pairs:
             if spm.reads and spm.global_ == tpm.global_:
                 rows.append(Row(spm.system, tpm.system, _type_cell(target_dt, tpm.system)))
     reads_id = any(spm.reads and spm.system == source_dt.id_field for spm in source.properties)

@@ -174,6 +174,144 @@ class PropertyMapping:
         return self.direction is not Direction.TO_GLOBAL
 
 
+@attrs.frozen
+class Composer:
+    """How several values make one (``join``) and how one is taken apart again (``split``).
+
+    ``split`` answers exactly ``parts`` values, and must be deterministic;
+    ``join(split(whole))`` gives ``whole`` back for every text ``join`` can
+    answer, so a value written and read back is the value written.
+    """
+
+    join: Callable[[tuple[Any, ...]], Any]
+    split: Callable[[Any], tuple[Any, ...]]
+    parts: int
+    name: str
+
+    def __repr__(self) -> str:
+        return f"Composer({self.name})"
+
+
+def _normal_text(value: Any) -> str:
+    """Text with runs of white space as one space, none at either end."""
+    return " ".join(_text(value).split())
+
+
+def _join_name(parts: tuple[Any, ...]) -> str | None:
+    words = [_normal_text(p) for p in parts if p is not None and _normal_text(p)]
+    return " ".join(words) or None
+
+
+def _split_name(value: Any) -> tuple[Any, ...]:
+    """The last word is the last name, everything before it the first name.
+
+    A name is ambiguous ("Anne Marie Olsen", "Ludwig van Beethoven"): this
+    decides it one way, always the same, so a name split and joined again is
+    the name. A single word is a last name (systems that require one part of
+    a name require the last).
+    """
+    text = "" if value is None else _normal_text(value)
+    if not text:
+        return (None, None)
+    first, _space, last = text.rpartition(" ")
+    return (first or None, last)
+
+
+def _join_lines(parts: tuple[Any, ...]) -> str | None:
+    lines = [_text(p).strip() for p in parts if p is not None and _text(p).strip()]
+    return "\n".join(lines) or None
+
+
+def lines_of(parts: int) -> Composer:
+    """Address lines: one text of lines, or ``parts`` fields of one line each.
+
+    Split: each field takes one line, the last takes every line left (joined
+    by line breaks), so nothing is lost when a text has more lines than the
+    system has fields. Empty lines are dropped; line breaks may be ``\\n``,
+    ``\\r\\n`` or ``\\r``.
+    """
+    if parts < 2:
+        raise ValueError("lines_of: at least two parts")
+
+    def split(value: Any) -> tuple[Any, ...]:
+        text = "" if value is None else _text(value)
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        head = lines[:parts - 1]
+        rest = "\n".join(lines[parts - 1:]) or None
+        return (*head, *([None] * (parts - 1 - len(head))), rest)
+
+    return Composer(_join_lines, split, parts, f"{parts} address lines")
+
+
+#: first name + last name <-> full name; see ``_split_name`` for how a name is split.
+NAME_PARTS = Composer(_join_name, _split_name, 2, "first and last name")
+#: two address lines <-> one text of lines.
+ADDRESS_LINES = lines_of(2)
+
+
+@attrs.frozen
+class Composed:
+    """Several system properties seen as one global property, or one as several.
+
+    Exactly one side has one name: ``Composed(("first_name", "last_name"),
+    ("name",), NAME_PARTS)`` joins a system's two fields into the global
+    ``name`` and splits it again on the way back; ``Composed(("address",),
+    ("address_line1", "address_line2"), ADDRESS_LINES)`` is the reverse.
+    The global side holds the composed values, so hashing, the echo filter
+    and the three-way merge work on them as on any other property.
+    """
+
+    system: tuple[str, ...]
+    globals: tuple[str, ...]
+    composer: Composer
+    direction: Direction = Direction.BOTH
+
+    def __attrs_post_init__(self) -> None:
+        many = self.system if len(self.globals) == 1 else self.globals
+        if (len(self.system) != 1 and len(self.globals) != 1) or len(many) < 2:
+            raise ValueError(f"composed {self.system} <-> {self.globals}: one side must be one "
+                             "property and the other several")
+        if len(many) != self.composer.parts:
+            raise ValueError(f"composed {self.system} <-> {self.globals}: {self.composer.name} "
+                             f"has {self.composer.parts} parts, not {len(many)}")
+
+    @property
+    def reads(self) -> bool:
+        return self.direction is not Direction.TO_SYSTEM
+
+    @property
+    def writes(self) -> bool:
+        return self.direction is not Direction.TO_GLOBAL
+
+    @property
+    def label(self) -> str:
+        """The system side as people read it: ``first_name + last_name``."""
+        return " + ".join(self.system)
+
+    def to_global(self, raw: tuple[Any, ...]) -> dict[str, Any]:
+        """Global values from the system's values, in ``system`` order."""
+        if len(self.globals) == 1:
+            parts = tuple(None if v in (None, "") else v for v in raw)
+            whole = None if all(v is None for v in parts) else self.composer.join(parts)
+            return {self.globals[0]: whole}
+        value = raw[0]
+        if value is None or value == "":
+            return dict.fromkeys(self.globals)
+        return dict(zip(self.globals, self.composer.split(value), strict=True))
+
+    def to_system(self, values: dict[str, Any]) -> dict[str, Any]:
+        """System values from global ones; a global left out counts as empty."""
+        if len(self.globals) == 1:
+            whole = values.get(self.globals[0])
+            if whole is None or whole == "":
+                return dict.fromkeys(self.system)
+            return dict(zip(self.system, self.composer.split(whole), strict=True))
+        parts = tuple(None if values.get(g) in (None, "") else values.get(g)
+                      for g in self.globals)
+        whole = None if all(v is None for v in parts) else self.composer.join(parts)
+        return {self.system[0]: whole}
+
+
 def field_equals(name: str, value: Any, default: Any = None) -> Callable[[Entity], bool]:
     """A facet predicate: the record's ``name`` field equals ``value``."""
 
@@ -208,6 +346,8 @@ class Mapping:
     defaults: dict[str, Any] = attrs.field(factory=dict)
     creates: bool = True
     route: Callable[[dict[str, Any]], bool] | None = None
+    #: properties made of several on one side (a full name of first and last name)
+    composed: tuple[Composed, ...] = ()
     # Worked out once: every record read or written passes through these.
     _reads: tuple[tuple[str, str, Callable[[Any], Any]], ...] = attrs.field(
         init=False, repr=False, eq=False)
@@ -247,6 +387,15 @@ class Mapping:
                 values[global_] = convert(raw)
             except (TypeError, ValueError, OverflowError) as exc:
                 raise ConversionError(system, raw, str(exc) or type(exc).__name__) from exc
+        for comp in self.composed:
+            if not comp.reads:
+                continue
+            raw_parts = tuple(props.get(name) for name in comp.system)
+            try:
+                values.update(comp.to_global(raw_parts))
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise ConversionError(comp.label, raw_parts,
+                                      str(exc) or type(exc).__name__) from exc
         return values
 
     def to_system(
@@ -265,7 +414,43 @@ class Mapping:
                 out[pm.system] = pm.converter.to_system(value)
             except (TypeError, ValueError, OverflowError) as exc:
                 raise ConversionError(pm.global_, value, str(exc) or type(exc).__name__) from exc
+        for comp in self._composed_sent(datatype, creating):
+            if not any(g in values for g in comp.globals):
+                continue
+            try:
+                out.update(comp.to_system(values))
+            except (TypeError, ValueError, OverflowError) as exc:
+                shown = {g: values.get(g) for g in comp.globals}
+                raise ConversionError(" + ".join(comp.globals), shown,
+                                      str(exc) or type(exc).__name__) from exc
         return out
+
+    def _composed_sent(self, datatype: DataType, creating: bool) -> tuple[Composed, ...]:
+        return tuple(c for c in self.composed
+                     if c.writes and all(_sendable(datatype, s, creating) for s in c.system))
+
+    def together(self, datatype: DataType) -> dict[str, frozenset[str]]:
+        """Global property -> the others written with it into one system field.
+
+        A field made of several global properties (one address text of two
+        lines) can only be written whole: an update that changes one of them
+        sends them all.
+        """
+        out: dict[str, frozenset[str]] = {}
+        for comp in self._composed_sent(datatype, False):
+            if len(comp.globals) > 1:
+                for name in comp.globals:
+                    out[name] = frozenset(comp.globals)
+        return out
+
+    @property
+    def pairs(self) -> tuple[PropertyMapping, ...]:
+        """Every system-global pair, a composed one as ``first_name + last_name``: for docs."""
+        out = list(self.properties)
+        for comp in self.composed:
+            for name in comp.globals:
+                out.append(PropertyMapping(comp.label, name, direction=comp.direction))
+        return tuple(out)
 
     def _sent_for(self, datatype: DataType, creating: bool) -> tuple[PropertyMapping, ...]:
         """The property mappings sent to ``datatype``, remembered per datatype object."""
@@ -278,7 +463,8 @@ class Mapping:
 
     def writable_globals(self, datatype: DataType, *, creating: bool) -> set[str]:
         """Global properties this mapping writes to the system on create or update."""
-        return {pm.global_ for pm in self.properties if _sent(pm, datatype, creating)}
+        plain = {pm.global_ for pm in self.properties if _sent(pm, datatype, creating)}
+        return plain | {g for c in self._composed_sent(datatype, creating) for g in c.globals}
 
     def references(self, datatype: DataType) -> dict[str, str]:
         """Global property -> referenced system datatype, for id translation."""
@@ -295,9 +481,11 @@ _ABSENT = object()
 
 def _sent(pm: PropertyMapping, datatype: DataType, creating: bool) -> bool:
     """Whether a mapped property is sent to the system: never read-only ones, create-only once."""
-    if not pm.writes:
-        return False
-    prop = datatype.find(pm.system)
+    return pm.writes and _sendable(datatype, pm.system, creating)
+
+
+def _sendable(datatype: DataType, name: str, creating: bool) -> bool:
+    prop = datatype.find(name)
     return prop is None or not (prop.read_only or (prop.create_only and not creating))
 
 

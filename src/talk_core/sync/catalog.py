@@ -130,18 +130,21 @@ class Catalog:
             if not mappings:
                 continue
             writable: dict[str, frozenset[str]] = {}
+            together: dict[str, dict[str, frozenset[str]]] = {}
             routes = []
             never = dts.unwritable(name)
             for m in mappings:
                 dt = instance.spec.datatype(m.datatype)
                 writable[m.datatype] = frozenset(m.writable_globals(dt, creating=False)) - never
+                if m.composed:
+                    together[m.datatype] = m.together(dt)
                 if m.creates:
                     routes.append(Route(
                         m.datatype, frozenset(m.writable_globals(dt, creating=True)) - never,
                         m.route, self._inline_children(instance, dt),
                         self._line_parent(global_type, dt),
                     ))
-            out.append(Target(name, writable, tuple(routes), share))
+            out.append(Target(name, writable, tuple(routes), share, together))
         return out
 
     def _line_parent(self, global_type: str, datatype: DataType) -> str | None:

@@ -86,6 +86,8 @@ class Target:
     writable: dict[str, frozenset[str]]
     routes: tuple[Route, ...] = ()
     share: bool = True
+    #: datatype -> global property -> the properties written with it (``Mapping.together``)
+    together: dict[str, dict[str, frozenset[str]]] = attrs.field(factory=dict)
 
 
 @attrs.define
@@ -194,6 +196,11 @@ def plan_group(
                 p: values[p] for p in writable
                 if p in values and not _same(values[p], held.values.get(p))
             }
+            joined = target.together.get(held.datatype)
+            if diff and joined:
+                for prop in [p for p in diff if p in joined]:
+                    for other in joined[prop]:
+                        diff.setdefault(other, values.get(other))
             if diff:
                 plan.actions.append(Update(target.system, held, diff))
             else:

@@ -234,7 +234,8 @@ def _mapping(spec: SystemSpec, datatype: str, global_type: str) -> SystemMapping
 
 
 def _pm(mapping: SystemMapping, prop: str) -> PropertyMapping | None:
-    return next((pm for pm in mapping.properties if pm.system == prop), None)
+    """The property's pair; a composed one (``address`` of two lines) by its first global."""
+    return next((pm for pm in mapping.pairs if pm.system == prop), None)
 
 
 def _frozen(datatype: DataType, prop: str) -> bool:

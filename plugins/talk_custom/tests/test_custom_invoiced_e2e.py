@@ -184,11 +184,14 @@ def test_customers_products_and_orders_flow_both_ways(shop: Pair) -> None:
         "company", "post@acme.no", "+47 1", "Storgata 1", "Oslo", "0150", "NO",
         "NO999888777MVA")
     assert shop.customer("Spare Parts AS")["type"] == "company"
-    # Customers company -> Customer; a person is human data, not a company customer
+    # Customers company -> Customer; a person is human data: a person customer
     bolt = shop.one("customer", name="Bolt AB")
     assert (bolt["email"], bolt["city"], bolt["country"]) == ("hej@bolt.se", "Malmo", "SE")
-    assert sorted(r["name"] for r in shop.custom.records("customer")) == [
+    assert sorted(r["name"] for r in shop.custom.records("customer")
+                  if r.get("customer_type") != "person") == [
         "Acme AS", "Bolt AB", "Spare Parts AS"]
+    kari = shop.one("customer", customer_type="person")
+    assert (kari["name"], kari["email"]) == ("Kari Nordmann", "kari@example.no")
 
     # Product -> Items (the code becomes an item id) and back
     items = shop.live_items()
@@ -401,9 +404,12 @@ def test_invoiced_companies_and_pms_customers_both_ways(pms: Pair) -> None:
     assert sorted(conflicted(first)["city"]["values"].values()) == ["Bodo", "Bodø"]
     assert pms.one("customer", name="Havna AS")["city"] == pms.customer("Havna AS")["city"]
 
-    # organisation data -> Custom PMS Customer; persons and contacts stay in Invoiced
-    assert sorted(r["name"] for r in pms.custom.records("customer")) == [
+    # organisation data -> Custom PMS Customer; a person -> a person customer; contacts stay
+    assert sorted(r["name"] for r in pms.custom.records("customer")
+                  if r.get("customer_type") != "person") == [
         "Fjord Hotel AS", "Havna AS", "Nordlys Hotell", "Quiet Inn"]
+    kari_pms = pms.one("customer", customer_type="person")
+    assert (kari_pms["name"], kari_pms["email"]) == ("Kari Nordmann", "kari@example.no")
     fjord_pms = pms.one("customer", name="Fjord Hotel AS")
     assert {k: fjord_pms.get(k) for k in ("email", "phone", "address", "city", "postal_code",
                                           "country", "vat_number")} == {
@@ -423,7 +429,7 @@ def test_invoiced_companies_and_pms_customers_both_ways(pms: Pair) -> None:
     acc.update_customer(fjord["id"], {"postal_code": "5004", "phone": "+47 55 11 11 11"})
     pms.custom.edit("customer", fjord_pms["id"], email="booking@fjord.no", phone="+47 99")
     pms.custom.edit("customer", nordlys, city="Tromsø")
-    acc.update_customer(kari["id"], {"city": "Oslo"})  # a person: nothing to do for the PMS
+    acc.update_customer(kari["id"], {"city": "Oslo"})  # a person: its PMS customer follows
     results = pms.settle()
     conflicts = conflicted(results)
     assert set(conflicts) == {"phone"}, conflicts
@@ -433,8 +439,9 @@ def test_invoiced_companies_and_pms_customers_both_ways(pms: Pair) -> None:
     assert fjord_pms["email"] == fjord["email"] == "booking@fjord.no"
     assert fjord_pms["postal_code"] == fjord["postal_code"] == "5004"
     assert acc.customer(nordlys_inv["id"])["city"] == "Tromsø"
-    # Fjord on both sides and Nordlys in Invoiced: one update each, none for the person
-    assert sum(r.total("update") for r in results) == 3
+    # Fjord on both sides, Nordlys in Invoiced and the person in the PMS: one update each
+    assert pms.one("customer", id=kari_pms["id"])["city"] == "Oslo"
+    assert sum(r.total("update") for r in results) == 4
 
     # deletes on both sides
     acc.delete_customer(quiet["id"])
@@ -442,7 +449,7 @@ def test_invoiced_companies_and_pms_customers_both_ways(pms: Pair) -> None:
     results = pms.settle()
     assert results[0].total("delete") == 2
     assert sorted(r["name"] for r in pms.custom.records("customer")) == [
-        "Fjord Hotel AS", "Havna AS"]
+        "Fjord Hotel AS", "Havna AS", "Kari Nordmann"]
     assert sorted(c["name"] for c in acc.customers.values()) == [
         "Fjord Hotel AS", "Havna AS", "Kari Nordmann"]
 

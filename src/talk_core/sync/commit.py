@@ -150,6 +150,9 @@ class Rehearsal:
         properties = dict(payload)
         spec = self.catalog.systems[system].spec
         for prop in spec.datatype(datatype).properties:
+            if prop.type is PropertyType.REFERENCE and prop.read_only \
+                    and prop.reference == datatype:
+                properties[prop.name] = ident  # the record itself (an address's owner)
             lines = properties.get(prop.name)
             if prop.type is PropertyType.CHILDREN and prop.child and isinstance(lines, list):
                 id_field = spec.datatype(prop.child).id_field

@@ -29,7 +29,7 @@ STAMP = "strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')"
 def _table_sql(r: Resource) -> list[str]:
     table = quote(r.location)
     columns = [f"{quote(r.id_field)} INTEGER PRIMARY KEY AUTOINCREMENT"]
-    for prop in r.datatype.properties:
+    for prop in r.stored:
         columns.append(f"{quote(r.wire(prop.name))} {_SQL_TYPES.get(prop.type, 'TEXT')}")
     for column in (r.updated_field, r.deleted_field):
         if column:

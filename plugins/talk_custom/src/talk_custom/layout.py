@@ -32,10 +32,12 @@ from talk_core.mapping import (
 )
 from talk_core.model import ChildOf, DataType, Property, PropertyType, ReadMode
 from talk_core.system import SystemSpec
+from talk_custom.mappings import PeopleRule, customer_mappings
 from talk_custom.profiles import CODE, Profile, resource_name
 
 LOCATION_KEYS = ("path", "table", "id_field", "updated_field", "deleted_field", "key_field")
-PROFILE_KEYS = frozenset({*LOCATION_KEYS, "fields", "extra", "map"})
+PROFILE_KEYS = frozenset({*LOCATION_KEYS, "fields", "extra", "map", "people"})
+PEOPLE_KEYS = frozenset({"field", "person", "company", "when"})
 CUSTOM_KEYS = frozenset({*LOCATION_KEYS, "label", "global", "fields", "map", "required",
                          "defaults", "creates"})
 TYPES = {
@@ -84,12 +86,33 @@ class Resource:
         return self.fields.get(prop, prop)
 
     def to_wire(self, properties: dict[str, Any]) -> dict[str, Any]:
-        return {self.wire(k): v for k, v in properties.items()}
+        return {self.wire(k): v for k, v in properties.items() if not self.is_own_id(k)}
+
+    def is_own_id(self, prop: str) -> bool:
+        """A read-only reference to its own datatype is the record's id, not a field.
+
+        A customer's ``owner`` is the customer itself, so that its address
+        can be a location owned by it; no API or table keeps a field for it.
+        """
+        found = self.datatype.find(prop)
+        return (found is not None and found.read_only and found.type is PropertyType.REFERENCE
+                and found.reference == self.datatype.name)
+
+    @property
+    def stored(self) -> tuple[Property, ...]:
+        """The properties that are fields of the system's records (or columns of its table)."""
+        return tuple(p for p in self.datatype.properties if not self.is_own_id(p.name))
 
     def from_wire(self, record: dict[str, Any]) -> dict[str, Any]:
         """Talk's properties of a system record; fields talk does not know stay behind."""
-        return {p.name: record[self.wire(p.name)] for p in self.datatype.properties
-                if self.wire(p.name) in record}
+        out = {p.name: record[self.wire(p.name)] for p in self.stored
+               if self.wire(p.name) in record}
+        ident = record.get(self.id_field)
+        if ident is not None and ident != "":
+            for p in self.datatype.properties:
+                if self.is_own_id(p.name):
+                    out[p.name] = ident
+        return out
 
     def without(self, *names: OptionalField) -> Resource:
         """The resource with optional system fields (updated, deleted, key) absent."""
@@ -117,6 +140,9 @@ class Layout:
     profile: Profile
     resources: dict[str, Resource]
     mappings: tuple[Mapping, ...]
+    #: the ``datatypes`` option and backend it was built from, to build it again
+    overrides: dict[str, Any] = attrs.field(factory=dict)
+    backend: str = "rest"
 
     @property
     def datatypes(self) -> tuple[DataType, ...]:
@@ -135,6 +161,17 @@ class Layout:
     def children_of(self, name: str) -> list[Resource]:
         return [r for r in self.resources.values()
                 if r.datatype.child_of is not None and r.datatype.child_of.parent == name]
+
+    def without_people(self, name: str, field: str) -> Layout:
+        """The layout again with every customer of ``name`` a company and no ``field``."""
+        own = self.overrides.get(name, {})
+        table = {**own, "people": False, "fields": {**own.get("fields", {}), field: ""}}
+        return build_layout(self.profile, {**self.overrides, name: table}, self.system,
+                            self.backend)
+
+    def people_set(self, name: str) -> bool:
+        """Whether the config says who the persons of ``name`` are (or that there are none)."""
+        return "people" in self.overrides.get(name, {})
 
     def spec(self, base: SystemSpec) -> SystemSpec:
         """The registered spec with this installation's datatypes and mappings."""
@@ -173,8 +210,13 @@ def build_layout(profile: Profile, overrides: Any, system: str, backend: str = "
         own = [m for m in profile.mappings if m.datatype == dt.name]
         resource, extra = _profile_resource(where, dt, table, backend, own[0].global_type)
         resources[dt.name] = resource
+        if dt.name in profile.people:
+            rule = _people(where, dt.name, table.get("people", profile.people[dt.name]),
+                           resource.datatype)
+            own = list(customer_mappings(dt.name, rule))
         for m in own:
-            adapted = _adapt(m, resource.datatype, extra)
+            adapted = _adapt(m, resource.datatype,
+                             extra if m.global_type == own[0].global_type else [])
             _check_unique(where, dt.name, adapted)
             mappings.append(adapted)
     all_names = known | set(custom)
@@ -184,7 +226,7 @@ def build_layout(profile: Profile, overrides: Any, system: str, backend: str = "
         resource, mapping = _custom(where, name, table, backend, all_names)
         resources[name] = resource
         mappings.append(mapping)
-    return Layout(system, profile, resources, tuple(mappings))
+    return Layout(system, profile, resources, tuple(mappings), dict(overrides), backend)
 
 
 def _check_keys(where: _Where, name: str, table: dict[str, Any], allowed: frozenset[str],
@@ -310,15 +352,66 @@ def _map(where: _Where, prefix: str, raw: Any, datatype: DataType, global_type: 
     return out
 
 
+def _people(where: _Where, name: str, raw: Any, datatype: DataType) -> PeopleRule | None:
+    """``people``: which customers are persons; ``false`` makes every customer a company.
+
+    ``{ field = "customer_type", person = "person", company = "company" }``
+    reads a type field; ``{ field = "org_number", when = "empty" }`` takes a
+    customer without that field's value for a person.
+    """
+    key = f"datatypes.{name}.people"
+    if raw is False or raw is None:
+        return None
+    if isinstance(raw, PeopleRule):
+        rule = raw
+    else:
+        table = _table(where, key, raw)
+        unknown = sorted(set(table) - PEOPLE_KEYS)
+        if unknown:
+            raise where.error(f"{key}.{unknown[0]}", "unknown key; expected one of "
+                              f"{', '.join(sorted(PEOPLE_KEYS))}, or people = false")
+        if "field" not in table:
+            raise where.error(f"{key}.field", "missing; name the field that tells persons "
+                              'from companies, e.g. people = { field = "customer_type" }')
+        field = _text(where, f"{key}.field", table["field"])
+        when = table.get("when", "equals")
+        if when not in ("equals", "empty"):
+            raise where.error(f"{key}.when", f'expected "equals" or "empty", got {when!r}')
+        if when == "empty":
+            for other in ("person", "company"):
+                if other in table:
+                    raise where.error(f"{key}.{other}", 'not with when = "empty": a person '
+                                      f"is a customer whose {field} is empty")
+            rule = PeopleRule(field, None, None)
+        else:
+            rule = PeopleRule(field, _text(where, f"{key}.person", table.get("person", "person")),
+                              _text(where, f"{key}.company", table.get("company", "company")))
+            if rule.person == rule.company:
+                raise where.error(f"{key}.company", f"the same value as person ({rule.person!r})")
+    prop = datatype.find(rule.field)
+    if prop is None:
+        raise where.error(f"{key}.field", f"{datatype.label} has no property {rule.field!r}; "
+                          f"it has {', '.join(p.name for p in datatype.properties)} (declare "
+                          "it under extra, or people = false if every customer is a company)")
+    if prop.required or prop.read_only or prop.type is not PropertyType.STRING:
+        raise where.error(f"{key}.field", f"{rule.field!r} cannot tell persons from "
+                          "companies: it must be an optional text field")
+    return rule
+
+
 def _adapt(mapping: Mapping, datatype: DataType, extra: list[PropertyMapping]) -> Mapping:
     """A profile mapping without dropped fields, plus the user's extra ones."""
-    kept = tuple(pm for pm in mapping.properties if datatype.find(pm.system) is not None)
-    return attrs.evolve(mapping, properties=kept + tuple(extra))
+    kept = tuple(pm for pm in mapping.properties
+                 if datatype.find(pm.system) is not None or pm.system == datatype.id_field)
+    composed = tuple(c for c in mapping.composed
+                     if all(datatype.find(f) is not None for f in c.system))
+    return attrs.evolve(mapping, properties=kept + tuple(extra), composed=composed)
 
 
 def _check_unique(where: _Where, name: str, mapping: Mapping) -> None:
     """Two fields feeding one global property would fight on every run."""
-    seen: dict[str, str] = {}
+    seen: dict[str, str] = {c_global: c.label for c in mapping.composed
+                            for c_global in c.globals}
     for pm in mapping.properties:
         if pm.global_ in seen:
             raise where.error(f"datatypes.{name}.map.{pm.system}", f"{mapping.global_type}."

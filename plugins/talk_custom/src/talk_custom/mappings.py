@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from talk_core.mapping import DECIMAL, ISO_DATE, Converter, Mapping, PropertyMapping, mapped
+import attrs
+
+from talk_core.mapping import (
+    ADDRESS_LINES,
+    DECIMAL,
+    ISO_DATE,
+    Composed,
+    Converter,
+    Direction,
+    Mapping,
+    PropertyMapping,
+    constant,
+    mapped,
+)
 from talk_core.model import Entity
 
 
@@ -18,13 +31,97 @@ def _code(value: Any) -> str:
 CODE = Converter(_code, _code, "upper-case code")
 
 
-def _customer_mapping(datatype: str = "customer") -> Mapping:
-    return Mapping(datatype, "organisation", mapped([
-        ("name", "name"), ("email", "email"), ("phone", "phone"), ("address", "address_line1"),
+#: One ``address`` text of lines is the hub's two address lines (see ``ADDRESS_LINES``).
+ADDRESS = Composed(("address",), ("address_line1", "address_line2"), ADDRESS_LINES)
+
+
+@attrs.frozen
+class PeopleRule:
+    """Which customers are persons: the rest are companies.
+
+    ``field`` holds the customer's type; a customer is a person when it
+    equals ``person`` (``customer_type = "person"``) or, with ``person``
+    None, when it is empty (no organisation number: a private customer).
+    ``company`` is written on companies talk creates (None: left as is).
+    """
+
+    field: str
+    person: str | None = "person"
+    company: str | None = "company"
+
+    def is_person(self, entity: Entity) -> bool:
+        value = entity.properties.get(self.field)
+        if self.person is None:
+            return value is None or (isinstance(value, str) and not value.strip())
+        return bool(value == self.person)
+
+    def is_company(self, entity: Entity) -> bool:
+        return not self.is_person(entity)
+
+    def describe(self) -> str:
+        if self.person is None:
+            return f"{self.field} is empty"
+        return f"{self.field} == {self.person!r}"
+
+
+#: The profiles' rule: a ``customer_type`` of ``person`` or ``company`` (missing: company).
+CUSTOMER_TYPE = PeopleRule("customer_type")
+
+
+def _independent(values: dict[str, Any]) -> bool:
+    """Only a person with no employer is a customer of their own (the rest are contacts)."""
+    return not values.get("organisation")
+
+
+def customer_mappings(datatype: str = "customer", people: PeopleRule | None = CUSTOMER_TYPE
+                      ) -> tuple[Mapping, ...]:
+    """A customer as an organisation, as a human when ``people`` says so, and its address.
+
+    The organisation mapping has no facet label, as the seeds name it
+    ("Customer"). The address is a location owned by the customer itself,
+    as an Invoiced customer's is, and only a company's: a person's address
+    is part of the human. Its kind is ``visit``: where a CRM, shop or PMS
+    finds its customer, kept apart from the ``invoice`` address of a billing
+    system (Exact Online keeps both on one account). The location never
+    creates a customer (``creates=False``).
+    """
+    org = Mapping(datatype, "organisation", mapped([
+        ("name", "name"), ("email", "email"), ("phone", "phone"), ("city", "city"),
+        ("postal_code", "postal_code"), PropertyMapping("country", "country", CODE),
+        ("org_number", "org_number"), ("vat_number", "vat_number"),
+    ]), composed=(ADDRESS,))
+    location = Mapping(datatype, "location", mapped([
+        ("owner", "owner"),
+        PropertyMapping("id", "kind", constant("visit"), Direction.TO_GLOBAL),
         ("city", "city"), ("postal_code", "postal_code"),
-        PropertyMapping("country", "country", CODE), ("org_number", "org_number"),
-        ("vat_number", "vat_number"),
-    ]))
+        PropertyMapping("country", "country", CODE), ("phone", "phone"),
+    ]), composed=(ADDRESS,), facet="location data", defaults={"kind": "visit"},
+        creates=False)
+    if people is None:
+        return org, location
+    is_person, is_company = people.is_person, people.is_company
+    company = {} if people.company is None else {people.field: people.company}
+    human = Mapping(datatype, "human", mapped([
+        ("name", "name"), ("email", "email"), ("phone", "phone"), ("city", "city"),
+        ("postal_code", "postal_code"), PropertyMapping("country", "country", CODE),
+    ]), composed=(ADDRESS,), facet="human data", when=_Predicate(is_person, people.describe()),
+        on_create={people.field: people.person}, route=_independent)
+    return (attrs.evolve(org, when=_Predicate(is_company, f"not ({people.describe()})"),
+                         on_create=company),
+            human,
+            attrs.evolve(location, when=_Predicate(is_company,
+                                                   f"not ({people.describe()})")))
+
+
+class _Predicate:
+    """A facet's ``when`` with the rule's words as its doc, which ``talk docs`` shows."""
+
+    def __init__(self, test: Any, doc: str) -> None:
+        self.test = test
+        self.__doc__ = doc
+
+    def __call__(self, entity: Entity) -> bool:
+        return bool(self.test(entity))
 
 
 def _not_quote(values: dict[str, Any]) -> bool:
@@ -43,7 +140,7 @@ def _has_licence(entity: Entity) -> bool:
 _has_licence.__doc__ = "licence_number is set"
 
 
-CUSTOMER_MAPPING = _customer_mapping()
+CUSTOMER_MAPPINGS = customer_mappings()
 CONTACT_MAPPING = Mapping("contact", "human", mapped([
     ("name", "name"), ("email", "email"), ("phone", "phone"), ("title", "title"),
     ("customer", "organisation"),

@@ -14,13 +14,15 @@ from talk_core.model import DataType
 from talk_custom.mappings import (
     CODE,
     CONTACT_MAPPING,
-    CUSTOMER_MAPPING,
+    CUSTOMER_MAPPINGS,
+    CUSTOMER_TYPE,
     ORDER_MAPPING,
     ORDERLINE_MAPPING,
     PRODUCT_MAPPING,
     QUOTE_MAPPING,
     QUOTELINE_MAPPING,
     USER_MAPPING,
+    PeopleRule,
 )
 from talk_custom.schema import (
     CONTACT,
@@ -49,6 +51,8 @@ class Profile:
     label: str
     datatypes: tuple[DataType, ...]
     mappings: tuple[Mapping, ...]
+    #: datatype -> the rule that tells its persons from its companies (config may change it)
+    people: dict[str, PeopleRule] = attrs.field(factory=dict)
 
     def datatype(self, name: str) -> DataType:
         for dt in self.datatypes:
@@ -60,14 +64,17 @@ class Profile:
 CUSTOMCRM = Profile(
     "customcrm", "Customcrm",
     (CUSTOMER, CONTACT, PRODUCT, ORDER, ORDERLINE, QUOTE, QUOTELINE, USER),
-    (CUSTOMER_MAPPING, CONTACT_MAPPING, PRODUCT_MAPPING, ORDER_MAPPING, ORDERLINE_MAPPING,
+    (*CUSTOMER_MAPPINGS, CONTACT_MAPPING, PRODUCT_MAPPING, ORDER_MAPPING, ORDERLINE_MAPPING,
      QUOTE_MAPPING, QUOTELINE_MAPPING, USER_MAPPING),
+    {"customer": CUSTOMER_TYPE},
 )
 CUSTOMWEBSHOP = Profile(
     "customwebshop", "Customwebshop",
     (CUSTOMER, PRODUCT, ORDER, ORDERLINE),
-    (CUSTOMER_MAPPING, PRODUCT_MAPPING, ORDER_MAPPING, ORDERLINE_MAPPING),
+    (*CUSTOMER_MAPPINGS, PRODUCT_MAPPING, ORDER_MAPPING, ORDERLINE_MAPPING),
+    {"customer": CUSTOMER_TYPE},
 )
-CUSTOMPMS = Profile("custompms", "Custom PMS", (CUSTOMER,), (CUSTOMER_MAPPING,))
+CUSTOMPMS = Profile("custompms", "Custom PMS", (CUSTOMER,), CUSTOMER_MAPPINGS,
+                    {"customer": CUSTOMER_TYPE})
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (CUSTOMCRM, CUSTOMWEBSHOP, CUSTOMPMS)}

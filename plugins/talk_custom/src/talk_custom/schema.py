@@ -24,9 +24,13 @@ def resource_name(datatype: str) -> str:
 
 _ADDRESS = (Property("address"), Property("city"), Property("postal_code"), Property("country"))
 
+#: A customer is a company or a person (``customer_type``, see ``mappings.PeopleRule``);
+#: ``owner`` is the customer's own id, read only, so that its address can be a location
+#: owned by it (``Resource.own_id``): no field of its own on the wire or in a table.
 CUSTOMER = DataType("customer", "Customer", (
     Property("name", required=True), Property("email"), Property("phone"), *_ADDRESS,
-    Property("org_number"), Property("vat_number"),
+    Property("org_number"), Property("vat_number"), Property("customer_type"),
+    Property("owner", REF, read_only=True, reference="customer"),
 ))
 CONTACT = DataType("contact", "Contact", (
     Property("name", required=True), Property("email"), Property("phone"), Property("title"),

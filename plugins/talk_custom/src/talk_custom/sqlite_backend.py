@@ -73,6 +73,7 @@ class SqliteConnector:
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"{here} database: {path.name} is not a SQLite database "
                               f"({exc})") from None
+        layout = self._people_of(layout, tables)
         for resource in list(layout.resources.values()):
             layout = layout.replace(self._inspect(here, resource, tables))
         self.layout = layout
@@ -80,6 +81,23 @@ class SqliteConnector:
 
     def __repr__(self) -> str:
         return f"SqliteConnector({self.layout.system!r}, {str(self.path)!r})"
+
+    def _people_of(self, layout: Layout, tables: set[str]) -> Layout:
+        """A table made before customers could be persons has no type column: all companies.
+
+        Only when the config leaves ``people`` to the profile; a rule the
+        config names must find its column (``_inspect`` says which is missing).
+        """
+        for name, rule in layout.profile.people.items():
+            r = layout.resources.get(name)
+            if r is None or layout.people_set(name) or r.location not in tables \
+                    or r.datatype.find(rule.field) is None:
+                continue
+            columns = {row[1] for row in self.db.execute(
+                f"PRAGMA table_info({quote(r.location)})")}
+            if r.wire(rule.field) not in columns:
+                layout = layout.without_people(name, rule.field)
+        return layout
 
     def _inspect(self, here: str, r: Resource, tables: set[str]) -> Resource:
         """The resource as this file allows, or the config key that names what is missing."""
@@ -92,7 +110,7 @@ class SqliteConnector:
         if r.id_field not in columns:
             raise ConfigError(f"{here} datatypes.{r.name}.id_field: no column {r.id_field!r} "
                               f"in {where}")
-        for prop in r.datatype.properties:
+        for prop in r.stored:
             column = r.wire(prop.name)
             if column in columns:
                 continue

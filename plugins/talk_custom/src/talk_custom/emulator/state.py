@@ -92,7 +92,7 @@ class EmulatorState:
         if not isinstance(body, dict):
             raise ApiError(400, "invalid_body", "the body must be a JSON object")
         system = {r.id_field, r.updated_field, r.deleted_field, r.key_field} - {None}
-        wire_to_prop = {r.wire(p.name): p for p in r.datatype.properties}
+        wire_to_prop = {r.wire(p.name): p for p in r.stored}
         out: dict[str, Any] = {}
         for field, value in body.items():
             if field in system:

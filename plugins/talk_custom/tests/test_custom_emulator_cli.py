@@ -47,5 +47,6 @@ def test_labels_and_dataflows_match_the_seeds() -> None:
     to_pms = dataflows(SPECS["customwebshop"], SPECS["custompms"])
     assert [(f.source_label, f.target_label) for f in to_pms] == [
         ("Customer", "Customer"), ("Customer (human data)", "Customer (human data)"),
-        ("Customer (location data)", "Customer (location data)")]
+        ("Customer (location data)", "Customer (location data)"), ("Order", "Project"),
+        ("Orderline", "Task")]
     assert ("address", "address", '"string"') in {r.cells for r in to_pms[0].rows}

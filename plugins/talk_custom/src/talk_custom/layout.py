@@ -169,6 +169,15 @@ class Layout:
         return build_layout(self.profile, {**self.overrides, name: table}, self.system,
                             self.backend)
 
+    def without(self, names: set[str]) -> Layout:
+        """The layout without the datatypes ``names`` and their lines, nor their mappings."""
+        gone = set(names) | {r.name for r in self.resources.values()
+                             if r.datatype.child_of is not None
+                             and r.datatype.child_of.parent in names}
+        return attrs.evolve(
+            self, resources={n: r for n, r in self.resources.items() if n not in gone},
+            mappings=tuple(m for m in self.mappings if m.datatype not in gone))
+
     def people_set(self, name: str) -> bool:
         """Whether the config says who the persons of ``name`` are (or that there are none)."""
         return "people" in self.overrides.get(name, {})
@@ -200,11 +209,11 @@ def build_layout(profile: Profile, overrides: Any, system: str, backend: str = "
         if not isinstance(table, dict):
             raise where.error(f"datatypes.{name}", f"expected a table, got "
                               f"{type(table).__name__} {table!r}")
-    known = {dt.name for dt in profile.datatypes}
+    known = {dt.name for dt in _kept(profile, overrides)}
     custom = [n for n in overrides if n not in known]
     resources: dict[str, Resource] = {}
     mappings: list[Mapping] = []
-    for dt in profile.datatypes:
+    for dt in _kept(profile, overrides):
         table = overrides.get(dt.name, {})
         _check_keys(where, dt.name, table, PROFILE_KEYS, profile)
         own = [m for m in profile.mappings if m.datatype == dt.name]
@@ -227,6 +236,18 @@ def build_layout(profile: Profile, overrides: Any, system: str, backend: str = "
         resources[name] = resource
         mappings.append(mapping)
     return Layout(system, profile, resources, tuple(mappings), dict(overrides), backend)
+
+
+def _kept(profile: Profile, overrides: dict[str, Any]) -> list[DataType]:
+    """The profile's datatypes that a datatype of the user's own does not replace.
+
+    A table with ``global`` declares a datatype of the user's own, even under
+    a profile datatype's name (a PMS's own ``project``): it replaces the
+    profile's, and the profile's lines of it (``task``) go with it.
+    """
+    replaced = {name for name, table in overrides.items() if "global" in table}
+    return [dt for dt in profile.datatypes if dt.name not in replaced
+            and (dt.child_of is None or dt.child_of.parent not in replaced)]
 
 
 def _check_keys(where: _Where, name: str, table: dict[str, Any], allowed: frozenset[str],

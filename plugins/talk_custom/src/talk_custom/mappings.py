@@ -125,7 +125,12 @@ class _Predicate:
 
 
 def _not_quote(values: dict[str, Any]) -> bool:
-    return values.get("kind") != "quote"
+    """An order is any agreement but a quote or a project, which have datatypes of their own."""
+    return values.get("kind") not in ("quote", "project")
+
+
+def _is_project(values: dict[str, Any]) -> bool:
+    return values.get("kind") == "project"
 
 
 def _is_quote(values: dict[str, Any]) -> bool:
@@ -179,3 +184,16 @@ USER_MAPPING = Mapping("user", "agreement", mapped([
     PropertyMapping("currency", "currency", CODE), ("plan", "description"),
     PropertyMapping("licence_start", "date", ISO_DATE), ("licence_status", "status"),
 ]), when=_has_licence, defaults={"kind": "order"}, creates=False)
+#: A PMS project is an agreement of kind "project": only those are created in a PMS, so
+#: an invoice elsewhere never becomes a project. Its tasks are the agreement's lines.
+PROJECT_MAPPING = Mapping("project", "agreement", mapped([
+    ("number", "number"), ("customer", "customer"), ("name", "description"),
+    PropertyMapping("currency", "currency", CODE),
+    PropertyMapping("start_date", "date", ISO_DATE),
+    PropertyMapping("end_date", "due_date", ISO_DATE), ("status", "status"),
+    ("description", "notes"),
+]), defaults={"kind": "project"}, route=_is_project)
+TASK_MAPPING = Mapping("task", "agreementline", mapped([
+    ("project", "agreement"), ("title", "description"),
+    PropertyMapping("hours", "quantity", DECIMAL), PropertyMapping("rate", "unit_price", DECIMAL),
+]))

@@ -19,8 +19,10 @@ from talk_custom.mappings import (
     ORDER_MAPPING,
     ORDERLINE_MAPPING,
     PRODUCT_MAPPING,
+    PROJECT_MAPPING,
     QUOTE_MAPPING,
     QUOTELINE_MAPPING,
+    TASK_MAPPING,
     USER_MAPPING,
     PeopleRule,
 )
@@ -30,8 +32,10 @@ from talk_custom.schema import (
     ORDER,
     ORDERLINE,
     PRODUCT,
+    PROJECT,
     QUOTE,
     QUOTELINE,
+    TASK,
     USER,
     resource_name,
 )
@@ -53,6 +57,9 @@ class Profile:
     mappings: tuple[Mapping, ...]
     #: datatype -> the rule that tells its persons from its companies (config may change it)
     people: dict[str, PeopleRule] = attrs.field(factory=dict)
+    #: datatypes added to the profile after its first release: a database made before
+    #: them may lack their tables, and is then used without them
+    later: frozenset[str] = frozenset()
 
     def datatype(self, name: str) -> DataType:
         for dt in self.datatypes:
@@ -74,7 +81,8 @@ CUSTOMWEBSHOP = Profile(
     (*CUSTOMER_MAPPINGS, PRODUCT_MAPPING, ORDER_MAPPING, ORDERLINE_MAPPING),
     {"customer": CUSTOMER_TYPE},
 )
-CUSTOMPMS = Profile("custompms", "Custom PMS", (CUSTOMER,), CUSTOMER_MAPPINGS,
-                    {"customer": CUSTOMER_TYPE})
+CUSTOMPMS = Profile("custompms", "Custom PMS", (CUSTOMER, PROJECT, TASK),
+                    (*CUSTOMER_MAPPINGS, PROJECT_MAPPING, TASK_MAPPING),
+                    {"customer": CUSTOMER_TYPE}, frozenset({"project", "task"}))
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (CUSTOMCRM, CUSTOMWEBSHOP, CUSTOMPMS)}

@@ -31,6 +31,14 @@ def seed_into(profile: str, put: Put) -> None:
     """Put the sample records the profile has datatypes for."""
     customers = [put("customer", dict(c)) for c in CUSTOMERS]
     if profile == "custompms":
+        project = put("project", {"name": "New booking site", "number": "P-12",
+                                  "customer": customers[1], "currency": "NOK",
+                                  "start_date": "2024-09-02", "end_date": "2024-11-29",
+                                  "status": "active"})
+        put("task", {"project": project, "title": "Design", "hours": 24, "rate": 1150,
+                     "status": "done"})
+        put("task", {"project": project, "title": "Build", "hours": 80, "rate": 1050,
+                     "status": "open"})
         return
     products = [put("product", dict(p)) for p in PRODUCTS]
     order = put("order", {"number": "1001", "customer": customers[0], "currency": "NOK",

@@ -67,3 +67,18 @@ USER = DataType("user", "User", (
     Property("plan"), Property("currency"), Property("licence_start", DATE),
     Property("licence_status"),
 ))
+
+#: A Custom PMS (project management) project: work done for a customer, an agreement
+#: of kind "project" whose tasks are its lines (hours at a rate).
+PROJECT = DataType("project", "Project", (
+    Property("name", required=True), Property("number"),
+    Property("customer", REF, reference="customer", required=True), Property("currency"),
+    Property("start_date", DATE), Property("end_date", DATE), Property("status"),
+    Property("description"),
+))
+#: A task belongs to one project; its hours and rate are what the project bills for it.
+TASK = DataType("task", "Task", (
+    Property("project", REF, reference="project", required=True),
+    Property("title", required=True), Property("hours", D), Property("rate", D),
+    Property("status"),
+), child_of=ChildOf("project", "project", inline_on_create=False))

@@ -73,7 +73,11 @@ class SqliteConnector:
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"{here} database: {path.name} is not a SQLite database "
                               f"({exc})") from None
-        layout = self._people_of(layout, tables)
+        layout = self._people_of(layout, tables)  # builds the layout again: first
+        later = {name for name in layout.profile.later if name in layout.resources
+                 and name not in layout.overrides
+                 and layout.resources[name].location not in tables}
+        layout = layout.without(later) if later else layout
         for resource in list(layout.resources.values()):
             layout = layout.replace(self._inspect(here, resource, tables))
         self.layout = layout

@@ -141,7 +141,10 @@ def _rows(source: Mapping, source_dt: DataType, target: Mapping, target_dt: Data
             row = Row(spm.system, tpm.system, _type_cell(target_dt, tpm.system))
             if spm.reads and spm.global_ == tpm.global_ and row not in rows:
                 rows.append(row)  # once: parts of one composed property meet twice
-    reads_id = any(spm.reads and spm.system == source_dt.id_field for spm in source.properties)
+    # a constant hung on the id (a location's kind) carries nothing of the record's identity
+    reads_id = any(spm.reads and spm.system == source_dt.id_field
+                   and not spm.converter.name.startswith("constant ")
+                   for spm in source.properties)
     if reads_id and not any(r.target_property == target_dt.id_field for r in rows):
         rows.append(Row(source_dt.id_field, target_dt.id_field, '"string"'))
     return tuple(rows)

@@ -61,6 +61,8 @@ def create_database(path: str | Path, profile: str = "customwebshop", *, seed: b
     target.parent.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(target) as db:
         for resource in layout.resources.values():
+            if resource.inline is not None:
+                continue  # a column of its parent's table
             for statement in _table_sql(resource):
                 db.execute(statement)
     db.close()

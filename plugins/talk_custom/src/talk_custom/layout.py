@@ -36,7 +36,7 @@ from talk_custom.mappings import PeopleRule, customer_mappings
 from talk_custom.profiles import CODE, Profile, resource_name
 
 LOCATION_KEYS = ("path", "table", "id_field", "updated_field", "deleted_field", "key_field")
-PROFILE_KEYS = frozenset({*LOCATION_KEYS, "fields", "extra", "map", "people"})
+PROFILE_KEYS = frozenset({*LOCATION_KEYS, "fields", "extra", "map", "people", "lines"})
 PEOPLE_KEYS = frozenset({"field", "person", "company", "when"})
 CUSTOM_KEYS = frozenset({*LOCATION_KEYS, "label", "global", "fields", "map", "required",
                          "defaults", "creates"})
@@ -77,6 +77,8 @@ class Resource:
     key_field: str | None = "talk_key"
     fields: dict[str, str] = attrs.field(factory=dict)
     explicit: frozenset[str] = frozenset()
+    #: for lines kept inside their parent's record: the parent's property holding them
+    inline: str | None = None
 
     @property
     def name(self) -> str:
@@ -159,8 +161,9 @@ class Layout:
         return attrs.evolve(self, resources={**self.resources, resource.name: resource})
 
     def children_of(self, name: str) -> list[Resource]:
-        return [r for r in self.resources.values()
-                if r.datatype.child_of is not None and r.datatype.child_of.parent == name]
+        """The line datatypes kept apart from ``name``; lines inline in it go with its record."""
+        return [r for r in self.resources.values() if r.inline is None
+                and r.datatype.child_of is not None and r.datatype.child_of.parent == name]
 
     def without_people(self, name: str, field: str) -> Layout:
         """The layout again with every customer of ``name`` a company and no ``field``."""
@@ -235,7 +238,43 @@ def build_layout(profile: Profile, overrides: Any, system: str, backend: str = "
         resource, mapping = _custom(where, name, table, backend, all_names)
         resources[name] = resource
         mappings.append(mapping)
+    for name, table in overrides.items():
+        if "lines" in table and name in resources:
+            resources = _inline_lines(where, name, table["lines"], resources)
     return Layout(system, profile, resources, tuple(mappings), dict(overrides), backend)
+
+
+def _inline_lines(where: _Where, name: str, raw: Any, resources: dict[str, Resource]
+                  ) -> dict[str, Resource]:
+    """``lines = "lines"``: the parent's lines live in its record, as an array in that field.
+
+    The parent gets a ``lines`` property of children (on the wire the field
+    named); its line datatype stays a datatype of talk's, each line an object
+    of the array with an ``id`` talk gives it, and is read by listing the
+    parents (``talk_custom.inline``), so a line gone from its array is gone.
+    """
+    key = f"datatypes.{name}.lines"
+    field = _text(where, key, raw)
+    children = [r for r in resources.values()
+                if r.datatype.child_of is not None and r.datatype.child_of.parent == name]
+    if len(children) != 1:
+        parents = sorted({r.datatype.child_of.parent for r in resources.values()
+                          if r.datatype.child_of is not None})
+        raise where.error(key, f"{name!r} has no lines to keep inline; datatypes with lines: "
+                          f"{', '.join(parents) or 'none'}")
+    child = children[0]
+    parent = resources[name]
+    if parent.datatype.find("lines") is not None:
+        raise where.error(key, f"{parent.datatype.label} already has a property 'lines'")
+    lines = Property("lines", PropertyType.CHILDREN, child=child.name)
+    parent = attrs.evolve(parent, datatype=attrs.evolve(
+        parent.datatype, properties=(*parent.datatype.properties, lines)),
+        fields={**parent.fields, "lines": field} if field != "lines" else parent.fields)
+    inline = attrs.evolve(child, location=f"{parent.location}#{field}", inline="lines",
+                          updated_field=None, deleted_field=None, key_field=None,
+                          id_field="id")
+    inline = attrs.evolve(inline, datatype=attrs.evolve(_with_mode(inline), id_field="id"))
+    return {**resources, name: parent, child.name: inline}
 
 
 def _kept(profile: Profile, overrides: dict[str, Any]) -> list[DataType]:

@@ -30,6 +30,7 @@ from talk_core.system import Option, SystemContext, SystemSpec
 from talk_custom.connector import RestConnector
 from talk_custom.emulator import CustomEmulator, serve
 from talk_custom.emulator.fill import fill
+from talk_custom.inline import InlineLines
 from talk_custom.layout import build_layout
 from talk_custom.profiles import PROFILES
 from talk_custom.sqlite_backend import SqliteConnector
@@ -82,6 +83,8 @@ def _connector(profile: str, *, options: dict[str, Any],
         except ConfigError as exc:
             raise ConfigError(f"{here} base_url: {exc}") from None
     connector.spec = connector.layout.spec(SPECS[profile])
+    if any(r.inline for r in connector.layout.resources.values()):
+        return InlineLines(connector)  # type: ignore[return-value]
     return connector
 
 

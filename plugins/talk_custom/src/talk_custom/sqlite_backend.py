@@ -16,6 +16,7 @@ form (``create_database`` installs triggers that do).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -48,6 +49,9 @@ def _normalise(resource: Resource, row: dict[str, Any]) -> dict[str, Any]:
         value = out.get(field)
         if prop.type is PropertyType.BOOLEAN and value in (0, 1) and not isinstance(value, bool):
             out[field] = bool(value)
+        elif prop.type is PropertyType.CHILDREN and isinstance(value, str):
+            with contextlib.suppress(ValueError):  # an inline JSON array; else refused
+                out[field] = json.loads(value)
         elif prop.type is PropertyType.STRING and isinstance(value, int | float) \
                 and not isinstance(value, bool):
             out[field] = str(value)
@@ -79,7 +83,8 @@ class SqliteConnector:
                  and layout.resources[name].location not in tables}
         layout = layout.without(later) if later else layout
         for resource in list(layout.resources.values()):
-            layout = layout.replace(self._inspect(here, resource, tables))
+            if resource.inline is None:  # inline lines are a column of their parent's table
+                layout = layout.replace(self._inspect(here, resource, tables))
         self.layout = layout
         self._last = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -252,6 +257,8 @@ class SqliteConnector:
                 if self._find(target, target.id_field, value) is None:
                     raise RecordError(f"{where}: field {name!r}: no {target.name} with id "
                                       f"{value!r}")
+            if prop.type is PropertyType.CHILDREN and value is not None:
+                value = json.dumps(value)
             out[r.wire(name)] = value
         return out
 

@@ -1,4 +1,4 @@
-"""Order lines kept inline in a custom order (``datatypes.order.lines``), both ways with Invoiced."""
+"""Order lines inline in a custom order (``datatypes.order.lines``), both ways with Invoiced."""
 
 from __future__ import annotations
 

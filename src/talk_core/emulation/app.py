@@ -71,6 +71,8 @@ class EmulatorApp(Admin):
     name = "emulator"
     #: bodies above this many bytes are refused with a 413
     max_body = MAX_BODY
+    #: the message of the 401 a request refused by ``authorise`` gets
+    credentials_refused = "missing or wrong credentials"
 
     def __init__(self, *, port: int = 0, random_faults: RandomFaults | None = None) -> None:
         self.tap = Tap()
@@ -200,8 +202,7 @@ class EmulatorApp(Admin):
         with self.lock:
             self.requests.append((request.method, request.path))
         if not self.authorise(request):
-            answer = self.error_reply(ApiError(401, "unauthorized",
-                                               "missing or wrong credentials"))
+            answer = self.error_reply(ApiError(401, "unauthorized", self.credentials_refused))
         else:
             answer = self._injected(request) or self._dispatch(self.url_map, request)
         return answer(environ, start_response)

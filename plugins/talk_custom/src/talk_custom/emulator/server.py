@@ -7,48 +7,37 @@ a 503 burst, a 429 with ``Retry-After``, or a 200 whose body breaks the
 contract. ``talk emulate customcrm --port N --seed`` and ``python -m
 talk_custom.emulator --profile customcrm --port N --seed`` run one until
 Ctrl-C, demanding an API key (``--api-key``, by default ``test_key``).
+
+Built on ``talk_core.emulation.EmulatorApp``: this module only turns the
+contract's routes into calls on ``EmulatorState``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import threading
-from collections.abc import Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator, Sequence
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-import attrs
+from werkzeug.datastructures import MultiDict
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Request, Response
 
-from talk_core.emulation import Background, Tap
-from talk_core.emulation_faults import DROPPED, RATE_LIMITED, SERVER_ERROR, RandomFaults, drop
+from talk_core.emulation import EmulatorApp, Fault, json_reply, serve_until_interrupted
 from talk_custom.emulator.state import ApiError, EmulatorState
 from talk_custom.layout import Layout, build_layout
 from talk_custom.profiles import PROFILES
 from talk_custom.sample import seed_into
 
+__all__ = ["DEFAULT_API_KEY", "CustomEmulator", "Fault", "main", "serve"]
 
-@attrs.define
-class Fault:
-    """The next ``times`` matching requests get ``status`` and ``body`` instead of service."""
-
-    status: int = 503
-    times: int = 1
-    method: str | None = None
-    path: str | None = None
-    body: Any = None
-    headers: dict[str, str] = attrs.field(factory=dict)
-    #: set: ``body`` is text sent as is with this type (an HTML error page), not JSON
-    content_type: str | None = None
-
-    def matches(self, method: str, path: str) -> bool:
-        return (self.method is None or self.method == method) and (
-            self.path is None or path.strip("/").startswith(self.path.strip("/")))
+#: The contract's bounds on a page (docs/custom-rest-contract.md, "List").
+MAX_LIMIT, DEFAULT_LIMIT = 1000, 100
 
 
-class CustomEmulator:
+class CustomEmulator(EmulatorApp):
     """A stateful emulator of one profile's REST API; ``start``, use ``url``, ``stop``."""
+
+    credentials_refused = "missing or wrong API key or token"
 
     def __init__(self, profile: str = "customcrm", *, port: int = 0,
                  datatypes: dict[str, Any] | None = None, api_key: str | None = None,
@@ -56,56 +45,15 @@ class CustomEmulator:
         if profile not in PROFILES:
             raise ValueError(f"unknown profile {profile!r}; expected one of "
                              f"{', '.join(PROFILES)}")
+        super().__init__(port=port)
         self.profile = PROFILES[profile]
+        self.name = f"emulator-{profile}"
         self.layout: Layout = build_layout(self.profile, datatypes, f"emulator {profile}")
         self.state = EmulatorState(self.layout)
         self.api_key = api_key
         self.token = token
-        self.faults: list[Fault] = []
-        self.random_faults = RandomFaults()  # seeded faults at a rate, see talk_core
-        self.requests: list[tuple[str, str]] = []
-        self._port = port
-        self.tap = Tap()  # tests hang a hook on it to see every request
-        self._running: Background | None = None
-
-    # -- lifecycle ----------------------------------------------------------------
-
-    def start(self) -> CustomEmulator:
-        self._running = Background(ThreadingHTTPServer(("127.0.0.1", self._port),
-                                                       _handler(self)),
-                                   f"emulator-{self.profile.name}", tap=self.tap)
-        return self
-
-    def stop(self) -> None:
-        if self._running is not None:
-            self._running.stop()
-            self._running = None
-
-    def __enter__(self) -> CustomEmulator:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._running is None:
-            raise RuntimeError("the emulator is not running")
-        return self._running.port
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     # -- test helpers: a person using the system behind talk's back -----------------
-
-    def fail(self, status: int = 503, *, times: int = 1, method: str | None = None,
-             path: str | None = None, body: Any = None,
-             headers: dict[str, str] | None = None, content_type: str | None = None
-             ) -> Fault:
-        fault = Fault(status, times, method, path, body, dict(headers or {}), content_type)
-        self.faults.append(fault)
-        return fault
 
     def seed(self) -> None:
         """Fill the system with a small, realistic sample (see ``sample.py``)."""
@@ -136,148 +84,80 @@ class CustomEmulator:
         r = self.state.table(datatype).resource
         return {"id": row[r.id_field], **r.from_wire(row)}
 
-    # -- serving ---------------------------------------------------------------------
+    # -- the base's hooks --------------------------------------------------------------
 
-    def authorised(self, headers: Any) -> bool:
+    def authorise(self, request: Request) -> bool:
+        headers = request.headers
         if self.api_key is not None and headers.get("X-API-Key") == self.api_key:
             return True
         if self.token is not None and headers.get("Authorization") == f"Bearer {self.token}":
             return True
         return self.api_key is None and self.token is None
 
-    def take_fault(self, method: str, path: str) -> Fault | None:
-        with self.state.lock:
-            for fault in self.faults:
-                if fault.times > 0 and fault.matches(method, path):
-                    fault.times -= 1
-                    return fault
-        return None
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        return self.state.counts()
 
-    def answer(self, method: str, path: str, query: dict[str, str], body: Any,
-               key: str | None) -> tuple[int, Any]:
-        parts = [p for p in path.split("/") if p]
-        if not parts or len(parts) > 2:
-            raise ApiError(404, "not_found", f"no resource at {path}")
-        table = self.state.table_at(parts[0])
-        if len(parts) == 1:
-            if method == "GET":
-                return 200, self._list(table, query)
-            if method == "POST":
-                row, new = self.state.create(table, body, key)
-                return (201 if new else 200), row
-            raise ApiError(405, "method_not_allowed", f"{method} is not allowed on {path}")
-        ident = parts[1]
-        if method == "GET":
-            return 200, self.state.get(table, ident)
-        if method == "PATCH":
-            return 200, self.state.update(table, ident, body)
-        if method == "DELETE":
-            self.state.delete(table, ident)
-            return 204, None
-        raise ApiError(405, "method_not_allowed", f"{method} is not allowed on {path}")
+    def reset(self) -> None:
+        super().reset()
+        self.state.clear()
 
-    def _list(self, table: Any, query: dict[str, str]) -> dict[str, Any]:
-        try:
-            limit = int(query.get("limit", "100"))
-            offset = int(query.get("offset", "0"))
-        except ValueError:
-            raise ApiError(400, "invalid_query", "limit and offset must be integers") from None
-        if not 1 <= limit <= 1000 or offset < 0:
-            raise ApiError(400, "invalid_query", "limit must be 1 to 1000, offset 0 or more")
-        rows, more = self.state.page(table, since=query.get("since"), after=query.get("after"),
-                                     limit=limit, offset=offset,
-                                     key=query.get("idempotency_key"))
-        return {"data": rows, "has_more": more}
+    def rules(self) -> Iterator[Rule]:
+        """Each resource at its path, as the layout places it (``clients`` for customers)."""
+        for resource in self.layout.resources.values():
+            at, on = f"/{resource.location}", {"datatype": resource.name}
+            yield Rule(at, endpoint="list_records", methods=["GET"], defaults=on)
+            yield Rule(at, endpoint="create_record", methods=["POST"], defaults=on)
+            one = f"{at}/<path:ident>"  # an id may hold a slash, sent as %2F
+            yield Rule(one, endpoint="get_record", methods=["GET"], defaults=on)
+            yield Rule(one, endpoint="update_record", methods=["PATCH"], defaults=on)
+            yield Rule(one, endpoint="delete_record", methods=["DELETE"], defaults=on)
+
+    # -- the contract's routes ---------------------------------------------------------
+
+    def list_records(self, request: Request, datatype: str) -> Response:
+        query = request.args
+        limit = _integer(query, "limit", DEFAULT_LIMIT)
+        offset = _integer(query, "offset", 0)
+        if not 1 <= limit <= MAX_LIMIT or offset < 0:
+            raise ApiError(400, "invalid_query",
+                           f"limit must be 1 to {MAX_LIMIT}, offset 0 or more")
+        rows, more = self.state.page(self.state.table(datatype), since=_last(query, "since"),
+                                     after=_last(query, "after"), limit=limit, offset=offset,
+                                     key=_last(query, "idempotency_key"))
+        return json_reply({"data": rows, "has_more": more})
+
+    def create_record(self, request: Request, datatype: str) -> Response:
+        row, new = self.state.create(self.state.table(datatype), self.json(request),
+                                     request.headers.get("Idempotency-Key"))
+        return json_reply(row, 201 if new else 200)
+
+    def get_record(self, request: Request, datatype: str, ident: str) -> Response:
+        return json_reply(self.state.get(self.state.table(datatype), ident))
+
+    def update_record(self, request: Request, datatype: str, ident: str) -> Response:
+        return json_reply(self.state.update(self.state.table(datatype), ident,
+                                            self.json(request)))
+
+    def delete_record(self, request: Request, datatype: str, ident: str) -> Response:
+        self.state.delete(self.state.table(datatype), ident)
+        return json_reply(None, 204)
 
 
-def _handler(emulator: CustomEmulator) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+def _last(query: MultiDict[str, str], name: str) -> str | None:
+    """A parameter sent twice counts by its last value, as most frameworks read it."""
+    values = query.getlist(name)
+    return values[-1] if values else None
 
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: tests and ``talk emulate`` print what matters themselves."""
 
-        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-            data = b"" if body is None else json.dumps(body).encode()
-            self.send_response(status)
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            if data:
-                self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _send_text(self, status: int, text: str, content_type: str) -> None:
-            data = text.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _serve(self, method: str) -> None:
-            parts = urlsplit(self.path)
-            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            emulator.requests.append((method, parts.path))
-            kind = emulator.random_faults.draw()
-            if kind == DROPPED:
-                drop(self)
-                return
-            if kind == RATE_LIMITED:
-                self._send(429, ApiError(429, "rate_limited", "too many requests").body,
-                           {"Retry-After": emulator.random_faults.retry_after})
-                return
-            if kind == SERVER_ERROR:
-                self._send(500, ApiError(500, "internal", "an internal error occurred").body)
-                return
-            if kind is not None:  # a timeout: the answer comes after the client gave up
-                with emulator.random_faults.late():
-                    self._answer(method, parts.path, query, raw)
-                return
-            self._answer(method, parts.path, query, raw)
-
-        def _answer(self, method: str, path: str, query: dict[str, str], raw: bytes) -> None:
-            # credentials first, on every path: a fault is no way around them
-            if not emulator.authorised(self.headers):
-                self._send(401, ApiError(401, "unauthorized", "missing or wrong API key or "
-                                         "token").body)
-                return
-            fault = emulator.take_fault(method, path)
-            if fault is not None and fault.content_type is not None:
-                self._send_text(fault.status, str(fault.body or ""), fault.content_type)
-                return
-            if fault is not None:
-                self._send(fault.status, fault.body, fault.headers)
-                return
-            try:
-                body = json.loads(raw) if raw else None
-            except ValueError:
-                self._send(400, ApiError(400, "invalid_json", "the body is not JSON").body)
-                return
-            try:
-                status, answer = emulator.answer(method, path, query, body,
-                                                 self.headers.get("Idempotency-Key"))
-            except ApiError as exc:
-                self._send(exc.status, exc.body)
-                return
-            self._send(status, answer)
-
-        def do_GET(self) -> None:
-            self._serve("GET")
-
-        def do_POST(self) -> None:
-            self._serve("POST")
-
-        def do_PATCH(self) -> None:
-            self._serve("PATCH")
-
-        def do_DELETE(self) -> None:
-            self._serve("DELETE")
-
-    return Handler
+def _integer(query: MultiDict[str, str], name: str, default: int) -> int:
+    text = _last(query, name)
+    if text is None:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise ApiError(400, "invalid_query", f"{name} must be an integer, not {text!r}",
+                       name) from None
 
 
 #: The key a foreground emulator demands unless told another: public, for trying talk out.
@@ -295,9 +175,7 @@ def serve(profile: str, *, port: int = 0, seed: bool = False,
     print(f"{emulator.profile.label} emulator on {emulator.url} (API key {shown}; "
           "Ctrl-C stops it)", flush=True)
     try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
+        serve_until_interrupted()
     finally:
         emulator.stop()
 
@@ -312,4 +190,3 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="the key clients must send as X-API-Key")
     args = parser.parse_args(argv)
     serve(args.profile, port=args.port, seed=args.seed, api_key=args.api_key)
-

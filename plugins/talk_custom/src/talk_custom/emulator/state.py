@@ -13,20 +13,10 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from talk_core.emulation import ApiError
 from talk_core.model import PropertyType, ReadMode
 from talk_custom.layout import Layout, Resource
 from talk_custom.values import BadValue, check_value, missing_required
-
-
-class ApiError(Exception):
-    """An answer other than success, with the contract's error body."""
-
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body: dict[str, Any] = {"error": {"code": code, "message": message}}
-        if field is not None:
-            self.body["error"]["field"] = field
 
 
 class _Table:
@@ -46,9 +36,38 @@ def _id_order(ident: Any) -> tuple[int, str]:
     return (int(text), "") if text.isdigit() else (1 << 62, text)
 
 
-def _stamp_order(stamp: Any) -> str:
-    """An updated stamp that is not text sorts first, like the oldest change."""
-    return stamp if isinstance(stamp, str) else ""
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def _stamp_order(stamp: Any) -> tuple[int, datetime, str]:
+    """Stamps in time order, whatever their precision or offset.
+
+    A stamp broken behind the API's back still sorts, so the emulator serves
+    it and the client's handling of it can be seen: one that is not text
+    first, like the oldest change; text that is not a time after every real
+    time, in text order (a cursor taken from it would hide every later change,
+    which is the mistake a test wants to catch).
+    """
+    if not isinstance(stamp, str):
+        return (-1, _NEVER, "")
+    try:
+        return (0, _time(stamp), "")
+    except ValueError:
+        return (1, _NEVER, stamp)
+
+
+def _time(text: str) -> datetime:
+    """An ISO 8601 time; one without an offset is UTC, as the contract's times are."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _since(text: str) -> tuple[int, datetime, str]:
+    try:
+        return (0, _time(text), "")
+    except ValueError:
+        raise ApiError(400, "invalid_query", f"since must be an ISO 8601 time, not {text!r}",
+                       "since") from None
 
 
 class EmulatorState:
@@ -61,6 +80,22 @@ class EmulatorState:
         self.lock = threading.RLock()
         self._next_id = 0
         self._last = datetime(2024, 1, 1, tzinfo=UTC)
+
+    def clear(self) -> None:
+        """Forget every record and key; ids go on from where they were, never reused."""
+        with self.lock:
+            for table in self.tables.values():
+                table.rows.clear()
+                table.keys.clear()
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Live records and tombstones per datatype."""
+        with self.lock:
+            counts = {}
+            for name, table in self.tables.items():
+                live = sum(1 for row in table.rows.values() if self._live(table, row))
+                counts[name] = {"live": live, "deleted": len(table.rows) - live}
+            return counts
 
     # -- helpers ------------------------------------------------------------------
 
@@ -139,15 +174,14 @@ class EmulatorState:
                 up = r.updated_field
                 rows.sort(key=lambda x: (_stamp_order(x.get(up)), _id_order(x.get(r.id_field))))
                 if since is not None:
-                    mark = (since, _id_order(after) if after else (-1, ""))
+                    mark = (_since(since), _id_order(after) if after else (-1, ""))
                     rows = [x for x in rows
                             if (_stamp_order(x.get(up)), _id_order(x.get(r.id_field))) > mark]
                 else:
                     rows = [x for x in rows if self._live(table, x)]
-                page = rows[:limit]
-                return [dict(x) for x in page], len(rows) > limit
-            rows = sorted((x for x in rows if self._live(table, x)),
-                          key=lambda x: _id_order(x.get(r.id_field)))
+            else:
+                rows = sorted((x for x in rows if self._live(table, x)),
+                              key=lambda x: _id_order(x.get(r.id_field)))
             page = rows[offset:offset + limit]
             return [dict(x) for x in page], len(rows) > offset + limit
 

@@ -60,6 +60,8 @@ class Endpoint:
     update: str | None = "PATCH"
     delete: str | None = "DELETE"
     gone: frozenset[int] = frozenset({404, 410})
+    #: what a list answer should be, in a message about one that is not (default from ``records``)
+    expected: str = ""
 
     def item_path(self, ident: Any, what: str = "") -> str:
         return self.item.format(path=self.path, id=path_segment(ident, what or self.name))
@@ -117,7 +119,8 @@ class RestStream:
         if rows is None:
             shape = self.endpoint.records if isinstance(self.endpoint.records, str) else ""
             where = f"a list at {shape!r}" if shape else "a list"
-            raise self.bad_answer(f"{self.name} {what}: expected {where} of records, got "
+            described = self.endpoint.expected or f"{where} of records"
+            raise self.bad_answer(f"{self.name} {what}: expected {described}, got "
                                   f"{str(body)[:80]}", repr(body)[:2000])
         return rows
 

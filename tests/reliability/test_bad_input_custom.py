@@ -5,8 +5,9 @@ emulator's store (past its own validation), among good ones; a sync must
 dead-letter each bad one with a message naming system, datatype, id and
 field where the reader can tell them (a missing name is refused by each
 target instead, naming the field), sync every good one, and never crash.
-A page of HTML instead of the listing's JSON stops only that datatype's
-reading, clearly, and a rerun after the API recovers converges.
+A page of HTML instead of the listing's JSON (a proxy's or maintenance
+page) is an outage: the run leaves the CRM alone with no dead letter
+(exit 7), says so clearly, and a rerun after the API recovers converges.
 """
 
 from __future__ import annotations
@@ -149,18 +150,20 @@ def test_a_stamp_that_sorts_after_every_change_does_not_hide_later_records(
         second
 
 
-def test_a_page_of_html_is_reported_and_a_rerun_converges(
+def test_a_page_of_html_is_an_outage_and_a_rerun_converges(
         trio: Trio, quick_http: HttpLog) -> None:
     trio.crm.put("customer", {"name": "Nettside AS", "city": "Bergen"})
-    trio.crm.fail(200, method="GET", path="customers", content_type="text/html",
+    trio.crm.fail(200, method="GET", path="customers", content_type="text/html", times=1000,
                   body="<html><head><title>502 Bad Gateway</title></head>"
                        "<body><h1>502 Bad Gateway</h1><hr>nginx</body></html>")
     code, broken = talk_json("sync", "--datatype", "organisation")
-    assert code == 1, broken
-    assert any("crm customer" in e and "not JSON" in e and "502 Bad Gateway" in e
-               for e in broken["errors"]), broken
+    assert code == 7 and broken["status"] == "unavailable", broken
+    assert any("crm GET /customers" in e and "HTML page" in e and "502 Bad Gateway" in e
+               for e in broken["unavailable"]), broken
+    assert broken["dead_letters"] == [], broken
     assert "Nettside AS" not in {c["name"] for c in trio.billing.account.customers.values()}
 
+    trio.crm.faults.clear()
     code, fixed = talk_json("sync", "--datatype", "organisation")
     assert code == 0, fixed
     assert "Nettside AS" in {c["name"] for c in trio.billing.account.customers.values()}

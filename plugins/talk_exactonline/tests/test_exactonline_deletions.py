@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from talk_core.connector import Page
+from talk_core.errors import SystemUnavailable
+from talk_core.rest import MaintenancePage
 from talk_core.store.sqlite import SQLiteStore
 from talk_exactonline import testing as kit
 from talk_exactonline.connector import Cursor, ExactConnector
@@ -104,11 +107,31 @@ def test_a_bad_deletions_page_keeps_the_deletions_cursor(exact_emulator: ExactEm
     made = exact_emulator.seed()
     start = list(conn.read("Accounts", None))[-1].cursor
     exact_emulator.state.delete("Accounts", made["Accounts"][0])
-    exact_emulator.fail("sync/Deleted", 200, body="<html>maintenance</html>",
-                        content_type="text/html")
+    exact_emulator.fail("sync/Deleted", 200, body='{"error": "no envelope here"}')
     pages = list(conn.read("Accounts", start))
     assert pages[-1].rejects and not any(e.deleted for p in pages for e in p.entities)
+    assert "no 'd' envelope" in pages[-1].rejects[0].error
     assert Cursor.parse(pages[-1].cursor).deleted == Cursor.parse(start).deleted
     again = list(conn.read("Accounts", pages[-1].cursor))
+    assert [e.id for p in again for e in p.entities if e.deleted] == [
+        made["Accounts"][0].lower()]
+
+
+def test_a_maintenance_page_for_the_deletions_is_an_outage_and_keeps_the_cursor(
+        exact_emulator: ExactEmulator, conn: ExactConnector) -> None:
+    made = exact_emulator.seed()
+    start = list(conn.read("Accounts", None))[-1].cursor
+    exact_emulator.state.delete("Accounts", made["Accounts"][0])
+    conn.http.patience = 0.0  # no waiting out the outage
+    exact_emulator.fail("sync/Deleted", 200, body="<html><title>Onderhoud</title></html>",
+                        content_type="text/html", times=100)
+    read: list[Page] = []
+    with pytest.raises(MaintenancePage, match=r"HTML page.*Onderhoud") as raised:
+        read.extend(conn.read("Accounts", start))
+    assert isinstance(raised.value, SystemUnavailable)
+    assert not any(e.deleted for p in read for e in p.entities)
+    assert all(Cursor.parse(p.cursor).deleted == Cursor.parse(start).deleted for p in read)
+    exact_emulator.faults.clear()
+    again = list(conn.read("Accounts", start))
     assert [e.id for p in again for e in p.entities if e.deleted] == [
         made["Accounts"][0].lower()]

@@ -2,22 +2,36 @@
 
 The contract is in ``docs/custom-rest-contract.md``. Paths, field names and
 the id, updated and deleted fields come from the ``Layout``, so an API that
-differs only in names needs no code. All HTTP goes through talk's
-``HttpClient`` (retries, ``Retry-After``, loopback-only plain http).
+differs only in names needs no code: each resource becomes one row of an
+endpoint table (``talk_core.rest.Endpoint``) and all HTTP goes through the
+transport base (retries, ``Retry-After``, loopback-only plain http, a page
+of HTML as an outage). What is this contract's own is the list answer
+(``{"data": [...], "has_more": bool}`` or a bare list) and the change
+feed's keyset paging on (``since``, ``after``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import attrs
 import requests
 
 from talk_core.connector import Page, Reject
 from talk_core.errors import RecordError
-from talk_core.http import HttpClient, HttpStatusError, path_segment
 from talk_core.model import DataType, Entity, ReadMode
+from talk_core.rest import (
+    AllOf,
+    ApiKeyHeader,
+    BearerToken,
+    Endpoint,
+    HttpClient,
+    Offset,
+    PageRequest,
+    RestStream,
+)
 from talk_core.system import SystemSpec
 from talk_custom.layout import Layout, Resource
 from talk_custom.records import (
@@ -46,6 +60,56 @@ def describe_error(response: requests.Response) -> str:
     return str(body)[:200]
 
 
+LIST_ANSWER = '{"data": [records], "has_more": bool} or a list'
+
+
+def listed(body: Any) -> Sequence[Any] | None:
+    """The contract's list answer: ``{"data": [...]}`` or the list itself."""
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict) and isinstance(body.get("data"), list):
+        return list(body["data"])
+    return None
+
+
+def has_more(body: Any) -> bool | None:
+    more = body.get("has_more") if isinstance(body, dict) else None
+    return more if isinstance(more, bool) else None
+
+
+@attrs.frozen
+class Changes:
+    """The change feed's keyset paging: (``since``, ``after``) of the last readable record.
+
+    The cursor only moves to a record that was read: a stamp that is not a
+    time ("yesterday") may sort after every change still to come.
+    """
+
+    resource: Resource
+    page_size: int
+    system: str
+
+    def first(self, path: str, params: Mapping[str, Any]) -> PageRequest:
+        return PageRequest(path, {**params, "limit": self.page_size})
+
+    def last(self, rows: Sequence[Any]) -> dict[str, Any] | None:
+        return next((r for r in reversed(rows) if record_id(self.resource, r) is not None
+                     and updated_of(self.resource, r) is not None), None)
+
+    def next(self, asked: PageRequest, response: requests.Response, body: Any,
+             rows: Sequence[Any]) -> PageRequest | None:
+        more = has_more(body)
+        if self.last(rows) is None:
+            return None
+        if more is False or (more is None and len(rows) < self.page_size):
+            return None
+        last = self.last(rows)
+        assert last is not None and self.resource.updated_field is not None
+        return PageRequest(asked.path, {"limit": self.page_size,
+                                        "since": last[self.resource.updated_field],
+                                        "after": str(last[self.resource.id_field])})
+
+
 class RestConnector:
     """A ``Connector`` over the custom REST contract."""
 
@@ -58,13 +122,12 @@ class RestConnector:
         self.layout = layout
         self.page_size = page_size
         self.spec: SystemSpec | None = None
-        headers: dict[str, str] = {"Accept": "application/json"}
-        if api_key:
-            headers["X-API-Key"] = str(api_key)
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        self.http = client or HttpClient(base_url, name=layout.system, headers=headers,
-                                         describe_error=describe_error, limits=limits)
+        auth = AllOf(*([ApiKeyHeader(str(api_key))] if api_key else []),
+                     *([BearerToken(str(token))] if token else []))
+        self.http = client or HttpClient(base_url, name=layout.system, auth=auth,
+                                         headers={"Accept": "application/json"},
+                                         describe_error=describe_error, limits=limits,
+                                         answers_json=True)
 
     def __repr__(self) -> str:
         return f"RestConnector({self.layout.system!r}, {self.http.base_url!r})"
@@ -72,24 +135,13 @@ class RestConnector:
     def datatype(self, name: str) -> DataType:
         return self.layout.resource(name).datatype
 
-    # -- answers ---------------------------------------------------------------------
-
-    def _json(self, response: requests.Response, what: str) -> Any:
-        try:
-            return response.json()
-        except ValueError:
-            raise RecordError(f"{self.layout.system} {what}: the answer is not JSON "
-                              f"({response.text[:80]!r}); the contract answers JSON") from None
-
-    def _rows(self, body: Any, what: str) -> tuple[list[Any], bool | None]:
-        """The list answer's records and ``has_more`` (None when the API does not say)."""
-        if isinstance(body, list):
-            return body, None
-        if isinstance(body, dict) and isinstance(body.get("data"), list):
-            more = body.get("has_more")
-            return body["data"], more if isinstance(more, bool) else None
-        raise RecordError(f"{self.layout.system} {what}: expected {{\"data\": [records], "
-                          f"\"has_more\": bool}} or a list, got {str(body)[:80]}")
+    def _stream(self, resource: Resource) -> RestStream:
+        """The resource as an endpoint table row: every name in it comes from the layout."""
+        endpoint = Endpoint(resource.name, resource.location, id_field=resource.id_field,
+                            records=listed, paginator=Offset(page_size=self.page_size),
+                            expected=LIST_ANSWER)
+        return RestStream(self.http, endpoint, name=self.layout.system,
+                          bad_answer=lambda message, raw: RecordError(message))
 
     # -- reading ---------------------------------------------------------------------
 
@@ -104,25 +156,17 @@ class RestConnector:
                       ) -> Iterator[Page]:
         assert resource.updated_field is not None
         what = f"GET /{resource.location}"
-        paging = self.http.paging(what)
-        while True:
-            # has_more with a cursor that does not move would read the same page forever
-            paging.next(json.dumps([since, after]))
-            params: dict[str, Any] = {"limit": self.page_size}
-            if since is not None:
-                params["since"] = since
-                if after is not None:
-                    params["after"] = after
-            body = self._json(self.http.get(resource.location, params=params), what)
-            rows, more = self._rows(body, what)
+        stream = self._stream(resource)
+        changes = Changes(resource, self.page_size, self.layout.system)
+        params = {} if since is None else {"since": since, **(
+            {"after": after} if after is not None else {})}
+        for page in stream.pages(params, paginator=changes):
+            rows, more = page.rows, has_more(page.body)
             if len(rows) > self.page_size:
                 raise RecordError(f"{self.layout.system} {what}: {len(rows)} records answered "
                                   f"for limit={self.page_size}")
             entities, rejects = self._convert(resource, rows, what)
-            # the cursor only moves to a record that was read: a stamp that is not a
-            # time ("yesterday") may sort after every change still to come
-            last = next((r for r in reversed(rows) if record_id(resource, r) is not None
-                         and updated_of(resource, r) is not None), None)
+            last = changes.last(rows)
             if last is None:
                 if rows and (more is True or (more is None and len(rows) >= self.page_size)):
                     raise RecordError(f"{self.layout.system} {what}: no record in the page "
@@ -134,27 +178,16 @@ class RestConnector:
                 return
             since, after = last[resource.updated_field], str(last[resource.id_field])
             yield Page(entities, json.dumps({"since": since, "after": after}), rejects)
-            if more is False or (more is None and len(rows) < self.page_size):
-                return
 
     def _read_full(self, resource: Resource) -> Iterator[Page]:
         what = f"GET /{resource.location}"
-        offset = 0
-        paging = self.http.paging(what)
-        while True:
-            paging.next(str(offset))
-            params = {"limit": self.page_size, "offset": offset}
-            body = self._json(self.http.get(resource.location, params=params), what)
-            rows, more = self._rows(body, what)
-            entities, rejects = self._convert(resource, rows, what)
+        for page in self._stream(resource).pages():
+            entities, rejects = self._convert(resource, page.rows, what)
             refuse_rejects_in_full_listing(resource, rejects)
             if entities:
                 yield Page([e for e in entities if not e.deleted])
-            offset += len(rows)
-            if not rows or more is False or (more is None and len(rows) < self.page_size):
-                return
 
-    def _convert(self, resource: Resource, rows: list[Any], what: str
+    def _convert(self, resource: Resource, rows: Sequence[Any], what: str
                  ) -> tuple[list[Entity], list[Reject]]:
         entities: list[Entity] = []
         rejects: list[Reject] = []
@@ -165,53 +198,42 @@ class RestConnector:
 
     # -- single records ------------------------------------------------------------
 
-    def _one(self, resource: Resource, ident: str) -> str:
-        """One record's path: ``.``, ``..`` or an empty id would address the collection."""
-        return f"{resource.location}/{path_segment(ident, f'{self.layout.system} {resource.name}')}"
-
     def get(self, datatype: str, id: str) -> Entity | None:
         resource = self.layout.resource(datatype)
-        path = self._one(resource, id)
-        try:
-            response = self.http.get(path)
-        except HttpStatusError as exc:
-            if exc.status in (404, 410):
-                return None
-            raise
-        found = entity_or_raise(resource, self._json(response, f"GET /{path}"),
-                                f"{self.layout.system} GET /{path}")
+        stream = self._stream(resource)
+        row = stream.fetch(id)
+        if row is None:
+            return None
+        path = stream.endpoint.item_path(id)
+        found = entity_or_raise(resource, row, f"{self.layout.system} GET /{path}")
         return None if found.deleted else found
 
     def create(self, datatype: str, properties: dict[str, Any], *, key: str) -> Entity:
         resource = self.layout.resource(datatype)
         what = f"POST /{resource.location}"
-        response = self.http.request("POST", resource.location, json=resource.to_wire(properties),
-                                     headers={"Idempotency-Key": key}, retry=True)
-        return entity_or_raise(resource, self._json(response, what),
-                               f"{self.layout.system} {what} answered")
+        row = self._stream(resource).create(resource.to_wire(properties),
+                                            headers={"Idempotency-Key": key}, retry=True)
+        return entity_or_raise(resource, row, f"{self.layout.system} {what} answered")
 
     def update(self, datatype: str, id: str, changes: dict[str, Any], *,
                current: Entity | None = None) -> Entity:
         resource = self.layout.resource(datatype)
-        path = self._one(resource, id)
-        response = self.http.request("PATCH", path, json=resource.to_wire(changes), retry=True)
-        return entity_or_raise(resource, self._json(response, f"PATCH /{path}"),
+        stream = self._stream(resource)
+        path = stream.endpoint.item_path(id, f"{self.layout.system} {resource.name}")
+        answer = stream.update(id, resource.to_wire(changes), retry=True)
+        return entity_or_raise(resource, stream.one(answer, f"PATCH /{path}"),
                                f"{self.layout.system} PATCH /{path} answered")
 
     def delete(self, datatype: str, id: str) -> None:
         """Idempotent: a record that is already gone (404, 410) is what we wanted."""
-        path = self._one(self.layout.resource(datatype), id)
-        try:
-            self.http.request("DELETE", path)
-        except HttpStatusError as exc:
-            if exc.status not in (404, 410):
-                raise
+        self._stream(self.layout.resource(datatype)).delete(id)
 
     def recover(self, datatype: str, key: str, properties: dict[str, Any]) -> Entity | None:
         resource = self.layout.resource(datatype)
+        stream = self._stream(resource)
         what = f"GET /{resource.location}?idempotency_key="
         response = self.http.get(resource.location, params={"idempotency_key": key, "limit": 1})
-        rows, _ = self._rows(self._json(response, what), what)
+        rows = stream.rows_of(stream.decode(response, what), what)
         if not rows:
             return None
         found = entity_or_raise(resource, rows[0], f"{self.layout.system} {what}")

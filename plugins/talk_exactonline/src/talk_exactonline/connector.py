@@ -3,9 +3,12 @@
 Reads use the Sync API (1000 a page, ``Timestamp gt ...L``) with the highest
 Timestamp as the cursor, and ``sync/Deleted`` for tombstones, read once a
 run for every datatype and dispatched by ``EntityType``; lookups use
-the normal endpoints with the ``$filter`` they demand. Writes are sent once
-(never resent blindly: Exact blocks keys that keep failing); a 401 costs
-one token refresh and one more try.
+the normal endpoints with the ``$filter`` they demand. Every listing pages
+on OData's ``__next`` (``talk_core.rest.ODataNext``). Writes are sent once
+(never resent blindly: Exact blocks keys that keep failing). HTTP is the
+transport base's: ``BearerAuth`` is its ``OAuth2`` over the token manager,
+so a 401 costs one token refresh and one more try, and a second 401 is
+``ExactAuthError`` (the error map); a page of HTML is an outage.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ from talk_core import interrupt
 from talk_core.connector import Page, PendingCreate, Recovered, Reject, recover_each
 from talk_core.errors import AmbiguousRecovery, RecordError
 from talk_core.feed import SharedFeed, Snapshot
-from talk_core.http import HttpClient, HttpStatusError
 from talk_core.model import DataType, Entity, PropertyType
+from talk_core.rest import HttpClient, HttpStatusError, ODataNext, PageRequest
 from talk_exactonline import recovery
 from talk_exactonline.budget import RateBudget
 from talk_exactonline.convert import parse_exact_datetime, split_full_name
@@ -88,7 +91,7 @@ class ExactConnector:
         self.http = HttpClient(base_url, name="Exact Online", auth=BearerAuth(tokens),
                                headers={"Accept": "application/json"}, budget=self.budget,
                                describe_error=describe_error, verify=verify, sleep=sleep,
-                               refused_hint=None,  # a 401 is refreshed once first (_call)
+                               errors={401: self._refused_twice}, answers_json=True,
                                limits=limits)
         self._division = division
         # this instance's own spec where its options change the routes (invoices_as)
@@ -103,22 +106,30 @@ class ExactConnector:
     def datatype(self, name: str) -> DataType:
         return BY_NAME[name]
 
+    def _refused_twice(self, message: str, status: int, body: Any) -> Exception:
+        """A 401 after the token was refreshed once (``BearerAuth``): authorise again."""
+        return ExactAuthError(f"Exact Online refused the token of {self.name!r} twice; "
+                              + AGAIN.format(name=self.name))
+
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """One request; a 401 refreshes the token once and tries again."""
-        try:
-            return self.http.request(method, path, **kwargs)
-        except HttpStatusError as exc:
-            if exc.status != 401:
-                raise
-        log.info("Exact Online %s: 401; refreshing the token once", self.name)
-        self.tokens.refresh_after_401()
-        try:
-            return self.http.request(method, path, **kwargs)
-        except HttpStatusError as exc:
-            if exc.status != 401:
-                raise
-        raise ExactAuthError(f"Exact Online refused the token of {self.name!r} twice; "
-                             + AGAIN.format(name=self.name))
+        return self.http.request(method, path, **kwargs)
+
+    def _pages(self, path: str, what: str) -> Iterator[tuple[Any, list[Any]]]:
+        """Each page of an OData listing (its ``d`` and records), following ``__next``.
+
+        Under the ``Paging`` guard: a ``__next`` back to a page already read
+        would page forever.
+        """
+        pager = ODataNext(field="__next")
+        asked: PageRequest | None = pager.first(path, {})
+        paging = self.http.paging(what)
+        while asked is not None:
+            paging.next(asked.marker())
+            response = self._call("GET", asked.path)
+            d = envelope(response, what)
+            found, _ = results(d, what)
+            yield d, found
+            asked = pager.next(asked, response, d, found)
 
     @property
     def division(self) -> int:
@@ -176,17 +187,18 @@ class ExactConnector:
     def read(self, datatype: str, cursor: str | None) -> Iterator[Page]:
         dt, endpoint = BY_NAME[datatype], ENDPOINTS[datatype]
         position = Cursor.parse(cursor)
-        url: str | None = self._path(
+        url = self._path(
             f"{endpoint.sync}?$filter={quote(f'Timestamp gt {position.changed}L')}"
             f"&$select={self._select(dt)},Timestamp")
-        paging = self.http.paging(datatype)
-        while url is not None:
-            paging.next(url)  # a __next back to a page already read would page forever
+        pages = self._pages(url, datatype)
+        while True:
             try:
-                found, url = results(envelope(self._call("GET", url), datatype), datatype)
+                _d, found = next(pages, (None, None))
             except ExactResponseError as exc:
                 yield self._bad_page(datatype, position, exc)
                 return
+            if found is None:
+                break
             entities, rejects = [], []
             for record in found:
                 stamp = record.get("Timestamp") if isinstance(record, dict) else None
@@ -216,15 +228,11 @@ class ExactConnector:
     def _deleted_since(self, after: int | None) -> Snapshot:
         """Every deletion Exact reports after ``after``, of all entity types at once."""
         since = 1 if after is None else after
-        url: str | None = self._path(
-            f"sync/Deleted?$filter={quote(f'Timestamp gt {since}L')}"
-            "&$select=EntityKey,EntityType,Timestamp")
+        url = self._path(f"sync/Deleted?$filter={quote(f'Timestamp gt {since}L')}"
+                         "&$select=EntityKey,EntityType,Timestamp")
         records: list[dict[str, Any]] = []
         top = since
-        paging = self.http.paging("Deleted")
-        while url is not None:
-            paging.next(url)
-            found, url = results(envelope(self._call("GET", url), "Deleted"), "Deleted")
+        for _d, found in self._pages(url, "Deleted"):
             for record in found:
                 if isinstance(record, dict) and isinstance(record.get("EntityKey"), str) \
                         and isinstance(record.get("Timestamp"), int):
@@ -241,15 +249,9 @@ class ExactConnector:
 
     def _lookup(self, dt: DataType, filter_: str) -> list[Entity]:
         endpoint = ENDPOINTS[dt.name]
-        url: str | None = self._path(
-            f"{endpoint.path}?$filter={quote(filter_)}&$select={self._select(dt)}")
-        out: list[Entity] = []
-        paging = self.http.paging(dt.name)
-        while url is not None:
-            paging.next(url)
-            found, url = results(envelope(self._call("GET", url), dt.name), dt.name)
-            out.extend(self._entity(dt, record) for record in found)
-        return out
+        url = self._path(f"{endpoint.path}?$filter={quote(filter_)}&$select={self._select(dt)}")
+        return [self._entity(dt, record) for _d, found in self._pages(url, dt.name)
+                for record in found]
 
     def get(self, datatype: str, id: str) -> Entity | None:
         dt = BY_NAME[datatype]
@@ -329,16 +331,12 @@ class ExactConnector:
         if endpoint.children:
             select += f",{endpoint.children}"
             expand = f"&$expand={endpoint.children}"
-        url: str | None = self._path(
+        url = self._path(
             f"{endpoint.path}?$filter={quote(f'Modified ge datetime{chr(39)}{moment}{chr(39)}')}"
             f"&$select={select}{expand}&$inlinecount=allpages")
         out: list[Entity] = []
         first = True
-        paging = self.http.paging(dt.name)
-        while url is not None:
-            paging.next(url)
-            d = envelope(self._call("GET", url), dt.name)
-            found, url = results(d, dt.name)
+        for d, found in self._pages(url, dt.name):
             if first and isinstance(d, dict) and str(d.get("__count", "")).isdigit() \
                     and math.ceil(int(d["__count"]) / LIST_PAGE) > most_pages:
                 return None

@@ -23,11 +23,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
-import requests
-
 from talk_core import secrets as talk_secrets
 from talk_core.errors import AccessDenied, ConfigError
 from talk_core.http import HttpClient, HttpStatusError
+from talk_core.rest import OAuth2
 from talk_core.store import private
 from talk_core.system import SystemContext
 
@@ -249,15 +248,13 @@ class TokenManager:
         self.http.close()
 
 
-class BearerAuth(requests.auth.AuthBase):
-    """Puts a current access token on every request, refreshing first when it is due."""
+class BearerAuth(OAuth2):
+    """The transport's ``OAuth2`` over the token manager: a current access token on every
+    request (refreshed first when it is due), and one refresh after a 401."""
 
     def __init__(self, manager: TokenManager) -> None:
+        super().__init__(manager.access_token, on_refused=manager.refresh_after_401)
         self.manager = manager
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = "Bearer " + self.manager.access_token()
-        return request
 
     def __repr__(self) -> str:
         return "BearerAuth(<redacted>)"

@@ -2,8 +2,9 @@
 
 Every refresh returns a new refresh token and kills the old one, so a lost
 or doubly used refresh token means a person must authorise again. Hence:
-tokens live in the state store, as notes written at once; a refresh happens under an OS file lock
-shared by every process using that store, the store is re-read after the
+tokens live in the state store, as notes written at once; a refresh happens
+under an OS file lock (``talk_core.store.file_lock``) shared by every
+process using that store, the store is re-read after the
 lock is taken (another process may have refreshed already), and the new
 token is written to the store before the access token is used. Exact
 refuses refreshes earlier than about 570 s after issue, and clients refresh
@@ -13,7 +14,6 @@ about 30 s before the 10-minute expiry.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import secrets
@@ -28,7 +28,7 @@ import requests
 from talk_core import secrets as talk_secrets
 from talk_core.errors import AccessDenied, ConfigError
 from talk_core.http import HttpClient, HttpStatusError
-from talk_core.store import private
+from talk_core.store import file_lock, private
 from talk_core.system import SystemContext
 
 log = logging.getLogger("talk.exactonline")
@@ -102,11 +102,17 @@ class TokenStore:
                 return
             fd = private.open_private(self.lock_path, os.O_RDWR | os.O_CREAT, "token lock file")
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+                file_lock.lock(fd)
+            except BaseException:
+                os.close(fd)
+                raise
+            try:
                 yield
             finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
+                try:
+                    file_lock.unlock(fd)
+                finally:
+                    os.close(fd)
 
 
 def _token_from_answer(body: Any, now: float) -> dict[str, Any]:

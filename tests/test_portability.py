@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from talk_core.errors import LockedError
+from talk_core.errors import LockedError, StateError
 from talk_core.store import file_lock, private
 from talk_core.store.sqlite import SQLiteStore
 
@@ -49,7 +49,7 @@ WITHOUT_FCNTL = textwrap.dedent("""
 
     from talk_core import DataType, Mapping, Property, Sync, SyncSettings, SystemInstance
     from talk_core import SystemSpec, mapped
-    from talk_core.errors import LockedError
+    from talk_core.errors import LockedError, StateError
     from talk_core.store.sqlite import SQLiteStore
     from talk_core.testing import InMemoryConnector
     from talk_exactonline.oauth import TokenStore
@@ -165,5 +165,5 @@ def test_without_posix_owners_and_modes_the_state_opens_and_locks(
     second.close()
     # links are still refused without O_NOFOLLOW: the check before opening stands alone
     os.symlink(tmp_path / "elsewhere", folder / "linked.db")
-    with pytest.raises(Exception, match="symbolic link"):
+    with pytest.raises(StateError, match="symbolic link"):
         SQLiteStore(folder / "linked.db")

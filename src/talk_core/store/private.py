@@ -118,7 +118,9 @@ def open_private(path: str, flags: int, what: str = "state file") -> int:
     """``os.open`` that never follows a link, creates 0600, and checks whose file it is."""
     check_file(path, what)
     try:
-        fd = os.open(path, flags | nofollow() | getattr(os, "O_CLOEXEC", 0), 0o600)
+        # O_BINARY (Windows only): bytes as written, no newline translation
+        fd = os.open(path, flags | nofollow() | getattr(os, "O_CLOEXEC", 0)
+                     | getattr(os, "O_BINARY", 0), 0o600)
     except OSError as exc:
         if exc.errno == 40:  # ELOOP: a link appeared after the check
             raise StateError(f"the {what} {path} is a symbolic link: {_MOVE}") from exc

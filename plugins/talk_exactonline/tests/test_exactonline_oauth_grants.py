@@ -46,6 +46,19 @@ def test_an_answer_without_a_new_refresh_token_is_refused_not_patched(store: Any
     assert store.get_token("exact") is None
 
 
+@pytest.mark.parametrize("lifetime", ["ten minutes", [600], None])
+def test_a_lifetime_authlib_cannot_read_still_gives_the_tokens(store: Any,
+                                                               lifetime: Any) -> None:
+    m = manager(store)
+    with responses.RequestsMock() as rsps:
+        rsps.post(TOKEN_URL, json={"access_token": "a1", "refresh_token": "r1",
+                                   "expires_in": lifetime})
+        assert m.access_token() == "a1"
+    saved = store.get_token("exact")
+    assert saved["refresh_token"] == "r1"
+    assert saved["expires_at"] == 1_700_000_600.0  # Exact's ten minutes, taken as given
+
+
 def test_a_2xx_answer_naming_an_error_is_a_refusal_without_secrets(store: Any) -> None:
     m = manager(store)
     with responses.RequestsMock() as rsps:

@@ -278,7 +278,7 @@ class TokenManager:
         except OAuthError as exc:  # a 2xx answer naming an error
             refused = _why(answers[-1].status_code if answers else 200,
                            {"error": exc.error, "error_description": exc.description})
-        except ValueError:
+        except (ValueError, TypeError):
             pass  # an answer authlib cannot take as a token: the raw answer decides below
         finally:
             session.close()

@@ -10,11 +10,11 @@ import click
 from talk_core.cli import main as m
 from talk_core.cli.emulate_cmd import emulate
 from talk_core.cli.output import echo, emit_json, heading, table
-from talk_core.config import DEFAULT_NAME
+from talk_core.config import DEFAULT_NAME, SyncConfig
 from talk_core.plugins import get_plugins
 from talk_core.system import SystemSpec
 
-HEADER = """\
+_HEAD = """\
 # talk configuration. Secrets come from the environment: write "${NAME}" and
 # set NAME before running talk; a secret written here literally is refused.
 
@@ -31,7 +31,7 @@ min_delete_count = 5           # ... and more records than this
 dry_run = false                # make `talk sync` plan only, unless told otherwise
 unavailable_after = 30         # seconds to retry a system that does not answer; then
                                # it is skipped this run (exit code 7)
-
+@BOUNDS@
 # Per global datatype (organisation, human, location, product, agreement,
 # agreementline): on/off, share, match keys, history, filter, directions.
 # [datatypes.organisation]
@@ -43,6 +43,26 @@ unavailable_after = 30         # seconds to retry a system that does not answer;
 # [datatypes.organisation.directions]
 # billing = { email = "from" }          # from: only read there; to: only written; none
 """
+
+#: [sync] keys the template writes commented out, at their defaults, with what they mean
+SYNC_BOUNDS = (
+    ("batch_size", "records merged and written per transaction"),
+    ("max_pages", "pages one read of a datatype may take"),
+    ("max_response_bytes", "bytes one answer may have, decoded (64 MiB)"),
+    ("request_deadline", "seconds one request may take, its whole body included"),
+    ("max_json_depth", "how deeply a JSON answer may nest"),
+)
+
+
+def _bound_lines() -> str:
+    """The bounds at ``SyncConfig``'s own defaults, so the template cannot drift from them."""
+    defaults = SyncConfig()
+    lines = ["# At their defaults; the bounds on what talk takes from an API (max_pages ...",
+             "# max_json_depth) hold for every system that does not set its own:"]
+    for key, meaning in SYNC_BOUNDS:
+        setting = f"# {key} = {_toml(getattr(defaults, key))} "
+        lines.append(f"{setting:<33}# {meaning}")
+    return "\n".join(lines) + "\n\n"
 
 
 def env_name(spec: SystemSpec, option: str) -> str:
@@ -57,7 +77,7 @@ def example_config(specs: dict[str, SystemSpec]) -> str:
     then the option, commented out when it is optional; a secret as the
     environment variable ``env_name`` gives it, as the README does.
     """
-    parts = [HEADER]
+    parts = [_HEAD.replace("@BOUNDS@\n", _bound_lines())]
     if not specs:
         parts.append("# No connector plugin is installed: pip install talk-invoiced, "
                      "talk-exactonline or talk-custom,\n# then run `talk init --force` again.\n")

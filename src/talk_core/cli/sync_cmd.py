@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from types import FrameType
 from typing import Any
 
@@ -20,6 +20,7 @@ from talk_core.ids import issued_at
 from talk_core.labels import GlobalValues, Labels
 from talk_core.sync.engine import Sync
 from talk_core.sync.result import RunResult
+from talk_core.system import SystemSpec
 
 #: the counts every system and datatype of a run shows, zero or not
 COUNTS = ("read", "create", "update", "delete", "dead_letter", "read_error")
@@ -59,8 +60,40 @@ def with_zeros(result: RunResult, pairs: Iterable[tuple[str, str]] = ()) -> None
             counter[what] += 0
 
 
-def show(result: RunResult, labels: Labels | None = None, *, title: str | None = None) -> None:
-    """The run's summary; ``title`` in place of its heading (the demo's one-line account)."""
+def keeps_own(spec: SystemSpec, global_type: str, prop: str) -> bool:
+    """Whether the system holds ``prop`` of ``global_type`` but talk never writes it there.
+
+    Such a value is the system's own (a number it hands out, a field it
+    computes): a conflict's winner is not copied into it, so it keeps its value.
+    """
+    holding = [(mapping, dt) for dt in spec.datatypes for mapping in spec.mappings_of(dt.name)
+               if mapping.global_type == global_type
+               and any(pm.global_ == prop for pm in mapping.properties)]
+    return bool(holding) and not any(
+        prop in mapping.writable_globals(dt, creating=False) for mapping, dt in holding)
+
+
+def own_values(conflicts: Iterable[dict[str, Any]],
+               specs: Mapping[str, SystemSpec]) -> list[tuple[str, str]]:
+    """(property, system) of each conflict's loser whose value is its own and stays."""
+    found = set()
+    for c in conflicts:
+        won = c["values"].get(c["winner"])
+        for system, value in c["values"].items():
+            spec = specs.get(system)
+            if system != c["winner"] and value != won and spec is not None and keeps_own(
+                    spec, c["global_type"], c["property"]):
+                found.add((c["property"], system))
+    return sorted(found)
+
+
+def show(result: RunResult, labels: Labels | None = None, *, title: str | None = None,
+         specs: Mapping[str, SystemSpec] | None = None) -> None:
+    """The run's summary; ``title`` in place of its heading (the demo's one-line account).
+
+    With the systems' ``specs``, a conflict over a property a system keeps
+    as its own says so, as ``talk demo`` does: the winner is not written there.
+    """
     labels = labels or Labels(None).load(
         (c["global_type"], c["global_id"]) for c in result.conflicts)
     verb = "would" if result.dry_run else "did"
@@ -79,6 +112,10 @@ def show(result: RunResult, labels: Labels | None = None, *, title: str | None =
         table(["type", "entity", "property", "values", "winner"], [
             (c["global_type"], labels.entity(c["global_type"], c["global_id"]), c["property"],
              c["values"], c["winner"]) for c in result.conflicts])
+        for prop, own in own_values(result.conflicts, specs or {}):
+            echo(f"  {prop} is {own}'s own: talk reads it but never writes it there, so "
+                 f"{own} keeps its own value;\n  the winner is the value of the systems "
+                 "that take it.")
     if result.errors:
         heading(f"Could not read ({len(result.errors)})")
         for error in result.errors:
@@ -183,7 +220,7 @@ def sync(ctx: m.Context, dry_run: bool | None, datatypes: tuple[str, ...],
                                            for mp in specs[name].mappings_of(dt.name))])
                 emit_json(result.as_dict())
             else:
-                show(result, labels_for(result, run.store))
+                show(result, labels_for(result, run.store), specs=specs)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -8,7 +8,7 @@ once, and moved into the state when the transaction ends (or, after a
 crash, when the state is opened next). Reads take the newer of the two.
 
 On disk this is a private file beside the state, one JSON line per write,
-appended under an OS lock on the file itself (which is never removed, only
+appended under an OS lock on the file itself (``file_lock``) (which is never removed, only
 emptied, so that every process locks the same file). A line cut short by a
 crash is skipped: that write never returned.
 """
@@ -16,14 +16,13 @@ crash is skipped: that write never returned.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from talk_core.store import private
+from talk_core.store import file_lock, private
 
 __all__ = ["FileHeldNotes", "HeldNote", "HeldNotes", "MemoryHeldNotes"]
 
@@ -77,10 +76,17 @@ class FileHeldNotes:
             yield None
             return
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            file_lock.lock(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
             yield fd
         finally:
-            os.close(fd)  # closing lets go of the lock
+            try:
+                file_lock.unlock(fd)
+            finally:
+                os.close(fd)
 
     def add(self, note: HeldNote) -> None:
         line = (json.dumps(list(note), ensure_ascii=True) + "\n").encode("ascii")

@@ -11,6 +11,11 @@ own) that the user owns and group or others may read, or group may write,
 is tightened to 0700 with a warning; any other directory others may write
 is refused (its files may have been swapped already) and otherwise left as
 it is: talk does not change the mode of a directory that is not its own.
+
+On Windows there are no POSIX owners, modes or ``O_NOFOLLOW``: files carry
+ACLs (a user's profile folders are private to that user already) and
+``os.stat`` reports only a read-only bit. There talk still refuses links and
+anything but a regular file, and leaves owners and permissions to the ACLs.
 """
 
 from __future__ import annotations
@@ -33,8 +38,18 @@ TALK_DIRECTORY = ".talk"
 _MOVE = "move it away or point [state] path elsewhere"
 
 
+def posix_modes() -> bool:
+    """Whether files have POSIX owners and modes to check (not on Windows)."""
+    return hasattr(os, "geteuid") and os.name == "posix"
+
+
+def nofollow() -> int:
+    """``O_NOFOLLOW`` where the OS has it; on Windows the link checks before opening stand alone."""
+    return getattr(os, "O_NOFOLLOW", 0)
+
+
 def _owner_ok(uid: int) -> bool:
-    return uid == os.geteuid()
+    return not posix_modes() or uid == os.geteuid()
 
 
 def check_directory(directory: Path) -> None:
@@ -46,6 +61,8 @@ def check_directory(directory: Path) -> None:
     info = os.stat(directory)
     if not stat.S_ISDIR(info.st_mode):
         raise StateError(f"{directory} is not a directory; point [state] path elsewhere")
+    if not posix_modes():
+        return
     mode = stat.S_IMODE(info.st_mode)
     if info.st_uid not in (os.geteuid(), 0):
         raise StateError(f"the state directory {directory} belongs to another user (uid "
@@ -90,7 +107,7 @@ def check_file(path: str | os.PathLike[str], what: str = "state file") -> bool:
         raise StateError(f"the {what} {path} belongs to another user (uid {info.st_uid}); "
                          f"talk only uses state files you own: {_MOVE}")
     mode = stat.S_IMODE(info.st_mode)
-    if mode & 0o022:
+    if mode & 0o022 and posix_modes():
         raise StateError(f"the {what} {path} may be written by other users (mode {mode:03o}); "
                          f"talk refuses a state others could change: make it yours alone "
                          f"(chmod 600 {path}) or {_MOVE}")
@@ -101,7 +118,9 @@ def open_private(path: str, flags: int, what: str = "state file") -> int:
     """``os.open`` that never follows a link, creates 0600, and checks whose file it is."""
     check_file(path, what)
     try:
-        fd = os.open(path, flags | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o600)
+        # O_BINARY (Windows only): bytes as written, no newline translation
+        fd = os.open(path, flags | nofollow() | getattr(os, "O_CLOEXEC", 0)
+                     | getattr(os, "O_BINARY", 0), 0o600)
     except OSError as exc:
         if exc.errno == 40:  # ELOOP: a link appeared after the check
             raise StateError(f"the {what} {path} is a symbolic link: {_MOVE}") from exc
@@ -110,7 +129,7 @@ def open_private(path: str, flags: int, what: str = "state file") -> int:
         info = os.fstat(fd)
         if not _owner_ok(info.st_uid) or not stat.S_ISREG(info.st_mode):
             raise StateError(f"the {what} {path} is not your own regular file: {_MOVE}")
-        if stat.S_IMODE(info.st_mode) & 0o077:
+        if stat.S_IMODE(info.st_mode) & 0o077 and posix_modes():
             os.fchmod(fd, 0o600)
     except BaseException:
         os.close(fd)
@@ -122,7 +141,7 @@ def check_side_files(path: str) -> None:
     """SQLite follows links and keeps modes of its -wal/-shm files: check them before it opens."""
     for suffix in SIDE_SUFFIXES:
         side = path + suffix
-        if check_file(side, "state side file"):
+        if check_file(side, "state side file") and posix_modes():
             mode = stat.S_IMODE(os.lstat(side).st_mode)
             if mode & 0o077:
                 os.chmod(side, 0o600)  # checked just now: no link

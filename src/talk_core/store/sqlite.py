@@ -3,15 +3,15 @@
 Plain ``sqlite3`` with explicit transactions, so that the engine's
 ``transaction()`` blocks are exactly the units that reach the disk. WAL mode
 lets ``talk status`` read while a run writes. The run lock is an OS lock on a
-side file rather than a row, so a run killed with SIGKILL cannot leave a
-stale lock behind; the row only serves to name the holder in the error.
+side file (``file_lock``: flock on POSIX, LockFileEx on Windows) rather than
+a row, so a run killed outright cannot leave a stale lock behind; the row
+only serves to name the holder in the error.
 The tables' queries live in the ``sqlite_*`` mixins, one group of tables each.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import sqlite3
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from talk_core.errors import LockedError, StateError
 from talk_core.serialize import parse_datetime
-from talk_core.store import private, schema
+from talk_core.store import file_lock, private, schema
 from talk_core.store.held_notes import FileHeldNotes, HeldNotes, MemoryHeldNotes
 from talk_core.store.sqlite_globals import SQLiteGlobals
 from talk_core.store.sqlite_inbox import SQLiteInbox
@@ -51,7 +51,8 @@ def _create_private(path: Path) -> bool:
         return True
     private.check_side_files(str(path))
     try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | private.nofollow(),
+                         0o600))
     except FileExistsError:  # made in between: checked like any other
         private.check_file(path)
         return True
@@ -61,7 +62,7 @@ def _create_private(path: Path) -> bool:
 def _tighten(path: Path) -> None:
     """A state file others may read (copied, restored, made by hand) is made private again."""
     mode = path.stat().st_mode & 0o777
-    if not mode & 0o077:
+    if not mode & 0o077 or not private.posix_modes():
         return
     try:
         os.chmod(path, 0o600)
@@ -355,10 +356,13 @@ class SQLiteStore(SQLiteInbox, SQLiteGlobals, SQLiteLinks, SQLiteJournal, SQLite
         fd = private.open_private(self.path + ".lock", os.O_RDWR | os.O_CREAT,
                                   "state lock file")
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+            taken = file_lock.try_lock(fd)
+        except BaseException:
             os.close(fd)
-            raise LockedError(self._locked_message()) from None
+            raise
+        if not taken:
+            os.close(fd)
+            raise LockedError(self._locked_message())
         self._lock_fd = fd
         try:
             with self.transaction():
@@ -383,10 +387,12 @@ class SQLiteStore(SQLiteInbox, SQLiteGlobals, SQLiteLinks, SQLiteJournal, SQLite
         return f"{holder} holds the lock on {self.path}; wait for it to finish"
 
     def _unlock_fd(self) -> None:
-        if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            try:
+                file_lock.unlock(fd)
+            finally:
+                os.close(fd)
 
     def release_lock(self) -> None:
         if self._memory_locked:

@@ -2,18 +2,23 @@
 
 Every refresh returns a new refresh token and kills the old one, so a lost
 or doubly used refresh token means a person must authorise again. Hence:
-tokens live in the state store, as notes written at once; a refresh happens under an OS file lock
-shared by every process using that store, the store is re-read after the
-lock is taken (another process may have refreshed already), and the new
-token is written to the store before the access token is used. Exact
-refuses refreshes earlier than about 570 s after issue, and clients refresh
-about 30 s before the 10-minute expiry.
+tokens live in the state store, as notes written at once; a refresh happens
+under an OS file lock shared by every process using that store
+(``talk_core.store.file_lock``), the store is re-read after the lock is
+taken (another process may have refreshed already), and the new token is
+written to the store before the access token is used. Exact refuses
+refreshes earlier than about 570 s after issue, and clients refresh about
+30 s before the 10-minute expiry.
+
+The grants themselves (authorisation code, refresh token) are authlib's
+``OAuth2Session``; when to refresh, where tokens live and the lock are
+talk's, since authlib's refresh-on-use knows neither the lock nor Exact's
+570 s rule, and it would keep a dead refresh token when an answer lacks one.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import secrets
@@ -21,13 +26,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import urlencode
+
+import requests
+from authlib.integrations.requests_client import OAuth2Session, OAuthError
 
 from talk_core import secrets as talk_secrets
 from talk_core.errors import AccessDenied, ConfigError
 from talk_core.http import HttpClient, HttpStatusError
 from talk_core.rest import OAuth2
-from talk_core.store import private
+from talk_core.store import file_lock, private
 from talk_core.system import SystemContext
 
 log = logging.getLogger("talk.exactonline")
@@ -101,11 +108,17 @@ class TokenStore:
                 return
             fd = private.open_private(self.lock_path, os.O_RDWR | os.O_CREAT, "token lock file")
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+                file_lock.lock(fd)
+            except BaseException:
+                os.close(fd)
+                raise
+            try:
                 yield
             finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
+                try:
+                    file_lock.unlock(fd)
+                finally:
+                    os.close(fd)
 
 
 def _token_from_answer(body: Any, now: float) -> dict[str, Any]:
@@ -119,6 +132,57 @@ def _token_from_answer(body: Any, now: float) -> dict[str, Any]:
         lifetime = 600.0
     return {"access_token": body["access_token"], "refresh_token": body["refresh_token"],
             "issued_at": now, "expires_at": now + lifetime}
+
+
+class _TokenSession(OAuth2Session):
+    """authlib's OAuth2 client whose token requests go out through talk's ``HttpClient``.
+
+    authlib builds the grant's form and puts the client's credentials on it;
+    ``HttpClient`` sends it, under its bounds and with its errors (a 4xx is
+    an ``HttpStatusError`` holding the answer, a 5xx or no connection the
+    system's unavailability). authlib's own refreshing on use
+    (``ensure_active_token``) is not used: Exact's refresh must happen under
+    the cross-process lock, after re-reading the state, and not before 570 s.
+    """
+
+    def __init__(self, http: HttpClient, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._http = http
+
+    def post(self, url: str | bytes, data: Any = None, json: Any = None,
+             **kwargs: Any) -> requests.Response:
+        return self._http.request("POST", str(url), data=data, json=json, **kwargs)
+
+    def __repr__(self) -> str:
+        return "_TokenSession(<redacted>)"
+
+
+def _keep(answers: list[requests.Response]) -> Callable[[requests.Response], requests.Response]:
+    """A compliance hook that keeps the token endpoint's raw answer.
+
+    authlib fills a missing refresh token in from the one sent; after a
+    rotation that one is dead, so talk reads the tokens from the answer itself.
+    """
+    def hook(response: requests.Response) -> requests.Response:
+        answers.append(response)
+        return response
+    return hook
+
+
+def _why(status: int, body: Any) -> str:
+    """Why Exact refused, as it said it: the endpoint may quote back the secret or token sent."""
+    reason = ""
+    if isinstance(body, dict):
+        reason = talk_secrets.redact(
+            str(body.get("error_description") or body.get("error") or ""))
+    return f"{status} {reason or 'no reason given'}"
+
+
+def _json_of(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 class TokenManager:
@@ -189,52 +253,78 @@ class TokenManager:
             self.refreshes += 1
             return token
 
-    def _exchange(self, form: dict[str, str]) -> dict[str, Any]:
-        """POST to the token endpoint; whatever tokens come back are saved before use.
+    def _exchange(self, grant: dict[str, str]) -> dict[str, Any]:
+        """Ask the token endpoint (through authlib); whatever tokens come back are saved first.
 
         A refusal says what was refused: a refresh token (authorise again) or
         an authorisation code (mistyped, used already or expired: get a new one).
         """
-        form = {**form, "client_id": self.client_id, "client_secret": str(self._client_secret)}
-        talk_secrets.add(*(form.get(k) for k in ("client_secret", "refresh_token", "code")))
+        talk_secrets.add(*(grant.get(k) for k in ("refresh_token", "code")))
         now = self.clock()
+        session = self._session()
+        answers: list[requests.Response] = []
+        session.register_compliance_hook("access_token_response", _keep(answers))
+        session.register_compliance_hook("refresh_token_response", _keep(answers))
+        url = self.http.url(TOKEN_PATH)
+        refused: str | None = None  # why, when Exact refused
+        body: Any = None
         try:
-            response = self.http.request("POST", TOKEN_PATH, data=form,
-                                         headers={"Accept": "application/json"})
-        except HttpStatusError as exc:
-            body = exc.body
-            if isinstance(body, dict) and body.get("access_token") and body.get(
-                    "refresh_token"):
-                self.tokens.save(_token_from_answer(body, now))
-            reason = ""
-            if isinstance(body, dict):
-                # the endpoint may quote back what it was sent: the secret, the refresh token
-                reason = talk_secrets.redact(
-                    str(body.get("error_description") or body.get("error") or ""))
-            why = f"{exc.status} {reason or 'no reason given'}"
-            if form.get("grant_type") == "authorization_code":
-                raise ExactAuthError(
-                    f"Exact Online refused the authorisation code for {self.name!r} ({why}): "
-                    "a code is good for one use within a few minutes, so it may be mistyped, "
-                    "used already or expired; run `talk auth exactonline --system "
-                    f"{self.name}` again for a new one") from None
+            if grant["grant_type"] == "authorization_code":
+                session.fetch_token(url, grant_type="authorization_code", code=grant["code"],
+                                    redirect_uri=grant["redirect_uri"])
+            else:
+                session.refresh_token(url, refresh_token=grant["refresh_token"])
+        except HttpStatusError as exc:  # a 4xx: HttpClient kept the answer
+            refused, body = _why(exc.status, exc.body), exc.body
+        except OAuthError as exc:  # a 2xx answer naming an error
+            refused = _why(answers[-1].status_code if answers else 200,
+                           {"error": exc.error, "error_description": exc.description})
+        except (ValueError, TypeError):
+            pass  # an answer authlib cannot take as a token: the raw answer decides below
+        finally:
+            session.close()
+        if answers:
+            body = _json_of(answers[-1])
+        token: dict[str, Any] | None = None
+        if isinstance(body, dict) and body.get("access_token") and body.get("refresh_token"):
+            # saved before use, and even as Exact refuses: the old refresh token may be dead
+            token = _token_from_answer(body, now)
+            self.tokens.save(token)
+        if refused is not None and grant["grant_type"] == "authorization_code":
             raise ExactAuthError(
-                f"Exact Online refused to refresh the token of {self.name!r} ({why}); "
+                f"Exact Online refused the authorisation code for {self.name!r} ({refused}): "
+                "a code is good for one use within a few minutes, so it may be mistyped, "
+                "used already or expired; run `talk auth exactonline --system "
+                f"{self.name}` again for a new one") from None
+        if refused is not None:
+            raise ExactAuthError(
+                f"Exact Online refused to refresh the token of {self.name!r} ({refused}); "
                 + AGAIN.format(name=self.name)) from None
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        token = _token_from_answer(body, now)
-        self.tokens.save(token)
+        if token is None:
+            token = _token_from_answer(body, now)  # refuses an answer without both tokens
         log.info("Exact Online token of %s refreshed", self.name)
         return token
 
+    def _session(self) -> _TokenSession:
+        """authlib's client for one exchange: it builds the grant and the client's credentials.
+
+        ``client_secret_post``: Exact takes the client's id and secret in the
+        form, not in a Basic header. The answer is read by talk's HttpClient
+        (its size, time and depth bounds, its errors).
+        """
+        return _TokenSession(self.http, client_id=self.client_id,
+                             client_secret=str(self._client_secret),
+                             token_endpoint_auth_method="client_secret_post")
+
     def authorization_url(self, redirect_uri: str, state: str | None = None) -> str:
-        query = urlencode({"client_id": self.client_id, "redirect_uri": redirect_uri,
-                           "response_type": "code", "state": state or secrets.token_urlsafe(16),
-                           "force_login": "0"})
-        return self.http.url(AUTH_PATH) + "?" + query
+        session = self._session()
+        try:
+            url, _ = session.create_authorization_url(
+                self.http.url(AUTH_PATH), state=state or secrets.token_urlsafe(16),
+                redirect_uri=redirect_uri, force_login="0")
+        finally:
+            session.close()
+        return str(url)
 
     def authorize(self, code: str, redirect_uri: str) -> dict[str, Any]:
         """Trade an authorisation code for the first tokens, under the same lock."""

@@ -190,3 +190,20 @@ def test_sync_api_pages_by_timestamp(call: Any, emu: ExactEmulator) -> None:
     assert pages == 3 and len(stamps) == len(emu.state.records["Items"])
     assert stamps == sorted(set(stamps))
     assert call("GET", "sync/Logistics/Items?$select=ID").status_code == 400  # no Timestamp
+
+
+def test_admin_surface_steers_the_division(call: Any, emu: ExactEmulator) -> None:
+    state = requests.get(f"{emu.url}/_emulator/state", timeout=10).json()
+    assert state["records"]["Accounts"] == 3 and state["records"]["Deleted"] == 0
+    path = f"/api/v1/{emu.state.division}/crm/Contacts"
+    added = requests.post(f"{emu.url}/_emulator/faults", timeout=10,
+                          json={"status": 503, "path": path, "body": {"error": "busy"}})
+    assert added.status_code == 201
+    assert call("GET", "crm/Accounts?$filter=Status eq 'C'").status_code == 200
+    busy = call("GET", "crm/Contacts")
+    assert busy.status_code == 503 and busy.json() == {"error": "busy"}
+    assert busy.headers["X-RateLimit-Remaining"]  # served after the budget, as Exact's are
+    assert call("GET", "crm/Contacts").status_code == 200
+    assert requests.post(f"{emu.url}/_emulator/reset", timeout=10).status_code == 204
+    assert emu.state.records["Accounts"] == {}
+    assert call("GET", "crm/Accounts?$filter=Status eq 'C'").json()["d"]["results"] == []

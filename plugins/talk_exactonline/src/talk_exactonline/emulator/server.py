@@ -7,6 +7,11 @@ minutely and daily budgets with their headers and 429s, and the error
 envelope. Faults can be injected to see how talk copes: scripted per path
 (``fail``) or at a seeded rate (``random_faults``).
 
+This module is the HTTP side, on ``talk_core.emulation``'s ``EmulatorApp``:
+the OAuth endpoints, then for ``/api/v1/``: the access token, the division,
+the rate budget, a random fault, a scripted fault, and the resource itself
+(``service.py``), in the order Exact meets them.
+
 Run it with ``talk emulate exactonline --port N --seed`` or
 ``python -m talk_exactonline.emulator --port N --seed``.
 """
@@ -17,47 +22,41 @@ import argparse
 import json
 import logging
 import math
-import re
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode
 
 import attrs
+from werkzeug.wrappers import Request, Response
 
-from talk_core.emulation import Background, Tap
-from talk_core.emulation_faults import DROPPED, RATE_LIMITED, SERVER_ERROR, RandomFaults, drop
-from talk_exactonline.emulator.divisions import DIVISION_FIELDS, DIVISION_LISTS, division_record
-from talk_exactonline.emulator.entities import complete, fields, navigation, stored_fields
-from talk_exactonline.emulator.filter import FilterError, filtered_fields, parse_filter
+from talk_core.emulation import ApiError, EmulatorApp, Fault, RandomFaults, route
+from talk_core.emulation.faults import DROPPED, RATE_LIMITED, SERVER_ERROR
+from talk_core.emulation.tap import hang_up, request_target
 from talk_exactonline.emulator.seed import seed_sample
-from talk_exactonline.emulator.state import ExactState, Refused, exact_date
-from talk_exactonline.schema import BY_NAME, ENDPOINTS
+from talk_exactonline.emulator.service import ServiceCall
+from talk_exactonline.emulator.state import ExactState, Refused
 
 log = logging.getLogger("talk.exactonline.emulator")
 
-SERVICES = {endpoint.path.lower(): name for name, endpoint in ENDPOINTS.items()}
-SYNC = {endpoint.sync.lower(): name for name, endpoint in ENDPOINTS.items()}
-MANDATORY_FILTER = {"Accounts", "Items"}
-ME_FIELDS = ("UserID", "AccountingDivision", "CurrentDivision", "DivisionCustomer",
-             "DivisionCustomerCode", "DivisionCustomerName", "Email", "EmployeeID", "FirstName",
-             "FullName", "Initials", "IsClientUser", "Language", "LanguageCode", "LastName",
-             "Legislation", "MiddleName", "Mobile", "Nationality", "PackageCode", "Phone",
-             "ServerTime", "ServerUtcOffset", "Title", "UserName")
+API_METHODS = ("GET", "POST", "PUT", "DELETE")
+INJECTED = '{"error": {"code": "", "message": {"lang": "", "value": "Injected fault"}}}'
 
 
 @attrs.define
-class Fault:
-    """An answer to give instead of the real one, ``times`` times, to matching requests."""
+class ExactFault(Fault):
+    """A scripted answer for API requests whose target (path and query) contains a text.
 
-    contains: str
-    status: int = 500
-    body: str = '{"error": {"code": "", "message": {"lang": "", "value": "Injected fault"}}}'
-    content_type: str = "application/json"
-    method: str | None = None
-    times: int = 1
+    ``body`` is sent as written (JSON text, or an XML or HTML page with its
+    ``content_type``), with the rate-limit headers of the call it replaces.
+    """
+
+    contains: str = ""
+    body: Any = INJECTED
+    content_type: str | None = "application/json"
+
+    def matches_target(self, method: str, target: str) -> bool:
+        return self.contains in target and self.method in (None, method)
 
 
 @attrs.define
@@ -74,8 +73,10 @@ class RateLimits:
     over_day: int = 0  # calls that came after the day's budget was spent
 
 
-class ExactEmulator:
+class ExactEmulator(EmulatorApp):
     """The emulator: ``start()``, ``url``, ``state``, ``faults``, ``limits``, ``stop()``."""
+
+    name = "exactonline-emulator"
 
     def __init__(self, *, division: int = 1234567, minutely_limit: int = 60,
                  daily_limit: int = 5000, minute_seconds: float = 60.0, page_size: int = 60,
@@ -83,6 +84,11 @@ class ExactEmulator:
                  min_refresh_age: float = 570.0, clock: Callable[[], float] = time.time,
                  client_id: str = "talk-emulator", client_secret: str = "emulator-secret"
                  ) -> None:
+        # The base's fault middleware draws before anything else; Exact's draw comes
+        # after the token endpoints, the access check and the budget (``_checked``), so the
+        # middleware gets a roller that never fires and the emulator keeps its own.
+        super().__init__(random_faults=RandomFaults())
+        self.random_faults = RandomFaults()  # seeded faults at a rate, see talk_core
         self.state = ExactState(division=division, token_lifetime=token_lifetime,
                                 min_refresh_age=min_refresh_age, clock=clock,
                                 client_id=client_id, client_secret=client_secret)
@@ -91,43 +97,40 @@ class ExactEmulator:
         self.page_size = page_size
         self.sync_page_size = sync_page_size
         self.clock = clock
-        self.faults: list[Fault] = []
-        self.random_faults = RandomFaults()  # seeded faults at a rate, see talk_core
         self.token_delay = 0.0  # seconds the token endpoint takes: widens refresh races
         self.calls: list[tuple[str, str, int]] = []
-        self.tap = Tap()  # tests hang a hook on it to see every request
-        self._running: Background | None = None
 
     # -- lifecycle ----------------------------------------------------------------
-    def start(self, port: int = 0) -> ExactEmulator:
-        emulator = self
-
-        class Handler(_Handler):
-            owner = emulator
-
-        self._running = Background(ThreadingHTTPServer(("127.0.0.1", port), Handler),
-                                   "exactonline-emulator", tap=self.tap)
+    def start(self, port: int | None = None) -> ExactEmulator:
+        if port is not None and not self.running:
+            self._port = port
+        super().start()
         return self
 
-    def stop(self) -> None:
-        if self._running is not None:
-            self._running.stop()
-            self._running = None
+    def error_body(self, error: ApiError) -> Any:
+        """Exact's error envelope, for what the base answers itself (a 500, a 413)."""
+        return _error(error.message)
 
-    def __enter__(self) -> ExactEmulator:
-        return self.start() if self._running is None else self
+    def inject(self, request: Request) -> Response | None:
+        """None: fault rules are served in Exact's order, after the budget (``_answer_api``)."""
+        return None
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def snapshot(self) -> Any:
+        """How many records of each entity set, and deletions, the division holds."""
+        with self.state.lock:
+            counts = {name: len(records) for name, records in self.state.records.items()}
+            return {**counts, "Deleted": len(self.state.deleted)}
 
-    @property
-    def port(self) -> int:
-        assert self._running is not None, "the emulator is not started"
-        return self._running.port
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def reset(self) -> None:
+        """An empty division, fresh budgets and no faults; tokens stay valid."""
+        with self.state.lock:
+            for records in self.state.records.values():
+                records.clear()
+            self.state.deleted.clear()
+        with self.lock:
+            self.calls.clear()
+        self.new_day()
+        super().reset()
 
     # -- test helpers ---------------------------------------------------------------
     def seed(self) -> dict[str, list[str]]:
@@ -138,13 +141,23 @@ class ExactEmulator:
         """A refresh token as a person's authorisation would leave it."""
         return self.state.authorize()
 
-    def fail(self, contains: str, status: int = 500, *, body: str | None = None,
+    def fail(self, contains: str, status: int = 500, *,  # type: ignore[override]
+             body: str | None = None,
              content_type: str = "application/json", method: str | None = None,
-             times: int = 1) -> None:
-        fault = Fault(contains, status, method=method, times=times, content_type=content_type)
+             times: int = 1) -> ExactFault:
+        """The next ``times`` API requests whose target contains ``contains`` get this answer.
+
+        The text to find comes first (unlike the base's ``fail``), as every
+        Exact test writes it; the fault is served after the access check and
+        the rate budget, where a real failure of the resource would be.
+        """
+        fault = ExactFault(status=status, times=times, method=method, path=None,
+                           content_type=content_type, contains=contains)
         if body is not None:
             fault.body = body
-        self.faults.append(fault)
+        with self.lock:
+            self.faults.append(fault)
+        return fault
 
     def new_day(self) -> None:
         """The daily budget resets (and so does the minute)."""
@@ -180,475 +193,149 @@ class ExactEmulator:
                        **minutely, "X-RateLimit-Minutely-Remaining":
                        str(limits.minutely - limits.used_minute)}
 
-    def _fault(self, method: str, path: str) -> Fault | None:
-        with self.state.lock:
+    def _fault(self, method: str, target: str, path: str) -> Fault | None:
+        """The first fault rule left that matches: Exact's by text, the admin's by path."""
+        with self.lock:
             for fault in self.faults:
-                if fault.contains in path and fault.method in (None, method) and fault.times > 0:
+                if fault.times > 0 and (fault.matches_target(method, target)
+                                        if isinstance(fault, ExactFault)
+                                        else fault.matches(method, path)):
                     fault.times -= 1
                     return fault
         return None
 
 
-def _error(message: str) -> dict[str, Any]:
-    return {"error": {"code": "", "message": {"lang": "en-US", "value": message}}}
+    # -- routes ---------------------------------------------------------------------
+    @route("/api/oauth2/token", methods=["POST"])
+    def token_endpoint(self, request: Request) -> Response:
+        form = {k: v[-1] for k, v in parse_qs(self.body(request).decode()).items()}
+        time.sleep(self.token_delay)
+        return self._reply(request, *self._guarded(lambda: (200, self.state.token(form))))
 
+    @route("/api/oauth2/auth", methods=["GET"])
+    def authorize_endpoint(self, request: Request) -> Response:
+        """Stands in for the person who logs in and approves: redirects with a code at once."""
+        query = _query(request)
 
-class _Handler(BaseHTTPRequestHandler):
-    owner: ExactEmulator
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body are two writes; no 40 ms stalls
+        def answer() -> tuple[int, Any]:
+            if query.get("client_id") != self.state.client_id:
+                raise Refused(400, f"invalid_client: unknown client_id "
+                                   f"{query.get('client_id')!r}")
+            redirect = query.get("redirect_uri", "")
+            if not self.state.redirect_allowed(redirect):
+                # an open redirect would hand the code to whoever wrote the link
+                raise Refused(400, f"invalid_request: redirect_uri {redirect!r} is not "
+                                   f"registered for client {self.state.client_id!r}")
+            return 302, None
 
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
+        status, body, headers = self._guarded(answer)
+        if status == 302:
+            headers = {"Location": query["redirect_uri"] + "?" + urlencode(
+                {"code": self.state.new_code(), "state": query.get("state", "")})}
+        return self._reply(request, status, body, headers)
 
-    # -- answers ------------------------------------------------------------------------
-    def _send(self, status: int, body: Any = None, headers: dict[str, str] | None = None,
-              content_type: str = "application/json") -> None:
+    @route("/api/v1/<path:rest>", methods=API_METHODS)
+    def api(self, request: Request, rest: str) -> Response:
+        return self._reply(request, *self._checked(request, rest.strip("/")))
+
+    @route("/", methods=API_METHODS)
+    @route("/<path:other>", methods=API_METHODS)
+    def elsewhere(self, request: Request, other: str = "") -> Response:
+        return self._reply(request, 404, _error(f"no such resource: /{other.strip('/')}"))
+
+    # -- answering -----------------------------------------------------------------
+    def _guarded(self, answer: Callable[[], tuple[int, Any]]
+                 ) -> tuple[int, Any, dict[str, str]]:
+        try:
+            status, body = answer()
+        except Refused as exc:
+            return exc.status, exc.body or _error(exc.message), {}
+        return status, body, {}
+
+    def _reply(self, request: Request, status: int, body: Any = None,
+               headers: dict[str, str] | None = None, content_type: str = "application/json"
+               ) -> Response:
         raw = b"" if body is None else (body if isinstance(body, str) else json.dumps(body)
                                         ).encode()
-        self.send_response(status)
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
+        response = Response(raw, status=status)
+        response.headers.pop("Content-Type", None)
         if raw:
-            self.send_header("Content-Type", content_type + "; charset=utf-8")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-        self.owner.calls.append((self.command, self.path, status))
+            response.headers["Content-Type"] = content_type + "; charset=utf-8"
+        for key, value in (headers or {}).items():
+            response.headers[key] = value
+        with self.lock:
+            self.calls.append((request.method, request_target(request.environ), status))
+        return response
 
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
-
-    # -- routing --------------------------------------------------------------------------
-    def _handle(self) -> None:
-        parts = urlsplit(self.path)
-        path = parts.path.strip("/")
-        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-        body = self._body()
+    def _checked(self, request: Request, rest: str) -> tuple[int, Any, dict[str, str]]:
+        """The checks in Exact's order, then the resource; what to answer."""
         try:
-            if path == "api/oauth2/token" and self.command == "POST":
-                self._token(body)
-                return
-            if path == "api/oauth2/auth" and self.command == "GET":
-                self._authorize(query)
-                return
-            if not path.startswith("api/v1/"):
-                raise Refused(404, f"no such resource: /{path}")
-            self.owner.state.check_access(self.headers.get("Authorization"))
-            rest = path[len("api/v1/"):]
+            self.state.check_access(request.headers.get("Authorization"))
             if rest.lower() == "current/me":
-                self._me(query)
-                return
+                call = ServiceCall(self, request.method, request_target(request.environ),
+                                   request.headers)
+                call._me(_query(request))
+                return call.status, call.body, call.answer_headers
             division, _, service = rest.partition("/")
-            if division != str(self.owner.state.division):
+            if division != str(self.state.division):
                 raise Refused(403, f"no access to division {division}")
-            status, headers = self.owner._charge()
-            if status == 429:
-                self._send(429, _error("API rate limit exceeded"), headers)
-                return
-            kind = self.owner.random_faults.draw()
-            if kind is None:
-                self._answer_api(service, query, body, headers)
-            else:
-                self._random_fault(kind, service, query, body, headers)
         except Refused as exc:
-            self._send(exc.status, exc.body or _error(exc.message))
-
-    def _answer_api(self, service: str, query: dict[str, str], body: bytes,
-                    headers: dict[str, str]) -> None:
-        fault = self.owner._fault(self.command, self.path)
-        if fault is not None:
-            self._send(fault.status, fault.body, headers, fault.content_type)
-            return
-        try:
-            self._service(service, query, body, headers)
-        except Refused as exc:
-            self._send(exc.status, _error(exc.message), headers)
-
-    def _random_fault(self, kind: str, service: str, query: dict[str, str], body: bytes,
-                      headers: dict[str, str]) -> None:
-        """Answer with a drawn fault; a late answer is the real one, held back."""
-        faults = self.owner.random_faults
+            return exc.status, exc.body or _error(exc.message), {}
+        status, headers = self._charge()
+        if status == 429:
+            return 429, _error("API rate limit exceeded"), headers
+        kind = self.random_faults.draw()
         if kind == DROPPED:
-            drop(self)
-        elif kind == RATE_LIMITED:
-            self._send(429, _error("Too many requests"),
-                       {**headers, "Retry-After": faults.retry_after})
-        elif kind == SERVER_ERROR:
-            self._send(500, _error("An internal error occurred"), headers)
-        else:
-            with faults.late():
-                self._answer_api(service, query, body, headers)
+            raise hang_up(request.environ)
+        if kind == RATE_LIMITED:
+            return 429, _error("Too many requests"), {
+                **headers, "Retry-After": self.random_faults.retry_after}
+        if kind == SERVER_ERROR:
+            return 500, _error("An internal error occurred"), headers
+        if kind is not None:  # late: the real answer, held back
+            with self.random_faults.late():
+                return self._answer_api(request, service, headers)
+        return self._answer_api(request, service, headers)
 
-    def _token(self, body: bytes) -> None:
-        form = {k: v[-1] for k, v in parse_qs(body.decode()).items()}
-        time.sleep(self.owner.token_delay)
-        self._send(200, self.owner.state.token(form))
-
-    def _authorize(self, query: dict[str, str]) -> None:
-        """Stands in for the person who logs in and approves: redirects with a code at once."""
-        if query.get("client_id") != self.owner.state.client_id:
-            raise Refused(400, f"invalid_client: unknown client_id {query.get('client_id')!r}")
-        redirect = query.get("redirect_uri", "")
-        if not self.owner.state.redirect_allowed(redirect):
-            # an open redirect would hand the code to whoever wrote the link
-            raise Refused(400, f"invalid_request: redirect_uri {redirect!r} is not registered "
-                               f"for client {self.owner.state.client_id!r}")
-        target = query["redirect_uri"] + "?" + urlencode(
-            {"code": self.owner.state.new_code(), "state": query.get("state", "")})
-        self._send(302, None, {"Location": target})
-
-    def _me(self, query: dict[str, str]) -> None:
-        """Who the token belongs to and the division they last worked in (no budget used)."""
-        division = self.owner.state.division
-        me: dict[str, Any] = dict.fromkeys(ME_FIELDS)
-        me.update({"CurrentDivision": division, "AccountingDivision": division,
-                   "FullName": "Emulated User", "FirstName": "Emulated", "LastName": "User",
-                   "UserName": "emulated.user", "Email": "user@example.invalid",
-                   "UserID": "00000000-0000-4000-8000-000000000001", "LanguageCode": "nl-NL",
-                   "Legislation": 1, "ServerTime": exact_date(datetime.now(UTC))})
-        me = {"__metadata": {"uri": f"{self.owner.url}/api/v1/current/Me(guid'{me['UserID']}')",
-                             "type": "Exact.Web.Api.System.Me"}, **me}
-        self._answer_list("Me", [me], query, {}, ME_FIELDS)
-
-    def _service(self, service: str, query: dict[str, str], body: bytes,
-                 headers: dict[str, str]) -> None:
-        state = self.owner.state
-        lowered = service.lower()
-        if lowered == "sync/deleted":
-            self._list("Deleted", query, headers, sync=True)
-            return
-        if lowered in SYNC:
-            if self.command != "GET":
-                raise Refused(405, "the Sync API is read only")
-            self._list(SYNC[lowered], query, headers, sync=True)
-            return
-        address = _ADDRESS.match(service)
-        name = SERVICES.get(address.group("base").lower()) if address else None
-        if name is None and lowered in DIVISION_LISTS:
-            if self.command != "GET":
-                raise Refused(405, f"{self.command} is not allowed on {service}")
-            self._divisions(lowered, query, headers)
-            return
-        if address is None or name is None:
-            raise Refused(404, f"no such resource: {service}")
-        key, nav = address.group("key"), address.group("nav")
-        if key is not None:
-            ident = _key(key)
-            if nav is not None:
-                self._navigate(name, ident, nav, query, headers)
-            elif self.command == "PUT":
-                state.update(name, ident, self._json(body))
-                self._send(204, None, headers)
-            elif self.command == "DELETE":
-                state.delete(name, ident)
-                self._send(204, None, headers)
-            elif self.command == "GET":
-                record = state.records[name].get(ident)
-                if record is None:
-                    raise Refused(404, f"{name} {ident} does not exist")
-                self._send(200, {"d": self._present(name, dict(record), query)}, headers)
-            else:
-                raise Refused(405, f"{self.command} is not allowed here")
-            return
-        if nav is not None:
-            raise Refused(404, f"no such resource: {service}")
-        if self.command == "POST":
-            sent = self._json(body)
-            made = state.create(name, sent)
-            # Exact always answers the new record; Prefer: return=representation
-            # adds the properties it worked out to those the client sent.
-            represent = "return=representation" in (self.headers.get("Prefer") or "")
-            self._send(201, {"d": self._created(name, made, sent, represent)}, headers)
-            return
-        if self.command != "GET":
-            raise Refused(405, f"{self.command} is not allowed here")
-        if name in MANDATORY_FILTER and not query.get("$filter"):
-            raise Refused(400, "This endpoint has mandatory filtering applied. Please add a "
-                               "$filter to the query string.")
-        self._list(name, query, headers, sync=False)
-
-    def _navigate(self, name: str, ident: str, nav: str, query: dict[str, str],
-                  headers: dict[str, str]) -> None:
-        """A document's lines through its deferred link, ``Quotations(guid'..')/QuotationLines``."""
-        children = navigation(name)
-        if children is None or nav.lower() != children.lower():
-            raise Refused(404, f"{name} has no navigation property {nav}")
-        if self.command != "GET":
-            raise Refused(405, f"{self.command} is not allowed on {nav}")
-        if ident not in self.owner.state.records[name]:
-            raise Refused(404, f"{name} {ident} does not exist")
-        parent_field = BY_NAME[children].child_of.parent_property  # type: ignore[union-attr]
-        lines = [r for r in self.owner.state.listing(children) if r.get(parent_field) == ident]
-        lines.sort(key=lambda r: r.get("LineNumber") or 0)
-        self._list(children, query, headers, sync=False, records=lines)
-
-    def _divisions(self, which: str, query: dict[str, str], headers: dict[str, str]) -> None:
-        """The administrations the user reaches: one, the emulated division."""
-        state = self.owner.state
-        record = division_record(state.division, f"{self.owner.url}/api/v1/"
-                                 f"{state.division}/{which}")
-        self._answer_list("Divisions", [record], query, headers, DIVISION_FIELDS)
-
-    def _created(self, name: str, made: dict[str, Any], sent: dict[str, Any],
-                 represent: bool) -> dict[str, Any]:
-        dt = BY_NAME[name]
-        children = navigation(name)
-        if represent:
-            shown = self._present(name, dict(made), {}, inline=True)
-            if children:
-                shown[children] = {"results": [
-                    self._present(children, dict(line), {})
-                    for line in (made.get(children) or {}).get("results", [])]}
-            return shown
-        kept = {k: made[k] for k in made if k in sent or k == dt.id_field}
-        shown = self._present(name, kept, {}, inline=True, bare=True)
-        if children:
-            child_id = BY_NAME[children].id_field
-            sent_lines = sent.get(children) or []
-            shown[children] = {"results": [
-                self._present(children, {k: line[k] for k in line
-                                         if k in sent_line or k == child_id},
-                              {}, bare=True)
-                for line, sent_line in zip((made.get(children) or {}).get("results", []),
-                                           sent_lines, strict=False)]}
-        return shown
-
-    def _json(self, body: bytes) -> dict[str, Any]:
-        if self.headers.get("Content-Type", "").split(";")[0] != "application/json":
-            raise Refused(415, "Content-Type must be application/json")
+    def _answer_api(self, request: Request, service: str, headers: dict[str, str]
+                    ) -> tuple[int, Any, dict[str, str]]:
+        target = request_target(request.environ)
+        fault = self._fault(request.method, target, request.path)
+        if fault is not None:
+            if fault.drop:
+                raise hang_up(request.environ)
+            return _FaultAnswer(fault, headers).as_tuple()
+        call = ServiceCall(self, request.method, target, request.headers)
         try:
-            data = json.loads(body or b"{}")
-        except ValueError:
-            raise Refused(400, "the body is not JSON") from None
-        if not isinstance(data, dict):
-            raise Refused(400, "the body must be an object")
-        return data
-
-    def _present(self, name: str, record: dict[str, Any], query: dict[str, str],
-                 *, inline: bool = False, bare: bool = False) -> dict[str, Any]:
-        """A record as Exact shows it: metadata, every property, lines deferred or inline.
-
-        ``bare``: only the properties in ``record`` (a POST without Prefer).
-        """
-        uri_key = BY_NAME[name].id_field if name in BY_NAME else "ID"
-        service = ENDPOINTS[name].path if name in ENDPOINTS else "sync/Deleted"
-        ident = record.get(uri_key, "")
-        stamp = record.get("Timestamp")
-        if not bare:
-            record = complete(name, record, self.owner.state.records,
-                              self.owner.state.division)
-        uri = f"{self.owner.url}/api/v1/{self.owner.state.division}/{service}(guid'{ident}')"
-        record = {"__metadata": {"uri": uri, "type": f"Exact.Web.Api.Models.{name}"},
-                  **record}
-        children = navigation(name)
-        expanded = {e.strip() for e in (query.get("$expand") or "").split(",")}
-        if children and not inline and children in expanded:
-            parent_field = BY_NAME[children].child_of.parent_property  # type: ignore[union-attr]
-            lines = sorted((r for r in self.owner.state.listing(children)
-                            if r.get(parent_field) == ident), key=lambda r: r["LineNumber"])
-            record[children] = {"results": [self._present(children, line, {})
-                                            for line in lines]}
-        elif children and not inline:
-            record[children] = {"__deferred": {"uri": uri + "/" + children}}
-        record.pop("Timestamp", None)
-        selected = _selected(query.get("$select"))
-        if selected and "Timestamp" in selected and stamp is not None:
-            record["Timestamp"] = stamp  # asked for on the Sync API
-        return _select(record, selected)
-
-    def _check_query(self, name: str, query: dict[str, str], known: tuple[str, ...],
-                     *, sync: bool) -> None:
-        """Refuse, as Exact does, a $select or $filter naming what the entity lacks."""
-        allowed = set(known) | ({"Timestamp"} if sync or name == "Deleted" else set())
-        children = navigation(name)
-        for field in _selected(query.get("$select")) or ():
-            head = field.split("/", 1)[0]
-            if field == "*" or head in allowed or (children and head == children):
-                continue
-            raise Refused(400, f"'{field}' is not a property of {name}: "
-                               "unknown property in $select")
-        for field in sorted(self._filter_fields(query)):
-            if field not in allowed:
-                raise Refused(400, f"No property '{field}' exists in type "
-                                   f"'Exact.Web.Api.Models.{name}' ($filter)")
-
-    def _filter_fields(self, query: dict[str, str]) -> set[str]:
-        text = query.get("$filter", "")
-        if not text:
-            return set()
-        try:
-            return filtered_fields(text)
-        except FilterError as exc:
-            raise Refused(400, str(exc)) from None
-
-    def _list(self, name: str, query: dict[str, str], headers: dict[str, str], *,
-              sync: bool, records: list[dict[str, Any]] | None = None) -> None:
-        known = fields(name)
-        self._check_query(name, query, known, sync=sync)
-        if records is None:
-            records = self.owner.state.listing(name)
-        text = query.get("$filter", "")
-        named = self._filter_fields(query)
-        if sync and "Timestamp" not in named:
-            raise Refused(400, "The Sync API needs $filter=Timestamp gt <n>L")
-        if text:
-            predicate = parse_filter(text)  # checked by _check_query
-            if name != "Deleted" and named - stored_fields(name):
-                # the filter names a property Exact works out: filter what it shows
-                state = self.owner.state
-                records = [r for r in records if predicate(
-                    {**complete(name, r, state.records, state.division),
-                     "Timestamp": r.get("Timestamp")})]
-            else:
-                records = [r for r in records if predicate(r)]
-        if sync:
-            records.sort(key=lambda r: r["Timestamp"])
-        else:
-            records = _ordered(records, query.get("$orderby"), known)
-        self._page(name, records, query, headers, sync=sync)
-
-    def _page(self, name: str, records: list[dict[str, Any]], query: dict[str, str],
-              headers: dict[str, str], *, sync: bool) -> None:
-        """One page of ``records``: $skip and $top cut the whole result, a page is 60 (1000).
-
-        ``$top`` caps what the query answers in all, as OData has it; it never
-        raises the page size. The next page is ``__next``, with the same query
-        and a ``$skiptoken``: on the Sync API the last Timestamp read, elsewhere
-        the position (Exact's own token is opaque; clients follow the link).
-        """
-        size = self.owner.sync_page_size if sync else self.owner.page_size
-        skip = _count(query, "$skip")
-        top = _count(query, "$top") if "$top" in query else None
-        records = records[skip:]
-        if top is not None:
-            records = records[:top]
-        total = len(records)
-        if sync:
-            after = int(query.get("$skiptoken", "0").rstrip("L") or 0)
-            rest = [r for r in records if r["Timestamp"] > after]
-            page, more = rest[:size], len(rest) > size
-            token = f"{page[-1]['Timestamp']}L" if more else ""
-        else:
-            offset = _count(query, "$skiptoken")
-            page = records[offset:offset + size]
-            more = offset + size < len(records)
-            token = str(offset + size)
-        shown = [self._present(name, r, query) if name != "Deleted"
-                 else _select(complete(name, r, {}, self.owner.state.division),
-                              _selected(query.get("$select")))
-                 for r in page]
-        d: dict[str, Any] = {"results": shown}
-        if query.get("$inlinecount") == "allpages":
-            d["__count"] = str(total)
-        if more:
-            d["__next"] = self._next(query, {"$skiptoken": token})
-        self._send(200, {"d": d}, headers)
-
-    def _answer_list(self, name: str, records: list[dict[str, Any]], query: dict[str, str],
-                     headers: dict[str, str], known: tuple[str, ...]) -> None:
-        """A small list that is not one of the division's entity sets (Divisions)."""
-        for field in _selected(query.get("$select")) or ():
-            if field not in known:
-                raise Refused(400, f"'{field}' is not a property of {name}: "
-                                   "unknown property in $select")
-        for field in self._filter_fields(query):
-            if field not in known:
-                raise Refused(400, f"No property '{field}' exists in type "
-                                   f"'Exact.Web.Api.Models.{name}' ($filter)")
-        if query.get("$filter"):
-            predicate = parse_filter(query["$filter"])
-            records = [r for r in records if predicate(r)]
-        records = _ordered(records, query.get("$orderby"), known)
-        if "$top" in query:
-            records = records[:_count(query, "$top")]
-        self._send(200, {"d": {"results": [_select(r, _selected(query.get("$select")))
-                                           for r in records]}}, headers)
-
-    def _next(self, query: dict[str, str], changes: dict[str, str]) -> str:
-        merged = {**query, **changes}
-        path = urlsplit(self.path).path
-        return f"{self.owner.url}{path}?" + "&".join(
-            f"{k}={quote(v, safe=',')}" for k, v in merged.items())
+            call._service(service, _query(request), self.body(request), headers)
+        except Refused as exc:
+            return exc.status, _error(exc.message), headers
+        return call.status, call.body, call.answer_headers
 
 
-_ADDRESS = re.compile(r"^(?P<base>[^()/]+/[^()/]+)(?:\((?P<key>[^)]*)\))?(?:/(?P<nav>\w+))?$")
+
+@attrs.frozen
+class _FaultAnswer:
+    """A scripted fault's answer: its text body as written, or JSON of the admin's object."""
+
+    fault: Fault
+    headers: dict[str, str]
+
+    def as_tuple(self) -> tuple[int, Any, dict[str, str]]:
+        body = self.fault.body
+        if body is not None and not isinstance(body, str):
+            body = json.dumps(body)
+        return self.fault.status, body, {**self.headers, **self.fault.headers}
 
 
-def _key(text: str) -> str:
-    """The guid of ``guid'...'`` (or a bare quoted or unquoted one); 400 if it is none."""
-    raw = text.strip()
-    if raw.lower().startswith("guid"):
-        raw = raw[4:]
-    raw = raw.strip("'")
-    if not _GUID.match(raw):
-        raw_shown = text[:60]
-        raise Refused(400, f"Invalid key: {raw_shown!r} is not a guid'...' literal")
-    return raw.lower()
+def _query(request: Request) -> dict[str, str]:
+    """The query's options, the last of a repeated one (as ``parse_qs`` read them before)."""
+    text = request.query_string.decode("latin-1")
+    return {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
 
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-
-
-def _count(query: dict[str, str], option: str) -> int:
-    text = query.get(option) or "0"
-    if not text.isdigit():
-        raise Refused(400, f"{option} must be a whole number, not {text!r}")
-    return int(text)
-
-
-def _ordered(records: list[dict[str, Any]], orderby: str | None,
-             known: tuple[str, ...]) -> list[dict[str, Any]]:
-    """``$orderby=A desc,B``: stable sorts from the last key to the first, nulls first."""
-    if not orderby:
-        return records
-    keys = []
-    for part in orderby.split(","):
-        field, _, direction = part.strip().partition(" ")
-        direction = direction.strip().lower() or "asc"
-        if field not in known or direction not in ("asc", "desc"):
-            raise Refused(400, f"cannot order by {part.strip()!r}")
-        keys.append((field, direction == "desc"))
-    out = list(records)
-    for field, descending in reversed(keys):
-        try:
-            out.sort(key=_sort_key(field, str_values=False), reverse=descending)
-        except TypeError:
-            out.sort(key=_sort_key(field, str_values=True), reverse=descending)
-    return out
-
-
-def _sort_key(field: str, *, str_values: bool) -> Callable[[dict[str, Any]], tuple[bool, Any]]:
-    def key(record: dict[str, Any]) -> tuple[bool, Any]:
-        value = record.get(field)
-        return value is not None, (str(value) if str_values else value)
-    return key
-
-
-def _selected(select: str | None) -> list[str] | None:
-    if not select:
-        return None
-    return [s.strip() for s in select.split(",") if s.strip()]
-
-
-def _select(record: dict[str, Any], selected: list[str] | None) -> dict[str, Any]:
-    if not selected or "*" in selected:
-        return record
-    wanted = {s.split("/", 1)[0] for s in selected} | {"__metadata"}
-    return {k: v for k, v in record.items() if k in wanted}
+def _error(message: str) -> dict[str, Any]:
+    return {"error": {"code": "", "message": {"lang": "en-US", "value": message}}}
 
 
 def serve(port: int = 0, seed: bool = False) -> None:

@@ -10,7 +10,12 @@ import pytest
 import requests
 
 from talk_exactonline.emulator import ExactEmulator
-from talk_exactonline.emulator.filter import FilterError, filtered_fields, parse_filter
+from talk_exactonline.emulator.filter import (
+    FilterError,
+    compared_literals,
+    filtered_fields,
+    parse_filter,
+)
 
 RECORDS = [
     {"Name": "O'Brien", "Status": "C", "City": None, "Count": 3, "Blocked": False,
@@ -67,6 +72,19 @@ def test_filters_that_do_not_parse_say_where(text: str, complaint: str) -> None:
 
 def test_filtered_fields_are_the_members_named() -> None:
     assert filtered_fields("(A eq 1 or substringof('x', B)) and not C eq null") == {"A", "B", "C"}
+    assert compared_literals("(A eq 1 or 'x' ne B) and C eq guid'" + "0" * 8 + "-0000-0000-"
+                             "0000-000000000000' and trim(D) eq 'y'") == [
+        ("A", "eq", "Edm.Decimal"), ("B", "ne", "Edm.String"), ("C", "eq", "Edm.Guid")]
+
+
+def test_guid_properties_take_guid_literals_only(call: Any, emu: ExactEmulator) -> None:
+    account = next(iter(emu.state.records["Accounts"]))
+    text = call("GET", f"crm/Contacts?$filter=Account eq '{account}'")
+    assert text.status_code == 400
+    assert "incompatible" in text.json()["error"]["message"]["value"]
+    assert call("GET", f"crm/Contacts?$filter=FirstName eq guid'{account}'").status_code == 400
+    found = call("GET", f"crm/Contacts?$filter=Account eq guid'{account}' or Account eq null")
+    assert [r["FirstName"] for r in found.json()["d"]["results"]] == ["Anna"]
 
 
 @pytest.fixture

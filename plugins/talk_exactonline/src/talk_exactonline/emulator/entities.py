@@ -38,6 +38,11 @@ EXTRA: dict[str, tuple[str, ...]] = {
                     "AmountDiscount", "PaymentCondition", "AmountDC", "StatusDescription"),
     "SalesOrderLines": ("ItemCode", "ItemDescription", "VATCode", "AmountFC"),
 }
+#: Properties of type Edm.Guid beyond the key and the references of talk's schema.
+GUIDS = ("Creator", "Modifier", "MainContact", "InvoiceAccount", "AccountMainContact",
+         "Contact", "OrderAccountContact", "DeliveryAccount", "SalesPerson", "DeliverTo",
+         "InvoiceTo", "OrderedByContactPerson", "ItemGroup", "Quotation", "DeletedBy",
+         "EntityKey")
 #: What ``sync/Deleted`` answers with.
 DELETED_FIELDS = ("ID", "EntityKey", "EntityType", "Timestamp", "DeletedBy", "DeletedDate",
                   "Division", "FullName")
@@ -50,6 +55,15 @@ def fields(name: str) -> tuple[str, ...]:
     dt = BY_NAME[name]
     names = [dt.id_field, *(p.name for p in dt.properties), *EXTRA.get(name, ()), *SYSTEM]
     return tuple(dict.fromkeys(names))
+
+
+def guid_fields(name: str) -> frozenset[str]:
+    """The properties of ``name`` that hold guids: compared with guid'...' only."""
+    own: set[str] = {"ID"}
+    if name in BY_NAME:
+        dt = BY_NAME[name]
+        own |= {dt.id_field} | {p.name for p in dt.properties if p.reference}
+    return frozenset(own | (set(GUIDS) & set(fields(name))))
 
 
 def stored_fields(name: str) -> frozenset[str]:

@@ -189,6 +189,9 @@ class _Parser:
         self.text = text
         self.tokens: list[tuple[str, str, int]] = []
         self.fields: set[str] = set()
+        #: (member, operator, type of the literal it is compared with), for type checks
+        self.compared: list[tuple[str, str, str]] = []
+        self.last: tuple[str, str] = ("expression", "")
         position = 0
         while position < len(text):
             if text[position:].strip() == "":
@@ -258,6 +261,7 @@ class _Parser:
 
     def comparison(self) -> Node:
         left = self.value()
+        left_is = self.last
         op = self.word(*COMPARISONS)
         if op is None:
             token = self.peek()
@@ -266,6 +270,10 @@ class _Parser:
                 raise FilterError(f"arithmetic ({token[1]}) in $filter is not supported")
             return left
         right = self.value()
+        for one, other in ((left_is, self.last), (self.last, left_is)):
+            if one[0] == "member" and other[0] == "literal":
+                self.compared.append((one[1], op, other[1]))
+        self.last = ("expression", "")
         return lambda r: compare(left(r), op, right(r))
 
     def value(self) -> Node:
@@ -273,19 +281,23 @@ class _Parser:
         if token is None:
             raise self.fail("a value")
         kind, text, _ = token
+        self.last = ("expression", "")
         if kind == "punct" and text == "(":
             self.at += 1
             inner = self.or_()
             if not self.punct(")"):
                 raise self.fail("')'")
+            self.last = ("expression", "")
             return inner
         if kind == "string":
             self.at += 1
             literal = _literal(text)
+            self.last = ("literal", _edm_type(literal))
             return lambda r: literal
         if kind == "number":
             self.at += 1
             number = _number(text)
+            self.last = ("literal", "Edm.Decimal")
             return lambda r: number
         if kind != "word":
             raise self.fail("a value")
@@ -293,6 +305,7 @@ class _Parser:
         if lower in ("true", "false", "null"):
             self.at += 1
             keyword: bool | None = None if lower == "null" else lower == "true"
+            self.last = ("literal", "null" if keyword is None else "Edm.Boolean")
             return lambda r: keyword
         if lower in ("and", "or", "not", *COMPARISONS):
             raise self.fail("a value")
@@ -302,6 +315,7 @@ class _Parser:
         if "/" in text:
             raise FilterError(f"navigation in $filter ({text}) is not supported")
         self.fields.add(text)
+        self.last = ("member", text)
         return lambda r: r.get(text)
 
     def call(self, name: str) -> Node:
@@ -317,6 +331,7 @@ class _Parser:
         if not fewest <= len(args) <= most:
             raise FilterError(f"{name} takes {fewest}" + (f" to {most}" if most != fewest
                               else "") + f" arguments, got {len(args)}")
+        self.last = ("expression", "")
         return lambda r: function(*(a(r) for a in args))
 
 
@@ -326,8 +341,23 @@ def parse_filter(text: str) -> Callable[[Record], bool]:
     return lambda record: node(record) is True
 
 
+def _edm_type(literal: Any) -> str:
+    if isinstance(literal, Guid):
+        return "Edm.Guid"
+    if isinstance(literal, datetime):
+        return "Edm.DateTime"
+    return "Edm.String"
+
+
 def filtered_fields(text: str) -> set[str]:
     """The fields a filter names, to check them against the entity's fields."""
     parser = _Parser(text)
     parser.parse()
     return parser.fields
+
+
+def compared_literals(text: str) -> list[tuple[str, str, str]]:
+    """Each (field, operator, literal's Edm type) the filter compares, to check the types."""
+    parser = _Parser(text)
+    parser.parse()
+    return parser.compared

@@ -21,8 +21,19 @@ from urllib.parse import quote, urlsplit
 from werkzeug.datastructures import Headers
 
 from talk_exactonline.emulator.divisions import DIVISION_FIELDS, DIVISION_LISTS, division_record
-from talk_exactonline.emulator.entities import complete, fields, navigation, stored_fields
-from talk_exactonline.emulator.filter import FilterError, filtered_fields, parse_filter
+from talk_exactonline.emulator.entities import (
+    complete,
+    fields,
+    guid_fields,
+    navigation,
+    stored_fields,
+)
+from talk_exactonline.emulator.filter import (
+    FilterError,
+    compared_literals,
+    filtered_fields,
+    parse_filter,
+)
 from talk_exactonline.emulator.state import Refused, exact_date
 from talk_exactonline.schema import BY_NAME, ENDPOINTS
 
@@ -230,6 +241,17 @@ class ServiceCall:
             if field not in allowed:
                 raise Refused(400, f"No property '{field}' exists in type "
                                    f"'Exact.Web.Api.Models.{name}' ($filter)")
+        guids = guid_fields(name)
+        text = query.get("$filter") or ""
+        for field, op, literal in compared_literals(text) if text else []:
+            if literal == "null" or (field in guids) == (literal == "Edm.Guid"):
+                continue
+            if field in guids:
+                raise Refused(400, f"Operator '{op}' incompatible with operand types "
+                                   f"'Edm.Guid' and '{literal}' ($filter: {field} holds a "
+                                   "guid, compare it with guid'...')")
+            raise Refused(400, f"Operator '{op}' incompatible with operand types "
+                               f"'{field}' and 'Edm.Guid' ($filter: {field} holds no guid)")
 
     def _filter_fields(self, query: dict[str, str]) -> set[str]:
         text = query.get("$filter", "")

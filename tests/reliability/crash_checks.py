@@ -33,7 +33,7 @@ Contents = dict[str, Counter[str]]
 #: Values a system gives a record on its own: never part of what a record says.
 ASSIGNED = {
     "billing": {"id", "created_at", "updated_at", "url", "pdf_url", "statement_pdf_url"},
-    "erp": {"Timestamp", "Modified", "__metadata", "ID", "OrderID", "QuotationID"},
+    "erp": {"Timestamp", "Modified", "Created", "__metadata", "ID", "OrderID", "QuotationID"},
     "crm": {"id"},
 }
 #: Document and account numbers: sequences when a system numbers a record itself.

@@ -288,6 +288,7 @@ class ExactState:
                     if r.get(dt.child_of.parent_property) == parent_id)
             self._derive(name, record)
             self._stamp(name, record)
+            record["Created"] = record["Modified"]
             self.records[name][ident] = record
             created_lines = []
             if children is not None:

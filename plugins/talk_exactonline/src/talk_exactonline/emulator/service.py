@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
 from werkzeug.datastructures import Headers
@@ -34,11 +34,8 @@ from talk_exactonline.emulator.filter import (
     filtered_fields,
     parse_filter,
 )
-from talk_exactonline.emulator.state import Refused, exact_date
+from talk_exactonline.emulator.state import ExactState, Refused, exact_date
 from talk_exactonline.schema import BY_NAME, ENDPOINTS
-
-if TYPE_CHECKING:
-    from talk_exactonline.emulator.server import ExactEmulator
 
 SERVICES = {endpoint.path.lower(): name for name, endpoint in ENDPOINTS.items()}
 SYNC = {endpoint.sync.lower(): name for name, endpoint in ENDPOINTS.items()}
@@ -50,10 +47,21 @@ ME_FIELDS = ("UserID", "AccountingDivision", "CurrentDivision", "DivisionCustome
              "ServerTime", "ServerUtcOffset", "Title", "UserName")
 
 
+class Division(Protocol):
+    """What a request needs of the emulator serving it: its records, page sizes and address."""
+
+    state: ExactState
+    page_size: int
+    sync_page_size: int
+
+    @property
+    def url(self) -> str: ...
+
+
 class ServiceCall:
     """One request to the division's resources; ``status``, ``body``, ``headers`` its answer."""
 
-    def __init__(self, owner: ExactEmulator, command: str, path: str,
+    def __init__(self, owner: Division, command: str, path: str,
                  headers: Headers) -> None:
         self.owner = owner
         self.command = command

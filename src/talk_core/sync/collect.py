@@ -216,6 +216,9 @@ def collect(c: Collector, instance: SystemInstance, datatype: DataType,
                                             entity.id)
                         row.global_id = left[0]
                         staged.append(row)
+                    elif c.staged_before:
+                        # a reading of that facet an earlier run left unmerged is stale
+                        pending.left.append((m.global_type, entity.id))
                     continue
                 try:
                     values, digest = project(m, datatype, entity)
@@ -336,6 +339,8 @@ class _Pending:
         self.seen: list[str] = []
         #: records deleted before they were ever linked (see ``flush``)
         self.gone: list[str] = []
+        #: (global type, id): facets records left before they were ever linked
+        self.left: list[tuple[str, str]] = []
         self.cursor: str | None = None
         self.pages = 0
 
@@ -353,6 +358,14 @@ class _Pending:
                 stale = store.inbox_reads_until(store.inbox_last_seq(), self.system,
                                                 self.datatype, self.gone)
                 store.inbox_delete(r.seq for r in stale if r.seq is not None)
+            if self.left:
+                # so are rows of a facet a record has left since (a person staged
+                # before a crash, a company now): that person is no more
+                left = set(self.left)
+                stale = store.inbox_reads_until(self.c.staged_before, self.system,
+                                                self.datatype, [i for _gt, i in left])
+                store.inbox_delete(r.seq for r in stale if r.seq is not None
+                                   and (r.global_type, r.external_id) in left)
             store.stage(self._resolved(self._superseding(self.rows)))
             for letter in self.letters:
                 self.c.letters.add(letter)
@@ -362,6 +375,7 @@ class _Pending:
                 # a listing's cursor waits for the deletes it tells (see collect)
                 store.set_cursor(self.system, self.datatype, self.cursor)
         self.rows, self.letters, self.seen, self.gone, self.pages = [], [], [], [], 0
+        self.left = []
 
     def _superseding(self, rows: list[InboxRow]) -> list[InboxRow]:
         """Rows that take the place of rows an earlier run staged and never merged.

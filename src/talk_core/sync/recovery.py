@@ -18,6 +18,13 @@ person, its journal entry kept, and the entity is not created again in
 that system until a later run finds one record (the person deleted the
 others) or none (it is created anew).
 
+A record found again is linked as talk *wrote* it, not as it is found
+(``as_written``): someone may have edited it between the crash and this
+run, and its link is the state the next read is compared with. Linked as
+found, with the found record's hash, the edit would be taken for the echo
+of talk's own write and lost; linked as written, the next read sees it as
+a change of that system, like any edit made after a sync.
+
 A dry run settles the journal the same way, asking the systems (reads
 only) inside its rolled-back transaction, so it plans what the run after
 it will; an interrupted delete is not sent again, only its link dropped.
@@ -26,15 +33,17 @@ it will; an interrupted delete is not sent again, only its link dropped.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from talk_core.connector import BatchRecovery, Connector, PendingCreate, Recovered, recover_each
 from talk_core.errors import AmbiguousRecovery, SystemUnavailable
-from talk_core.model import Entity
+from talk_core.model import DataType, Entity, PropertyType
 from talk_core.store.base import InboxRow, JournalEntry, StateStore
 from talk_core.sync.catalog import Catalog
 from talk_core.sync.commit import STOPS, Outcome, UnitOfWork
 from talk_core.sync.context import InFlight, RunContext
 from talk_core.sync.translate import Translator
+from talk_core.system import SystemSpec
 
 log = logging.getLogger("talk.sync")
 
@@ -80,6 +89,42 @@ def settle_answer(store: StateStore, connector: Connector, entry: JournalEntry,
                     entry.global_id)
         return None
     return answer
+
+
+def as_written(spec: SystemSpec, datatype: str, found: Entity, sent: dict[str, Any]
+               ) -> Entity:
+    """``found`` as talk's create left it: what talk sent, in place of what it holds now.
+
+    What the system gives a record itself (its id, read-only fields, a
+    line's parent, fields no datatype declares) is kept as found; every
+    field talk could have sent holds what it sent, or nothing. Lines sent
+    inline are matched to the found ones in order, each taken the same way.
+    """
+    dt = spec.datatype(datatype)
+    properties = _written_properties(spec, dt, found.properties, sent)
+    return Entity(found.id, properties, found.updated, found.deleted)
+
+
+def _written_properties(spec: SystemSpec, dt: DataType, found: dict[str, Any],
+                        sent: dict[str, Any]) -> dict[str, Any]:
+    properties = dict(found)
+    parent_field = dt.child_of.parent_property if dt.child_of is not None else None
+    for prop in dt.properties:
+        name = prop.name
+        if prop.read_only or name == dt.id_field or name == parent_field:
+            continue
+        if prop.type is PropertyType.CHILDREN and prop.child:
+            lines, sent_lines = found.get(name), sent.get(name)
+            if isinstance(lines, list) and isinstance(sent_lines, list):
+                child = spec.datatype(prop.child)
+                properties[name] = [
+                    _written_properties(spec, child, line, sent_lines[n])
+                    if n < len(sent_lines) and isinstance(line, dict)
+                    and isinstance(sent_lines[n], dict) else line
+                    for n, line in enumerate(lines)]
+            continue
+        properties[name] = sent.get(name)
+    return properties
 
 
 def _taken(store: StateStore, entry: JournalEntry, external_id: str) -> bool:
@@ -194,8 +239,11 @@ class Recovery:
         if self.store.link_for(gt, gid, system):
             outcome.settled.add(system)
         elif found is not None:
-            outcome.links.extend(self.translator.links_for_created(entry, found))
-            outcome.created.append((system, entry.datatype, found))
+            # linked as talk wrote it: an edit made since is news for the next read
+            written = as_written(self.catalog.systems[system].spec, entry.datatype, found,
+                                 entry.payload.get("properties", {}))
+            outcome.links.extend(self.translator.links_for_created(entry, written))
+            outcome.created.append((system, entry.datatype, written))
             # the create did happen: the letter its lost answer left is settled
             outcome.settled.add(system)
         else:

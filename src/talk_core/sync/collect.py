@@ -175,6 +175,7 @@ def collect(c: Collector, instance: SystemInstance, datatype: DataType,
     listed = 0
     c.ctx.progress("read", system=instance.name, datatype=datatype.name)
     pending = _Pending(c, instance.name, datatype.name, full)
+    deleting = c.in_flight.deleting
     unreadable_page = False
     for page in instance.connector.read(datatype.name, cursor):
         if page.listing and not full and not pending.listing:
@@ -204,6 +205,8 @@ def collect(c: Collector, instance: SystemInstance, datatype: DataType,
                     pending.gone.append(entity.id)
                 continue
             live.append(entity.id)
+            if deleting and (instance.name, datatype.name, entity.id) in deleting:
+                continue  # its delete waits in the journal: what it holds is no news
             staged: list[InboxRow] = []
             failed: list[DeadLetter] = []
             for m in mappings:

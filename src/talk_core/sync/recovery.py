@@ -95,10 +95,13 @@ def as_written(spec: SystemSpec, datatype: str, found: Entity, sent: dict[str, A
                ) -> Entity:
     """``found`` as talk's create left it: what talk sent, in place of what it holds now.
 
-    What the system gives a record itself (its id, read-only fields, a
-    line's parent, fields no datatype declares) is kept as found; every
-    field talk could have sent holds what it sent, or nothing. Lines sent
-    inline are matched to the found ones in order, each taken the same way.
+    Every field talk sent holds what it sent; the rest is kept as found.
+    A field talk did not send may hold what the system gives every new
+    record (Invoiced names an invoice "Invoice") or what someone typed in
+    since: nothing in the record tells the two apart, and taking a default
+    for news would share it after every crash, so it is taken as the
+    record's own. Lines sent inline are matched to the found ones in order,
+    each taken the same way.
     """
     dt = spec.datatype(datatype)
     properties = _written_properties(spec, dt, found.properties, sent)
@@ -123,7 +126,8 @@ def _written_properties(spec: SystemSpec, dt: DataType, found: dict[str, Any],
                     and isinstance(sent_lines[n], dict) else line
                     for n, line in enumerate(lines)]
             continue
-        properties[name] = sent.get(name)
+        if name in sent:
+            properties[name] = sent[name]
     return properties
 
 
@@ -163,8 +167,10 @@ class Recovery:
                 continue
             if entry.payload.get("op") == "delete":
                 self.ctx.check_stop()
-                if self.ctx.available(entry.system):
-                    self._recover_delete(instance.connector, entry)
+                record = (entry.system, entry.datatype, entry.payload["external_id"])
+                if not self.ctx.available(entry.system) or not self._recover_delete(
+                        instance.connector, entry) or self.ctx.dry_run:
+                    in_flight.deleting.add(record)
                 continue
             creates.setdefault((entry.system, entry.datatype), []).append(entry)
         for (system, datatype), entries in creates.items():
@@ -251,8 +257,12 @@ class Recovery:
                                            global_id=gid))
         self.work.settle([outcome])
 
-    def _recover_delete(self, connector: Connector, entry: JournalEntry) -> None:
-        """Finish a delete a crash interrupted: deletes are idempotent, so send it again."""
+    def _recover_delete(self, connector: Connector, entry: JournalEntry) -> bool:
+        """Finish a delete a crash interrupted or a system refused: send it again.
+
+        Deletes are idempotent. True if it went through (or, in a dry run,
+        would be sent); one that fails again keeps its entry and its link.
+        """
         external_id = entry.payload["external_id"]
         try:
             if not self.ctx.dry_run:
@@ -261,14 +271,15 @@ class Recovery:
             raise
         except SystemUnavailable as exc:
             self.ctx.mark_unavailable(entry.system, exc)
-            return
+            return False
         except Exception as exc:
             log.warning("journal: cannot finish deleting %s %s %s yet: %s",
                         entry.system, entry.datatype, external_id, exc)
-            return
+            return False
         outcome = Outcome(entry.global_type, entry.global_id, journal_done=[entry.key])
         outcome.settled.add(entry.system)  # the letter a failed try of it left is settled
         link = self.store.get_link(entry.system, entry.datatype, external_id, entry.global_type)
         if link is not None:
             outcome.dropped.append(link)
         self.work.settle([outcome])
+        return True

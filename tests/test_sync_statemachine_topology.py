@@ -969,3 +969,23 @@ def test_a_person_read_before_a_crash_and_turned_company_since_is_no_person(
         assert erp.count("Contacts") == 0
         assert sorted(a["Name"] for a in erp.records("Accounts").values()) == ["org-1", "per-2"]
         settled(again, conns)
+
+
+def test_a_new_erp_address_without_the_city_its_account_has_gets_it(
+        sync: Sync, conns: dict[str, InMemoryConnector]) -> None:
+    """The ledger keeps one city for both: the account's fills the address that has none.
+
+    An empty city on the new address is no news (as on any first link),
+    and the ledger customer talk creates holds the account's city in the
+    field its location reads too: that is the location's city.
+    """
+    erp = conns["erp"]
+    account = erp.put("Accounts", {"Name": "org-1", "Email": "a@x.no", "City": "Tromsø"})
+    erp.put("Addresses", {"Account": account.id, "Type": "invoice",
+                          "AddressLine1": "Torget 3", "City": None})
+    result = sync.run()
+    assert result.status == "done" and result.dead_letters == []
+    _, customer = only(conns["ledger"], "customers")
+    assert (customer["city"], customer["street"]) == ("Tromsø", "Torget 3")
+    assert only(erp, "Addresses")[1]["City"] == "Tromsø"
+    settled(sync, conns)

@@ -23,6 +23,7 @@ from talk_core.globaltypes import GlobalType
 from talk_core.model import Link
 from talk_core.store.base import InboxRow
 from talk_core.sync.catalog import Catalog
+from talk_core.sync.conflicts import is_empty
 from talk_core.sync.context import RunContext
 from talk_core.sync.match import key_values
 from talk_core.sync.placement import ParentPlacement
@@ -251,6 +252,14 @@ def _own_records(gid: str, global_type: str, held: list[Observation],
     if current is None and not any(not o.deleted for o in observations):
         observations.extend(held)
         return []
+    if current is None:
+        # a new entity: what talk's own record holds fills what the record read
+        # lacks (an empty value on a first link is no news), so the two agree
+        held_values = {k: v for o in held for k, v in o.values.items() if not is_empty(v)}
+        if held_values:
+            for obs in observations:
+                if not obs.deleted:
+                    obs.defaults = {**held_values, **obs.defaults}
     own = [Link(global_type, gid, o.system, o.datatype, o.external_id, o.hash, o.values)
            for o in held]
     by_system.update((link.system, link) for link in own)

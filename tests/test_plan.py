@@ -193,6 +193,22 @@ def test_delete_propagates_to_every_other_linked_system() -> None:
     assert sorted(lk.system for lk in p.drop_links) == ["a", "b", "c"]
 
 
+def test_a_newer_reference_keeps_a_deleted_entity_and_recreates_it_where_deleted() -> None:
+    values = {"name": "Acme"}
+    links = {"a": link("a", values), "b": link("b", values, "9"), "c": link("c", values, "5")}
+    obs = Observation("a", "customers", "1", {}, None, deleted=True)
+    p = plan(current=dict(values), links=links, observations=[obs],
+             targets=[target("a"), target("b"), target("c")],
+             referenced={"b": "invoices 7 refers to customers 9", "a": "not kept where deleted"})
+    assert not p.deleted and p.values == values
+    assert [(type(a), a.system) for a in p.actions] == [(Create, "a")]
+    assert [lk.system for lk in p.drop_links] == ["a"]
+    [notice] = p.conflicts
+    assert (notice.property, notice.winner, notice.policy) == (
+        "(deleted)", "b", "newer reference")
+    assert notice.values == {"a": "deleted", "b": "invoices 7 refers to customers 9"}
+
+
 def test_unlink_detaches_and_never_recreates() -> None:
     values = {"name": "Acme"}
     links = {"a": link("a", values), "b": link("b", values, "9")}

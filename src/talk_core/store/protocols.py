@@ -227,6 +227,16 @@ class InboxStore(Protocol):
 
     def inbox_deferred(self) -> list[InboxRow]: ...
 
+    def inbox_referrers(self, system: str, global_type: str, prop: str,
+                        external_ids: Iterable[str]) -> list[InboxRow]:
+        """Live read rows of ``system`` whose staged ``prop`` names one of ``external_ids``.
+
+        Deferred rows included: a record waiting for what it refers to still
+        refers to it. What a propagated delete asks before it removes a record
+        that a record read since the last sync (in the same system) refers to.
+        """
+        ...
+
     def seen_reset(self, system: str, datatype: str) -> None: ...
 
     def seen_add(self, system: str, datatype: str, external_ids: Iterable[str]) -> None: ...

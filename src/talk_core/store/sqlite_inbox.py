@@ -179,6 +179,20 @@ class SQLiteInbox:
         )
         return [decode_inbox_row(r) for r in rows]
 
+    def inbox_referrers(self, system: str, global_type: str, prop: str,
+                        external_ids: Iterable[str]) -> list[InboxRow]:
+        ids = list(dict.fromkeys(str(e) for e in external_ids))
+        path = '$.values."' + prop.replace('"', '') + '"'
+        found: list[InboxRow] = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            found.extend(decode_inbox_row(r) for r in self._conn.execute(
+                f"SELECT {INBOX_COLS} FROM inbox WHERE global_type = ? AND system = ? "
+                "AND kind = 'read' AND CAST(json_extract(payload, ?) AS TEXT) "
+                f"IN ({','.join('?' * len(chunk))}) ORDER BY seq",
+                (global_type, system, path, *chunk)))
+        return found
+
 
     # -- full listings: which linked records were seen this run ------------
     def seen_reset(self, system: str, datatype: str) -> None:

@@ -39,6 +39,7 @@ class Catalog:
         self._ignored_by: dict[tuple[str, str], frozenset[str]] = {}
         self._targets: dict[str, list[Target]] = {}
         self._facets: dict[tuple[str, str, str], list[Mapping]] = {}
+        self._referrers: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
 
     def mapping(self, system: str, datatype: str, global_type: str) -> tuple[Mapping, DataType]:
         found = self._mappings.get((system, datatype, global_type))
@@ -75,6 +76,22 @@ class Catalog:
             mapping, dt = self.mapping(system, datatype, global_type)
             refs = self._refs[key] = mapping.references(dt)
         return refs
+
+    def referrers(self, system: str, datatype: str) -> list[tuple[str, str, str]]:
+        """``(global type, datatype, property)`` of the mappings of ``system`` naming ``datatype``.
+
+        Only types the settings sync: a record of another type is never merged.
+        """
+        key = (system, datatype)
+        found = self._referrers.get(key)
+        if found is None:
+            found = self._referrers[key] = [
+                (m.global_type, m.datatype, prop) for m in self.systems[system].spec.mappings
+                if m.global_type in self.global_types
+                and self.datatype_settings(m.global_type).enabled
+                for prop, target in self.refs_of(system, m.datatype, m.global_type).items()
+                if target == datatype]
+        return found
 
     def key_refs(self, system: str, datatype: str, global_type: str) -> dict[str, str]:
         """The references a mapping's match keys are made of (usually none).

@@ -175,6 +175,7 @@ def collect(c: Collector, instance: SystemInstance, datatype: DataType,
     listed = 0
     c.ctx.progress("read", system=instance.name, datatype=datatype.name)
     pending = _Pending(c, instance.name, datatype.name, full)
+    deleting = c.in_flight.deleting
     unreadable_page = False
     for page in instance.connector.read(datatype.name, cursor):
         if page.listing and not full and not pending.listing:
@@ -204,6 +205,8 @@ def collect(c: Collector, instance: SystemInstance, datatype: DataType,
                     pending.gone.append(entity.id)
                 continue
             live.append(entity.id)
+            if deleting and (instance.name, datatype.name, entity.id) in deleting:
+                continue  # its delete waits in the journal: what it holds is no news
             staged: list[InboxRow] = []
             failed: list[DeadLetter] = []
             for m in mappings:
@@ -216,6 +219,9 @@ def collect(c: Collector, instance: SystemInstance, datatype: DataType,
                                             entity.id)
                         row.global_id = left[0]
                         staged.append(row)
+                    elif c.staged_before:
+                        # a reading of that facet an earlier run left unmerged is stale
+                        pending.left.append((m.global_type, entity.id))
                     continue
                 try:
                     values, digest = project(m, datatype, entity)
@@ -336,6 +342,8 @@ class _Pending:
         self.seen: list[str] = []
         #: records deleted before they were ever linked (see ``flush``)
         self.gone: list[str] = []
+        #: (global type, id): facets records left before they were ever linked
+        self.left: list[tuple[str, str]] = []
         self.cursor: str | None = None
         self.pages = 0
 
@@ -353,6 +361,14 @@ class _Pending:
                 stale = store.inbox_reads_until(store.inbox_last_seq(), self.system,
                                                 self.datatype, self.gone)
                 store.inbox_delete(r.seq for r in stale if r.seq is not None)
+            if self.left:
+                # so are rows of a facet a record has left since (a person staged
+                # before a crash, a company now): that person is no more
+                left = set(self.left)
+                stale = store.inbox_reads_until(self.c.staged_before, self.system,
+                                                self.datatype, [i for _gt, i in left])
+                store.inbox_delete(r.seq for r in stale if r.seq is not None
+                                   and (r.global_type, r.external_id) in left)
             store.stage(self._resolved(self._superseding(self.rows)))
             for letter in self.letters:
                 self.c.letters.add(letter)
@@ -362,6 +378,7 @@ class _Pending:
                 # a listing's cursor waits for the deletes it tells (see collect)
                 store.set_cursor(self.system, self.datatype, self.cursor)
         self.rows, self.letters, self.seen, self.gone, self.pages = [], [], [], [], 0
+        self.left = []
 
     def _superseding(self, rows: list[InboxRow]) -> list[InboxRow]:
         """Rows that take the place of rows an earlier run staged and never merged.

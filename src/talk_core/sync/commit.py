@@ -88,6 +88,9 @@ class Outcome:
     keys_before: tuple[Any, ...] = ()
     links: list[Link] = attrs.field(factory=list)
     dropped: list[Link] = attrs.field(factory=list)
+    #: links of records a delete did not remove (refused, failed, unsent): kept, so the
+    #: record is not left unlinked while its journalled delete waits to be sent again
+    kept: list[Link] = attrs.field(factory=list)
     journal_done: list[str] = attrs.field(factory=list)
     staged: list[InboxRow] = attrs.field(factory=list)
     #: systems written: a letter this run knows of there is settled
@@ -230,6 +233,7 @@ class UnitOfWork:
         rehearsal = self.rehearsal
         if not self.ctx.available(action.system):
             write.sent = False
+            _keep(outcome, action)
             return False
         write.sent = True
         created: str | None = None
@@ -270,19 +274,23 @@ class UnitOfWork:
             # mid-write: its journal entry stays for the next run's recovery
             write.sent = isinstance(action, Create) and isinstance(exc, AbandonedInFlight) \
                 and exc.may_have_been_made
+            _keep(outcome, action)
             raise
         except SystemUnavailable as exc:
             self.ctx.mark_unavailable(action.system, exc)
             # a create that may have been made keeps its journal entry: recovery asks
             write.sent = isinstance(action, Create) and not isinstance(exc, NotSent)
+            _keep(outcome, action)
             return False
         except Exception as exc:
             # the journal keeps what may still be done: a create that may have been
-            # made (found by the next run's recovery), and a delete that failed
-            # for a reason that may pass (sent again by the next run's recovery)
-            kept = isinstance(exc, TransientError) and (
-                isinstance(action, Delete)
-                or (isinstance(action, Create) and not isinstance(exc, NotSent)))
+            # made (found by the next run's recovery), and a delete that did not go
+            # through, refused or not (sent again by the next run's recovery, its
+            # link kept till then, so the record is never left unlinked)
+            kept = isinstance(action, Delete) or (
+                isinstance(exc, TransientError) and isinstance(action, Create)
+                and not isinstance(exc, NotSent))
+            _keep(outcome, action)
             if write.entry is not None and not kept:
                 outcome.journal_done.append(write.entry.key)
             what = type(action).__name__.lower()
@@ -350,7 +358,10 @@ class UnitOfWork:
                 staged.append(InboxRow(gt, "", "", "", kind="reshare", global_id=gid,
                                        deferred=UNSENT))
             seqs.extend(outcome.seqs)
+        kept = {_link_key(link) for outcome in outcomes for link in outcome.kept}
         for link in drops:
+            if kept and _link_key(link) in kept:
+                continue
             store.delete_link(link)
             self.refs.forget(link.system, link.global_id)
         if gtype is not None:
@@ -377,3 +388,13 @@ class UnitOfWork:
             store.stage(staged)
         if seqs:
             store.inbox_delete(seqs)
+
+
+def _keep(outcome: Outcome, action: Create | Update | Delete) -> None:
+    """A delete that did not remove its record keeps the record's link."""
+    if isinstance(action, Delete):
+        outcome.kept.append(action.link)
+
+
+def _link_key(link: Link) -> tuple[str, str, str, str]:
+    return (link.global_type, link.system, link.datatype, link.external_id)

@@ -80,10 +80,14 @@ class InFlight:
     ``held``: (system, datatype, id) of records that may be such a create's,
     not shared yet (the reason as the value). ``creates``: (global type,
     global id, system) of creates whose outcome the journal still holds.
+    ``deleting``: (system, datatype, id) of records whose journalled delete is
+    not done (it failed again, or a dry run does not send it): what they hold
+    is not read as news, or an edit would share a record that is being deleted.
     """
 
     held: dict[tuple[str, str, str], str] = attrs.field(factory=dict)
     creates: set[tuple[str, str, str]] = attrs.field(factory=set)
+    deleting: set[tuple[str, str, str]] = attrs.field(factory=set)
 
     def unsettled(self, global_type: str, global_id: str, system: str) -> bool:
         """Whether an earlier create of the entity there may have been made: not again, yet.

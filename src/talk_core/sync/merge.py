@@ -23,6 +23,7 @@ from talk_core.globaltypes import GlobalType
 from talk_core.model import Link
 from talk_core.store.base import InboxRow
 from talk_core.sync.catalog import Catalog
+from talk_core.sync.conflicts import is_empty
 from talk_core.sync.context import RunContext
 from talk_core.sync.match import key_values
 from talk_core.sync.placement import ParentPlacement
@@ -181,11 +182,17 @@ class Merge:
         if current is None and not observations:
             self.store.inbox_delete([s for s in seqs if s not in deferred])
             return None
+        referenced = None
+        if catalog.settings.deletes is DeletePolicy.PROPAGATE and any(
+                o.deleted for o in observations):
+            deleting = {o.system for o in observations if o.deleted}
+            referenced = self._newly_referenced(
+                [link for link in links if link.system not in deleting])
         plan = plan_group(
             global_type=gt, global_id=gid, current=current, links=by_system,
             observations=observations, targets=self.targets, resolver=catalog.resolver,
             policy=catalog.policy, delete_policy=catalog.settings.deletes, detached=detached,
-            accept=self.accept, parent_in=self.placement,
+            accept=self.accept, parent_in=self.placement, referenced=referenced,
         )
         plan.links.extend(own)
         if current is not None:
@@ -193,6 +200,41 @@ class Merge:
         else:
             known = next((o.values for o in observations if not o.adopted and not o.deleted), {})
         return Planned(plan, [s for s in seqs if s not in deferred], key_values(known, self.keys))
+
+    def _newly_referenced(self, links: list[Link]) -> dict[str, str]:
+        """Systems whose linked record a record read since the last sync newly refers to.
+
+        A reference is new when the referring record is not linked yet, or
+        its link held another reference there: a record made (or re-pointed)
+        after the sync that the delete came after. An old reference is no
+        reason to keep a deleted entity: the delete wins over it as before.
+        """
+        found: dict[str, str] = {}
+        for link in links:
+            for ref_gt, ref_dt, prop in self.catalog.referrers(link.system, link.datatype):
+                for row in self.store.inbox_referrers(link.system, ref_gt, prop,
+                                                      [link.external_id]):
+                    if row.datatype != ref_dt or row.payload is None or row.payload.deleted:
+                        continue
+                    held = self.store.get_link(link.system, row.datatype, row.external_id,
+                                               ref_gt)
+                    if held is not None and self._same_reference(held, prop, link):
+                        continue
+                    found[link.system] = (f"{row.datatype} {row.external_id} refers to "
+                                          f"{link.datatype} {link.external_id}")
+                    break
+                if link.system in found:
+                    break
+        return found
+
+    def _same_reference(self, held: Link, prop: str, target: Link) -> bool:
+        """Whether ``held`` already referred through ``prop`` to ``target``'s record."""
+        try:
+            now = self.refs.to_global(held.global_type, {prop: target.external_id},
+                                      {prop: target.datatype}, target.system)
+        except Unresolved:
+            return False
+        return bool(held.values.get(prop) == now[prop])
 
 
 def _own_records(gid: str, global_type: str, held: list[Observation],
@@ -210,6 +252,14 @@ def _own_records(gid: str, global_type: str, held: list[Observation],
     if current is None and not any(not o.deleted for o in observations):
         observations.extend(held)
         return []
+    if current is None:
+        # a new entity: what talk's own record holds fills what the record read
+        # lacks (an empty value on a first link is no news), so the two agree
+        held_values = {k: v for o in held for k, v in o.values.items() if not is_empty(v)}
+        if held_values:
+            for obs in observations:
+                if not obs.deleted:
+                    obs.defaults = {**held_values, **obs.defaults}
     own = [Link(global_type, gid, o.system, o.datatype, o.external_id, o.hash, o.values)
            for o in held]
     by_system.update((link.system, link) for link in own)

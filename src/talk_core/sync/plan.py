@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Sequence
+from collections.abc import Mapping as MappingOf
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,11 @@ import attrs
 from talk_core.model import Link
 from talk_core.store.base import Conflict
 from talk_core.sync.conflicts import Candidate, Resolver, is_empty
+
+#: the property of a conflict between a delete and a newer reference (see ``plan_group``)
+DELETED = "(deleted)"
+#: the policy that settled it
+NEWER_REFERENCE = "newer reference"
 
 
 class DeletePolicy(enum.StrEnum):
@@ -146,8 +152,18 @@ def plan_group(
     detached: frozenset[str] = frozenset(),
     accept: Callable[[dict[str, Any]], bool] | None = None,
     parent_in: ParentIn | None = None,
+    referenced: MappingOf[str, str] | None = None,
 ) -> Plan:
     """Merge one global entity's observations and plan the writes that follow.
+
+    ``referenced``: linked systems where a record read since the last sync
+    refers to the entity's record (system -> which record). A delete in
+    another system is then not propagated there under ``propagate``: the
+    newer reference wins, the entity lives on and is created again where it
+    was deleted (as under ``ignore``), and a conflict on ``(deleted)`` with
+    the policy ``newer reference`` tells of it. Deleting it would leave the
+    referring record pointing at nothing in its own system, and the record
+    could never be written to the system that deleted the entity.
 
     ``accept`` is the selective-sync filter: entities it refuses are still
     merged and kept up to date where linked, but never created anywhere.
@@ -156,13 +172,23 @@ def plan_group(
     """
     plan = Plan(global_type, global_id, dict(current) if current is not None else None)
     plan.is_new = current is None
+    referenced = referenced or {}
     links = dict(links)
 
     gone = [o for o in observations if o.deleted and o.system in links]
     live = [o for o in observations if not o.deleted]
     if gone:
         deleting = {o.system for o in gone}
-        if delete_policy is DeletePolicy.PROPAGATE:
+        kept = {s: why for s, why in referenced.items() if s in links and s not in deleting}
+        if delete_policy is DeletePolicy.PROPAGATE and kept:
+            # a reference made since the last sync is newer than the delete: the
+            # entity lives on, and is created again where it was deleted
+            winner = min(kept)
+            plan.conflicts.append(Conflict(
+                global_type, global_id, DELETED,
+                {**{s: "deleted" for s in sorted(deleting)}, **kept}, winner,
+                NEWER_REFERENCE))
+        elif delete_policy is DeletePolicy.PROPAGATE:
             plan.deleted = True
             plan.values = None
             for system, link in sorted(links.items()):

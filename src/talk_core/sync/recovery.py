@@ -18,6 +18,13 @@ person, its journal entry kept, and the entity is not created again in
 that system until a later run finds one record (the person deleted the
 others) or none (it is created anew).
 
+A record found again is linked as talk *wrote* it, not as it is found
+(``as_written``): someone may have edited it between the crash and this
+run, and its link is the state the next read is compared with. Linked as
+found, with the found record's hash, the edit would be taken for the echo
+of talk's own write and lost; linked as written, the next read sees it as
+a change of that system, like any edit made after a sync.
+
 A dry run settles the journal the same way, asking the systems (reads
 only) inside its rolled-back transaction, so it plans what the run after
 it will; an interrupted delete is not sent again, only its link dropped.
@@ -26,15 +33,17 @@ it will; an interrupted delete is not sent again, only its link dropped.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from talk_core.connector import BatchRecovery, Connector, PendingCreate, Recovered, recover_each
 from talk_core.errors import AmbiguousRecovery, SystemUnavailable
-from talk_core.model import Entity
+from talk_core.model import DataType, Entity, PropertyType
 from talk_core.store.base import InboxRow, JournalEntry, StateStore
 from talk_core.sync.catalog import Catalog
 from talk_core.sync.commit import STOPS, Outcome, UnitOfWork
 from talk_core.sync.context import InFlight, RunContext
 from talk_core.sync.translate import Translator
+from talk_core.system import SystemSpec
 
 log = logging.getLogger("talk.sync")
 
@@ -82,6 +91,46 @@ def settle_answer(store: StateStore, connector: Connector, entry: JournalEntry,
     return answer
 
 
+def as_written(spec: SystemSpec, datatype: str, found: Entity, sent: dict[str, Any]
+               ) -> Entity:
+    """``found`` as talk's create left it: what talk sent, in place of what it holds now.
+
+    Every field talk sent holds what it sent; the rest is kept as found.
+    A field talk did not send may hold what the system gives every new
+    record (Invoiced names an invoice "Invoice") or what someone typed in
+    since: nothing in the record tells the two apart, and taking a default
+    for news would share it after every crash, so it is taken as the
+    record's own. Lines sent inline are matched to the found ones in order,
+    each taken the same way.
+    """
+    dt = spec.datatype(datatype)
+    properties = _written_properties(spec, dt, found.properties, sent)
+    return Entity(found.id, properties, found.updated, found.deleted)
+
+
+def _written_properties(spec: SystemSpec, dt: DataType, found: dict[str, Any],
+                        sent: dict[str, Any]) -> dict[str, Any]:
+    properties = dict(found)
+    parent_field = dt.child_of.parent_property if dt.child_of is not None else None
+    for prop in dt.properties:
+        name = prop.name
+        if prop.read_only or name == dt.id_field or name == parent_field:
+            continue
+        if prop.type is PropertyType.CHILDREN and prop.child:
+            lines, sent_lines = found.get(name), sent.get(name)
+            if isinstance(lines, list) and isinstance(sent_lines, list):
+                child = spec.datatype(prop.child)
+                properties[name] = [
+                    _written_properties(spec, child, line, sent_lines[n])
+                    if n < len(sent_lines) and isinstance(line, dict)
+                    and isinstance(sent_lines[n], dict) else line
+                    for n, line in enumerate(lines)]
+            continue
+        if name in sent:
+            properties[name] = sent[name]
+    return properties
+
+
 def _taken(store: StateStore, entry: JournalEntry, external_id: str) -> bool:
     link = store.get_link(entry.system, entry.datatype, external_id, entry.global_type)
     return link is not None and link.global_id != entry.global_id
@@ -118,8 +167,10 @@ class Recovery:
                 continue
             if entry.payload.get("op") == "delete":
                 self.ctx.check_stop()
-                if self.ctx.available(entry.system):
-                    self._recover_delete(instance.connector, entry)
+                record = (entry.system, entry.datatype, entry.payload["external_id"])
+                if not self.ctx.available(entry.system) or not self._recover_delete(
+                        instance.connector, entry) or self.ctx.dry_run:
+                    in_flight.deleting.add(record)
                 continue
             creates.setdefault((entry.system, entry.datatype), []).append(entry)
         for (system, datatype), entries in creates.items():
@@ -194,8 +245,11 @@ class Recovery:
         if self.store.link_for(gt, gid, system):
             outcome.settled.add(system)
         elif found is not None:
-            outcome.links.extend(self.translator.links_for_created(entry, found))
-            outcome.created.append((system, entry.datatype, found))
+            # linked as talk wrote it: an edit made since is news for the next read
+            written = as_written(self.catalog.systems[system].spec, entry.datatype, found,
+                                 entry.payload.get("properties", {}))
+            outcome.links.extend(self.translator.links_for_created(entry, written))
+            outcome.created.append((system, entry.datatype, written))
             # the create did happen: the letter its lost answer left is settled
             outcome.settled.add(system)
         else:
@@ -203,8 +257,12 @@ class Recovery:
                                            global_id=gid))
         self.work.settle([outcome])
 
-    def _recover_delete(self, connector: Connector, entry: JournalEntry) -> None:
-        """Finish a delete a crash interrupted: deletes are idempotent, so send it again."""
+    def _recover_delete(self, connector: Connector, entry: JournalEntry) -> bool:
+        """Finish a delete a crash interrupted or a system refused: send it again.
+
+        Deletes are idempotent. True if it went through (or, in a dry run,
+        would be sent); one that fails again keeps its entry and its link.
+        """
         external_id = entry.payload["external_id"]
         try:
             if not self.ctx.dry_run:
@@ -213,14 +271,15 @@ class Recovery:
             raise
         except SystemUnavailable as exc:
             self.ctx.mark_unavailable(entry.system, exc)
-            return
+            return False
         except Exception as exc:
             log.warning("journal: cannot finish deleting %s %s %s yet: %s",
                         entry.system, entry.datatype, external_id, exc)
-            return
+            return False
         outcome = Outcome(entry.global_type, entry.global_id, journal_done=[entry.key])
         outcome.settled.add(entry.system)  # the letter a failed try of it left is settled
         link = self.store.get_link(entry.system, entry.datatype, external_id, entry.global_type)
         if link is not None:
             outcome.dropped.append(link)
         self.work.settle([outcome])
+        return True

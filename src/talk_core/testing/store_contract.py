@@ -615,6 +615,23 @@ class StoreContract:
         assert sorted((r.external_id, r.payload is not None and r.payload.deleted)
                       for r in got) == [("1", True), ("2", True)]
 
+    def test_inbox_referrers_are_live_reads_naming_a_record(self, store: StateStore) -> None:
+        store.stage([
+            InboxRow("agreement", "a", "invoices", "i1", StagedRecord({"customer": "c1"})),
+            InboxRow("agreement", "a", "invoices", "i2", StagedRecord({"customer": 7})),
+            InboxRow("agreement", "a", "invoices", "i3", StagedRecord({"customer": "c2"})),
+            InboxRow("agreement", "b", "quotes", "q1", StagedRecord({"customer": "c1"})),
+            InboxRow("human", "a", "customers", "h1", StagedRecord({"customer": "c1"})),
+            InboxRow("agreement", "a", "invoices", "i4", StagedRecord.tombstone()),
+        ])
+        first = store.inbox_unresolved("agreement", 1)[0]
+        assert first.seq is not None and first.external_id == "i1"
+        store.inbox_defer(first.seq, "waiting for its customer")  # it still refers to it
+        got = store.inbox_referrers("a", "agreement", "customer", ["c1", "7", "c9"])
+        assert sorted(r.external_id for r in got) == ["i1", "i2"]
+        assert store.inbox_referrers("a", "agreement", "customer", []) == []
+        assert store.inbox_referrers("a", "agreement", "seller", ["c1"]) == []
+
     def test_seen_sets_of_full_listings(self, store: StateStore) -> None:
         with store.transaction():
             store.put_links(_link(str(i)) for i in range(20))

@@ -349,9 +349,10 @@ def test_a_stream_refuses_an_html_page_as_an_outage_too() -> None:
 
 # -- a request in flight -------------------------------------------------------------------
 
-def _hanging(release: threading.Event) -> Any:
+def _hanging(release: threading.Event, answered: threading.Event) -> Any:
     def callback(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
         release.wait(30)
+        answered.set()
         return 200, {}, "{}"
     return callback
 
@@ -359,8 +360,8 @@ def _hanging(release: threading.Event) -> Any:
 @responses.activate
 @pytest.mark.parametrize(("method", "made"), [("GET", False), ("POST", True)])
 def test_a_stop_request_abandons_a_request_in_flight(method: str, made: bool) -> None:
-    release = threading.Event()
-    responses.add_callback(method, f"{BASE}/slow", callback=_hanging(release))
+    release, answered = threading.Event(), threading.Event()
+    responses.add_callback(method, f"{BASE}/slow", callback=_hanging(release, answered))
     http = HttpClient(BASE, name="api")
     interrupt.clear()
     timer = threading.Timer(0.3, interrupt.request_stop)
@@ -374,6 +375,9 @@ def test_a_stop_request_abandons_a_request_in_flight(method: str, made: bool) ->
         timer.cancel()
         interrupt.clear()
         release.set()
+        # the abandoned request ends inside this test's mock, not in a later test's
+        answered.wait(5)
+        time.sleep(0.05)
     assert seconds < (0.3 + 0.75 + 0.5 if made else 0.3 + 0.5), "a write gets 0.75 s more"
     assert raised.value.may_have_been_made is made
     assert f"api {method} /slow" in str(raised.value)

@@ -282,7 +282,7 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_finishes(workdir: Path) -> None:
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert "stopping after the record in flight" in err
+    assert "stopping; a write in flight is settled now or by the next run" in err
     written = len(records(erp, "Accounts"))
     assert 1 <= written < 12
     store = SQLiteStore(workdir / ".talk" / "state.db")

@@ -190,9 +190,11 @@ def sync(ctx: m.Context, dry_run: bool | None, datatypes: tuple[str, ...],
 
     Prints what was read, created, updated and deleted per system and
     datatype, the conflicts met and the dead letters. Ctrl-C (or SIGTERM)
-    stops after the record in flight, cutting short any wait (a retry's
-    backoff, a rate limit's window), and keeps all progress; a second Ctrl-C
-    stops at once, also keeping what was committed. Both exit with 130.
+    stops within about a second and keeps all progress: a read in flight is
+    dropped, a write in flight gets a moment for its answer (one that does
+    not come is settled by the next run's recovery), and any wait (a retry's
+    backoff, a rate limit's window) is cut short; a second Ctrl-C stops at
+    once, also keeping what was committed. Both exit with 130.
     """
     config = ctx.config()
     if dry_run is None:
@@ -228,7 +230,9 @@ def sync(ctx: m.Context, dry_run: bool | None, datatypes: tuple[str, ...],
 
 
 def _on_interrupt(run: Sync) -> dict[int, Any]:
-    """First Ctrl-C: finish the record in flight and stop. Second: stop where it is.
+    """First Ctrl-C: settle the record in flight, or leave it to recovery, and stop.
+
+    Second: stop where it is.
 
     The second raises ``KeyboardInterrupt`` into the run's stages, which
     ``Sync.run`` turns into an ``interrupted`` run like the first (every step
@@ -241,8 +245,8 @@ def _on_interrupt(run: Sync) -> dict[int, Any]:
     def handler(signum: int, frame: FrameType | None) -> None:
         pressed.append(signum)
         if len(pressed) == 1:
-            click.echo("\ntalk: stopping after the record in flight (Ctrl-C again to stop "
-                       "at once)", err=True)
+            click.echo("\ntalk: stopping; a write in flight is settled now or by the next run "
+                       "(Ctrl-C again to stop at once)", err=True)
             run.request_stop()
         elif run.in_stages:
             click.echo("talk: stopping now", err=True)

@@ -131,7 +131,7 @@ class Sync:
         self.close()
 
     def request_stop(self) -> None:
-        """Ask the run to stop after the record in flight (a signal handler may call this).
+        """Ask the run to stop at the next record (a signal handler may call this).
 
         A wait in progress (a retry's backoff, a rate limit's window) ends at
         once: the process-wide ``talk_core.interrupt`` is set too.

@@ -92,7 +92,7 @@ class CrmLiteEmulator(EmulatorApp):
 
 
 def start(*, port: int = 0, credentials: dict[str, str] | None = None) -> Served:
-    """An empty account in the background (``talk emulate``, ``talk demo``)."""
+    """An empty account in the background, for ``talk emulate``."""
     emulator = CrmLiteEmulator(port=port, api_key=(credentials or {}).get("api_key")).start()
     return Served(emulator.url, lambda: {"base_url": emulator.url, "api_key": emulator.api_key},
                   emulator.stop, seed=emulator.seed)

@@ -47,3 +47,12 @@ def test_a_refused_write_names_the_field(emulator: CrmLiteEmulator) -> None:
     with pytest.raises(RecordError, match="unknown field 'colour'") as refused:
         connector.create("customers", {"name": "Acme AS", "colour": "red"}, key="k1")
     assert not isinstance(refused.value, TransientError | AccessDenied), "one record's error"
+
+
+def test_an_answer_without_its_bookkeeping_is_an_error_naming_it(
+        emulator: CrmLiteEmulator) -> None:
+    connector = CrmLiteConnector(emulator.url, emulator.api_key)
+    emulator.fail(200, path="/v1/customers", body={"data": [{"name": "No id"}],
+                                                   "next_cursor": None})
+    with pytest.raises(RecordError, match=r"without a valid id .*'name': 'No id'"):
+        list(connector.read("customers", None))

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from talk_core.connector import Page
-from talk_core.errors import ConnectorError
+from talk_core.errors import ConnectorError, RecordError
 from talk_core.model import DataType, Entity
 from talk_core.rest import ApiKeyHeader, Cursor, Endpoint, HttpClient, RestStream
 from talk_crmlite.schema import DATATYPES
@@ -104,8 +104,12 @@ class CrmLiteConnector:
         self.http.close()
 
 
-def _entity(row: dict[str, Any]) -> Entity:
-    if row.get("deleted"):
-        return Entity(str(row["id"]), deleted=True)
-    return Entity(str(row["id"]), {k: v for k, v in row.items() if k not in BOOKKEEPING},
-                  datetime.fromisoformat(row["updated_at"]))
+def _entity(row: Any) -> Entity:
+    try:
+        if row.get("deleted"):
+            return Entity(str(row["id"]), deleted=True)
+        return Entity(str(row["id"]), {k: v for k, v in row.items() if k not in BOOKKEEPING},
+                      datetime.fromisoformat(row["updated_at"]))
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise RecordError(f"CRM Lite answered a record without a valid id and updated_at "
+                          f"({type(exc).__name__}: {exc}): {str(row)[:120]}") from None

@@ -46,3 +46,15 @@ def test_the_guide_walks_through_each_part_of_the_example() -> None:
             ("plugin", "schema", "mappings", "connector", "commands")} <= paths
     assert "examples/plugin/pyproject.toml" in paths
     assert "examples/plugin/tests/test_jsonfile_contract.py" in paths
+
+
+def test_the_guide_walks_through_the_rest_example_in_the_same_shape() -> None:
+    paths = {path for path, _ in excerpts()}
+    package = "examples/rest_plugin/src/talk_crmlite"
+    assert {f"{package}/{name}.py" for name in
+            ("plugin", "connector", "emulator/server")} <= paths
+    assert "examples/rest_plugin/tests/test_crmlite_contract.py" in paths
+    shape = ("plugin.py", "schema.py", "mappings.py", "connector.py", "emulator/")
+    for name in shape:
+        assert (ROOT / package / name.rstrip("/")).exists(), f"the example has no {name}"
+        assert name in GUIDE.read_text(), f"the guide does not show {name}"

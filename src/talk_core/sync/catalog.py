@@ -141,7 +141,8 @@ class Catalog:
                         m.route, self._inline_children(instance, dt),
                         self._line_parent(global_type, dt),
                     ))
-            out.append(Target(name, writable, tuple(routes), share))
+            kept = frozenset(m.datatype for m in mappings if not m.deletes)
+            out.append(Target(name, writable, tuple(routes), share, kept))
         return out
 
     def _line_parent(self, global_type: str, datatype: DataType) -> str | None:

@@ -86,6 +86,8 @@ class Target:
     writable: dict[str, frozenset[str]]
     routes: tuple[Route, ...] = ()
     share: bool = True
+    #: datatypes whose records a delete elsewhere never deletes here: the link is dropped
+    kept: frozenset[str] = frozenset()
 
 
 @attrs.define
@@ -163,9 +165,10 @@ def plan_group(
         if delete_policy is DeletePolicy.PROPAGATE:
             plan.deleted = True
             plan.values = None
+            kept = {t.system: t.kept for t in targets}
             for system, link in sorted(links.items()):
                 plan.drop_links.append(link)
-                if system not in deleting:
+                if system not in deleting and link.datatype not in kept.get(system, ()):
                     plan.actions.append(Delete(system, link))
             return plan
         for system in sorted(deleting):

@@ -35,7 +35,7 @@ from talk_exactonline.schema import BY_NAME, ENDPOINTS
 log = logging.getLogger("talk.exactonline.emulator")
 
 SERVICES = {endpoint.path.lower(): name for name, endpoint in ENDPOINTS.items()}
-SYNC = {endpoint.sync.lower(): name for name, endpoint in ENDPOINTS.items()}
+SYNC = {endpoint.sync.lower(): name for name, endpoint in ENDPOINTS.items() if endpoint.sync}
 MANDATORY_FILTER = {"Accounts", "Items"}
 
 
@@ -324,6 +324,8 @@ class _Handler(BaseHTTPRequestHandler):
         name = SERVICES.get(base.lower())
         if name is None:
             raise Refused(404, f"no such resource: {service}")
+        if self.command != "GET" and ENDPOINTS[name].read_only:
+            raise Refused(405, f"{name} can only be read")
         if key:
             ident = key.rstrip(")").removeprefix("guid").strip("'")
             if self.command == "PUT":

@@ -33,6 +33,7 @@ class Catalog:
             for name, inst in systems.items() for m in inst.spec.mappings
         }
         self._refs: dict[tuple[str, str, str], dict[str, str]] = {}
+        self._homes: dict[tuple[str, str], frozenset[str]] = {}
         self._keys: dict[str, tuple[tuple[str, ...], ...]] = {}
         self._key_refs: dict[tuple[str, str, str], dict[str, str]] = {}
         self._dts: dict[str, DatatypeSettings] = {}
@@ -66,6 +67,15 @@ class Catalog:
             keys = self._keys[gtype.name] = (
                 self.datatype_settings(gtype.name).match_keys or gtype.match_keys)
         return keys
+
+    def homes(self, system: str, global_type: str) -> frozenset[str]:
+        """The datatypes ``system`` holds ``global_type`` in (computed once)."""
+        key = (system, global_type)
+        found = self._homes.get(key)
+        if found is None:
+            found = self._homes[key] = frozenset(
+                m.datatype for m in self.systems[system].spec.mappings_for(global_type))
+        return found
 
     def refs_of(self, system: str, datatype: str, global_type: str) -> dict[str, str]:
         """Global property -> referenced datatype, for one mapping (computed once)."""

@@ -105,9 +105,10 @@ class Pair(World):
 class Divisions(World):
     """Two Exact divisions of one company, "a" and "b"."""
 
-    def __init__(self, a: ExactEmulator, b: ExactEmulator, path: Path) -> None:
+    def __init__(self, a: ExactEmulator, b: ExactEmulator, path: Path, **options: Any) -> None:
         super().__init__(path)
-        self.a, self.b = a, b
+        self.a, self.b, self.options = a, b, options
 
     def systems(self, store: SQLiteStore) -> list[SystemInstance]:
-        return [_exact(self.a, store, "a", {}), _exact(self.b, store, "b", {})]
+        return [_exact(self.a, store, "a", self.options),
+                _exact(self.b, store, "b", self.options)]

@@ -116,3 +116,38 @@ def test_account_address_and_quotation_delivery_date_between_two_divisions(
     assert records(b, "Accounts") == [] and records(b, "Quotations") == []
     quiet = divisions.run()
     assert quiet.status == "done" and quiet.writes == 0, quiet.counts
+
+
+def test_sales_invoices_between_two_divisions_that_take_invoices_as_invoices(
+        tmp_path: Path) -> None:
+    a = ExactEmulator(division=111, minutely_limit=10_000).start()
+    b = ExactEmulator(division=222, minutely_limit=10_000).start()
+    try:
+        divisions = Divisions(a, b, tmp_path / "state.db", invoices_as="salesinvoices")
+        account = a.state.create("Accounts", {"Name": "Brasserie Lumière", "City": "Gent"})
+        item = a.state.create("Items", {"Code": "KOF-001", "Description": "Koffiebonen"})
+        invoice = a.state.create("SalesInvoices", {
+            "OrderedBy": account["ID"], "Journal": "70", "Currency": "EUR",
+            "InvoiceDate": "2024-09-30", "Description": "September", "YourRef": "LUM-9",
+            "SalesInvoiceLines": [{"Item": item["ID"], "Quantity": 3, "UnitPrice": 12.5}]})
+        divisions.settle()
+        invoice_b = one(b, "SalesInvoices", YourRef="LUM-9")
+        assert records(b, "SalesOrders") == []
+        assert (invoice_b["Journal"], invoice_b["Type"], invoice_b["Description"],
+                invoice_b["InvoiceDate"]) == ("70", 8020, "September", invoice["InvoiceDate"])
+        [line_b] = records(b, "SalesInvoiceLines", InvoiceID=invoice_b["InvoiceID"])
+        assert (line_b["Quantity"], line_b["UnitPrice"], line_b["LineNumber"]) == (3, 12.5, 1)
+
+        # a line edited in b reaches a; the invoice deleted in a is deleted in b
+        b.state.update("SalesInvoiceLines", line_b["ID"], {"Quantity": 4})
+        divisions.settle()
+        [line_a] = records(a, "SalesInvoiceLines", InvoiceID=invoice["InvoiceID"])
+        assert line_a["Quantity"] == 4
+        a.state.delete("SalesInvoices", invoice["InvoiceID"])
+        divisions.settle()
+        assert records(b, "SalesInvoices") == [] and records(b, "SalesInvoiceLines") == []
+        quiet = divisions.run()
+        assert quiet.status == "done" and quiet.writes == 0, quiet.counts
+    finally:
+        a.stop()
+        b.stop()

@@ -53,6 +53,20 @@ S, INT, D, B = PropertyType.STRING, PropertyType.INTEGER, PropertyType.DECIMAL, 
 DATE, DT, REF = PropertyType.DATE, PropertyType.DATETIME, PropertyType.REFERENCE
 
 
+CODELIST = GlobalType(
+    "codelist",
+    "Code list entry",
+    (
+        GlobalProperty("kind", S, "unit, vat or currency: which list the code is of"),
+        GlobalProperty("code", S, "the code as the list has it"),
+        GlobalProperty("name", S, "what the code stands for"),
+        GlobalProperty("rate", D, "a tax rate as a fraction (0.21 = 21%)"),
+        GlobalProperty("active", B, "false when blocked or no longer used"),
+    ),
+    match_keys=(("kind", "code"),),
+)
+
+
 def _address() -> tuple[GlobalProperty, ...]:
     return (
         GlobalProperty("address_line1", S, "street and number"),
@@ -91,9 +105,12 @@ HUMAN = GlobalType(
         GlobalProperty("name", S, "full name"),
         GlobalProperty("first_name", S),
         GlobalProperty("last_name", S),
-        GlobalProperty("email", S),
-        GlobalProperty("phone", S),
+        GlobalProperty("email", S, "work e-mail address"),
+        GlobalProperty("phone", S, "work phone number"),
         GlobalProperty("mobile", S),
+        GlobalProperty("private_email", S, "e-mail address at home"),
+        GlobalProperty("private_phone", S, "phone number at home"),
+        GlobalProperty("birth_date", DATE),
         GlobalProperty("title", S, "job title"),
         GlobalProperty("language", S, "ISO 639-1 code"),
         GlobalProperty("notes", S),
@@ -140,6 +157,7 @@ AGREEMENT = GlobalType(
         GlobalProperty("currency", S, "ISO 4217 code, upper case"),
         GlobalProperty("date", DATE, "document date"),
         GlobalProperty("due_date", DATE),
+        GlobalProperty("delivery_date", DATE, "when the goods or work are delivered"),
         GlobalProperty("discount", D, "order discount as a fraction (0.1 = 10%)"),
         GlobalProperty("description", S),
         GlobalProperty("reference", S, "purchase order or the customer's reference"),
@@ -166,7 +184,8 @@ AGREEMENTLINE = GlobalType(
 )
 
 GLOBAL_TYPES: dict[str, GlobalType] = {
-    t.name: t for t in (ORGANISATION, HUMAN, LOCATION, PRODUCT, AGREEMENT, AGREEMENTLINE)
+    t.name: t for t in (CODELIST, ORGANISATION, HUMAN, LOCATION, PRODUCT, AGREEMENT,
+                        AGREEMENTLINE)
 }
 
 

@@ -335,6 +335,10 @@ class Mapping:
     ``creates`` says whether new global entities may be created in this
     datatype; ``route`` narrows that to the ones it accepts, so that one
     global entity is created in exactly one datatype of a system.
+    ``deletes`` says whether the global entity deleted elsewhere deletes the
+    record here: not for a facet that is only part of its record (an
+    account's own address) nor for records the system lets be read only;
+    their link is dropped instead and the record stays.
     """
 
     datatype: str
@@ -348,6 +352,7 @@ class Mapping:
     route: Callable[[dict[str, Any]], bool] | None = None
     #: properties made of several on one side (a full name of first and last name)
     composed: tuple[Composed, ...] = ()
+    deletes: bool = True
     # Worked out once: every record read or written passes through these.
     _reads: tuple[tuple[str, str, Callable[[Any], Any]], ...] = attrs.field(
         init=False, repr=False, eq=False)

@@ -33,11 +33,12 @@ Contents = dict[str, Counter[str]]
 #: Values a system gives a record on its own: never part of what a record says.
 ASSIGNED = {
     "billing": {"id", "created_at", "updated_at", "url", "pdf_url", "statement_pdf_url"},
-    "erp": {"Timestamp", "Modified", "Created", "__metadata", "ID", "OrderID", "QuotationID"},
+    "erp": {"Timestamp", "Modified", "Created", "__metadata", "ID", "OrderID", "QuotationID",
+            "InvoiceID"},
     "crm": {"id"},
 }
 #: Document and account numbers: sequences when a system numbers a record itself.
-NUMBERED = {"number", "Code", "OrderNumber", "QuotationNumber"}
+NUMBERED = {"number", "Code", "OrderNumber", "QuotationNumber", "InvoiceNumber"}
 SEQUENCE = re.compile(r"\s*((INV|CUST)-)?\d+\s*")
 #: Invoiced item ids are codes people choose, not ids the system assigns.
 CHOSEN_IDS = {("billing", "items")}

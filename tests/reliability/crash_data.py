@@ -81,6 +81,23 @@ def _exact(systems: Systems, n: int) -> None:
             "SalesOrderLines": [
                 {"Item": items[i]["ID"], "Quantity": 3 + i, "UnitPrice": 12.5},
                 {"Item": items[i + 1]["ID"], "Quantity": 2, "UnitPrice": 4.5}]})
+    state.create("SalesInvoices", {
+        "OrderedBy": accounts[5]["ID"], "Journal": "70", "Currency": "EUR",
+        "Description": f"Factuur {n}", "InvoiceDate": "2024-08-30",
+        "SalesInvoiceLines": [{"Item": items[4]["ID"], "Quantity": 5, "UnitPrice": 9.5}]})
+    state.create("VATCodes", {"Code": f"{n}1", "Description": f"BTW hoog {n}",
+                              "Percentage": 0.21})
+    # what Exact lets be read only: from the division's own screens
+    state.create("Units", {"Code": f"pc{n}", "Description": f"Stuk {n}", "Active": True})
+    state.create("Currencies", {"Code": f"X{n:02d}", "Description": f"Munt {n}"})
+    state.create("Employees", {"FirstName": f"Sanne{n}", "LastName": "Bakker",
+                               "FullName": f"Sanne{n} Bakker",
+                               "BusinessEmail": f"sanne@molen{n}.nl", "City": "Utrecht",
+                               "Country": "NL"})
+    state.create("Departments", {"Code": f"VK{n}", "Description": f"Verkoop {n}"})
+    state.create("Divisions", {"Code": 7000 + n, "Description": f"Molen Holding {n} BV",
+                               "Email": f"holding@molen{n}.nl", "City": "Utrecht",
+                               "Country": "NL"})
 
 
 def _crm(systems: Systems, n: int) -> None:

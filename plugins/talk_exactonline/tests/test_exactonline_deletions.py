@@ -59,8 +59,12 @@ def test_one_deletions_read_serves_every_datatype(exact_emulator: ExactEmulator,
     assert gone["Accounts"] == [account.lower()]
     assert gone["Items"] == [item.lower()]
     assert not any(ids for name, ids in gone.items() if name not in ("Accounts", "Items"))
-    # every datatype's deletions cursor is at the newest deletion, its own or not
-    assert len({Cursor.parse(c).deleted for c in cursors.values()}) == 1
+    # every datatype's deletions cursor is at the newest deletion, its own or not; the
+    # datatypes Exact has no Sync API for are listed whole each time and keep no cursor
+    assert len({Cursor.parse(c).deleted for name, c in cursors.items()
+                if ENDPOINTS[name].sync}) == 1
+    assert {name for name, c in cursors.items() if c is None} == {
+        name for name, endpoint in ENDPOINTS.items() if endpoint.sync is None}
     assert read_all(conn, cursors) == {name: [] for name in ENDPOINTS}
     assert deleted_reads(exact_emulator) == 3
 

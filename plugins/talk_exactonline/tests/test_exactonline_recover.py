@@ -43,3 +43,31 @@ def test_nothing_is_found_for_an_order_that_was_never_made(
     finally:
         connector.close()
         store.close()
+
+
+def test_a_sales_invoice_and_a_vat_code_are_found_again_by_what_was_sent(
+        exact_emulator: ExactEmulator) -> None:  # noqa: F811
+    state = exact_emulator.state
+    account = state.create("Accounts", {"Name": "Molen BV"})
+    beans = state.create("Items", {"Code": "KOF-1", "Description": "Koffie"})
+    store = SQLiteStore.memory()
+    connector = emulator_connector(exact_emulator, store, sleep=lambda _s: None)
+    invoice = {"OrderedBy": account["ID"], "Journal": "70", "Type": 8020,
+               "Description": "Oktober", "YourRef": "MOL-10",
+               "SalesInvoiceLines": [{"Item": beans["ID"], "Quantity": 2, "UnitPrice": 3.5}]}
+    vat = {"Code": "5", "Description": "BTW verlegd", "Percentage": 0}
+    try:
+        made = connector.create("SalesInvoices", invoice, key="lost-invoice")
+        made_vat = connector.create("VATCodes", vat, key="lost-vat")
+        found = connector.recover("SalesInvoices", "lost-invoice", invoice)
+        found_vat = connector.recover("VATCodes", "lost-vat", vat)
+        elsewhere = connector.recover("SalesInvoices", "never-sent", {**invoice,
+                                                                      "YourRef": "MOL-11"})
+    finally:
+        connector.close()
+        store.close()
+    assert found is not None and found.id == made.id
+    assert [x["ID"] for x in found.properties["SalesInvoiceLines"]] == [
+        x["ID"] for x in made.properties["SalesInvoiceLines"]]
+    assert found_vat is not None and found_vat.id == made_vat.id
+    assert elsewhere is None

@@ -33,6 +33,7 @@ class Catalog:
             for name, inst in systems.items() for m in inst.spec.mappings
         }
         self._refs: dict[tuple[str, str, str], dict[str, str]] = {}
+        self._homes: dict[tuple[str, str], frozenset[str]] = {}
         self._keys: dict[str, tuple[tuple[str, ...], ...]] = {}
         self._key_refs: dict[tuple[str, str, str], dict[str, str]] = {}
         self._dts: dict[str, DatatypeSettings] = {}
@@ -67,6 +68,15 @@ class Catalog:
             keys = self._keys[gtype.name] = (
                 self.datatype_settings(gtype.name).match_keys or gtype.match_keys)
         return keys
+
+    def homes(self, system: str, global_type: str) -> frozenset[str]:
+        """The datatypes ``system`` holds ``global_type`` in (computed once)."""
+        key = (system, global_type)
+        found = self._homes.get(key)
+        if found is None:
+            found = self._homes[key] = frozenset(
+                m.datatype for m in self.systems[system].spec.mappings_for(global_type))
+        return found
 
     def refs_of(self, system: str, datatype: str, global_type: str) -> dict[str, str]:
         """Global property -> referenced datatype, for one mapping (computed once)."""
@@ -161,7 +171,8 @@ class Catalog:
                         m.route, self._inline_children(instance, dt),
                         self._line_parent(global_type, dt),
                     ))
-            out.append(Target(name, writable, tuple(routes), share, together))
+            kept = frozenset(m.datatype for m in mappings if not m.deletes)
+            out.append(Target(name, writable, tuple(routes), share, together, kept))
         return out
 
     def _line_parent(self, global_type: str, datatype: DataType) -> str | None:

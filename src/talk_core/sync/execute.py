@@ -26,7 +26,7 @@ from talk_core.sync.context import InFlight, RunContext
 from talk_core.sync.merge import Planned
 from talk_core.sync.parents import parent_row
 from talk_core.sync.plan import Create, Delete, Plan, Update
-from talk_core.sync.references import References, Unresolved
+from talk_core.sync.references import Misplaced, References, Unresolved
 from talk_core.sync.translate import Translator
 
 log = logging.getLogger("talk.sync")
@@ -156,6 +156,12 @@ class Executor:
             entry = JournalEntry(new_global_id(), gt, gid, action.system, datatype,
                                  {"properties": payload, "values": action.values}, now)
             return Write(action, datatype, ident, payload, entry)
+        except Misplaced as exc:
+            if isinstance(action, Create):  # it has no place there: nothing to make
+                log.info("%s %s: not created in %s %s: %s", gt, gid, action.system,
+                         datatype, exc)
+                return None
+            outcome.fail(action.system, datatype, ident, f"{action.system} {datatype}: {exc}")
         except Unresolved as exc:
             outcome.fail(action.system, datatype, ident,
                          f"{action.system} {datatype}: waiting: {exc}", soon=True)

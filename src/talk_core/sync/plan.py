@@ -94,6 +94,8 @@ class Target:
     share: bool = True
     #: datatype -> global property -> the properties written with it (``Mapping.together``)
     together: dict[str, dict[str, frozenset[str]]] = attrs.field(factory=dict)
+    #: datatypes whose records a delete elsewhere never deletes here: the link is dropped
+    kept: frozenset[str] = frozenset()
 
 
 @attrs.define
@@ -191,9 +193,10 @@ def plan_group(
         elif delete_policy is DeletePolicy.PROPAGATE:
             plan.deleted = True
             plan.values = None
+            keeps = {t.system: t.kept for t in targets}
             for system, link in sorted(links.items()):
                 plan.drop_links.append(link)
-                if system not in deleting:
+                if system not in deleting and link.datatype not in keeps.get(system, ()):
                     plan.actions.append(Delete(system, link))
             return plan
         for system in sorted(deleting):

@@ -13,6 +13,15 @@ class Unresolved(LookupError):
     """A referenced record has no link (yet): the entity waits for a later pass or run."""
 
 
+class Misplaced(Unresolved):
+    """A referenced record is held in the system, but not in the datatype the field names.
+
+    Exact Online holds organisations as Accounts, Departments and Divisions;
+    an address or an order can only belong to an Account. A record that
+    would refer to a department has no place in that system.
+    """
+
+
 class References:
     """Looks links up for reference properties, with a cache per batch.
 

@@ -16,7 +16,7 @@ from talk_core.model import DataType, Entity, Link
 from talk_core.store.base import JournalEntry
 from talk_core.sync.catalog import Catalog
 from talk_core.sync.records import project
-from talk_core.sync.references import References, Unresolved
+from talk_core.sync.references import Misplaced, References, Unresolved
 
 log = logging.getLogger("talk.sync")
 
@@ -30,9 +30,31 @@ class Translator:
                   *, creating: bool) -> tuple[dict[str, Any], DataType]:
         """``values`` as ``system``'s payload for ``dt_name``; raises ``Unresolved``."""
         mapping, dt = self.catalog.mapping(system, dt_name, gt)
-        translated = self.refs.to_system(gt, values, self.catalog.refs_of(system, dt_name, gt),
-                                         system)
+        refs = self.catalog.refs_of(system, dt_name, gt)
+        self._placed(gt, system, dt_name, refs, values)
+        translated = self.refs.to_system(gt, values, refs, system)
         return mapping.to_system(translated, dt, creating=creating), dt
+
+    def _placed(self, gt: str, system: str, dt_name: str, refs: dict[str, str],
+                values: dict[str, Any]) -> None:
+        """Raise ``Misplaced`` where a reference is held in another datatype than it names.
+
+        Only asked where the system holds the referenced global type in
+        several datatypes (the one the field names among them); elsewhere a
+        link is always in the right one.
+        """
+        for prop, expected in refs.items():
+            gid = values.get(prop)
+            if not gid:
+                continue
+            for target in self.refs.targets(gt, prop):
+                homes = self.catalog.homes(system, target)
+                if len(homes) < 2 or expected not in homes:
+                    continue
+                link = self.refs.store.link_for(target, str(gid), system)
+                if link is not None and link.datatype != expected:
+                    raise Misplaced(f"{prop} refers to {system} {link.datatype} "
+                                    f"{link.external_id}; {dt_name}.{prop} takes {expected} only")
 
     def link_from(self, gt: str, gid: str, system: str, datatype: str, entity: Entity,
                   written: dict[str, Any], base: dict[str, Any] | None = None) -> Link:

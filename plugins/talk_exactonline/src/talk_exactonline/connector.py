@@ -41,7 +41,7 @@ from talk_exactonline.odata import (
     literal,
     results,
 )
-from talk_exactonline.schema import BY_NAME, ENDPOINTS
+from talk_exactonline.schema import BY_NAME, ENDPOINTS, Endpoint
 from talk_exactonline.values import bad_value
 
 if TYPE_CHECKING:
@@ -145,8 +145,10 @@ class ExactConnector:
         return f"api/v1/{self.division}/{service_path}"
 
     def _select(self, dt: DataType) -> str:
+        own = talks_own(ENDPOINTS[dt.name])
         names = [dt.id_field] + [p.name for p in dt.properties
-                                 if p.type is not PropertyType.CHILDREN and p.name != dt.id_field]
+                                 if p.type is not PropertyType.CHILDREN and p.name != dt.id_field
+                                 and p.name not in own]
         return ",".join(names)
 
     def _entity(self, dt: DataType, record: Any, *, listed: bool = False) -> Entity:
@@ -159,7 +161,10 @@ class ExactConnector:
         what = f"{dt.name}"
         if not isinstance(record, dict):
             raise ExactResponseError(f"Exact Online {what}: a record is not an object")
+        endpoint = ENDPOINTS[dt.name]
         ident = record.get(dt.id_field)
+        if endpoint.key == "int" and isinstance(ident, int) and not isinstance(ident, bool):
+            ident = str(ident)
         if not isinstance(ident, str) or not ident:
             raise ExactResponseError(f"Exact Online {what}: record without {dt.id_field}")
         problem = bad_value(dt, record) if listed else None
@@ -173,6 +178,12 @@ class ExactConnector:
             if prop is not None and prop.type is PropertyType.CHILDREN:
                 continue
             props[key] = value
+        for field, parts in endpoint.joined:
+            joined = " ".join(str(props[p]).strip() for p in parts
+                              if props.get(p) not in (None, ""))
+            props[field] = joined or None
+        if endpoint.self_field:
+            props[endpoint.self_field] = ident
         updated: datetime | None = None
         if dt.updated_field and props.get(dt.updated_field):
             try:
@@ -186,6 +197,9 @@ class ExactConnector:
     # -- reading ------------------------------------------------------------------
     def read(self, datatype: str, cursor: str | None) -> Iterator[Page]:
         dt, endpoint = BY_NAME[datatype], ENDPOINTS[datatype]
+        if endpoint.sync is None:
+            yield from self._read_all(dt)
+            return
         position = Cursor.parse(cursor)
         url = self._path(
             f"{endpoint.sync}?$filter={quote(f'Timestamp gt {position.changed}L')}"
@@ -225,6 +239,32 @@ class ExactConnector:
         position.deleted = newest  # with the last of them only
         yield Page(chunks[-1], str(position))
 
+    def _read_all(self, dt: DataType) -> Iterator[Page]:
+        """Every record of a datatype without a Sync API, 60 a page (``ReadMode.FULL``).
+
+        Exact reports no deletes of these: the engine tells them by absence.
+        """
+        url: str | None = self._path(f"{ENDPOINTS[dt.name].path}?$select={self._select(dt)}")
+        paging = self.http.paging(dt.name)
+        while url is not None:
+            paging.next(url)
+            try:
+                found, url = results(envelope(self._call("GET", url), dt.name), dt.name)
+            except ExactResponseError as exc:
+                log.warning("%s", exc)
+                yield Page([], None, [Reject(f"{dt.name} listing", str(exc),
+                                             {"body": exc.raw}, page=True)])
+                return
+            entities, rejects = [], []
+            for record in found:
+                try:
+                    entities.append(self._entity(dt, record, listed=True))
+                except ExactResponseError as exc:
+                    ident = record.get(dt.id_field) if isinstance(record, dict) else None
+                    rejects.append(Reject(str(ident or f"{dt.name}?"), str(exc),
+                                          record if isinstance(record, dict) else None))
+            yield Page(entities, None, rejects)
+
     def _deleted_since(self, after: int | None) -> Snapshot:
         """Every deletion Exact reports after ``after``, of all entity types at once."""
         since = 1 if after is None else after
@@ -255,9 +295,10 @@ class ExactConnector:
 
     def get(self, datatype: str, id: str) -> Entity | None:
         dt = BY_NAME[datatype]
-        if not is_guid(id):
+        key = _key(ENDPOINTS[datatype], id)
+        if key is None:
             return None  # Exact answers 400 to a malformed guid; every id it has is one
-        found = self._lookup(dt, f"{dt.id_field} eq {literal(id)}")
+        found = self._lookup(dt, f"{dt.id_field} eq {key}")
         if not found:
             return None
         children = ENDPOINTS[datatype].children
@@ -389,6 +430,7 @@ class ExactConnector:
 
     def create(self, datatype: str, properties: dict[str, Any], *, key: str) -> Entity:
         dt, endpoint = BY_NAME[datatype], ENDPOINTS[datatype]
+        _writable(datatype, endpoint)
         body = self._outgoing(dt, copy.deepcopy(properties), creating=True)
         response = self._call("POST", self._path(endpoint.path), json=body,
                               headers={"Prefer": "return=representation",
@@ -420,6 +462,7 @@ class ExactConnector:
     def update(self, datatype: str, id: str, changes: dict[str, Any], *,
                current: Entity | None = None) -> Entity:
         dt, endpoint = BY_NAME[datatype], ENDPOINTS[datatype]
+        _writable(datatype, endpoint)
         if not is_guid(id):
             raise RecordError(f"Exact Online {datatype}: {id!r} is not an Exact id")
         body = self._outgoing(dt, copy.deepcopy(changes), creating=False)
@@ -435,6 +478,7 @@ class ExactConnector:
         return found
 
     def delete(self, datatype: str, id: str) -> None:
+        _writable(datatype, ENDPOINTS[datatype])
         if not is_guid(id):
             return
         try:
@@ -447,6 +491,29 @@ class ExactConnector:
         self.budget.remember()
         self.http.close()
         self.tokens.close()
+
+
+def talks_own(endpoint: Endpoint) -> frozenset[str]:
+    """Fields of a datatype that talk fills in itself: never asked of Exact nor sent."""
+    own = {field for field, _ in endpoint.joined}
+    if endpoint.self_field:
+        own.add(endpoint.self_field)
+    return frozenset(own)
+
+
+def _key(endpoint: Endpoint, id: str) -> str | None:
+    """The id as Exact's URL and ``$filter`` take it; None when Exact has no such id."""
+    if endpoint.key == "int":
+        return id if id.isdigit() else None
+    if endpoint.key == "text":
+        return literal(id) if id and len(id) <= 64 else None
+    return literal(id) if is_guid(id) else None
+
+
+def _writable(datatype: str, endpoint: Endpoint) -> None:
+    if endpoint.read_only:
+        raise RecordError(f"Exact Online lets {datatype} be read only: talk does not "
+                          f"create, change or delete them there")
 
 
 def _timestamp(record: dict[str, Any]) -> int:

@@ -22,8 +22,9 @@ from talk_core.system import Option, SystemContext, SystemSpec
 from talk_exactonline.budget import RateBudget
 from talk_exactonline.budget_memory import BudgetMemory
 from talk_exactonline.connector import ExactConnector
-from talk_exactonline.mappings import INVOICES_AS, MAPPINGS, mappings_for
+from talk_exactonline.mappings import INVOICES_AS, MAPPINGS, SALES_JOURNAL, mappings_for
 from talk_exactonline.oauth import DEFAULT_BASE_URL, DEFAULT_REDIRECT, token_manager
+from talk_exactonline.persons import NONE
 from talk_exactonline.schema import DATATYPES
 
 OPTIONS = (
@@ -37,7 +38,13 @@ OPTIONS = (
     Option("redirect_uri", str, default=DEFAULT_REDIRECT,
            help="the app's redirect URI; a loopback one lets `talk auth` catch the code"),
     Option("invoices_as", str, default=INVOICES_AS[0],
-           help='where new invoices from other systems go: "salesorders" or "quotations"'),
+           help='where new invoices from other systems go: "salesorders", "quotations" '
+                'or "salesinvoices"'),
+    Option("person_accounts", str, default=NONE,
+           help='which accounts are persons, not companies: "none", or terms joined by '
+                '"and": "Field=value", "Field empty", "Field set" (e.g. "Remarks=private")'),
+    Option("sales_journal", str, default=SALES_JOURNAL,
+           help="the sales journal new sales invoices are posted in"),
     *LIMIT_OPTIONS,
 )
 
@@ -51,7 +58,9 @@ def make_connector(*, options: dict[str, Any], context: SystemContext,
     """
     base_url = str(options.get("base_url") or DEFAULT_BASE_URL)
     division = int(options["division"]) if options.get("division") is not None else None
-    spec = instance_spec(str(options.get("invoices_as") or INVOICES_AS[0]), context)
+    spec = instance_spec(str(options.get("invoices_as") or INVOICES_AS[0]), context,
+                         person_accounts=str(options.get("person_accounts") or NONE),
+                         sales_journal=str(options.get("sales_journal") or SALES_JOURNAL))
     tokens = token_manager(options, context)
     memory = BudgetMemory(tokens.tokens, client_id=tokens.client_id, base_url=base_url,
                           division=division)
@@ -63,15 +72,20 @@ def make_connector(*, options: dict[str, Any], context: SystemContext,
     return connector
 
 
-def instance_spec(invoices_as: str, context: SystemContext) -> SystemSpec:
-    """The spec of one instance: the registered one, or its routes for ``invoices_as``."""
+def instance_spec(invoices_as: str, context: SystemContext, *, person_accounts: str = NONE,
+                  sales_journal: str = SALES_JOURNAL) -> SystemSpec:
+    """The spec of one instance: the registered one, or its mappings for its options."""
     if invoices_as not in INVOICES_AS:
         choices = " or ".join(f'"{name}"' for name in INVOICES_AS)
         raise ConfigError(f"[systems.{context.name}] invoices_as: expected {choices}, "
                           f"got {invoices_as!r}")
-    if invoices_as == INVOICES_AS[0]:
+    try:
+        mappings = mappings_for(invoices_as, person_accounts, sales_journal)
+    except ValueError as exc:
+        raise ConfigError(f"[systems.{context.name}] {exc}") from None
+    if mappings is MAPPINGS:
         return EXACT_ONLINE
-    return attrs.evolve(EXACT_ONLINE, mappings=mappings_for(invoices_as))
+    return attrs.evolve(EXACT_ONLINE, mappings=mappings)
 
 
 def _emulator(*, port: int, seed: bool) -> None:

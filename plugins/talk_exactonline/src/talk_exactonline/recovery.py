@@ -49,6 +49,9 @@ RECOVER_BY: dict[str, tuple[str, ...]] = {
     "QuotationLines": ("QuotationID", "Item", "Quantity"),
     "SalesOrders": ("OrderedBy", "YourRef", "Description"),
     "SalesOrderLines": ("OrderID", "Item", "Quantity"),
+    "SalesInvoices": ("OrderedBy", "YourRef", "Description"),
+    "SalesInvoiceLines": ("InvoiceID", "Item", "Quantity"),
+    "VATCodes": ("Code",),
 }
 
 #: How far Exact's clock may be behind this machine's: wide, since too narrow loses the record.

@@ -23,6 +23,20 @@ ITEMS = [
      "ExtraDescription": "Roestvrij staal, 200 W", "Unit": "pc", "IsSalesItem": True},
 ]
 
+VAT_CODES = [
+    {"Code": "2", "Description": "BTW hoog", "Percentage": 0.21, "Type": "E"},
+    {"Code": "1", "Description": "BTW laag", "Percentage": 0.09, "Type": "E"},
+]
+#: Exact lets units, currencies and employees be read only; the division has them from its setup
+UNITS = [
+    {"Code": "pc", "Description": "Stuk", "Type": "quantity", "Active": True},
+    {"Code": "box", "Description": "Doos", "Type": "quantity", "Active": True},
+]
+EMPLOYEE = {"FirstName": "Sanne", "LastName": "Bakker", "FullName": "Sanne Bakker",
+            "BusinessEmail": "sanne@groothandel.example", "BusinessPhone": "+31 30 765 4321",
+            "AddressStreet": "Lange Nieuwstraat", "AddressStreetNumber": "4",
+            "City": "Utrecht", "Postcode": "3512 PH", "Country": "NL", "IsActive": True}
+
 
 def seed_sample(state: ExactState) -> dict[str, list[str]]:
     made: dict[str, list[str]] = {name: [] for name in state.records}
@@ -55,6 +69,13 @@ def seed_sample(state: ExactState) -> dict[str, list[str]]:
         "SalesOrderLines": [{"Item": made["Items"][0], "Quantity": 6, "UnitPrice": 18.5},
                             {"Item": made["Items"][1], "Quantity": 4, "UnitPrice": 7.25}]})
     made["SalesOrders"].append(order["OrderID"])
+    for vat in VAT_CODES:
+        made["VATCodes"].append(state.create("VATCodes", vat)["ID"])
+    for unit in UNITS:
+        made["Units"].append(state.create("Units", unit)["ID"])
+    made["Currencies"].append(state.create("Currencies", {"Code": "EUR",
+                                                          "Description": "Euro"})["Code"])
+    made["Employees"].append(state.create("Employees", EMPLOYEE)["ID"])
     made["QuotationLines"] = [x["ID"] for x in quote["QuotationLines"]["results"]]
     made["SalesOrderLines"] = [x["ID"] for x in order["SalesOrderLines"]["results"]]
     return made

@@ -38,7 +38,7 @@ from talk_exactonline.emulator.state import ExactState, Refused, exact_date
 from talk_exactonline.schema import BY_NAME, ENDPOINTS
 
 SERVICES = {endpoint.path.lower(): name for name, endpoint in ENDPOINTS.items()}
-SYNC = {endpoint.sync.lower(): name for name, endpoint in ENDPOINTS.items()}
+SYNC = {endpoint.sync.lower(): name for name, endpoint in ENDPOINTS.items() if endpoint.sync}
 MANDATORY_FILTER = {"Accounts", "Items"}
 ME_FIELDS = ("UserID", "AccountingDivision", "CurrentDivision", "DivisionCustomer",
              "DivisionCustomerCode", "DivisionCustomerName", "Email", "EmployeeID", "FirstName",
@@ -109,6 +109,8 @@ class ServiceCall:
             return
         if address is None or name is None:
             raise Refused(404, f"no such resource: {service}")
+        if self.command != "GET" and ENDPOINTS[name].read_only:
+            raise Refused(405, f"{name} can only be read")
         key, nav = address.group("key"), address.group("nav")
         if key is not None:
             ident = _key(key)

@@ -88,7 +88,10 @@ class ExactState:
         self.records: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in BY_NAME}
         self.deleted: list[dict[str, Any]] = []
         self.timestamp = 1000
-        self.numbers = {"Quotations": 0, "SalesOrders": 0, "Accounts": 0}
+        self.numbers = {name: 0 for name, endpoint in ENDPOINTS.items() if endpoint.number}
+        self.numbers["Accounts"] = 0
+        #: the division's sales journals (an invoice is posted in one of them)
+        self.sales_journals = {"70"}
         self.grants: dict[str, Grant] = {}  # live refresh token -> grant
         self.old_refresh_tokens: set[str] = set()
         self.access_tokens: dict[str, float] = {}  # access token -> expiry
@@ -189,11 +192,13 @@ class ExactState:
         for key, value in body.items():
             prop = dt.find(key)
             if key == dt.id_field and creating:
-                out[key] = str(value).lower()
+                out[key] = str(value).lower() if ENDPOINTS[dt.name].key == "guid" else value
                 continue
             if prop is None:
                 raise Refused(400, f"'{key}' is not a property of {dt.name}")
-            if prop.read_only or prop.type is PropertyType.CHILDREN:
+            # a datatype the API only lets be read is filled here, as Exact's own screens do
+            if (prop.read_only and not ENDPOINTS[dt.name].read_only) \
+                    or prop.type is PropertyType.CHILDREN:
                 continue
             if prop.type is PropertyType.REFERENCE and value not in (None, ""):
                 if str(value).lower() not in self.records[prop.reference or ""]:
@@ -208,21 +213,22 @@ class ExactState:
                 except ArithmeticError:
                     raise Refused(400, f"Error converting value '{value}' for '{key}'") from None
                 value = int(number) if prop.type is PropertyType.INTEGER else float(number)
-            elif key == "Code" and value not in (None, ""):
-                value = str(value).strip().rjust(CODE_WIDTH)
+            elif key == "Code" and value not in (None, "") and ENDPOINTS[dt.name].code_width:
+                value = str(value).strip().rjust(ENDPOINTS[dt.name].code_width or CODE_WIDTH)
             elif key == "Country" and value not in (None, ""):
                 value = str(value).strip().upper().ljust(3)  # Exact keeps a trailing blank
             out[key] = value
         return out
 
     def _derive(self, name: str, record: dict[str, Any]) -> None:
+        dt = BY_NAME[name]
         if name == "Contacts":
             parts = [record.get(k) for k in ("FirstName", "MiddleName", "LastName")]
             record["FullName"] = " ".join(str(p) for p in parts if p)
             record["AccountName"] = self.records["Accounts"][record["Account"]]["Name"]
         if name == "Addresses" and record.get("Account"):
             record["AccountName"] = self.records["Accounts"][record["Account"]]["Name"]
-        if name in ("QuotationLines", "SalesOrderLines"):
+        if dt.child_of is not None and dt.find("Item") is not None:
             item = self.records["Items"].get(record.get("Item") or "", {})
             record.setdefault("Description", item.get("Description"))
             record["ItemDescription"] = item.get("Description")
@@ -230,7 +236,7 @@ class ExactState:
             price = Decimal(str(record.get("UnitPrice") or 0))
             discount = Decimal(str(record.get("Discount") or 0))
             amount = float(quantity * price * (1 - discount))
-            record["AmountFC" if name == "QuotationLines" else "AmountDC"] = amount
+            record["AmountFC" if dt.find("AmountFC") else "AmountDC"] = amount
 
     def _stamp(self, name: str, record: dict[str, Any]) -> None:
         record["Timestamp"] = self._tick()
@@ -261,7 +267,11 @@ class ExactState:
             if parent is not None and dt.child_of is not None:
                 record[dt.child_of.parent_property] = parent
             self._required(dt, record)
-            ident = record.pop(dt.id_field, None) or str(uuid.uuid4())
+            endpoint = ENDPOINTS[name]
+            given = record.pop(dt.id_field, None)
+            if given in (None, "") and endpoint.key != "guid":
+                raise Refused(400, f"Mandatory: {dt.id_field}")
+            ident = str(given) if given not in (None, "") else str(uuid.uuid4())
             if ident in self.records[name]:
                 raise Refused(400, f"{dt.name} {ident} already exists")
             if name == "Items" and any(r["Code"] == record["Code"]
@@ -270,19 +280,22 @@ class ExactState:
             if name == "Accounts" and not record.get("Code"):
                 self.numbers["Accounts"] += 1
                 record["Code"] = str(self.numbers["Accounts"]).rjust(CODE_WIDTH)
-            record[dt.id_field] = ident
-            children = ENDPOINTS[name].children
+            record[dt.id_field] = int(ident) if endpoint.key == "int" else ident
+            if record.get("Journal") is not None and record["Journal"] not in self.sales_journals:
+                raise Refused(400, f"Journal {record['Journal']} does not exist")
+            children = endpoint.children
             lines = body.get(children) if children else None
-            if children is not None:
-                if not isinstance(lines, list) or not lines:
-                    raise Refused(400, f"Mandatory: {children}")
-                number_field = "QuotationNumber" if name == "Quotations" else "OrderNumber"
-                if not record.get(number_field):
-                    self.numbers[name] += 1
-                    record[number_field] = self.numbers[name]
-                record["Status"] = 20 if name == "Quotations" else 12
+            if children is not None and (not isinstance(lines, list) or not lines):
+                raise Refused(400, f"Mandatory: {children}")
+            if endpoint.number and not record.get(endpoint.number):
+                self.numbers[name] += 1
+                record[endpoint.number] = self.numbers[name]
+            if endpoint.new_status is not None:
+                record["Status"] = endpoint.new_status
             if dt.child_of is not None:
                 parent_id = record[dt.child_of.parent_property]
+                if parent is None:
+                    self._check_open(dt.child_of.parent, parent_id)
                 record["LineNumber"] = line_number or 1 + sum(
                     1 for r in self.records[name].values()
                     if r.get(dt.child_of.parent_property) == parent_id)
@@ -308,12 +321,28 @@ class ExactState:
                 out[children] = {"results": [dict(x) for x in created_lines]}
             return out
 
+    def _check_open(self, name: str, ident: str | None) -> None:
+        """Refuse a change to a record, or to a line of one, that Exact holds fixed."""
+        frozen = ENDPOINTS[name].frozen
+        record = self.records[name].get(ident or "")
+        if frozen is None or record is None:
+            return
+        if record.get(frozen.field) in frozen.values:
+            raise Refused(400, f"{name} {ident} can no longer be changed: {frozen.reason}")
+
+    def _check_open_record(self, name: str, record: dict[str, Any]) -> None:
+        dt = BY_NAME[name]
+        self._check_open(name, str(record.get(dt.id_field)))
+        if dt.child_of is not None:
+            self._check_open(dt.child_of.parent, record.get(dt.child_of.parent_property))
+
     def update(self, name: str, ident: str, body: dict[str, Any]) -> None:
         with self.lock:
             dt = BY_NAME[name]
             record = self.records[name].get(ident.lower())
             if record is None:
                 raise Refused(404, f"{dt.name} {ident} does not exist")
+            self._check_open_record(name, record)
             if "Code" in body:
                 # what Exact does when a client sends Code on update
                 raise Refused(500, "Gegeven bestaat reeds")
@@ -326,14 +355,17 @@ class ExactState:
 
     def delete(self, name: str, ident: str) -> None:
         with self.lock:
-            record = self.records[name].pop(ident.lower(), None)
+            record = self.records[name].get(ident.lower())
             if record is None:
                 raise Refused(404, f"{name} {ident} does not exist")
+            self._check_open_record(name, record)
+            del self.records[name][ident.lower()]
             now = datetime.fromtimestamp(self.clock(), UTC)
-            self.deleted.append({"EntityKey": ident.lower(),
-                                 "EntityType": ENDPOINTS[name].deleted_type,
-                                 "Timestamp": self._tick(), "DeletedDate": exact_date(now),
-                                 "ID": str(uuid.uuid4())})
+            if ENDPOINTS[name].deleted_type is not None:  # the others are gone without a trace
+                self.deleted.append({"EntityKey": ident.lower(),
+                                     "EntityType": ENDPOINTS[name].deleted_type,
+                                     "Timestamp": self._tick(), "DeletedDate": exact_date(now),
+                                     "ID": str(uuid.uuid4())})
             children = ENDPOINTS[name].children
             if children is not None:
                 parent_field = BY_NAME[children].child_of.parent_property  # type: ignore[union-attr]

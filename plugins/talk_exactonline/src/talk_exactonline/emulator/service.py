@@ -102,7 +102,7 @@ class ServiceCall:
             return
         address = _ADDRESS.match(service)
         name = SERVICES.get(address.group("base").lower()) if address else None
-        if name is None and lowered in DIVISION_LISTS:
+        if lowered in DIVISION_LISTS:
             if self.command != "GET":
                 raise Refused(405, f"{self.command} is not allowed on {service}")
             self._divisions(lowered, query, headers)
@@ -163,11 +163,20 @@ class ServiceCall:
         self._list(children, query, headers, sync=False, records=lines)
 
     def _divisions(self, which: str, query: dict[str, str], headers: dict[str, str]) -> None:
-        """The administrations the user reaches: one, the emulated division."""
+        """The administrations the user reaches: the emulated division, and any a test added.
+
+        The division talk works in is always one of them, as in Exact; records
+        added to the state's ``Divisions`` (other administrations of the same
+        licence) are listed with it, over the defaults of an administration.
+        """
         state = self.owner.state
-        record = division_record(state.division, f"{self.owner.url}/api/v1/"
-                                 f"{state.division}/{which}")
-        self._answer_list("Divisions", [record], query, headers, DIVISION_FIELDS)
+        uri = f"{self.owner.url}/api/v1/{state.division}/{which}"
+        added = {r["Code"]: r for r in state.listing("Divisions") if r.get("Code") is not None}
+        records = [] if state.division in added else [division_record(state.division, uri)]
+        records += [{**division_record(code, uri), **record} for code, record in added.items()]
+        known = (*DIVISION_FIELDS,
+                 *sorted(BY_NAME["Divisions"].property_names - set(DIVISION_FIELDS)))
+        self._answer_list("Divisions", records, query, headers, known)
 
     def _created(self, name: str, made: dict[str, Any], sent: dict[str, Any],
                  represent: bool) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import requests
 from talk_core import interrupt
 from talk_core.errors import RecordError
 from talk_core.http import HttpClient, HttpStatusError, path_segment
+from talk_invoiced.schema import ENDPOINTS, Endpoint, Nesting
 
 PRODUCTION = "https://api.invoiced.com"
 SANDBOX = "https://api.sandbox.invoiced.com"
@@ -174,6 +175,16 @@ def segment(value: object) -> str:
     return path_segment(value, "Invoiced")
 
 
-def contact_path(customer: object, contact: object) -> str:
-    """Where one contact lives: under its customer, both ids encoded."""
-    return f"customers/{segment(customer)}/contacts/{segment(contact)}"
+
+
+def collection_path(endpoint: Endpoint, parent: object | None = None) -> str:
+    """Where a datatype's records are listed and created (under ``parent`` when nested)."""
+    if endpoint.nesting is Nesting.PATH:
+        assert endpoint.parent is not None
+        return f"{ENDPOINTS[endpoint.parent].path}/{segment(parent)}/{endpoint.path}"
+    return endpoint.path
+
+
+def record_path(endpoint: Endpoint, ident: object, parent: object | None = None) -> str:
+    """Where one record lives, every id encoded."""
+    return f"{collection_path(endpoint, parent)}/{segment(ident)}"

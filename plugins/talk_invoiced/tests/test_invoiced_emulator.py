@@ -48,6 +48,8 @@ def test_listing_headers_auth_and_error_body() -> None:
         assert r.status_code == 400 and r.json()["param"] == "filter[nope]"
         assert requests.get(f"{emu.url}/customers", auth=("wrong", ""),
                             timeout=5).status_code == 401
+        r = requests.put(f"{emu.url}/customers/1", json={}, auth=("test_key", ""), timeout=5)
+        assert r.status_code == 404 and r.json()["type"] == "invalid_request"
 
 
 def test_events_related_to_a_customer_include_its_contacts() -> None:

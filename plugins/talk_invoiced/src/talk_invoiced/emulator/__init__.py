@@ -2,7 +2,7 @@
 
 It speaks the endpoints the connector uses with Invoiced's status codes,
 error bodies, ``Link`` and ``X-Total-Count`` headers, ``updated_after``,
-``filter[...]``, ``metadata[...]``, the events of ``related_to`` an object
+``filter[...]``, ``metadata[...]``, ``sort``, ``expand``, the events of ``related_to`` an object
 and idempotency keys, and can inject
 429s, 500s, slow answers and dropped connections at given rates (``faults``
 per kind, or ``random_faults``: one seeded rate over all four kinds).

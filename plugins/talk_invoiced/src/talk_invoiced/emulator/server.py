@@ -50,6 +50,16 @@ class Dropped(Exception):
 def _route(account: Account, method: str, parts: list[str], query: dict[str, str],
            body: Any) -> tuple[int, Any, list[dict[str, Any]] | None]:
     """(status, body, rows): ``rows`` set means a listing to page."""
+    status, answer, rows = _dispatch(account, method, parts, query, body)
+    if rows is not None and parts:
+        rows = account.expanded(parts[-1], rows, query)
+    elif isinstance(answer, dict) and parts and method == "GET" and query.get("expand"):
+        answer = account.expanded(parts[0], [answer], query)[0]
+    return status, answer, rows
+
+
+def _dispatch(account: Account, method: str, parts: list[str], query: dict[str, str],
+              body: Any) -> tuple[int, Any, list[dict[str, Any]] | None]:
     a = account
     if method in ("POST", "PATCH") and not isinstance(body, dict):
         raise ApiError(400, "The request body must be a JSON object")
@@ -249,6 +259,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         self._handle("DELETE")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")  # no endpoint takes PUT: a JSON 404, as for any unknown route
 
 
 class EmulatorServer(ThreadingHTTPServer):

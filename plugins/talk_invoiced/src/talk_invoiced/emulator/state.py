@@ -135,6 +135,15 @@ class Account:
     def now(self) -> int:
         return int(self.clock())
 
+    def clear(self) -> None:
+        """Forget every record, event and idempotent answer; the key and clock stay."""
+        with self.lock:
+            for kept in (self.customers, self.contacts, self.invoices, self.items,
+                         self.idempotent, self.sequences):
+                kept.clear()
+            self.events.clear()
+            self.next_id = 1000
+
     def new_id(self) -> int:
         self.next_id += 1
         return self.next_id

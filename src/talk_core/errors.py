@@ -125,3 +125,16 @@ class CircuitBroken(TalkError):
 
 class Interrupted(TalkError):
     """The user asked the run to stop; everything done so far is kept."""
+
+
+class AbandonedInFlight(Interrupted):
+    """A stop request abandoned a request already on its way: its outcome is unknown.
+
+    A read abandoned so costs nothing. A write may have been made, as when
+    the connection is lost mid-write: a create's journal entry stays for
+    the next run's recovery instead of being settled as never sent.
+    """
+
+    def __init__(self, message: str, *, may_have_been_made: bool) -> None:
+        super().__init__(message)
+        self.may_have_been_made = may_have_been_made

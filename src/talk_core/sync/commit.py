@@ -34,7 +34,14 @@ from typing import Any
 import attrs
 
 from talk_core.connector import Connector
-from talk_core.errors import Interrupted, NotSent, StopRun, SystemUnavailable, TransientError
+from talk_core.errors import (
+    AbandonedInFlight,
+    Interrupted,
+    NotSent,
+    StopRun,
+    SystemUnavailable,
+    TransientError,
+)
 from talk_core.globaltypes import GlobalType
 from talk_core.model import Entity, Link, PropertyType
 from talk_core.store.base import Conflict, DeadLetter, InboxRow, JournalEntry
@@ -207,7 +214,9 @@ class UnitOfWork:
     def send(self, connector: Connector, outcome: Outcome, write: Write) -> bool:
         """Make one write; its answer or its failure goes into ``outcome``. True if it was made.
 
-        Stops (``StopRun``, ``Interrupted``) propagate with the write marked unsent.
+        Stops (``StopRun``, ``Interrupted``) propagate with the write marked unsent,
+        but for a create abandoned in flight (``AbandonedInFlight``), which may
+        have been made: its journal entry stays for the next run's recovery.
         A system that is unavailable this run (``RunContext.mark_unavailable``)
         is not called: the write stays unsent, to be shared again next run. A
         write that finds it so is unsent too, unless it may have been made (a
@@ -253,8 +262,11 @@ class UnitOfWork:
                 outcome.links.extend(self.translator.links_for_created(write.entry, entity))
                 outcome.created.append((action.system, write.datatype, entity))
                 created = entity.id
-        except STOPS:
-            write.sent = False
+        except STOPS as exc:
+            # a create abandoned in flight may have been made, as after a connection lost
+            # mid-write: its journal entry stays for the next run's recovery
+            write.sent = isinstance(action, Create) and isinstance(exc, AbandonedInFlight) \
+                and exc.may_have_been_made
             raise
         except SystemUnavailable as exc:
             self.ctx.mark_unavailable(action.system, exc)

@@ -22,8 +22,8 @@ from typing import Any
 
 from talk_core.connector import Page, PendingCreate, Recovered
 from talk_core.errors import CircuitBroken, RecordError
-from talk_core.http import HttpStatusError
 from talk_core.model import DataType, Entity
+from talk_core.rest import HttpStatusError
 from talk_invoiced import discounts, recovering
 from talk_invoiced.api import InvoicedApi, MalformedResponse, collection_path, record_path
 from talk_invoiced.changes import ChangeReader

@@ -30,8 +30,8 @@ from typing import Any
 import attrs
 
 from talk_core.connector import Page, Reject
-from talk_core.http import HttpStatusError
 from talk_core.model import Entity
+from talk_core.rest import HttpStatusError
 from talk_invoiced.api import InvoicedApi, MalformedResponse, collection_path
 from talk_invoiced.cursor import Cursor
 from talk_invoiced.events import EventFeed, subject, subject_id

@@ -241,3 +241,30 @@ def test_factory_options_and_no_secret_in_repr() -> None:
     assert {o.name for o in INVOICED_SPEC.options} == {"api_key", "base_url", "sandbox",
                                                         "page_size", *LIMIT_NAMES}
     assert next(o for o in INVOICED_SPEC.options if o.name == "api_key").secret
+
+
+@responses.activate
+def test_a_key_quoted_back_in_an_error_never_reaches_the_message(
+        conn: InvoicedConnector) -> None:
+    """The key is Basic auth's user name, and the user name is the secret here."""
+    responses.get(f"{BASE}/customers/7", status=400,
+                  json={"type": "invalid_request", "message": "Key sk_secret may not read 7",
+                        "param": "id"})
+    with pytest.raises(HttpStatusError) as info:
+        conn.get("customers", "7")
+    assert "sk_secret" not in str(info.value) and "***" in str(info.value)
+    assert "(param: id)" in str(info.value)
+    assert "sk_secret" not in repr(conn.api.http.session.auth)
+
+
+@responses.activate
+def test_a_listing_follows_next_until_there_is_none_and_reads_the_total(
+        conn: InvoicedConnector) -> None:
+    second = f"{BASE}/events?per_page=2&page=2"
+    responses.get(f"{BASE}/events", json=[{"id": 9}, {"id": 8}],
+                  headers={"Link": f'<{second}>; rel="next"', "X-Total-Count": "3"})
+    responses.get(second, json=[{"id": 7}], headers={"X-Total-Count": "3"})
+    seen = list(conn.api.counted_pages("events"))
+    assert [(where, [r["id"] for r in rows], total) for where, rows, total in seen] == [
+        ("GET events page 1", [9, 8], 3), ("GET events page 2", [7], 3)]
+    assert responses.calls[0].request.url == f"{BASE}/events?per_page=2"

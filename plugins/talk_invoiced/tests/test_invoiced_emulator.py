@@ -48,6 +48,8 @@ def test_listing_headers_auth_and_error_body() -> None:
         assert r.status_code == 400 and r.json()["param"] == "filter[nope]"
         assert requests.get(f"{emu.url}/customers", auth=("wrong", ""),
                             timeout=5).status_code == 401
+        r = requests.put(f"{emu.url}/customers/1", json={}, auth=("test_key", ""), timeout=5)
+        assert r.status_code == 405 and r.json()["type"] == "invalid_request"
 
 
 def test_events_related_to_a_customer_include_its_contacts() -> None:
@@ -82,3 +84,21 @@ def test_python_dash_m_serves_a_seeded_account() -> None:
         proc.terminate()
         proc.wait(timeout=5)
     assert INVOICED_SPEC.emulator is not None
+
+
+def test_the_base_admin_surface_shows_and_resets_the_account() -> None:
+    with InvoicedEmulator() as emu:
+        emu.seed()
+        emu.faults.rate_limited = 1.0
+        state = requests.get(f"{emu.url}/_emulator/state", timeout=5).json()
+        assert state["records"]["customers"] == 3 and state["records"]["items"] == 2
+        assert requests.post(f"{emu.url}/_emulator/reset", timeout=5).status_code == 204
+        r = requests.get(f"{emu.url}/customers", auth=("test_key", ""), timeout=5)
+        assert r.status_code == 200 and r.json() == [] and r.headers["X-Total-Count"] == "0"
+        emu.fail(503, path="/items")  # the base's rules sit beside the per-kind rates
+        assert requests.get(f"{emu.url}/items", auth=("wrong", ""),
+                            timeout=5).status_code == 401  # credentials before rules
+        assert requests.get(f"{emu.url}/items", auth=("test_key", ""),
+                            timeout=5).status_code == 503  # the rule was still there
+        assert requests.get(f"{emu.url}/items", auth=("test_key", ""),
+                            timeout=5).status_code == 200

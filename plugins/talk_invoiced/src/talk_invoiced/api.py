@@ -1,9 +1,13 @@
-"""Invoiced's REST conventions on top of the core's HTTP client.
+"""Invoiced's REST conventions on top of the core's transport base (``talk_core.rest``).
 
-The core's ``HttpClient`` owns retries and transport rules; this module owns
-what is particular to Invoiced: Basic auth with the key as user name, the
-error body's ``message`` and ``param``, ``Link`` paging, idempotency keys,
-and refusing to trust a body that is not the JSON the endpoint promises.
+The base owns retries (429, 5xx, dropped connections; a POST only with an
+idempotency key), the error map (401 stops the run, other 4xx are the
+record's), the ``Link: rel="next"`` paginator and the paging guard. This
+module owns what is particular to Invoiced: Basic auth with the key as
+user name (so the user name is the secret), the error body's ``message``
+and ``param``, idempotency keys, ``X-Total-Count``, and refusing to trust
+a body that is not the JSON the endpoint promises: a listing page that is
+not a JSON list fails that listing (``MalformedResponse``), not the run.
 """
 
 from __future__ import annotations
@@ -15,7 +19,16 @@ import requests
 
 from talk_core import interrupt
 from talk_core.errors import RecordError
-from talk_core.http import HttpClient, HttpStatusError, path_segment
+from talk_core.rest import (
+    BasicAuth,
+    HttpClient,
+    HttpStatusError,
+    LinkHeader,
+    RestStream,
+    path_segment,
+)
+from talk_core.rest import Endpoint as RestEndpoint
+from talk_invoiced.schema import ENDPOINTS, Endpoint, Nesting
 
 PRODUCTION = "https://api.invoiced.com"
 SANDBOX = "https://api.sandbox.invoiced.com"
@@ -54,6 +67,47 @@ def _snippet(response: requests.Response) -> str:
     return f"{kind}: {text!r}"
 
 
+class KeyAsUser(BasicAuth):
+    """Invoiced's Basic auth: the API key is the user name, the password empty.
+
+    The key is the secret here, so it is named among the secrets the client
+    keeps out of every message.
+    """
+
+    def __init__(self, api_key: str) -> None:
+        super().__init__(api_key, "")
+        self._key = str(api_key)
+
+    def __repr__(self) -> str:
+        return "KeyAsUser(***)"
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self._key, *super().secrets())
+
+
+class _NotAList(Exception):
+    """A listing page that is not a JSON list; the listing says which page it was."""
+
+
+class _ListingStream(RestStream):
+    """An Invoiced listing: a page that is not a JSON list is that listing's fault.
+
+    An HTML page where a list belongs stops the read of that datatype (a
+    page dead letter the next clean read clears), not every system's run.
+    """
+
+    def decode(self, response: requests.Response, what: str) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise _NotAList(_snippet(response)) from None
+
+    def rows_of(self, body: Any, what: str) -> list[Any]:
+        if not isinstance(body, list):
+            raise _NotAList(type(body).__name__)
+        return body
+
+
 class InvoicedApi:
     """One Invoiced account: requests, decoded and checked."""
 
@@ -72,11 +126,12 @@ class InvoicedApi:
     ) -> None:
         self.page_size = max(1, min(int(page_size), MAX_PAGE))
         self.http = HttpClient(
-            base_url, name="Invoiced", auth=(api_key, ""),
+            base_url, name="Invoiced", auth=KeyAsUser(api_key),
             headers={"Accept": "application/json"}, retries=retries, backoff=backoff,
             timeout=timeout, describe_error=describe_error, sleep=sleep,
             refused_hint=refused_hint(system), limits=limits,
         )
+        self.paginator = LinkHeader(page_size=self.page_size, size_param="per_page")
 
     def __repr__(self) -> str:
         return f"InvoicedApi({self.http.base_url!r})"
@@ -140,29 +195,20 @@ class InvoicedApi:
         A caller that would rather ask otherwise than read a long listing
         learns its length from the first page.
         """
-        query = {**(params or {}), "per_page": self.page_size}
-        url: str | None = path
+        endpoint = RestEndpoint(path, path, records="", paginator=self.paginator)
+        pages = _ListingStream(self.http, endpoint, name="Invoiced").pages(params)
         number = 1
-        paging = self.http.paging(f"GET {path}")
-        while url is not None:
-            # a next link back to a page already read would page forever
-            paging.next(url if number > 1 else f"{path}?first")
-            response = self.http.request("GET", url, params=query)
+        while True:
             where = f"GET {path} page {number}"
             try:
-                rows = response.json()
-            except ValueError:
-                raise MalformedResponse(
-                    f"Invoiced {where}: expected a JSON list, got {_snippet(response)}"
-                ) from None
-            if not isinstance(rows, list):
-                raise MalformedResponse(
-                    f"Invoiced {where}: expected a JSON list, got {type(rows).__name__}"
-                )
-            told = response.headers.get("X-Total-Count", "")
-            yield where, rows, int(told) if told.isdigit() else None
-            url = response.links.get("next", {}).get("url")
-            query = {}  # the next link carries the query
+                page = next(pages, None)
+            except _NotAList as exc:
+                raise MalformedResponse(f"Invoiced {where}: expected a JSON list, got {exc}"
+                                        ) from None
+            if page is None:
+                return
+            told = page.response.headers.get("X-Total-Count", "")
+            yield where, list(page.rows), int(told) if told.isdigit() else None
             number += 1
 
     def close(self) -> None:
@@ -174,6 +220,16 @@ def segment(value: object) -> str:
     return path_segment(value, "Invoiced")
 
 
-def contact_path(customer: object, contact: object) -> str:
-    """Where one contact lives: under its customer, both ids encoded."""
-    return f"customers/{segment(customer)}/contacts/{segment(contact)}"
+
+
+def collection_path(endpoint: Endpoint, parent: object | None = None) -> str:
+    """Where a datatype's records are listed and created (under ``parent`` when nested)."""
+    if endpoint.nesting is Nesting.PATH:
+        assert endpoint.parent is not None
+        return f"{ENDPOINTS[endpoint.parent].path}/{segment(parent)}/{endpoint.path}"
+    return endpoint.path
+
+
+def record_path(endpoint: Endpoint, ident: object, parent: object | None = None) -> str:
+    """Where one record lives, every id encoded."""
+    return f"{collection_path(endpoint, parent)}/{segment(ident)}"

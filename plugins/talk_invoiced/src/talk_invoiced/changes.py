@@ -30,11 +30,9 @@ from talk_invoiced.cursor import Cursor, record_hash
 from talk_invoiced.events import EventFeed, subject, subject_id
 from talk_invoiced.listing import SharedListing
 from talk_invoiced.records import MalformedRecord, entity, reject, retired
+from talk_invoiced.schema import ENDPOINTS, Deleting
 
 log = logging.getLogger("talk.invoiced")
-
-#: The event type prefix of each datatype read this way.
-KINDS = {"customers": "customer", "invoices": "invoice"}
 
 
 def newest_states(kind: str, events: list[dict[str, Any]]) -> dict[str, dict[str, Any] | None]:
@@ -62,7 +60,9 @@ class ChangeReader:
         self.api = api
         self.feed = feed
         self.datatype = datatype
-        self.kind = KINDS[datatype]
+        self.endpoint = ENDPOINTS[datatype]
+        assert self.endpoint.event is not None, f"{datatype} has no events"
+        self.kind = self.endpoint.event
         self.listing = listing
 
     def read(self, cursor: str | None) -> Iterator[Page]:
@@ -113,7 +113,7 @@ class ChangeReader:
         if self.listing is not None and state.time is None:
             pages = self.listing.pages(self.datatype, newest)
         else:
-            pages = self.api.pages(self.datatype, state.query())
+            pages = self.api.pages(self.endpoint.path, state.query())
         try:
             for where, rows in pages:
                 entities: list[Entity] = []
@@ -142,7 +142,7 @@ class ChangeReader:
         if state.already_read(found.id, stamp, digest):
             return None
         after.advance(found.id, stamp, digest)
-        if self.datatype == "customers" and retired(raw):
+        if self.endpoint.deleting is Deleting.REMOVE_OR_RETIRE and retired(raw):
             # deactivated where Invoiced refused the delete
             return Entity(found.id, {}, found.updated, deleted=True)
         return found

@@ -30,15 +30,17 @@ from typing import Any
 import attrs
 
 from talk_core.connector import Page, Reject
-from talk_core.http import HttpStatusError
 from talk_core.model import Entity
-from talk_invoiced.api import InvoicedApi, MalformedResponse, segment
+from talk_core.rest import HttpStatusError
+from talk_invoiced.api import InvoicedApi, MalformedResponse, collection_path
 from talk_invoiced.cursor import Cursor
 from talk_invoiced.events import EventFeed, subject, subject_id
 from talk_invoiced.listing import SharedListing
 from talk_invoiced.records import MalformedRecord, entity, reject, retired
+from talk_invoiced.schema import ENDPOINTS
 
 READER = "contacts"
+ENDPOINT = ENDPOINTS[READER]
 
 log = logging.getLogger("talk.invoiced")
 
@@ -84,7 +86,8 @@ class ContactReader:
         self.api = api
         self.feed = feed
         self.owners = owners
-        self.customers = customers or SharedListing(api, "customers", frozenset({READER}))
+        self.customers = customers or SharedListing(api, ENDPOINTS[ENDPOINT.parent or ""].path,
+                                                    frozenset({READER}))
 
     def read(self, cursor: str | None) -> Iterator[Page]:
         state = Cursor.decode(cursor)
@@ -133,11 +136,11 @@ class ContactReader:
                   as_deleted: bool) -> Iterator[Page]:
         """One customer's contacts (those in ``wanted``, or all), a page at a time."""
         try:
-            for where, rows in self.api.pages(f"customers/{segment(customer)}/contacts"):
+            for where, rows in self.api.pages(collection_path(ENDPOINT, customer)):
                 entities, rejects = [], []
                 for raw in rows:
                     try:
-                        found = entity("contacts", raw, customer=customer)
+                        found = entity(READER, raw, customer=customer)
                     except MalformedRecord as exc:
                         rejects.append(reject(where, raw, exc))
                         continue

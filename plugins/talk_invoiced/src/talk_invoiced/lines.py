@@ -34,13 +34,18 @@ import attrs
 
 from talk_core.connector import Page, Reject
 from talk_core.model import Entity
-from talk_invoiced.api import InvoicedApi, MalformedResponse, segment
+from talk_invoiced.api import InvoicedApi, MalformedResponse, record_path
 from talk_invoiced.cursor import Cursor
 from talk_invoiced.events import EventFeed, subject, subject_id
 from talk_invoiced.listing import SharedListing
 from talk_invoiced.records import MalformedRecord, line_entity, reject
+from talk_invoiced.schema import ENDPOINTS
 
 READER = "lineitems"
+ENDPOINT = ENDPOINTS[READER]
+#: the invoice field that holds the lines, and where invoices live
+FIELD = ENDPOINT.path
+PARENT = ENDPOINTS[ENDPOINT.parent or ""]
 
 log = logging.getLogger("talk.invoiced")
 
@@ -71,13 +76,13 @@ class Changes:
             data = raw.get("data")
             previous = data.get("previous") if isinstance(data, dict) else None
             named = out.named.setdefault(ident, set())
-            named |= line_ids(invoice.get("items"))
+            named |= line_ids(invoice.get(FIELD))
             if kind == "invoice.created":
                 out.before[ident] = {}
             elif isinstance(previous, dict):
-                if isinstance(previous.get("items"), list):
-                    out.before[ident] = by_id(previous["items"])
-                    named |= line_ids(previous["items"])
+                if isinstance(previous.get(FIELD), list):
+                    out.before[ident] = by_id(previous[FIELD])
+                    named |= line_ids(previous[FIELD])
             elif kind == "invoice.updated":
                 out.blind.add(ident)
             if ident not in out.now:
@@ -111,7 +116,7 @@ class LineReader:
         self.api = api
         self.feed = feed
         self.owners = owners
-        self.invoices = invoices or SharedListing(api, "invoices", frozenset({READER}))
+        self.invoices = invoices or SharedListing(api, PARENT.path, frozenset({READER}))
 
     def read(self, cursor: str | None) -> Iterator[Page]:
         try:
@@ -135,8 +140,8 @@ class LineReader:
             rejects: list[Reject] = []
             for ident in sorted(changes.now, key=_numeric):
                 invoice = changes.now[ident]
-                if invoice is not None and not isinstance(invoice.get("items"), list):
-                    invoice = self.api.find(f"invoices/{segment(ident)}")
+                if invoice is not None and not isinstance(invoice.get(FIELD), list):
+                    invoice = self.api.find(record_path(PARENT, ident))
                 if invoice is None:  # deleted: its delete event comes, or came, with it
                     gone |= changes.named[ident]
                     continue
@@ -147,7 +152,7 @@ class LineReader:
                 # a line that could not be read is still there: never a delete
                 gone |= changes.named[ident] - {e.id for e in page.entities} - {
                     r.external_id for r in page.rejects}
-                lines = by_id(invoice["items"])
+                lines = by_id(invoice[FIELD])
                 entities.extend(e for e in page.entities
                                 if changes.changed(ident, lines[e.id]))
             yield from self._pages(entities, rejects, cursor)
@@ -189,7 +194,7 @@ class LineReader:
 
         An invoice whose ``items`` is not a list says nothing of its lines.
         """
-        lines = invoice.get("items")
+        lines = invoice.get(FIELD)
         if not isinstance(lines, list):
             return Page([], cursor, [reject(where, invoice, MalformedRecord(
                 "items is not a list of line items"))]), False

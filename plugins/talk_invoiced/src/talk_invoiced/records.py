@@ -14,7 +14,7 @@ from typing import Any
 from talk_core.connector import Reject
 from talk_core.model import Entity
 from talk_invoiced import discounts
-from talk_invoiced.schema import CODE, ID_FIELDS, MARKER, RETIRED
+from talk_invoiced.schema import CODE, ENDPOINTS, ID_FIELDS, MARKER, RETIRED, Discounts, Nesting
 
 _ITEM_ID_BAD = re.compile(r"[^a-z0-9_\-:]")
 
@@ -62,11 +62,12 @@ def _check(datatype: str, raw: Any) -> None:
     metadata = raw.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise MalformedRecord(f"metadata is not an object: {metadata!r}")
-    if datatype == "invoices":
-        items = raw.get("items", [])
-        if not isinstance(items, list) or not all(
-                isinstance(i, dict) and _is_id(i.get("id")) for i in items):
-            raise MalformedRecord("items is not a list of line items with ids")
+    field = ENDPOINTS[datatype].lines
+    if field is not None:
+        lines = raw.get(field, [])
+        if not isinstance(lines, list) or not all(
+                isinstance(i, dict) and _is_id(i.get("id")) for i in lines):
+            raise MalformedRecord(f"{field} is not a list of line items with ids")
 
 
 def entity(datatype: str, raw: Any, **extra: Any) -> Entity:
@@ -76,17 +77,19 @@ def entity(datatype: str, raw: Any, **extra: Any) -> Entity:
     for name in ID_FIELDS[datatype]:
         if props.get(name) is not None:
             props[name] = str(props[name])
-    if datatype == "customers":
-        props["owner"] = str(raw["id"])
-    if datatype == "items":
+    endpoint = ENDPOINTS[datatype]
+    if endpoint.self_reference is not None:
+        props[endpoint.self_reference] = str(raw["id"])
+    if endpoint.code_id:
         props["id"] = item_code(raw)
     try:
-        if datatype == "invoices" and "discounts" in raw:
+        if endpoint.discounts is Discounts.SUBTOTAL and "discounts" in raw:
             subtotal = raw.get("subtotal")
             base = discounts.number(subtotal) if subtotal is not None else sum(
-                (discounts.line_base(i) for i in raw.get("items") or []), discounts.number(0))
+                (discounts.line_base(i) for i in raw.get(endpoint.lines or "") or []),
+                discounts.number(0))
             props["discounts"] = discounts.annotate(raw, base)
-        elif datatype == "lineitems" and "discounts" in raw:
+        elif endpoint.discounts is Discounts.LINE and "discounts" in raw:
             props["discounts"] = discounts.annotate(raw, discounts.line_base(raw))
     except TypeError as exc:
         raise MalformedRecord(f"cannot read the amounts a discount is taken from: {exc}"
@@ -97,11 +100,16 @@ def entity(datatype: str, raw: Any, **extra: Any) -> Entity:
     return Entity(str(raw["id"]), props, when)
 
 
+#: The datatype of the records kept inside their parent (an invoice's line items).
+INLINE = next(name for name, e in ENDPOINTS.items() if e.nesting is Nesting.INLINE)
+
+
 def line_entity(invoice: dict[str, Any], line: Any) -> Entity:
     """A line item as a record of its own, pointing at its invoice."""
     if not isinstance(line, dict) or not _is_id(line.get("id")):
         raise MalformedRecord(f"line item without an id: {line!r}"[:120])
-    found = entity("lineitems", line, invoice=str(invoice["id"]))
+    parent_field = ENDPOINTS[INLINE].parent_field or ""
+    found = entity(INLINE, line, **{parent_field: str(invoice["id"])})
     updated = invoice.get("updated_at")
     if isinstance(updated, int) and not isinstance(updated, bool):
         found.updated = datetime.fromtimestamp(updated, UTC)

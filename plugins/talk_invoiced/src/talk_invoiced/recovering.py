@@ -31,8 +31,9 @@ from typing import Any, Protocol
 
 from talk_core.connector import Connector, PendingCreate, Recovered, recover_each
 from talk_core.model import Entity
-from talk_invoiced.api import InvoicedApi, segment
+from talk_invoiced.api import InvoicedApi, collection_path
 from talk_invoiced.records import line_entity, marker, retired
+from talk_invoiced.schema import ENDPOINTS, Nesting
 
 
 class Lister(Connector, Protocol):
@@ -51,17 +52,18 @@ class _TooLong(Exception):
     """The listing would cost more requests than asking per create."""
 
 
-def recover_many(connector: Lister, datatype: str, path: str,
+def recover_many(connector: Lister, datatype: str,
                  pending: Sequence[PendingCreate]) -> dict[str, Recovered]:
     if not pending:
         return {}
-    if datatype == "contacts":
-        return _contacts(connector, pending)
+    endpoint = ENDPOINTS[datatype]
+    if not endpoint.metadata:
+        return _matched(connector, datatype, pending)
     try:
-        if datatype == "lineitems":
-            found = _lines(connector, pending)
+        if endpoint.nesting is Nesting.INLINE:
+            found = _lines(connector, datatype, pending)
         else:
-            found = _records(connector, datatype, path, pending)
+            found = _records(connector, datatype, endpoint.path, pending)
     except _TooLong:
         return recover_each(connector, datatype, pending)
     return {create.key: found.get(create.key) for create in pending}
@@ -93,12 +95,15 @@ def _records(connector: Lister, datatype: str, path: str,
     return found
 
 
-def _lines(connector: Lister, pending: Sequence[PendingCreate]
+def _lines(connector: Lister, datatype: str, pending: Sequence[PendingCreate]
            ) -> dict[str, Entity]:
-    invoice_of = {create.key: str(create.properties.get("invoice")) for create in pending}
+    endpoint = ENDPOINTS[datatype]
+    parent = ENDPOINTS[endpoint.parent or ""]
+    invoice_of = {create.key: str(create.properties.get(endpoint.parent_field or ""))
+                  for create in pending}
     found: dict[str, Entity] = {}
-    for invoice in _changed(connector, "invoices", pending):
-        for line in invoice.get("items") or []:
+    for invoice in _changed(connector, parent.path, pending):
+        for line in invoice.get(endpoint.path) or []:
             if not isinstance(line, dict):
                 continue
             key = marker(line)
@@ -109,22 +114,24 @@ def _lines(connector: Lister, pending: Sequence[PendingCreate]
     return found
 
 
-def _contacts(connector: Lister, pending: Sequence[PendingCreate]
-              ) -> dict[str, Recovered]:
-    """Each customer's contacts listed once for all the contacts pending under it."""
-    by_customer: dict[str, list[PendingCreate]] = {}
+def _matched(connector: Lister, datatype: str, pending: Sequence[PendingCreate]
+             ) -> dict[str, Recovered]:
+    """Each parent's records listed once for all those pending under it, matched by fields."""
+    endpoint = ENDPOINTS[datatype]
+    field = endpoint.parent_field or ""
+    by_parent: dict[str, list[PendingCreate]] = {}
     for create in pending:
-        by_customer.setdefault(str(create.properties.get("customer") or ""), []).append(create)
+        by_parent.setdefault(str(create.properties.get(field) or ""), []).append(create)
     answers: dict[str, Recovered] = {}
-    for customer, creates in by_customer.items():
+    for parent, creates in by_parent.items():
         rows: list[dict[str, Any]] = []
-        if customer:
-            for _where, page in connector.api.pages(f"customers/{segment(customer)}/contacts"):
+        if parent:
+            for _where, page in connector.api.pages(collection_path(endpoint, parent)):
                 rows.extend(raw for raw in page if isinstance(raw, dict))
         for create in creates:
             sent = create.properties
-            raw = next((r for r in rows if r.get("name") == sent.get("name")
-                        and r.get("email") == sent.get("email")), None)
+            raw = next((r for r in rows if all(r.get(f) == sent.get(f)
+                                               for f in endpoint.match)), None)
             answers[create.key] = None if raw is None else connector.answered(
-                "contacts", raw, customer=customer)
+                datatype, raw, **{field: parent})
     return answers

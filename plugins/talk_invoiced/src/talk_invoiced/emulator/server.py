@@ -1,4 +1,12 @@
-"""The emulated account over HTTP: routing, paging headers, idempotency and faults."""
+"""The emulated account over HTTP, on the emulator base: routes, paging headers, idempotency.
+
+The base (``talk_core.emulation``) serves it: the tap, random faults,
+authorisation, ``fail()`` rules and the admin surface come from there in
+that order. This module adds what is Invoiced's own: Basic auth with the
+key as user name, errors as ``{"type", "message", "param"}``, ``Link`` and
+``X-Total-Count`` paging, ``Idempotency-Key`` replays, and the per-kind
+``Faults`` rates tests set on a running emulator.
+"""
 
 from __future__ import annotations
 
@@ -6,113 +14,77 @@ import base64
 import json
 import random
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
-import attrs
+from werkzeug.wrappers import Request, Response
 
-from talk_core.emulation_faults import DROPPED, RATE_LIMITED, SERVER_ERROR, RandomFaults, drop
-from talk_invoiced.emulator.state import Account, ApiError
+from talk_core.emulation import (
+    ApiError,
+    EmulatorApp,
+    Fault,
+    RandomFaults,
+    json_reply,
+    route,
+    text_reply,
+)
+from talk_core.emulation.tap import hang_up
+from talk_invoiced.emulator import state
+from talk_invoiced.emulator.sample import seed as seed_sample
+from talk_invoiced.emulator.state import Account
 
 MAX_PAGE = 100
+#: Invoiced's error types; the base's own refusals (no route, a bad body) are requests'.
+TYPES = frozenset({"invalid_request", "api", "rate_limit_error"})
+
+Rows = list[dict[str, Any]]
+#: What a route runs on the account: (query, body) to the answer.
+Operation = Callable[[dict[str, str], Any], Any]
 
 
-@attrs.define
-class Faults:
-    """Failure rates (0 to 1) applied to each request, to test retries and timeouts."""
+class Faults(list[Fault]):
+    """Failure rates (0 to 1) applied to each request, to test retries and timeouts.
 
-    rate_limited: float = 0.0
-    server_error: float = 0.0
-    slow: float = 0.0
-    dropped: float = 0.0
-    slow_seconds: float = 0.5
-    seed: int | None = None
-    #: path -> (status, content type, body): the next request there gets that page as is,
-    #: e.g. a proxy's HTML error page where JSON was expected
-    pages: dict[str, tuple[int, str, str]] = attrs.field(factory=dict)
-    _rng: random.Random = attrs.field(init=False, factory=random.Random)
+    It is also the list of the base's ``fail()`` rules, so that one
+    ``faults`` holds every failure a test asked for and ``clear()`` ends them.
+    """
 
-    def __attrs_post_init__(self) -> None:
-        self._rng = random.Random(self.seed)
+    def __init__(self, rate_limited: float = 0.0, server_error: float = 0.0,
+                 slow: float = 0.0, dropped: float = 0.0, slow_seconds: float = 0.5,
+                 seed: int | None = None,
+                 pages: dict[str, tuple[int, str, str]] | None = None) -> None:
+        super().__init__()
+        self.rate_limited = rate_limited
+        self.server_error = server_error
+        self.slow = slow
+        self.dropped = dropped
+        self.slow_seconds = slow_seconds
+        self.seed = seed
+        #: path -> (status, content type, body): the next request there gets that page as
+        #: is, e.g. a proxy's HTML error page where JSON was expected
+        self.pages: dict[str, tuple[int, str, str]] = dict(pages or {})
+        self._rng = random.Random(seed)
+
+    def __repr__(self) -> str:
+        return (f"Faults(rate_limited={self.rate_limited}, server_error={self.server_error}, "
+                f"slow={self.slow}, dropped={self.dropped}, rules={list(self)!r})")
 
     def roll(self, rate: float) -> bool:
         return rate > 0 and self._rng.random() < rate
 
     def clear(self) -> None:
+        super().clear()
         self.rate_limited = self.server_error = self.slow = self.dropped = 0.0
 
 
-class Dropped(Exception):
-    """Close the connection without an answer."""
-
-
-def _route(account: Account, method: str, parts: list[str], query: dict[str, str],
-           body: Any) -> tuple[int, Any, list[dict[str, Any]] | None]:
-    """(status, body, rows): ``rows`` set means a listing to page."""
-    a = account
-    if method in ("POST", "PATCH") and not isinstance(body, dict):
-        raise ApiError(400, "The request body must be a JSON object")
-    match (method, parts):
-        case ("GET", ["customers"]):
-            return 200, None, a.listing("customers", query)
-        case ("POST", ["customers"]):
-            return 201, a.create_customer(body), None
-        case ("GET", ["customers", ident]):
-            return 200, a.customer(ident), None
-        case ("PATCH", ["customers", ident]):
-            return 200, a.update_customer(ident, body), None
-        case ("DELETE", ["customers", ident]):
-            a.delete_customer(ident)
-            return 204, None, None
-        case ("GET", ["customers", cust, "contacts"]):
-            return 200, None, a.listing("contacts", query, a.contacts_of(cust))
-        case ("POST", ["customers", cust, "contacts"]):
-            return 201, a.create_contact(cust, body), None
-        case ("GET", ["customers", cust, "contacts", ident]):
-            return 200, a.contact(cust, ident), None
-        case ("PATCH", ["customers", cust, "contacts", ident]):
-            return 200, a.update_contact(cust, ident, body), None
-        case ("DELETE", ["customers", cust, "contacts", ident]):
-            a.delete_contact(cust, ident)
-            return 204, None, None
-        case ("GET", ["invoices"]):
-            return 200, None, a.listing("invoices", query)
-        case ("POST", ["invoices"]):
-            return 201, a.create_invoice(body), None
-        case ("GET", ["invoices", ident]):
-            return 200, a.invoice(ident), None
-        case ("PATCH", ["invoices", ident]):
-            return 200, a.update_invoice(ident, body), None
-        case ("POST", ["invoices", ident, "void"]):
-            return 200, a.void_invoice(ident), None
-        case ("DELETE", ["invoices", ident]):
-            a.delete_invoice(ident)
-            return 204, None, None
-        case ("GET", ["items"]):
-            return 200, None, a.listing("items", query)
-        case ("POST", ["items"]):
-            return 201, a.create_item(body), None
-        case ("GET", ["items", ident]):
-            return 200, a.item(ident), None
-        case ("PATCH", ["items", ident]):
-            return 200, a.update_item(ident, body), None
-        case ("DELETE", ["items", ident]):
-            a.delete_item(ident)
-            return 204, None, None
-        case ("GET", ["events"]):
-            return 200, None, a.listing("events", query, a.events)
-    raise ApiError(404, f"Unrecognized request URL ({method}: /{'/'.join(parts)})")
-
-
-def _page(rows: list[dict[str, Any]], query: dict[str, str], base: str, path: str
-          ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+def _page(rows: Rows, query: dict[str, str], base: str, path: str) -> tuple[Rows, dict[str, str]]:
     """One page of a listing with Invoiced's ``Link`` and ``X-Total-Count`` headers."""
     try:
         per_page = max(1, min(int(query.get("per_page", MAX_PAGE)), MAX_PAGE))
         page = max(1, int(query.get("page", 1)))
     except ValueError:
-        raise ApiError(400, "page and per_page must be integers", "page") from None
+        raise state.ApiError(400, "page and per_page must be integers", "page") from None
     last = max(1, -(-len(rows) // per_page))
     keep = {k: v for k, v in query.items() if k not in ("page", "per_page")}
 
@@ -132,136 +104,227 @@ def _page(rows: list[dict[str, Any]], query: dict[str, str], base: str, path: st
     return rows[(page - 1) * per_page: page * per_page], headers
 
 
-class Handler(BaseHTTPRequestHandler):
-    server: EmulatorServer
-    protocol_version = "HTTP/1.1"
+class InvoicedEmulator(EmulatorApp):
+    """One emulated account; ``start()`` serves it on a free loopback port."""
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: tests and ``talk emulate`` read their own output."""
+    name = "invoiced-emulator"
 
-    def _handle(self, method: str) -> None:
-        srv = self.server
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        kind = srv.random_faults.draw()
-        if kind == DROPPED:
-            drop(self)
-            return
-        if kind == RATE_LIMITED:
-            self._send(429, {"type": "rate_limit_error", "message": "Too many requests"},
-                       {"Retry-After": srv.random_faults.retry_after})
-            return
-        if kind == SERVER_ERROR:
-            self._send(500, {"type": "api", "message": "An internal error occurred"})
-            return
-        if kind is not None:  # a timeout: the answer comes after the client gave up
-            with srv.random_faults.late():
-                self._answer(method, raw)
-            return
-        self._answer(method, raw)
+    def __init__(self, *, port: int = 0, api_key: str = "test_key",
+                 faults: Faults | None = None, random_faults: RandomFaults | None = None
+                 ) -> None:
+        super().__init__(port=port, random_faults=random_faults)
+        self.account = Account(api_key=api_key)
+        self.faults: Faults = faults if faults is not None else Faults()
 
-    def _answer(self, method: str, raw: bytes) -> None:
-        srv = self.server
-        faults = srv.faults
-        # credentials first, on every path: a fault or a held page is no way around them
-        if not self._authorised():
-            self._send(401, {"type": "invalid_request", "message": "Invalid API key"})
-            return
-        if faults.roll(faults.dropped):
-            self.close_connection = True
-            self.connection.shutdown(2)
-            return
-        if faults.roll(faults.slow):
-            time.sleep(faults.slow_seconds)
-        if faults.roll(faults.rate_limited):
-            self._send(429, {"type": "rate_limit_error", "message": "Too many requests"})
-            return
-        if faults.roll(faults.server_error):
-            self._send(500, {"type": "api", "message": "An internal error occurred"})
-            return
-        page = faults.pages.pop(urlsplit(self.path).path, None)
-        if page is not None:
-            self._send_page(*page)
-            return
-        split = urlsplit(self.path)
-        query = dict(parse_qsl(split.query, keep_blank_values=True))
-        parts = [p for p in split.path.split("/") if p]
-        try:
-            body = json.loads(raw) if raw else ({} if method in ("POST", "PATCH") else None)
-        except ValueError:
-            self._send(400, {"type": "invalid_request", "message": "Invalid JSON body"})
-            return
-        key = self.headers.get("Idempotency-Key")
-        with srv.account.lock:
-            if key and method in ("POST", "PATCH") and key in srv.account.idempotent:
-                status, answer = srv.account.idempotent[key]
-                self._send(status, answer)
-                return
-            try:
-                status, answer, rows = _route(srv.account, method, parts, query, body)
-                headers: dict[str, str] = {}
-                if rows is not None:
-                    answer, headers = _page(rows, query, srv.url, split.path)
-                answer = json.loads(json.dumps(answer))  # a snapshot, not live state
-            except ApiError as exc:
-                status, answer, headers = exc.status, exc.body(), {}
-            if key and method in ("POST", "PATCH") and status < 500:
-                srv.account.idempotent[key] = (status, answer)
-        self._send(status, answer, headers)
+    @property
+    def api_key(self) -> str:
+        return self.account.api_key
 
-    def _authorised(self) -> bool:
-        header = self.headers.get("Authorization", "")
+    def seed(self) -> InvoicedEmulator:
+        seed_sample(self.account)
+        return self
+
+    # -- what the base asks of an emulator ---------------------------------------------
+
+    def error_body(self, error: ApiError) -> Any:
+        kind = error.code if error.code in TYPES else (
+            "rate_limit_error" if error.status == 429 else
+            "api" if error.status >= 500 else "invalid_request")
+        message = "Invalid API key" if error.status == 401 else error.message
+        body: dict[str, Any] = {"type": kind, "message": message}
+        if error.field:
+            body["param"] = error.field
+        return body
+
+    def authorise(self, request: Request) -> bool:
+        """Credentials first, on every path: a fault or a held page is no way around them."""
+        header = request.headers.get("Authorization", "")
         if not header.startswith("Basic "):
             return False
         try:
             user = base64.b64decode(header[6:]).decode().split(":", 1)[0]
         except ValueError:
             return False
-        return user == self.server.account.api_key
+        return user == self.account.api_key
 
-    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = b"" if status == 204 else json.dumps(body).encode()
-        self.send_response(status)
-        if status != 204:
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+    def inject(self, request: Request) -> Response | None:
+        faults = self.faults
+        if faults.roll(faults.dropped):
+            raise hang_up(request.environ)
+        if faults.roll(faults.slow):
+            time.sleep(faults.slow_seconds)
+        if faults.roll(faults.rate_limited):
+            raise ApiError(429, "rate_limit_error", "Too many requests")
+        if faults.roll(faults.server_error):
+            raise ApiError(500, "api", "An internal error occurred")
+        page = faults.pages.pop(request.path, None)
+        if page is not None:
+            return text_reply(page[2], page[0], page[1])
+        return super().inject(request)
 
-    def _send_page(self, status: int, content_type: str, body: str) -> None:
-        data = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+    def reset(self) -> None:
+        """An empty account with the same key and clock; no fault, no request seen."""
+        self.account.clear()
+        self.faults.pages.clear()
+        super().reset()
 
-    def do_GET(self) -> None:
-        self._handle("GET")
+    def snapshot(self) -> Any:
+        a = self.account
+        with a.lock:
+            return {"customers": len(a.customers), "contacts": len(a.contacts),
+                    "invoices": len(a.invoices), "items": len(a.items),
+                    "events": len(a.events)}
 
-    def do_POST(self) -> None:
-        self._handle("POST")
+    # -- routes --------------------------------------------------------------------------
 
-    def do_PATCH(self) -> None:
-        self._handle("PATCH")
+    @route("/customers", methods=["GET"])
+    def list_customers(self, request: Request) -> Response:
+        return self._answer(request, 200, lambda q, _b: self.account.listing("customers", q),
+                            listing="customers")
 
-    def do_DELETE(self) -> None:
-        self._handle("DELETE")
+    @route("/customers", methods=["POST"])
+    def create_customer(self, request: Request) -> Response:
+        return self._answer(request, 201, lambda _q, b: self.account.create_customer(b))
+
+    @route("/customers/<ident>", methods=["GET"])
+    def get_customer(self, request: Request, ident: str) -> Response:
+        return self._answer(request, 200, lambda _q, _b: self.account.customer(ident),
+                            expands="customers")
+
+    @route("/customers/<ident>", methods=["PATCH"])
+    def update_customer(self, request: Request, ident: str) -> Response:
+        return self._answer(request, 200, lambda _q, b: self.account.update_customer(ident, b))
+
+    @route("/customers/<ident>", methods=["DELETE"])
+    def delete_customer(self, request: Request, ident: str) -> Response:
+        return self._answer(request, 204, lambda _q, _b: self.account.delete_customer(ident))
+
+    @route("/customers/<cust>/contacts", methods=["GET"])
+    def list_contacts(self, request: Request, cust: str) -> Response:
+        a = self.account
+        return self._answer(request, 200,
+                            lambda q, _b: a.listing("contacts", q, a.contacts_of(cust)),
+                            listing="contacts")
+
+    @route("/customers/<cust>/contacts", methods=["POST"])
+    def create_contact(self, request: Request, cust: str) -> Response:
+        return self._answer(request, 201, lambda _q, b: self.account.create_contact(cust, b))
+
+    @route("/customers/<cust>/contacts/<ident>", methods=["GET"])
+    def get_contact(self, request: Request, cust: str, ident: str) -> Response:
+        return self._answer(request, 200, lambda _q, _b: self.account.contact(cust, ident),
+                            expands="contacts")
+
+    @route("/customers/<cust>/contacts/<ident>", methods=["PATCH"])
+    def update_contact(self, request: Request, cust: str, ident: str) -> Response:
+        return self._answer(request, 200,
+                            lambda _q, b: self.account.update_contact(cust, ident, b))
+
+    @route("/customers/<cust>/contacts/<ident>", methods=["DELETE"])
+    def delete_contact(self, request: Request, cust: str, ident: str) -> Response:
+        return self._answer(request, 204,
+                            lambda _q, _b: self.account.delete_contact(cust, ident))
+
+    @route("/invoices", methods=["GET"])
+    def list_invoices(self, request: Request) -> Response:
+        return self._answer(request, 200, lambda q, _b: self.account.listing("invoices", q),
+                            listing="invoices")
+
+    @route("/invoices", methods=["POST"])
+    def create_invoice(self, request: Request) -> Response:
+        return self._answer(request, 201, lambda _q, b: self.account.create_invoice(b))
+
+    @route("/invoices/<ident>", methods=["GET"])
+    def get_invoice(self, request: Request, ident: str) -> Response:
+        return self._answer(request, 200, lambda _q, _b: self.account.invoice(ident),
+                            expands="invoices")
+
+    @route("/invoices/<ident>", methods=["PATCH"])
+    def update_invoice(self, request: Request, ident: str) -> Response:
+        return self._answer(request, 200, lambda _q, b: self.account.update_invoice(ident, b))
+
+    @route("/invoices/<ident>/void", methods=["POST"])
+    def void_invoice(self, request: Request, ident: str) -> Response:
+        return self._answer(request, 200, lambda _q, _b: self.account.void_invoice(ident))
+
+    @route("/invoices/<ident>", methods=["DELETE"])
+    def delete_invoice(self, request: Request, ident: str) -> Response:
+        return self._answer(request, 204, lambda _q, _b: self.account.delete_invoice(ident))
+
+    @route("/items", methods=["GET"])
+    def list_items(self, request: Request) -> Response:
+        return self._answer(request, 200, lambda q, _b: self.account.listing("items", q),
+                            listing="items")
+
+    @route("/items", methods=["POST"])
+    def create_item(self, request: Request) -> Response:
+        return self._answer(request, 201, lambda _q, b: self.account.create_item(b))
+
+    @route("/items/<ident>", methods=["GET"])
+    def get_item(self, request: Request, ident: str) -> Response:
+        return self._answer(request, 200, lambda _q, _b: self.account.item(ident),
+                            expands="items")
+
+    @route("/items/<ident>", methods=["PATCH"])
+    def update_item(self, request: Request, ident: str) -> Response:
+        return self._answer(request, 200, lambda _q, b: self.account.update_item(ident, b))
+
+    @route("/items/<ident>", methods=["DELETE"])
+    def delete_item(self, request: Request, ident: str) -> Response:
+        return self._answer(request, 204, lambda _q, _b: self.account.delete_item(ident))
+
+    @route("/events", methods=["GET"])
+    def list_events(self, request: Request) -> Response:
+        a = self.account
+        return self._answer(request, 200, lambda q, _b: a.listing("events", q, a.events),
+                            listing="events")
+
+    # -- one answer ------------------------------------------------------------------------
+
+    def _answer(self, request: Request, status: int, operation: Operation, *,
+                listing: str | None = None, expands: str | None = None) -> Response:
+        """Run ``operation`` (query, body) on the account; replay or keep an idempotent answer.
+
+        ``listing``: the answer is the rows of that listing, paged; ``expands``:
+        a single object of that kind, which ``expand`` may widen.
+        """
+        writes = request.method in ("POST", "PATCH")
+        # the last value of a repeated parameter counts, as Invoiced's PHP reads it
+        query = {k: request.args.getlist(k)[-1] for k in request.args}
+        body = self._body(request) if writes else None
+        key = request.headers.get("Idempotency-Key") if writes else None
+        headers: dict[str, str] = {}
+        a = self.account
+        with a.lock:
+            if key and key in a.idempotent:
+                status, answer = a.idempotent[key]
+                return _reply(status, answer)
+            try:
+                if writes and not isinstance(body, dict):
+                    raise state.ApiError(400, "The request body must be a JSON object")
+                answer = operation(query, body)
+                if listing is not None:
+                    rows = a.expanded(listing, answer, query)
+                    answer, headers = _page(rows, query, self.url,
+                                            quote(request.path, safe="/:"))
+                elif expands is not None and query.get("expand"):
+                    answer = a.expanded(expands, [answer], query)[0]
+                answer = json.loads(json.dumps(answer))  # a snapshot, not live state
+            except state.ApiError as exc:
+                status, answer, headers = exc.status, exc.body(), {}
+            if key and status < 500:
+                a.idempotent[key] = (status, answer)
+        return _reply(status, answer, headers)
+
+    def _body(self, request: Request) -> Any:
+        raw = self.body(request)
+        if not raw:
+            return {}
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise ApiError(400, "invalid_request", "Invalid JSON body") from None
 
 
-class EmulatorServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, port: int, account: Account, faults: Faults,
-                 random_faults: RandomFaults | None = None) -> None:
-        super().__init__(("127.0.0.1", port), Handler)
-        self.account = account
-        self.faults = faults
-        self.random_faults = random_faults or RandomFaults()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
+def _reply(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return json_reply(None if status == 204 else body, status, headers)

@@ -43,6 +43,18 @@ ITEM_EDITABLE = frozenset({"name", "description", "type", "metadata"})
 ITEM_ID = re.compile(r"^[a-z0-9_\-:]{2,}$")
 METADATA_KEY = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 LISTED = frozenset({"customers", "invoices", "items"})
+STAMPS = frozenset({"id", "object", "created_at", "updated_at"})
+#: The fields each listing can be filtered (``filter[...]``) and sorted (``sort``) by.
+FIELDS: dict[str, frozenset[str]] = {
+    "customers": CUSTOMER_FIELDS | STAMPS,
+    "contacts": CONTACT_FIELDS | STAMPS | {"customer"},
+    "invoices": INVOICE_FIELDS | STAMPS | {"status", "paid", "balance", "subtotal", "total"},
+    "items": ITEM_FIELDS | STAMPS,
+    "events": frozenset({"id", "type", "timestamp"}),
+}
+#: What ``expand`` can replace with the object it names, per listing.
+EXPANDABLE: dict[str, frozenset[str]] = {"invoices": frozenset({"customer"}),
+                                         "contacts": frozenset({"customer"})}
 
 
 class ApiError(Exception):
@@ -122,6 +134,15 @@ class Account:
 
     def now(self) -> int:
         return int(self.clock())
+
+    def clear(self) -> None:
+        """Forget every record, event and idempotent answer; the key and clock stay."""
+        with self.lock:
+            for kept in (self.customers, self.contacts, self.invoices, self.items,
+                         self.idempotent, self.sequences):
+                kept.clear()
+            self.events.clear()
+            self.next_id = 1000
 
     def new_id(self) -> int:
         self.next_id += 1
@@ -487,18 +508,75 @@ class Account:
                 raise ApiError(400, "updated_after must be a unix timestamp",
                                "updated_after") from None
             rows = [r for r in rows if r["updated_at"] > moment]
+        known = FIELDS[kind]
         for name, value in query.items():
             match = re.fullmatch(r"(filter|metadata)\[([^\]]+)\]", name)
             if match is None:
                 continue
             field = match.group(2)
             if match.group(1) == "filter":
-                if rows and field not in rows[0]:
+                if field not in known:
                     raise ApiError(400, f"Invalid filter parameter: {field}", name)
-                rows = [r for r in rows if str(r.get(field)) == value]
+                rows = [r for r in rows if _matches(r.get(field), value)]
             else:
                 rows = [r for r in rows if str((r.get("metadata") or {}).get(field)) == value]
+        if query.get("sort"):
+            rows = _sorted(rows, query["sort"], known)
         return rows
+
+    def expanded(self, kind: str, rows: list[dict[str, Any]], query: dict[str, str]
+                 ) -> list[dict[str, Any]]:
+        """Copies of ``rows`` with the fields ``expand`` names replaced by their objects."""
+        wanted = [f.strip() for f in query.get("expand", "").split(",") if f.strip()]
+        if not wanted:
+            return rows
+        for name in wanted:
+            if name not in EXPANDABLE.get(kind, frozenset()):
+                raise ApiError(400, f"Invalid expand parameter: {name}", "expand")
+        out = []
+        for row in rows:
+            row = dict(row)
+            for name in wanted:
+                found = self.customers.get(_int(row.get(name)))  # only customers expand
+                if found is not None:
+                    row[name] = found
+            out.append(row)
+        return out
+
+
+def _matches(have: Any, wanted: str) -> bool:
+    """``filter[x]=v``: exact match; booleans as ``1``/``0`` or ``true``/``false``."""
+    if isinstance(have, bool):
+        return wanted.lower() in (("1", "true") if have else ("0", "false"))
+    return have is not None and str(have) == wanted
+
+
+def _sorted(rows: list[dict[str, Any]], spec: str, known: frozenset[str]
+            ) -> list[dict[str, Any]]:
+    """``sort=name asc`` (or ``desc``; several, comma separated): a stable sort, nulls first."""
+    keys: list[tuple[str, bool]] = []
+    for part in spec.split(","):
+        words = part.split()
+        if not words or len(words) > 2 or words[0] not in known or (
+                len(words) == 2 and words[1].lower() not in ("asc", "desc")):
+            raise ApiError(400, f"Invalid sort parameter: {part.strip()}", "sort")
+        keys.append((words[0], len(words) == 2 and words[1].lower() == "desc"))
+    out = list(rows)
+    for field, descending in reversed(keys):
+        out.sort(key=_by(field), reverse=descending)
+    return out
+
+
+def _by(field: str) -> Callable[[dict[str, Any]], tuple[int, Any]]:
+    return lambda row: _sort_key(row.get(field))
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if value is None:
+        return (0, 0)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (1, value)
+    return (2, str(value).lower())
 
 
 def _related(event: dict[str, Any], spec: str) -> bool:

@@ -49,8 +49,9 @@ def test_employees_departments_and_divisions_flow_out_of_exact_only(
     sales = erp.state.create("Departments", {
         "ID": "5f0c8a57-0000-4000-8000-000000000002", "Code": "VK",
         "Description": "Verkoop", "Notes": "binnendienst"})
-    erp.state.create("Divisions", {
-        "Code": 6006, "Description": "Koffiebranderij BV", "Website": "koffie.example",
+    # the administration talk works in is always there; this gives it its company's details
+    erp.state.update("Divisions", "6006", {
+        "Description": "Koffiebranderij BV", "Website": "koffie.example",
         "Email": "info@koffie.example", "ChamberOfCommerceNumber": "30999999",
         "AddressLine1": "Havenweg 1", "City": "Utrecht", "Postcode": "3542 AD",
         "Country": "NL", "Currency": "EUR"})

@@ -127,6 +127,7 @@ class ExactEmulator(EmulatorApp):
             for records in self.state.records.values():
                 records.clear()
             self.state.deleted.clear()
+            self.state.add_own_division()
         with self.lock:
             self.calls.clear()
         self.new_day()

@@ -97,8 +97,15 @@ class ExactState:
         self.access_tokens: dict[str, float] = {}  # access token -> expiry
         self.codes: dict[str, float] = {}
         self.refreshes = 0
+        self.add_own_division()
+
+    def add_own_division(self) -> None:
+        """The administration itself, which Exact always lists in ``hrm/Divisions``."""
+        self.create("Divisions", {"Code": self.division, "Description": "Emulated administration",
+                                  "Country": "NL", "Currency": "EUR"})
 
     # -- OAuth ------------------------------------------------------------------
+
     def new_code(self) -> str:
         code = secrets.token_urlsafe(24)
         with self.lock:

@@ -66,7 +66,6 @@ from talk_core.sync.settings import SyncSettings, SystemInstance
 from talk_core.system import SystemSpec
 from talk_custom import CustomEmulator, instance
 from talk_exactonline.emulator import ExactEmulator
-from talk_exactonline.plugin import EXACT_ONLINE
 from talk_exactonline.schema import ENDPOINTS
 from talk_exactonline.testing import emulator_connector
 from talk_invoiced.emulator import InvoicedEmulator
@@ -76,7 +75,7 @@ from talk_invoiced.testing import connector_for
 PAIRS = ("invoiced-exact", "invoiced-custom")
 EXACT_TYPES = {str(e.deleted_type): name for name, e in ENDPOINTS.items()}
 EXACT_PATHS = {e.path.lower(): name for name, e in ENDPOINTS.items()}
-EXACT_SYNC = {e.sync.lower(): name for name, e in ENDPOINTS.items()}
+EXACT_SYNC = {e.sync.lower(): name for name, e in ENDPOINTS.items() if e.sync}
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -201,7 +200,7 @@ class Pair:
                                                store=store, name="billing"))
         if self.exact is not None:
             erp = emulator_connector(self.exact, store, "erp", sleep=lambda _s: None)
-            return [billing, SystemInstance("erp", EXACT_ONLINE, erp)]
+            return [billing, SystemInstance("erp", erp.spec, erp)]
         assert self.crm is not None
         return [billing, instance("crm", "customcrm", base_url=self.crm.url,
                                   page_size=self.page_size)]

@@ -46,8 +46,9 @@ from talk_core.system import SystemContext
 from talk_exactonline.budget import RateBudget
 from talk_exactonline.connector import ExactConnector
 from talk_exactonline.emulator import ExactEmulator
+from talk_exactonline.mappings import INVOICES_AS
 from talk_exactonline.oauth import token_manager
-from talk_exactonline.plugin import EXACT_ONLINE
+from talk_exactonline.plugin import instance_spec
 from talk_exactonline.testing import emulator_options
 from talk_invoiced.emulator import InvoicedEmulator
 from talk_invoiced.plugin import INVOICED_SPEC
@@ -153,7 +154,8 @@ def _run(state: Path, billing: InvoicedEmulator, erp: ExactEmulator, options: di
                                budget=RateBudget(clock=clock, sleep=clock.sleep),
                                sleep=clock.sleep)
     systems = [SystemInstance("billing", INVOICED_SPEC, connector_for(billing)),
-               SystemInstance("erp", EXACT_ONLINE, connector)]
+               SystemInstance("erp", instance_spec(INVOICES_AS[0], SystemContext("erp", store)),
+                              connector)]
     sync = Sync(store, systems, SyncSettings(), clock=clock.moment)
     try:
         result = sync.run(datatypes=["organisation"])

@@ -17,7 +17,6 @@ from talk_core.sync.settings import SyncSettings, SystemInstance
 from talk_custom import instance
 from talk_custom.testing import StartEmulator, custom_emulator  # noqa: F401  (the fixture)
 from talk_exactonline.emulator import ExactEmulator
-from talk_exactonline.plugin import EXACT_ONLINE
 from talk_exactonline.testing import emulator_connector
 
 
@@ -56,7 +55,7 @@ def test_exact_order_lines_and_inline_lines_both_ways(
     erp = emulator_connector(exact_emulator, store, "erp", sleep=lambda _s: None)
     sync = Sync(store, [
         instance("shop", "customwebshop", base_url=shop.url, datatypes=INLINE, page_size=2),
-        SystemInstance("erp", EXACT_ONLINE, erp)], SyncSettings())
+        SystemInstance("erp", erp.spec, erp)], SyncSettings())
     state = exact_emulator.state
     acme = shop.put("customer", {"name": "Acme AS", "email": "post@acme.no"})["id"]
     bread = shop.put("product", {"code": "BRD-1", "name": "Bread", "price": 59,

@@ -72,7 +72,10 @@ def test_a_bad_option_is_a_config_error_naming_the_instance_and_option(tmp_path:
         instance_spec("salesorders", context, person_accounts="Foo=1")
     with pytest.raises(ConfigError, match=r"\[systems.erp\] sales_journal: empty"):
         instance_spec("salesinvoices", context, sales_journal=" ")
-    assert instance_spec("salesorders", context) is EXACT_ONLINE
+    assert instance_spec("salesorders", context, company_data=True) is EXACT_ONLINE
+    plain = instance_spec("salesorders", context)
+    assert {m.datatype for m in EXACT_ONLINE.mappings} - {m.datatype for m in plain.mappings} \
+        == {"Employees", "Departments", "Divisions"}
 
 
 def test_an_employee_is_a_human_with_private_contacts_and_a_home(tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ def emulators() -> Iterator[tuple[InvoicedEmulator, ExactEmulator]]:
 def test_employees_departments_and_divisions_flow_out_of_exact_only(
         emulators: tuple[InvoicedEmulator, ExactEmulator], tmp_path: Path) -> None:
     billing, erp = emulators
-    pair = Pair(billing, erp, tmp_path / "state.db")
+    pair = Pair(billing, erp, tmp_path / "state.db", company_data=True)
     jan = erp.state.create("Employees", {
         "ID": "5f0c8a57-0000-4000-8000-000000000001", "FirstName": "Jan",
         "LastName": "de Boer", "FullName": "Jan de Boer",

@@ -320,15 +320,22 @@ MAPPINGS = (ACCOUNTS, PERSON_ACCOUNTS, ACCOUNT_ADDRESS, CONTACTS, ADDRESSES, ITE
             DEPARTMENTS, DIVISIONS, DIVISION_ADDRESS, UNITS, CURRENCIES, VAT_CODES)
 
 
+#: The company's own people and administrations: synced only when an instance asks
+#: (``company_data``), since they would otherwise become customers and contacts elsewhere.
+COMPANY_DATATYPES = frozenset({"Employees", "Departments", "Divisions"})
+
+
 def mappings_for(invoices_as: str, person_accounts: str = "none",
-                 sales_journal: str = SALES_JOURNAL) -> tuple[Mapping, ...]:
+                 sales_journal: str = SALES_JOURNAL, company_data: bool = False
+                 ) -> tuple[Mapping, ...]:
     """The mappings of an instance with these options (see ``plugin.OPTIONS``).
 
     ``invoices_as`` changes only the routes of the documents; ``defaults``
     stay, so a quotation read from Exact is still born a quote, and an
     invoice created as a quotation keeps its kind "invoice" in talk.
     ``person_accounts`` is the rule that makes an account a person
-    (``persons``); ``sales_journal`` the journal new sales invoices go in.
+    (``persons``); ``sales_journal`` the journal new sales invoices go in;
+    ``company_data`` keeps the mappings of ``COMPANY_DATATYPES``.
     Raises ValueError naming the option that is wrong.
     """
     if invoices_as not in INVOICES_AS:
@@ -341,7 +348,8 @@ def mappings_for(invoices_as: str, person_accounts: str = "none",
     journal = str(sales_journal or "").strip()
     if not journal:
         raise ValueError("sales_journal: empty; give the code of a sales journal (e.g. 70)")
-    if (invoices_as, rule, journal) == (INVOICES_AS[0], NO_PERSONS, SALES_JOURNAL):
+    if (invoices_as, rule, journal, company_data) == (
+            INVOICES_AS[0], NO_PERSONS, SALES_JOURNAL, True):
         return MAPPINGS
     quoted = _quoted_kinds(invoices_as)
     not_ordered = quoted | _invoiced_kinds(invoices_as)
@@ -350,4 +358,5 @@ def mappings_for(invoices_as: str, person_accounts: str = "none",
                SALES_INVOICES.key: _sales_invoices(invoices_as, journal),
                ACCOUNTS.key: _accounts(rule), PERSON_ACCOUNTS.key: _person_accounts(rule),
                ACCOUNT_ADDRESS.key: _account_address(rule)}
-    return tuple(changed.get(m.key, m) for m in MAPPINGS)
+    return tuple(changed.get(m.key, m) for m in MAPPINGS
+                 if company_data or m.datatype not in COMPANY_DATATYPES)

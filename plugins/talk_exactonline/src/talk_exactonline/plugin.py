@@ -45,6 +45,9 @@ OPTIONS = (
                 '"and": "Field=value", "Field empty", "Field set" (e.g. "Remarks=private")'),
     Option("sales_journal", str, default=SALES_JOURNAL,
            help="the sales journal new sales invoices are posted in"),
+    Option("company_data", bool, default=False,
+           help="also sync Exact's Employees, Departments and Divisions (read only): the "
+                "company's own people and administrations, as humans and organisations"),
     *LIMIT_OPTIONS,
 )
 
@@ -60,7 +63,8 @@ def make_connector(*, options: dict[str, Any], context: SystemContext,
     division = int(options["division"]) if options.get("division") is not None else None
     spec = instance_spec(str(options.get("invoices_as") or INVOICES_AS[0]), context,
                          person_accounts=str(options.get("person_accounts") or NONE),
-                         sales_journal=str(options.get("sales_journal") or SALES_JOURNAL))
+                         sales_journal=str(options.get("sales_journal") or SALES_JOURNAL),
+                         company_data=bool(options.get("company_data")))
     tokens = token_manager(options, context)
     memory = BudgetMemory(tokens.tokens, client_id=tokens.client_id, base_url=base_url,
                           division=division)
@@ -73,14 +77,14 @@ def make_connector(*, options: dict[str, Any], context: SystemContext,
 
 
 def instance_spec(invoices_as: str, context: SystemContext, *, person_accounts: str = NONE,
-                  sales_journal: str = SALES_JOURNAL) -> SystemSpec:
+                  sales_journal: str = SALES_JOURNAL, company_data: bool = False) -> SystemSpec:
     """The spec of one instance: the registered one, or its mappings for its options."""
     if invoices_as not in INVOICES_AS:
         choices = " or ".join(f'"{name}"' for name in INVOICES_AS)
         raise ConfigError(f"[systems.{context.name}] invoices_as: expected {choices}, "
                           f"got {invoices_as!r}")
     try:
-        mappings = mappings_for(invoices_as, person_accounts, sales_journal)
+        mappings = mappings_for(invoices_as, person_accounts, sales_journal, company_data)
     except ValueError as exc:
         raise ConfigError(f"[systems.{context.name}] {exc}") from None
     if mappings is MAPPINGS:

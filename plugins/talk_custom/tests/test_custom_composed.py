@@ -8,11 +8,13 @@ lines; a PMS keeps one ``address`` text. ``map`` says so with a list.
 from __future__ import annotations
 
 import sqlite3
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from talk_core import docs as dataflow
 from talk_core.errors import ConfigError
 from talk_core.mapping import NAME_PARTS
 from talk_core.model import Entity
@@ -20,7 +22,7 @@ from talk_core.store.sqlite import SQLiteStore
 from talk_core.sync.engine import Sync
 from talk_core.sync.result import RunResult
 from talk_core.sync.settings import SyncSettings
-from talk_custom import create_database, instance
+from talk_custom import SPECS, create_database, instance
 from talk_custom.layout import build_layout
 from talk_custom.profiles import PROFILES
 
@@ -84,7 +86,7 @@ def test_compose_can_be_named_and_a_name_of_three_parts_is_refused() -> None:
     crm = {**CRM_PEOPLE, "map": {"notes": {"parts": ["first_name", "last_name"],
                                            "compose": "name"}}}
     made = build_layout(PROFILES["customcrm"], {"contact": crm}, "crm", "sqlite")
-    assert [m for m in made.mappings if m.datatype == "contact"][0].composed[0].composer \
+    assert next(m for m in made.mappings if m.datatype == "contact").composed[0].composer \
         is NAME_PARTS
 
 
@@ -209,3 +211,25 @@ def test_a_crm_of_name_parts_and_a_pms_of_full_names_stay_in_sync(tmp_path: Path
     assert (ludwig["first_name"], ludwig["last_name"]) == ("Ludwig", "Beethoven")
     assert ludwig["street_3"] == "Hinterhof"
     assert run().writes == 0
+
+
+def test_the_documented_example_is_a_valid_config() -> None:
+    text = (Path(__file__).parents[3] / "docs" / "custom-rest-contract.md").read_text()
+    section = text[text.index("### Composed properties in `map`"):]
+    start = section.index("```toml\n") + 8
+    block = section[start:section.index("\n```", start)]
+    systems = tomllib.loads(block)["systems"]
+    crm = build_layout(PROFILES["customcrm"], systems["crm"]["datatypes"], "crm", "rest")
+    pms = build_layout(PROFILES["custompms"], systems["pms"]["datatypes"], "pms", "rest")
+    assert {c.system for m in crm.mappings for c in m.composed} >= {
+        ("first_name", "last_name"), ("street_2", "street_3")}
+    assert {c.system for m in pms.mappings for c in m.composed} >= {("address",)}
+
+
+def test_the_dataflow_document_shows_composed_fields_as_one_row() -> None:
+    crm = build_layout(PROFILES["customcrm"], {"contact": CRM_PEOPLE}, "crm", "sqlite")
+    pms = build_layout(PROFILES["custompms"], {"person": PMS_PERSON}, "pms", "sqlite")
+    text = dataflow.render(crm.spec(SPECS["customcrm"]), pms.spec(SPECS["custompms"]),
+                           fmt="md")
+    assert "| `first_name + last_name` | `full_name` |" in text
+    assert "| `street_2 + street_3` | `address` |" in text

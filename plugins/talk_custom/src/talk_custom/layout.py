@@ -26,9 +26,13 @@ from talk_core.mapping import (
     DECIMAL,
     INTEGER,
     ISO_DATE,
+    NAME_PARTS,
+    Composed,
+    Composer,
     Converter,
     Mapping,
     PropertyMapping,
+    lines_of,
 )
 from talk_core.model import ChildOf, DataType, Property, PropertyType, ReadMode
 from talk_core.system import SystemSpec
@@ -50,6 +54,8 @@ _CONVERTERS: dict[PropertyType, Converter] = {
     PropertyType.BOOLEAN: BOOLEAN, PropertyType.DATE: ISO_DATE,
 }
 _CODES = frozenset({"country", "currency"})
+COMPOSERS = ("name", "lines")
+COMPOSED_KEYS = frozenset({"parts", "compose"})
 DEFAULTS = {"id_field": "id", "updated_field": "updated_at", "deleted_field": "deleted_at",
             "key_field": "talk_key"}
 
@@ -57,6 +63,14 @@ DEFAULTS = {"id_field": "id", "updated_field": "updated_at", "deleted_field": "d
 OptionalField = Literal["updated_field", "deleted_field", "key_field"]
 OPTIONAL_FIELDS: tuple[OptionalField, ...] = get_args(OptionalField)
 """The system fields a resource can do without, each with a weaker read or write."""
+
+
+@attrs.frozen
+class Extra:
+    """What a ``map`` table adds to a mapping: plain pairs and composed properties."""
+
+    properties: tuple[PropertyMapping, ...] = ()
+    composed: tuple[Composed, ...] = ()
 
 
 @attrs.frozen
@@ -228,7 +242,7 @@ def build_layout(profile: Profile, overrides: Any, system: str, backend: str = "
             own = list(customer_mappings(dt.name, rule))
         for m in own:
             adapted = _adapt(m, resource.datatype,
-                             extra if m.global_type == own[0].global_type else [])
+                             extra if m.global_type == own[0].global_type else Extra())
             _check_unique(where, dt.name, adapted)
             mappings.append(adapted)
     all_names = known | set(custom)
@@ -335,7 +349,7 @@ def _location(where: _Where, name: str, table: dict[str, Any], backend: str
 
 
 def _profile_resource(where: _Where, dt: DataType, table: dict[str, Any], backend: str,
-                      global_type: str) -> tuple[Resource, list[PropertyMapping]]:
+                      global_type: str) -> tuple[Resource, Extra]:
     prefix = f"datatypes.{dt.name}"
     renames: dict[str, str] = {}
     dropped: set[str] = set()
@@ -383,33 +397,139 @@ def _property(where: _Where, key: str, field: str, kind: Any, names: set[str] | 
 
 
 def _map(where: _Where, prefix: str, raw: Any, datatype: DataType, global_type: str,
-         allowed: set[str]) -> list[PropertyMapping]:
-    """``map = { field = "global_property" }``, type-checked against the hub."""
+         allowed: set[str]) -> Extra:
+    """``map = { field = "global_property" }``, type-checked against the hub.
+
+    A list composes: ``name = ["first_name", "last_name"]`` joins fields into
+    one global property, ``address = ["address_line1", "address_line2"]``
+    splits one field into several; ``{ parts = [...], compose = "lines" }``
+    names the composer where the global side does not say it.
+    """
+    out: list[PropertyMapping] = []
+    composed: list[Composed] = []
+    used: dict[str, str] = {}
+    for left, target in _table(where, f"{prefix}.map", raw).items():
+        key = f"{prefix}.map.{left}"
+        if isinstance(target, list | dict):
+            made = _composed(where, key, left, target, datatype, global_type, allowed)
+            fields = made.system
+            composed.append(made)
+        else:
+            out.append(_pair(where, key, left, target, datatype, global_type, allowed))
+            fields = (left,)
+        for field in fields:
+            if field in used:
+                raise where.error(key, f"field {field!r} is already mapped by "
+                                  f"{prefix}.map.{used[field]}; a field carries one value")
+            used[field] = left
+    return Extra(tuple(out), tuple(composed))
+
+
+def _pair(where: _Where, key: str, field: str, target: Any, datatype: DataType,
+          global_type: str, allowed: set[str]) -> PropertyMapping:
     gtype = GLOBAL_TYPES[global_type]
-    out = []
-    for field, target in _table(where, f"{prefix}.map", raw).items():
-        key = f"{prefix}.map.{field}"
-        if field not in allowed:
-            raise where.error(key, f"{field!r} is not a field declared here ("
+    if field not in allowed:
+        raise where.error(key, f"{field!r} is not a field declared here ("
+                          f"{', '.join(sorted(allowed)) or 'none'})")
+    gname = _text(where, key, target)
+    if gname not in gtype.property_names:
+        raise where.error(key, f"{global_type} has no property {gname!r}; it has "
+                          f"{', '.join(sorted(gtype.property_names))}")
+    prop, gprop = datatype.property(field), gtype.property(gname)
+    if (prop.type is PropertyType.REFERENCE) != (gprop.type is PropertyType.REFERENCE):
+        raise where.error(key, f"{field!r} is {prop.type.value} but {global_type}.{gname} "
+                          f"is {gprop.type.value}; a reference maps only to a reference")
+    if gprop.type in (PropertyType.DECIMAL, PropertyType.INTEGER, PropertyType.BOOLEAN,
+                      PropertyType.DATE) and prop.type not in (gprop.type,
+                                                               PropertyType.STRING) and not (
+            gprop.type is PropertyType.DECIMAL and prop.type is PropertyType.INTEGER):
+        raise where.error(key, f"{field!r} is {prop.type.value} but {global_type}.{gname} "
+                          f"is {gprop.type.value}")
+    converter = _CONVERTERS.get(gprop.type) or (CODE if gname in _CODES else None)
+    return (PropertyMapping(field, gname, converter) if converter
+            else PropertyMapping(field, gname))
+
+
+def _composed(where: _Where, key: str, left: str, target: list[Any] | dict[str, Any],
+              datatype: DataType, global_type: str, allowed: set[str]) -> Composed:
+    """One side is the key, the other the list; which is which, the names tell.
+
+    ``name = ["first_name", "last_name"]``: the key is a global property and
+    the list this system's fields. ``address = ["address_line1", ...]``: the
+    key is a field and the list global properties.
+    """
+    gtype = GLOBAL_TYPES[global_type]
+    chosen: Any = None
+    if isinstance(target, dict):
+        unknown = sorted(set(target) - COMPOSED_KEYS)
+        if unknown:
+            raise where.error(f"{key}.{unknown[0]}", "unknown key; expected parts (a list) "
+                              "and compose (\"name\" or \"lines\")")
+        if "parts" not in target:
+            raise where.error(f"{key}.parts", "missing; list the fields (or global "
+                              "properties) that make up the whole")
+        chosen = target.get("compose")
+        target = target["parts"]
+    if not isinstance(target, list) or not all(isinstance(p, str) and p.strip()
+                                               for p in target):
+        raise where.error(key, f"expected a list of names, got {target!r}")
+    parts = tuple(p.strip() for p in target)
+    if len(parts) < 2:
+        raise where.error(key, f"a composed property needs at least two parts, got {len(parts)}"
+                          f"; map one field to one property with {left} = \"...\"")
+    if len(set(parts)) != len(parts):
+        twice = next(p for p in parts if parts.count(p) > 1)
+        raise where.error(key, f"{twice!r} is listed twice")
+    joins = left in gtype.property_names and all(p in allowed for p in parts)
+    splits = left in allowed and all(p in gtype.property_names for p in parts)
+    if joins and splits:
+        raise where.error(key, f"{left!r} is both a field here and a {global_type} property, "
+                          "and so are the parts; rename the field under fields")
+    if not joins and not splits:
+        if left in gtype.property_names:
+            bad = [p for p in parts if p not in allowed]
+            raise where.error(key, f"{', '.join(map(repr, bad))} not a field declared here ("
                               f"{', '.join(sorted(allowed)) or 'none'})")
-        gname = _text(where, key, target)
-        if gname not in gtype.property_names:
-            raise where.error(key, f"{global_type} has no property {gname!r}; it has "
+        if left in allowed:
+            bad = [p for p in parts if p not in gtype.property_names]
+            raise where.error(key, f"{global_type} has no property "
+                              f"{', '.join(map(repr, bad))}; it has "
                               f"{', '.join(sorted(gtype.property_names))}")
-        prop, gprop = datatype.property(field), gtype.property(gname)
-        if (prop.type is PropertyType.REFERENCE) != (gprop.type is PropertyType.REFERENCE):
-            raise where.error(key, f"{field!r} is {prop.type.value} but {global_type}.{gname} "
-                              f"is {gprop.type.value}; a reference maps only to a reference")
-        if gprop.type in (PropertyType.DECIMAL, PropertyType.INTEGER, PropertyType.BOOLEAN,
-                          PropertyType.DATE) and prop.type not in (gprop.type,
-                                                                   PropertyType.STRING) and not (
-                gprop.type is PropertyType.DECIMAL and prop.type is PropertyType.INTEGER):
-            raise where.error(key, f"{field!r} is {prop.type.value} but {global_type}.{gname} "
-                              f"is {gprop.type.value}")
-        converter = _CONVERTERS.get(gprop.type) or (CODE if gname in _CODES else None)
-        out.append(PropertyMapping(field, gname, converter) if converter
-                   else PropertyMapping(field, gname))
-    return out
+        raise where.error(key, f"{left!r} is neither a field declared here ("
+                          f"{', '.join(sorted(allowed)) or 'none'}) nor a {global_type} "
+                          "property")
+    fields, globals_ = ((parts, (left,)) if joins else ((left,), parts))
+    for name in fields:
+        if datatype.property(name).type is not PropertyType.STRING:
+            raise where.error(key, f"{name!r} is {datatype.property(name).type.value}; only "
+                              "text fields compose")
+    for name in globals_:
+        if gtype.property(name).type is not PropertyType.STRING:
+            raise where.error(key, f"{global_type}.{name} is not text; only text composes")
+    composer = _composer(where, key, chosen, globals_, len(parts))
+    return Composed(fields, globals_, composer)
+
+
+def _composer(where: _Where, key: str, chosen: Any, globals_: tuple[str, ...], parts: int
+              ) -> Composer:
+    """``name`` splits a full name at its last space; ``lines`` takes one line per part."""
+    if chosen is None:
+        if globals_ == ("name",):
+            chosen = "name"
+        elif all(g.startswith("address_line") for g in globals_):
+            chosen = "lines"
+        else:
+            raise where.error(key, "say how the parts make the whole: "
+                              '{ parts = [...], compose = "name" or "lines" }')
+    if chosen not in COMPOSERS:
+        raise where.error(f"{key}.compose", f"unknown composer {chosen!r}; expected one of "
+                          f"{', '.join(map(repr, COMPOSERS))}")
+    if chosen == "name":
+        if parts != NAME_PARTS.parts:
+            raise where.error(key, f"compose = \"name\" takes {NAME_PARTS.parts} parts (first "
+                              f"and last name), got {parts}")
+        return NAME_PARTS
+    return lines_of(parts)
 
 
 def _people(where: _Where, name: str, raw: Any, datatype: DataType) -> PeopleRule | None:
@@ -459,19 +579,25 @@ def _people(where: _Where, name: str, raw: Any, datatype: DataType) -> PeopleRul
     return rule
 
 
-def _adapt(mapping: Mapping, datatype: DataType, extra: list[PropertyMapping]) -> Mapping:
+def _adapt(mapping: Mapping, datatype: DataType, extra: Extra) -> Mapping:
     """A profile mapping without dropped fields, plus the user's extra ones."""
     kept = tuple(pm for pm in mapping.properties
                  if datatype.find(pm.system) is not None or pm.system == datatype.id_field)
     composed = tuple(c for c in mapping.composed
                      if all(datatype.find(f) is not None for f in c.system))
-    return attrs.evolve(mapping, properties=kept + tuple(extra), composed=composed)
+    return attrs.evolve(mapping, properties=kept + extra.properties,
+                        composed=composed + extra.composed)
 
 
 def _check_unique(where: _Where, name: str, mapping: Mapping) -> None:
     """Two fields feeding one global property would fight on every run."""
-    seen: dict[str, str] = {c_global: c.label for c in mapping.composed
-                            for c_global in c.globals}
+    seen: dict[str, str] = {}
+    for c in mapping.composed:
+        for c_global in c.globals:
+            if c_global in seen:
+                raise where.error(f"datatypes.{name}.map", f"{mapping.global_type}.{c_global} "
+                                  f"is carried by both {seen[c_global]!r} and {c.label!r}")
+            seen[c_global] = c.label
     for pm in mapping.properties:
         if pm.global_ in seen:
             raise where.error(f"datatypes.{name}.map.{pm.system}", f"{mapping.global_type}."
@@ -505,8 +631,9 @@ def _custom(where: _Where, name: str, table: dict[str, Any], backend: str, names
     child_of = None
     datatype = DataType(name, _text(where, f"{prefix}.label", table.get("label", name.title())),
                         props)
-    pms = _map(where, prefix, table.get("map", {}), datatype, global_type, set(fields))
-    if not pms:
+    extra = _map(where, prefix, table.get("map", {}), datatype, global_type, set(fields))
+    pms = list(extra.properties)
+    if not pms and not extra.composed:
         raise where.error(f"{prefix}.map", f"missing; say which fields carry which "
                           f"{global_type} properties, e.g. map = {{ title = \"name\" }}")
     parent = GLOBAL_TYPES[global_type].parent
@@ -525,5 +652,7 @@ def _custom(where: _Where, name: str, table: dict[str, Any], backend: str, names
         raise where.error(f"{prefix}.creates", f"expected true or false, got {creates!r}")
     resource = Resource(datatype, **_location(where, name, table, backend))
     resource = attrs.evolve(resource, datatype=_with_mode(resource))
-    return resource, Mapping(name, global_type, tuple(pms), defaults=dict(defaults),
-                             creates=creates)
+    mapping = Mapping(name, global_type, tuple(pms), defaults=dict(defaults),
+                      creates=creates, composed=extra.composed)
+    _check_unique(where, name, mapping)
+    return resource, mapping

@@ -3,10 +3,9 @@
 Bad records are put straight into an emulator's store (past its own
 validation), among good ones; a sync must dead-letter each bad one with a
 message naming system, datatype, id and property, sync every good one, and
-never crash. A page of HTML is an outage where the client promises JSON
-(Exact: the system is left alone, exit 7) and elsewhere stops only that
-datatype's reading (Invoiced), clearly; either way a rerun after the API
-recovers converges. A damaged config or state file is
+never crash. A page of HTML where the API promises JSON is an outage
+(Exact, Invoiced: the system is left alone, exit 7, no dead letter), and
+a rerun after the API recovers converges. A damaged config or state file is
 one line on stderr naming the file, exit code 2, no traceback.
 """
 
@@ -102,24 +101,27 @@ def test_a_page_of_html_is_an_outage_and_a_rerun_after_recovery_converges(
     assert code == 0 and quiet["totals"]["create"] == 0, quiet
 
 
-def test_a_page_of_html_from_invoiced_is_reported_and_a_rerun_converges(
+def test_a_page_of_html_from_invoiced_is_an_outage_and_a_rerun_converges(
         trio: Trio, quick_http: HttpLog) -> None:
     trio.billing.account.create_customer({"name": "Nettsted AS", "type": "company"})
-    trio.billing.faults.pages["/customers"] = (
-        200, "text/html", "<html><head><title>Scheduled maintenance</title></head>"
-                          "<body><h1>We'll be back soon</h1></body></html>")
+    trio.billing.fail(200, path="/customers", content_type="text/html", times=1000,
+                      body="<html><head><title>Scheduled maintenance</title></head>"
+                           "<body><h1>We'll be back soon</h1></body></html>")
     code, broken = talk_json("sync", "--datatype", "organisation")
-    said = broken["errors"] + [d["error"] for d in broken["dead_letters"]]
-    assert code == 1 and any("billing customers" in e and "text/html" in e
-                             and "maintenance" in e for e in said), broken
+    assert code == 7 and broken["status"] == "unavailable", broken
+    [outage] = broken["unavailable"]
+    assert outage.startswith("billing is unavailable") and "Invoiced GET /customers" in outage \
+        and "HTML page" in outage and "Scheduled maintenance" in outage, broken
+    assert broken["dead_letters"] == [], "an outage costs no record a letter"
     assert "Nettsted AS" not in {c["name"] for c in trio.crm.records("customer")}
     code, letters = talk_json("deadletters")
-    assert [(d["system"], d["datatype"]) for d in letters] == [("billing", "customers")]
+    assert letters == [], "an outage is no page's fault: nothing is dead-lettered"
+    trio.billing.faults.clear()
     code, fixed = talk_json("sync", "--datatype", "organisation")
     assert code == 0, fixed
     assert "Nettsted AS" in {c["name"] for c in trio.crm.records("customer")}
     code, letters = talk_json("deadletters")
-    assert letters == [], "the page's letter goes with the clean read"
+    assert letters == []
     code, quiet = talk_json("sync", "--datatype", "organisation")
     assert code == 0 and quiet["totals"]["create"] == 0, quiet
 

@@ -9,9 +9,10 @@ import responses
 from responses import matchers
 
 from talk_core.config import Secret
-from talk_core.errors import CircuitBroken, RecordError, TransientError
+from talk_core.errors import CircuitBroken, RecordError, SystemUnavailable, TransientError
 from talk_core.http import HttpStatusError
 from talk_core.limits import LIMIT_NAMES
+from talk_core.rest import MaintenancePage
 from talk_invoiced.api import InvoicedApi
 from talk_invoiced.connector import InvoicedConnector
 from talk_invoiced.cursor import Cursor, record_hash
@@ -213,24 +214,61 @@ def test_broken_record_in_a_listing_is_rejected_with_endpoint_and_reason(
 
 
 @responses.activate
-def test_html_page_instead_of_a_listing(conn: InvoicedConnector) -> None:
-    html = "<html><body>Bad gateway</body></html>"
+def test_html_page_instead_of_a_listing_is_an_outage(conn: InvoicedConnector) -> None:
+    html = "<html><head><title>Bad gateway</title></head><body>down</body></html>"
     responses.get(f"{BASE}/events", json=[])
     responses.get(f"{BASE}/customers", body=html, content_type="text/html")
+    with pytest.raises(MaintenancePage) as raised:
+        list(conn.read("customers", None))
+    assert isinstance(raised.value, SystemUnavailable)
+    assert not isinstance(raised.value, RecordError), "a maintenance page is no page's fault"
+    message = str(raised.value)
+    assert message.startswith("Invoiced GET /customers"), message
+    assert "HTML page" in message and "Bad gateway" in message, message
+    listed = [c for c in responses.calls if "/customers" in c.request.url]
+    assert len(listed) == 6, "retried like a 503 (5 retries) before it is an outage"
+    responses.get(f"{BASE}/items", body=html, content_type="text/html")
+    with pytest.raises(MaintenancePage, match="HTML page"):
+        list(conn.read("items", None))
+
+
+@responses.activate
+def test_a_listing_answer_that_is_not_a_list_fails_only_that_listing(
+        conn: InvoicedConnector) -> None:
+    responses.get(f"{BASE}/events", json=[])
+    responses.get(f"{BASE}/customers", json={"error": "not a list"})
     pages = list(conn.read("customers", None))
     [reject] = [r for p in pages for r in p.rejects]
-    assert "GET customers page 1: expected a JSON list, got text/html" in reject.error
+    assert reject.page
+    assert "GET customers page 1: expected a JSON list, got dict" in reject.error
     assert pages[-1].cursor is None  # the cursor did not move past what was not read
-    responses.get(f"{BASE}/items", body=html, content_type="text/html")
+    responses.get(f"{BASE}/customers", body="oops, not JSON", content_type="text/plain")
+    pages = list(conn.read("customers", None))
+    [reject] = [r for p in pages for r in p.rejects]
+    assert "GET customers page 1: expected a JSON list, got text/plain" in reject.error
+    responses.get(f"{BASE}/items", json={"error": "not a list"})
     with pytest.raises(CircuitBroken, match="items listing is incomplete"):
         list(conn.read("items", None))
 
 
 @responses.activate
-def test_html_page_for_one_record(conn: InvoicedConnector) -> None:
+def test_html_page_for_one_record_is_an_outage(conn: InvoicedConnector) -> None:
     responses.get(f"{BASE}/customers/1", body="<html>oops</html>", content_type="text/html")
-    with pytest.raises(RecordError, match="GET customers/1: expected JSON, got text/html"):
+    with pytest.raises(MaintenancePage,
+                       match=r"Invoiced GET /customers/1: answered an HTML page \(text/html\)"):
         conn.get("customers", "1")
+    assert len(responses.calls) == 6, "retried like a 503 before it is an outage"
+
+
+@responses.activate
+def test_a_record_answer_of_the_wrong_shape_is_the_records_error(
+        conn: InvoicedConnector) -> None:
+    responses.get(f"{BASE}/customers/1", body="oops", content_type="text/plain")
+    with pytest.raises(RecordError, match="GET customers/1: expected JSON, got text/plain"):
+        conn.get("customers", "1")
+    responses.get(f"{BASE}/customers/2", json=["not", "an", "object"])
+    with pytest.raises(RecordError, match="GET customers/2: expected an object with an id"):
+        conn.get("customers", "2")
 
 
 def test_factory_options_and_no_secret_in_repr() -> None:

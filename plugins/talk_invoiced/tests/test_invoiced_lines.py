@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from talk_core.connector import Page
 from talk_core.emulation import TappedRequest
 from talk_core.model import ReadMode
+from talk_core.rest import MaintenancePage
 from talk_invoiced.connector import InvoicedConnector
 from talk_invoiced.emulator import InvoicedEmulator
 from talk_invoiced.schema import BY_NAME
@@ -140,8 +143,25 @@ def test_an_unreadable_feed_keeps_the_cursor_and_says_it_was_a_page(
     connector = connector_for(invoiced_emulator)
     _pages, cursor = _drain(connector, None)
     invoiced_emulator.faults.pages["/events"] = (
-        200, "text/html", "<html><body><h1>Maintenance</h1></body></html>")
+        200, "application/json", '{"object": "not a list of events"}')
     pages, after = _drain(connector_for(invoiced_emulator), cursor)
     assert after == cursor
     rejects = [r for p in pages for r in p.rejects]
-    assert len(rejects) == 1 and rejects[0].page and "text/html" in rejects[0].error
+    assert len(rejects) == 1 and rejects[0].page
+    assert "GET events page 1: expected a JSON list, got dict" in rejects[0].error
+
+
+def test_a_maintenance_page_for_the_feed_is_an_outage_not_a_page(
+        invoiced_emulator: InvoicedEmulator) -> None:  # noqa: F811
+    _invoice(invoiced_emulator, 10)
+    connector = connector_for(invoiced_emulator)
+    _pages, cursor = _drain(connector, None)
+    page = "<html><body><h1>Maintenance</h1></body></html>"
+    invoiced_emulator.faults.pages["/events"] = (200, "text/html", page)
+    pages, after = _drain(connector_for(invoiced_emulator), cursor)
+    assert after is not None and not [r for p in pages for r in p.rejects], \
+        "one HTML answer is absorbed by the retry"
+    invoiced_emulator.fail(200, path="/events", content_type="text/html", body=page,
+                           times=1000)
+    with pytest.raises(MaintenancePage, match=r"GET /events: answered an HTML page.*Maintenance"):
+        _drain(connector_for(invoiced_emulator), cursor)

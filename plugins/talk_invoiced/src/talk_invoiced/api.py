@@ -2,12 +2,15 @@
 
 The base owns retries (429, 5xx, dropped connections; a POST only with an
 idempotency key), the error map (401 stops the run, other 4xx are the
-record's), the ``Link: rel="next"`` paginator and the paging guard. This
+record's), the ``Link: rel="next"`` paginator and the paging guard, and
+(``answers_json``) an HTML page where Invoiced's JSON belongs: a proxy's or
+maintenance page, retried like a 503 and then the system's outage
+(``MaintenancePage``, exit 7), never a record's or a page's fault. This
 module owns what is particular to Invoiced: Basic auth with the key as
 user name (so the user name is the secret), the error body's ``message``
 and ``param``, idempotency keys, ``X-Total-Count``, and refusing to trust
-a body that is not the JSON the endpoint promises: a listing page that is
-not a JSON list fails that listing (``MalformedResponse``), not the run.
+a JSON body of the wrong shape: a listing page that is not a JSON list
+fails that listing (``MalformedResponse``), not the run.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from talk_core.rest import (
     path_segment,
 )
 from talk_core.rest import Endpoint as RestEndpoint
+from talk_core.rest.errors import refuse_web_page
 from talk_invoiced.schema import ENDPOINTS, Endpoint, Nesting
 
 PRODUCTION = "https://api.invoiced.com"
@@ -36,7 +40,10 @@ MAX_PAGE = 100
 
 
 class MalformedResponse(RecordError):
-    """The answer was not what the endpoint promises (an HTML page, a wrong shape)."""
+    """The JSON answer was not what the endpoint promises (a wrong shape, not JSON at all).
+
+    An HTML page is not this: it is the system's state, ``MaintenancePage``.
+    """
 
 
 def describe_error(response: requests.Response) -> str:
@@ -90,13 +97,15 @@ class _NotAList(Exception):
 
 
 class _ListingStream(RestStream):
-    """An Invoiced listing: a page that is not a JSON list is that listing's fault.
+    """An Invoiced listing: a JSON page that is not a list is that listing's fault.
 
-    An HTML page where a list belongs stops the read of that datatype (a
-    page dead letter the next clean read clears), not every system's run.
+    It stops the read of that datatype (a page dead letter the next clean
+    read clears), not every system's run. An HTML page where the list
+    belongs is an outage instead (``MaintenancePage``), as for every request.
     """
 
     def decode(self, response: requests.Response, what: str) -> Any:
+        refuse_web_page(response, f"{self.name} {what}", self.client.safe_base_url)
         try:
             return response.json()
         except ValueError:
@@ -130,6 +139,8 @@ class InvoicedApi:
             headers={"Accept": "application/json"}, retries=retries, backoff=backoff,
             timeout=timeout, describe_error=describe_error, sleep=sleep,
             refused_hint=refused_hint(system), limits=limits,
+            # a maintenance or proxy page where JSON belongs: an outage, not the record's
+            answers_json=True,
         )
         self.paginator = LinkHeader(page_size=self.page_size, size_param="per_page")
 

@@ -280,7 +280,8 @@ class TokenManager:
             refused = _why(answers[-1].status_code if answers else 200,
                            {"error": exc.error, "error_description": exc.description})
         except (ValueError, TypeError):
-            pass  # an answer authlib cannot take as a token: the raw answer decides below
+            # an answer authlib cannot take as a token: the raw answer decides below
+            body = None
         finally:
             session.close()
         if answers:

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from talk_exactonline.schema import BY_NAME, ENDPOINTS
+from talk_exactonline.emulator.books import BOOK_EXTRA, BOOK_TYPES, WITHOUT_SYSTEM, derived
+from talk_exactonline.emulator.catalog import PLACES, TYPES
 
 #: Properties every Exact entity carries, beyond its own.
 SYSTEM = ("Created", "Creator", "CreatorFullName", "Modified", "Modifier",
@@ -32,17 +33,19 @@ EXTRA: dict[str, tuple[str, ...]] = {
               "CostPriceCurrency"),
     "Quotations": ("OrderAccountCode", "OrderAccountName", "OrderAccountContact",
                    "InvoiceAccount", "DeliveryAccount", "PaymentCondition", "SalesPerson",
-                   "VersionNumber", "AmountDC", "VATAmountFC", "StatusDescription"),
+                   "VersionNumber", "AmountDC", "VATAmountFC", "StatusDescription",
+                   "CloseDate"),
     "QuotationLines": ("ItemCode", "ItemDescription", "VATCode", "Quotation"),
     "SalesOrders": ("OrderedByName", "DeliverTo", "InvoiceTo", "OrderedByContactPerson",
                     "AmountDiscount", "PaymentCondition", "AmountDC", "StatusDescription"),
     "SalesOrderLines": ("ItemCode", "ItemDescription", "VATCode", "AmountFC"),
+    **BOOK_EXTRA,
 }
 #: Properties of type Edm.Guid beyond the key and the references of talk's schema.
 GUIDS = ("Creator", "Modifier", "MainContact", "InvoiceAccount", "AccountMainContact",
          "Contact", "OrderAccountContact", "DeliveryAccount", "SalesPerson", "DeliverTo",
          "InvoiceTo", "OrderedByContactPerson", "ItemGroup", "Quotation", "DeletedBy",
-         "EntityKey")
+         "EntityKey", "AccountId", "Id", "PaymentServiceAccount", "Document", "Project")
 #: What ``sync/Deleted`` answers with.
 DELETED_FIELDS = ("ID", "EntityKey", "EntityType", "Timestamp", "DeletedBy", "DeletedDate",
                   "Division", "FullName")
@@ -52,29 +55,32 @@ def fields(name: str) -> tuple[str, ...]:
     """Every property of entity set ``name``, in a stable order (Timestamp not among them)."""
     if name == "Deleted":
         return DELETED_FIELDS
-    dt = BY_NAME[name]
-    names = [dt.id_field, *(p.name for p in dt.properties), *EXTRA.get(name, ()), *SYSTEM]
+    dt = TYPES[name]
+    system = () if name in WITHOUT_SYSTEM else SYSTEM
+    names = [dt.id_field, *(p.name for p in dt.properties), *EXTRA.get(name, ()), *system]
     return tuple(dict.fromkeys(names))
 
 
 def guid_fields(name: str) -> frozenset[str]:
     """The properties of ``name`` that hold guids: compared with guid'...' only."""
     own: set[str] = {"ID"}
-    if name in BY_NAME:
-        dt = BY_NAME[name]
-        own |= {dt.id_field} | {p.name for p in dt.properties if p.reference}
+    if name in TYPES:
+        dt = TYPES[name]
+        own |= {p.name for p in dt.properties if p.reference}
+        if PLACES[name].key == "guid":
+            own.add(dt.id_field)
     return frozenset(own | (set(GUIDS) & set(fields(name))))
 
 
 def stored_fields(name: str) -> frozenset[str]:
     """The properties the emulator's state keeps; the rest are null or worked out."""
-    dt = BY_NAME[name]
+    dt = TYPES[name]
     return frozenset({dt.id_field, *dt.property_names, "Timestamp", "Created", "Modified"})
 
 
 def navigation(name: str) -> str | None:
     """The lines property of a document, the one property that is a collection."""
-    endpoint = ENDPOINTS.get(name)
+    endpoint = PLACES.get(name)
     return endpoint.children if endpoint else None
 
 
@@ -112,7 +118,10 @@ def complete(name: str, record: dict[str, Any], records: dict[str, dict[str, dic
     """The record as Exact shows it: all properties, null where empty, derived ones filled."""
     shown: dict[str, Any] = dict.fromkeys(fields(name))
     shown.update(record)
-    if name != "Deleted":
+    if name in BOOK_TYPES:
+        shown.update(derived(name, records, record))
+    elif name != "Deleted":
         shown.update(DERIVED.get(name, lambda rs, r: {})(records, record))
-    shown["Division"] = division
+    if name not in WITHOUT_SYSTEM:
+        shown["Division"] = division
     return shown

@@ -32,6 +32,19 @@ UNITS = [
     {"Code": "pc", "Description": "Stuk", "Type": "quantity", "Active": True},
     {"Code": "box", "Description": "Doos", "Type": "quantity", "Active": True},
 ]
+#: The chart of accounts a Dutch division starts with (a part of it): code, name, type,
+#: balance sheet (B) or profit and loss (W), debit (D) or credit (C) side, VAT code.
+GL_ACCOUNTS: list[tuple[str, str, int, str, str, str | None]] = [
+    ("1000", "Kas", 10, "B", "D", None), ("1100", "Bank", 12, "B", "D", None),
+    ("1300", "Debiteuren", 20, "B", "D", None), ("1500", "Af te dragen BTW hoog", 24, "B", "C",
+                                                 None),
+    ("1600", "Crediteuren", 22, "B", "C", None), ("7000", "Kostprijs omzet", 111, "W", "D", None),
+    ("8000", "Omzet hoog", 110, "W", "C", "2"), ("8010", "Omzet laag", 110, "W", "C", "1"),
+]
+BANK_ACCOUNTS = [
+    ("NL91ABNA0417164300", "ABNANL2A", "Bakkerij de Gouden Korst"),
+    ("NL20INGB0001234567", "INGBNL2A", "Fietsenmakerij Van Dijk"),
+]
 EMPLOYEE = {"FirstName": "Sanne", "LastName": "Bakker", "FullName": "Sanne Bakker",
             "BusinessEmail": "sanne@groothandel.example", "BusinessPhone": "+31 30 765 4321",
             "AddressStreet": "Lange Nieuwstraat", "AddressStreetNumber": "4",
@@ -76,6 +89,26 @@ def seed_sample(state: ExactState) -> dict[str, list[str]]:
     made["Currencies"].append(state.create("Currencies", {"Code": "EUR",
                                                           "Description": "Euro"})["Code"])
     made["Employees"].append(state.create("Employees", EMPLOYEE)["ID"])
+    for code, description, kind, balance, side, vat_code in GL_ACCOUNTS:
+        made["GLAccounts"].append(state.create("GLAccounts", {
+            "Code": code, "Description": description, "SearchCode": code, "Type": kind,
+            "BalanceType": balance, "BalanceSide": side, "VATCode": vat_code,
+            "IsBlocked": False,
+            "VATDescription": {"2": "BTW hoog", "1": "BTW laag"}.get(str(vat_code))})["ID"])
+    for account_id, (iban, bic, holder) in zip((first, second), BANK_ACCOUNTS, strict=True):
+        made["BankAccounts"].append(state.create("BankAccounts", {
+            "Account": account_id, "BankAccount": iban, "BICCode": bic, "Format": "IBAN",
+            "BankAccountHolderName": holder, "Main": True, "Type": "A"})["ID"])
+    revenue_high, revenue_low = made["GLAccounts"][6], made["GLAccounts"][7]
+    entry = state.create("SalesEntries", {
+        "Customer": first, "Journal": "70", "EntryDate": "2024-09-30", "YourRef": "GK-2024-09",
+        "Description": "Levering september", "SalesEntryLines": [
+            {"GLAccount": revenue_high, "AmountFC": 111, "VATCode": "2  ",
+             "Description": "Koffiebonen, 6 kg"},
+            {"GLAccount": revenue_low, "AmountFC": 29, "VATCode": "1  ",
+             "Description": "Thee assortiment, 4 dozen"}]})
+    made["SalesEntries"].append(entry["EntryID"])
+    made["SalesEntryLines"] = [x["ID"] for x in entry["SalesEntryLines"]["results"]]
     made["QuotationLines"] = [x["ID"] for x in quote["QuotationLines"]["results"]]
     made["SalesOrderLines"] = [x["ID"] for x in order["SalesOrderLines"]["results"]]
     return made

@@ -20,6 +20,8 @@ from urllib.parse import quote, urlsplit
 
 from werkzeug.datastructures import Headers
 
+from talk_exactonline.emulator.books import WORKED_OUT
+from talk_exactonline.emulator.catalog import PLACES, TYPES
 from talk_exactonline.emulator.divisions import DIVISION_FIELDS, DIVISION_LISTS, division_record
 from talk_exactonline.emulator.entities import (
     complete,
@@ -35,10 +37,9 @@ from talk_exactonline.emulator.filter import (
     parse_filter,
 )
 from talk_exactonline.emulator.state import ExactState, Refused, exact_date
-from talk_exactonline.schema import BY_NAME, ENDPOINTS
 
-SERVICES = {endpoint.path.lower(): name for name, endpoint in ENDPOINTS.items()}
-SYNC = {endpoint.sync.lower(): name for name, endpoint in ENDPOINTS.items() if endpoint.sync}
+SERVICES = {endpoint.path.lower(): name for name, endpoint in PLACES.items()}
+SYNC = {endpoint.sync.lower(): name for name, endpoint in PLACES.items() if endpoint.sync}
 MANDATORY_FILTER = {"Accounts", "Items"}
 ME_FIELDS = ("UserID", "AccountingDivision", "CurrentDivision", "DivisionCustomer",
              "DivisionCustomerCode", "DivisionCustomerName", "Email", "EmployeeID", "FirstName",
@@ -109,9 +110,11 @@ class ServiceCall:
             return
         if address is None or name is None:
             raise Refused(404, f"no such resource: {service}")
-        if self.command != "GET" and ENDPOINTS[name].read_only:
+        if self.command != "GET" and PLACES[name].read_only:
             raise Refused(405, f"{name} can only be read")
         key, nav = address.group("key"), address.group("nav")
+        if key is not None and name in WORKED_OUT:
+            raise Refused(404, f"{service}: {name} is a list, read by $filter, not by key")
         if key is not None:
             ident = _key(key)
             if nav is not None:
@@ -157,7 +160,7 @@ class ServiceCall:
             raise Refused(405, f"{self.command} is not allowed on {nav}")
         if ident not in self.owner.state.records[name]:
             raise Refused(404, f"{name} {ident} does not exist")
-        parent_field = BY_NAME[children].child_of.parent_property  # type: ignore[union-attr]
+        parent_field = TYPES[children].child_of.parent_property  # type: ignore[union-attr]
         lines = [r for r in self.owner.state.listing(children) if r.get(parent_field) == ident]
         lines.sort(key=lambda r: r.get("LineNumber") or 0)
         self._list(children, query, headers, sync=False, records=lines)
@@ -175,12 +178,12 @@ class ServiceCall:
         records = [] if state.division in added else [division_record(state.division, uri)]
         records += [{**division_record(code, uri), **record} for code, record in added.items()]
         known = (*DIVISION_FIELDS,
-                 *sorted(BY_NAME["Divisions"].property_names - set(DIVISION_FIELDS)))
+                 *sorted(TYPES["Divisions"].property_names - set(DIVISION_FIELDS)))
         self._answer_list("Divisions", records, query, headers, known)
 
     def _created(self, name: str, made: dict[str, Any], sent: dict[str, Any],
                  represent: bool) -> dict[str, Any]:
-        dt = BY_NAME[name]
+        dt = TYPES[name]
         children = navigation(name)
         if represent:
             shown = self._present(name, dict(made), {}, inline=True)
@@ -192,7 +195,7 @@ class ServiceCall:
         kept = {k: made[k] for k in made if k in sent or k == dt.id_field}
         shown = self._present(name, kept, {}, inline=True, bare=True)
         if children:
-            child_id = BY_NAME[children].id_field
+            child_id = TYPES[children].id_field
             sent_lines = sent.get(children) or []
             shown[children] = {"results": [
                 self._present(children, {k: line[k] for k in line
@@ -219,20 +222,22 @@ class ServiceCall:
 
         ``bare``: only the properties in ``record`` (a POST without Prefer).
         """
-        uri_key = BY_NAME[name].id_field if name in BY_NAME else "ID"
-        service = ENDPOINTS[name].path if name in ENDPOINTS else "sync/Deleted"
+        uri_key = TYPES[name].id_field if name in TYPES else "ID"
+        service = PLACES[name].path if name in PLACES else "sync/Deleted"
         ident = record.get(uri_key, "")
         stamp = record.get("Timestamp")
         if not bare:
             record = complete(name, record, self.owner.state.records,
                               self.owner.state.division)
-        uri = f"{self.owner.url}/api/v1/{self.owner.state.division}/{service}(guid'{ident}')"
+        written = {"guid": f"guid'{ident}'", "int": f"{ident}L"}.get(
+            PLACES[name].key if name in PLACES else "guid", f"'{ident}'")
+        uri = f"{self.owner.url}/api/v1/{self.owner.state.division}/{service}({written})"
         record = {"__metadata": {"uri": uri, "type": f"Exact.Web.Api.Models.{name}"},
                   **record}
         children = navigation(name)
         expanded = {e.strip() for e in (query.get("$expand") or "").split(",")}
         if children and not inline and children in expanded:
-            parent_field = BY_NAME[children].child_of.parent_property  # type: ignore[union-attr]
+            parent_field = TYPES[children].child_of.parent_property  # type: ignore[union-attr]
             lines = sorted((r for r in self.owner.state.listing(children)
                             if r.get(parent_field) == ident), key=lambda r: r["LineNumber"])
             record[children] = {"results": [self._present(children, line, {})
@@ -371,7 +376,9 @@ class ServiceCall:
             f"{k}={quote(v, safe=',')}" for k, v in merged.items())
 
 
-_ADDRESS = re.compile(r"^(?P<base>[^()/]+/[^()/]+)(?:\((?P<key>[^)]*)\))?(?:/(?P<nav>\w+))?$")
+#: ``service/Entity``, ``read/financial/ReceivablesList``; a key, and after it a navigation
+_ADDRESS = re.compile(
+    r"^(?P<base>[^()/]+(?:/[^()/]+)+)(?:\((?P<key>[^)]*)\)(?:/(?P<nav>\w+))?)?$")
 
 
 def _key(text: str) -> str:

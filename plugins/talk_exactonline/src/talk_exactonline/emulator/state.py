@@ -21,7 +21,14 @@ import attrs
 
 from talk_core.model import DataType, PropertyType
 from talk_exactonline.convert import CODE_WIDTH
-from talk_exactonline.schema import BY_NAME, ENDPOINTS
+from talk_exactonline.emulator.books import (
+    WORKED_OUT,
+    invoice_number,
+    price_line,
+    receivables,
+    settle_entry,
+)
+from talk_exactonline.emulator.catalog import PLACES, TYPES
 
 DAY = 86400.0
 #: Fields Exact types as numbers (Edm.Double) that talk's schema keeps as text and
@@ -85,10 +92,10 @@ class ExactState:
         self.min_refresh_age = min_refresh_age
         self.clock = clock
         self.lock = threading.RLock()
-        self.records: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in BY_NAME}
+        self.records: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in TYPES}
         self.deleted: list[dict[str, Any]] = []
         self.timestamp = 1000
-        self.numbers = {name: 0 for name, endpoint in ENDPOINTS.items() if endpoint.number}
+        self.numbers = {name: 0 for name, endpoint in PLACES.items() if endpoint.number}
         self.numbers["Accounts"] = 0
         #: the division's sales journals (an invoice is posted in one of them)
         self.sales_journals = {"70"}
@@ -199,12 +206,12 @@ class ExactState:
         for key, value in body.items():
             prop = dt.find(key)
             if key == dt.id_field and creating:
-                out[key] = str(value).lower() if ENDPOINTS[dt.name].key == "guid" else value
+                out[key] = str(value).lower() if PLACES[dt.name].key == "guid" else value
                 continue
             if prop is None:
                 raise Refused(400, f"'{key}' is not a property of {dt.name}")
             # a datatype the API only lets be read is filled here, as Exact's own screens do
-            if (prop.read_only and not ENDPOINTS[dt.name].read_only) \
+            if (prop.read_only and not PLACES[dt.name].read_only) \
                     or prop.type is PropertyType.CHILDREN:
                 continue
             if prop.type is PropertyType.REFERENCE and value not in (None, ""):
@@ -220,15 +227,20 @@ class ExactState:
                 except ArithmeticError:
                     raise Refused(400, f"Error converting value '{value}' for '{key}'") from None
                 value = int(number) if prop.type is PropertyType.INTEGER else float(number)
-            elif key == "Code" and value not in (None, "") and ENDPOINTS[dt.name].code_width:
-                value = str(value).strip().rjust(ENDPOINTS[dt.name].code_width or CODE_WIDTH)
+            elif key == "Code" and value not in (None, "") and PLACES[dt.name].code_width:
+                value = str(value).strip().rjust(PLACES[dt.name].code_width or CODE_WIDTH)
             elif key == "Country" and value not in (None, ""):
                 value = str(value).strip().upper().ljust(3)  # Exact keeps a trailing blank
             out[key] = value
         return out
 
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
     def _derive(self, name: str, record: dict[str, Any]) -> None:
-        dt = BY_NAME[name]
+        dt = TYPES[name]
+        if name == "SalesEntryLines":
+            price_line(record, self.records["VATCodes"])
         if name == "Contacts":
             parts = [record.get(k) for k in ("FirstName", "MiddleName", "LastName")]
             record["FullName"] = " ".join(str(p) for p in parts if p)
@@ -269,12 +281,12 @@ class ExactState:
         the parent, so the lines of every document are not counted per line.
         """
         with self.lock:
-            dt = BY_NAME[name]
+            dt = TYPES[name]
             record = self._clean(dt, body, creating=True)
             if parent is not None and dt.child_of is not None:
                 record[dt.child_of.parent_property] = parent
             self._required(dt, record)
-            endpoint = ENDPOINTS[name]
+            endpoint = PLACES[name]
             given = record.pop(dt.id_field, None)
             if given in (None, "") and endpoint.key != "guid":
                 raise Refused(400, f"Mandatory: {dt.id_field}")
@@ -294,9 +306,18 @@ class ExactState:
             lines = body.get(children) if children else None
             if children is not None and (not isinstance(lines, list) or not lines):
                 raise Refused(400, f"Mandatory: {children}")
-            if endpoint.number and not record.get(endpoint.number):
+            if name == "SalesEntries":  # the client's number is a hint Exact may pass over
+                taken = {int(r["InvoiceNumber"]) for r in self.records[name].values()}
+                record["InvoiceNumber"] = invoice_number(record.get("InvoiceNumber"), taken,
+                                                         self.numbers[name])
+                self.numbers[name] = max(self.numbers[name], record["InvoiceNumber"])
+            elif endpoint.number and not record.get(endpoint.number):
                 self.numbers[name] += 1
                 record[endpoint.number] = self.numbers[name]
+            if name == "Quotations" and not record.get("QuotationDate"):
+                # Exact dates a quotation the day it is entered
+                record["QuotationDate"] = exact_date(self._now().replace(
+                    hour=0, minute=0, second=0, microsecond=0))
             if endpoint.new_status is not None:
                 record["Status"] = endpoint.new_status
             if dt.child_of is not None:
@@ -321,16 +342,37 @@ class ExactState:
                     for made in created_lines:
                         self.records[children].pop(made["ID"], None)
                     raise
-                record["AmountFC"] = sum(float(x.get("AmountFC") or x.get("AmountDC") or 0)
-                                         for x in created_lines)
+                if name == "SalesEntries":
+                    settle_entry(record, created_lines, self._now())
+                else:
+                    record["AmountFC"] = sum(float(x.get("AmountFC") or x.get("AmountDC") or 0)
+                                             for x in created_lines)
+            elif name == "SalesEntryLines" and parent is None:
+                self._settle_entry(record["EntryID"])
             out = dict(record)
             if children is not None:
                 out[children] = {"results": [dict(x) for x in created_lines]}
             return out
 
+    def _settle_entry(self, entry_id: str) -> None:
+        """A sales entry after its lines changed: new totals, or gone with its last line.
+
+        Exact removes an entry whose last line is deleted (a client replacing
+        the lines adds the new ones before it deletes the old).
+        """
+        entry = self.records["SalesEntries"].get(entry_id)
+        if entry is None:
+            return
+        lines = [x for x in self.records["SalesEntryLines"].values()
+                 if x.get("EntryID") == entry_id]
+        if not lines:
+            self.delete("SalesEntries", entry_id)
+            return
+        settle_entry(entry, lines, self._now())
+
     def _check_open(self, name: str, ident: str | None) -> None:
         """Refuse a change to a record, or to a line of one, that Exact holds fixed."""
-        frozen = ENDPOINTS[name].frozen
+        frozen = PLACES[name].frozen
         record = self.records[name].get(ident or "")
         if frozen is None or record is None:
             return
@@ -338,14 +380,14 @@ class ExactState:
             raise Refused(400, f"{name} {ident} can no longer be changed: {frozen.reason}")
 
     def _check_open_record(self, name: str, record: dict[str, Any]) -> None:
-        dt = BY_NAME[name]
+        dt = TYPES[name]
         self._check_open(name, str(record.get(dt.id_field)))
         if dt.child_of is not None:
             self._check_open(dt.child_of.parent, record.get(dt.child_of.parent_property))
 
     def update(self, name: str, ident: str, body: dict[str, Any]) -> None:
         with self.lock:
-            dt = BY_NAME[name]
+            dt = TYPES[name]
             record = self.records[name].get(ident.lower())
             if record is None:
                 raise Refused(404, f"{dt.name} {ident} does not exist")
@@ -354,11 +396,22 @@ class ExactState:
                 # what Exact does when a client sends Code on update
                 raise Refused(500, "Gegeven bestaat reeds")
             changes = self._clean(dt, body, creating=False)
+            if name == "SalesEntries":
+                changes.pop("InvoiceNumber", None)  # numbered once, when entered
+            if name == "SalesEntryLines" and {"AmountFC", "AmountDC", "VATCode"} & set(changes):
+                for worked_out in {"AmountDC", "VATAmountFC", "VATAmountDC",
+                                   "VATPercentage"} - set(changes):
+                    record[worked_out] = None
             candidate = {**record, **changes}
             self._required(dt, candidate)
             record.update(changes)
             self._derive(name, record)
             self._stamp(name, record)
+            if name == "SalesEntries":
+                settle_entry(record, [x for x in self.records["SalesEntryLines"].values()
+                                      if x.get("EntryID") == record["EntryID"]], self._now())
+            elif name == "SalesEntryLines":
+                self._settle_entry(record["EntryID"])
 
     def delete(self, name: str, ident: str) -> None:
         with self.lock:
@@ -368,20 +421,24 @@ class ExactState:
             self._check_open_record(name, record)
             del self.records[name][ident.lower()]
             now = datetime.fromtimestamp(self.clock(), UTC)
-            if ENDPOINTS[name].deleted_type is not None:  # the others are gone without a trace
+            if PLACES[name].deleted_type is not None:  # the others are gone without a trace
                 self.deleted.append({"EntityKey": ident.lower(),
-                                     "EntityType": ENDPOINTS[name].deleted_type,
+                                     "EntityType": PLACES[name].deleted_type,
                                      "Timestamp": self._tick(), "DeletedDate": exact_date(now),
                                      "ID": str(uuid.uuid4())})
-            children = ENDPOINTS[name].children
+            children = PLACES[name].children
             if children is not None:
-                parent_field = BY_NAME[children].child_of.parent_property  # type: ignore[union-attr]
+                parent_field = TYPES[children].child_of.parent_property  # type: ignore[union-attr]
                 for line_id in [k for k, v in self.records[children].items()
                                 if v.get(parent_field) == ident.lower()]:
                     self.delete(children, line_id)
+            if name == "SalesEntryLines":
+                self._settle_entry(record["EntryID"])
 
     def listing(self, name: str) -> list[dict[str, Any]]:
         with self.lock:
             if name == "Deleted":
                 return [dict(r) for r in self.deleted]
+            if name in WORKED_OUT:
+                return receivables(self.records)
             return [dict(r) for r in self.records[name].values()]

@@ -367,6 +367,9 @@ def test_invoices_by_your_ref_with_their_lines(api: ExactApi, emu: ExactEmulator
         api.invoices.get(invoice_number="NIET-BESTAAND")
     narrow = api.invoices.get(invoice_number="GK-2024-09", select="EntryID,InvoiceNumber")
     assert set(narrow) == {"__metadata", "EntryID", "InvoiceNumber"}
+    expanded = api.restv1(GET("salesentry/SalesEntries?$filter=YourRef+eq+'GK-2024-09'"
+                              "&$expand=SalesEntryLines&$select=EntryID,SalesEntryLines/AmountFC"))
+    assert [x["AmountFC"] for x in expanded[0]["SalesEntryLines"]["results"]] == [111.0, 29.0]
 
 
 def test_invoices_created_with_lines_filtered_and_mapped(

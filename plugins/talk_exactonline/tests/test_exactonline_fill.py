@@ -19,7 +19,7 @@ from talk_core.sync.settings import SyncSettings, SystemInstance
 from talk_core.system import SystemSpec
 from talk_core.testing.memory import InMemoryConnector
 from talk_exactonline.emulator import ExactEmulator
-from talk_exactonline.emulator.fill import SETUP_FROM, fill
+from talk_exactonline.emulator.fill import SETUP_FROM, company_counts, fill
 from talk_exactonline.emulator.state import ExactState
 from talk_exactonline.testing import emulator_connector
 
@@ -76,6 +76,15 @@ def test_a_filled_division_holds_the_new_datatypes_with_valid_references() -> No
     divisions = [d for d in state.records["Divisions"].values() if d["Code"] != 4242]
     assert all(d["Code"] > 4242 and d["Description"].startswith("Groothandel ")
                for d in divisions)
+
+
+def test_the_company_grows_with_the_records_as_far_as_a_company_does() -> None:
+    assert company_counts(SETUP_FROM - 1) == (
+        False, {"Departments": 0, "Employees": 0, "Divisions": 0})
+    assert company_counts(SETUP_FROM) == (
+        True, {"Departments": 1, "Employees": 1, "Divisions": 1})
+    assert company_counts(100_000) == (
+        True, {"Departments": 60, "Employees": 3999, "Divisions": 12})
 
 
 def test_the_same_seed_fills_the_same_division() -> None:

@@ -11,7 +11,8 @@ A division is never empty of its own set-up, so part of the N records are
 the division's: its reference data (``Currencies`` and ``Units`` the
 documents and items name, ``VATCodes`` the invoice lines name) once N is
 ``SETUP_FROM`` or more, and its ``Departments``, ``Employees`` and other
-administrations (``Divisions``) in the shares of ``COMPANY_SHARE``. Exact
+administrations (``Divisions``) in the shares of ``COMPANY_SHARE``, within
+``COMPANY_MOST``. Exact
 keeps no department on an employee (``payroll/Employees`` has no such
 field), so none is named. Every reference names a record made before it, and
 the same seed makes the same division.
@@ -42,8 +43,10 @@ VAT_CODES = (("1", "BTW laag", 0.09), ("2", "BTW hoog", 0.21), ("0", "BTW 0%", 0
 HOURS_VAT, GOODS_VAT = "1", "2"
 #: The set-up is made only in a fill of at least this many records, all of it at once.
 SETUP_FROM = 50
-#: Of every 100 records past the set-up: departments, employees, other divisions.
-COMPANY_SHARE = {"Departments": 1, "Employees": 4, "Divisions": 1}
+#: Of every 1,000 records past the set-up: departments, employees, other divisions ...
+COMPANY_SHARE = {"Departments": 5, "Employees": 40, "Divisions": 1}
+#: ... at least one department and one other division, and no more than a company has.
+COMPANY_MOST = {"Departments": 60, "Divisions": 12}
 
 _DEPARTMENTS = (("VK", "Verkoop"), ("IN", "Inkoop"), ("MAG", "Magazijn"),
                 ("ADM", "Administratie"), ("ICT", "ICT"), ("KLS", "Klantenservice"))
@@ -63,8 +66,9 @@ def company_counts(records: int) -> tuple[bool, dict[str, int]]:
     if records < SETUP_FROM:
         return False, dict.fromkeys(COMPANY_SHARE, 0)
     rest = records - len(CURRENCIES) - len(UNITS) - len(VAT_CODES)
-    counts = {name: rest * share // 100 for name, share in COMPANY_SHARE.items()}
-    counts["Departments"] = max(1, counts["Departments"])
+    counts = {name: rest * share // 1000 for name, share in COMPANY_SHARE.items()}
+    for name, most in COMPANY_MOST.items():
+        counts[name] = min(most, max(1, counts[name]))
     return True, counts
 
 

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from talk_core.cli.main import cli
+from talk_core.docs import parse_rst
 
 CONFIG = """
 [systems.billing]
@@ -93,19 +94,28 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def docs(source: str, target: str) -> Sections:
-    """``talk docs SOURCE TARGET --format md``, read back as heading -> table rows."""
+    """``talk docs SOURCE TARGET --format md``, read back as heading -> table rows.
+
+    Two sections may share a heading (a datatype and its facet of one label):
+    their rows are then listed together.
+    """
     out = CliRunner().invoke(cli, ["docs", source, target, "--format", "md"])
     assert out.exit_code == 0, out.output
     assert "Traceback" not in out.output and "talk:" not in out.output
-    sections: Sections = {}
-    heading = ""
+    ordered: list[tuple[str, list[tuple[str, str, str]]]] = []
     for line in out.output.splitlines():
         if line.startswith("## "):
-            heading = line[3:]
-            sections[heading] = []
+            ordered.append((line[3:], []))
         cells = re.fullmatch(r"\| `(.+?)` \| `(.+?)` \| (\S+) \|", line)
-        if cells and heading:
-            sections[heading].append((cells[1], cells[2], cells[3]))
+        if cells and ordered:
+            ordered[-1][1].append((cells[1], cells[2], cells[3]))
+    # the reStructuredText document carries the same sections and rows
+    rst = CliRunner().invoke(cli, ["docs", source, target])
+    assert rst.exit_code == 0, rst.output
+    assert parse_rst(rst.output) == [(h, rows) for h, rows in ordered if h != "Introduction"]
+    sections: Sections = {}
+    for heading, rows in ordered:
+        sections.setdefault(heading, []).extend(rows)
     return sections
 
 

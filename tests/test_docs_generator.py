@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from talk_core.docs import Dataflow, Row, dataflows, parse_rst, render
-from talk_core.mapping import Direction, Mapping, PropertyMapping, mapped
-from talk_core.model import DataType, Property, PropertyType
+from talk_core.mapping import Direction, Mapping, PropertyMapping, constant, mapped
+from talk_core.model import ChildOf, DataType, Property, PropertyType
 from talk_core.system import SystemSpec
 
 SEEDS = Path("/work/shared/seeds")
@@ -496,3 +496,60 @@ def test_lines_carried_inline_name_the_parent_as_the_datatype() -> None:
                    and f.global_type == "agreementline"]
     assert [(f.target_datatype, f.target_mapping) for f in into_parent] == [
         ("SalesOrders", "SalesOrderLines:agreementline")]
+
+
+
+#: Units the system lets be read only (their id is their code), and VAT rates talk writes.
+CODES = SystemSpec(
+    "codes", "Codes", (
+        DataType("units", "Units", (Property("code", read_only=True),
+                                    Property("text", read_only=True)), id_field="code"),
+        DataType("rates", "Rates", (Property("code"), Property("text"))),
+    ),
+    (
+        Mapping("units", "codelist", mapped([
+            PropertyMapping("code", "kind", constant("unit"), Direction.TO_GLOBAL),
+            ("code", "code"), ("text", "name")]), creates=False),
+        Mapping("rates", "codelist", mapped([
+            PropertyMapping("code", "kind", constant("vat"), Direction.TO_GLOBAL),
+            ("code", "code"), ("text", "name")])),
+    ),
+    factory=_factory,
+)
+
+
+def test_records_fixed_to_different_values_never_meet() -> None:
+    assert headings(CODES, CODES) == ["Codes Units to Codes Units", "Codes Rates to Codes Rates"]
+
+
+def test_a_target_talk_only_reads_takes_no_field_and_is_not_promised_both_ways() -> None:
+    units = flow(CODES, CODES, "Units", "Units")
+    assert units.read_only_target and units.rows == ()  # not even the id it is read by
+    rates = flow(CODES, CODES, "Rates", "Rates")
+    assert not rates.read_only_target
+    assert [r.cells for r in rates.rows] == [("code", "code", S), ("text", "text", S)]
+    text = render(CODES, CODES, fmt="md", generated=WHEN)
+    units_text = text.split("## Codes Units to Codes Units", 1)[1].split("## ", 1)[0]
+    assert "Its system lets talk only read Codes Units records" in units_text
+    assert "in both directions" not in units_text
+    rates_text = text.split("## Codes Rates to Codes Rates", 1)[1]
+    assert "in both directions" in rates_text
+
+
+def test_lines_a_parent_keeps_in_a_field_of_lines_also_flow_into_the_parent() -> None:
+    from orders import BILLING
+
+    order = DataType("order", "Order", (Property("number"),
+                                        Property("lines", KIDS, child="orderline")))
+    line = DataType("orderline", "Orderline", (
+        Property("order", REF, reference="order"), Property("quantity", PropertyType.DECIMAL),
+    ), child_of=ChildOf("order", "order", inline_on_create=False))
+    shop = SystemSpec("shop", "Shop", (order, line), (
+        Mapping("order", "agreement", mapped([("number", "number")])),
+        Mapping("orderline", "agreementline", mapped([("order", "agreement"),
+                                                      ("quantity", "quantity")])),
+    ), factory=_factory)
+    pairs = {(f.source_label, f.target_label) for f in dataflows(BILLING, shop)}
+    assert {("Lineitem", "Orderline"), ("Lineitem", "Order")} <= pairs
+    back = {(f.source_label, f.target_label) for f in dataflows(shop, BILLING)}
+    assert ("Order", "Lineitem") in back

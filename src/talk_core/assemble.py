@@ -45,20 +45,42 @@ def instances(config: Config, store: Any, specs: MappingABC[str, SystemSpec] | N
 
         load_modules(config.plugins)
         specs = get_systems()
-    out = []
-    for name, sc in config.systems.items():
-        spec = specs.get(sc.connector)
-        if spec is None:
-            raise ConfigError(f"[systems.{name}] connector: {sc.connector!r} is not installed")
-        context = SystemContext(name, store, config.base_dir)
-        try:
-            connector = spec.factory(options=dict(sc.options), context=context)
-        except ConfigError as exc:
-            raise ConfigError(_where(config, name, str(exc))) from None
-        # a connector whose schema comes from its options (user-declared datatypes,
-        # renamed fields) answers its own spec for this instance
-        out.append(SystemInstance(name, getattr(connector, "spec", None) or spec, connector))
-    return out
+    return [_instance(config, name, store, specs) for name in config.systems]
+
+
+def _instance(config: Config, name: str, store: Any, specs: MappingABC[str, SystemSpec]
+              ) -> SystemInstance:
+    sc = config.systems[name]
+    spec = specs.get(sc.connector)
+    if spec is None:
+        raise ConfigError(f"[systems.{name}] connector: {sc.connector!r} is not installed")
+    context = SystemContext(name, store, config.base_dir)
+    try:
+        connector = spec.factory(options=dict(sc.options), context=context)
+    except ConfigError as exc:
+        raise ConfigError(_where(config, name, str(exc))) from None
+    # a connector whose schema comes from its options (user-declared datatypes,
+    # renamed fields) answers its own spec for this instance
+    return SystemInstance(name, getattr(connector, "spec", None) or spec, connector)
+
+
+def configured_spec(config: Config, name: str, specs: MappingABC[str, SystemSpec]
+                    ) -> SystemSpec:
+    """The datatypes and mappings of the configured system ``name``, as its options make them.
+
+    A custom system's ``datatypes`` (renames, its own datatypes, composed
+    properties) and options such as Exact's ``company_data`` change what
+    the kind registers; ``talk docs`` shows the instance as it syncs. The
+    connector is made over a store in memory and closed at once, so nothing
+    of the state is read or written, and no system is called.
+    """
+    store = SQLiteStore.memory()
+    try:
+        made = _instance(config, name, store, specs)
+        made.connector.close()
+        return made.spec
+    finally:
+        store.close()
 
 
 def _where(config: Config, name: str, message: str) -> str:

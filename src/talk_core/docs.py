@@ -23,7 +23,7 @@ import attrs
 
 from talk_core.globaltypes import GLOBAL_TYPES
 from talk_core.mapping import Mapping, PropertyMapping
-from talk_core.model import DataType
+from talk_core.model import DataType, PropertyType
 from talk_core.system import SystemSpec
 
 __all__ = ["Dataflow", "Row", "dataflows", "parse_rst", "render"]
@@ -67,6 +67,8 @@ class Dataflow:
     target_mapping: str = ""
     source_datatype: str = ""
     target_datatype: str = ""
+    #: talk writes no field of the target (a datatype its system lets be read only)
+    read_only_target: bool = False
 
 
 def _label(mapping: Mapping, datatype: DataType) -> str:
@@ -145,9 +147,37 @@ def _rows(source: Mapping, source_dt: DataType, target: Mapping, target_dt: Data
     reads_id = any(spm.reads and spm.system == source_dt.id_field
                    and not spm.converter.name.startswith("constant ")
                    for spm in source.properties)
-    if reads_id and not any(r.target_property == target_dt.id_field for r in rows):
+    # ... nor into a target talk writes nothing of (what its system lets be read only)
+    if reads_id and not _takes_nothing(target, target_dt) and not any(
+            r.target_property == target_dt.id_field for r in rows):
         rows.append(Row(source_dt.id_field, target_dt.id_field, '"string"'))
     return tuple(rows)
+
+
+def _fixed(mapping: Mapping) -> dict[str, object]:
+    """Global properties every record read through ``mapping`` has one value of.
+
+    A constant read into talk (an Exact unit's ``kind`` "unit", an employee's
+    home address's "home") fixes what the record is; matching keys carry
+    it, so a record of one value never meets one of another.
+    """
+    return {pm.global_: pm.converter.to_global(None) for pm in mapping.properties
+            if pm.reads and pm.converter.name.startswith("constant ")}
+
+
+def _can_meet(source: Mapping, target: Mapping) -> bool:
+    """Whether records of the two mappings can ever be one global record.
+
+    Not when both fix one property to different values: Exact's units and
+    currencies are both code list entries, but a unit is never a currency.
+    """
+    fixed, other = _fixed(source), _fixed(target)
+    return all(other[name] == value for name, value in fixed.items() if name in other)
+
+
+def _takes_nothing(target: Mapping, datatype: DataType) -> bool:
+    """Whether talk writes no field of the target: its system lets it be read only."""
+    return not any(_sends(pm, datatype) for pm in target.pairs)
 
 
 def _global_order(source: SystemSpec, target: SystemSpec) -> list[str]:
@@ -166,41 +196,56 @@ def dataflows(source: SystemSpec, target: SystemSpec) -> list[Dataflow]:
     source's mapping order, then by the target's. ``source`` and ``target``
     may be the same kind of system (two accounts of one product): each
     mapping then meets every mapping of its own global type, itself included,
-    but never a facet of another global type.
+    but never a facet of another global type. Two mappings whose records can
+    never be one global record (``_can_meet``) make no pair.
     """
     flows = []
     for gtype in _global_order(source, target):
         for sm in source.mappings_for(gtype):
             sdt = source.datatype(sm.datatype)
             for tm in target.mappings_for(gtype):
+                if not _can_meet(sm, tm):
+                    continue
                 tdt = target.datatype(tm.datatype)
                 rows = _rows(sm, sdt, tm, tdt)
                 slabel, tlabel = _label(sm, sdt), _target_label(sm, tm, tdt)
-                pair = {"source_mapping": sm.key, "target_mapping": tm.key}
+                pair: dict[str, str] = {"source_mapping": sm.key, "target_mapping": tm.key}
+                read_only = _takes_nothing(tm, tdt)
                 flows.append(Dataflow(slabel, tlabel, gtype, rows, **pair,
-                                      source_datatype=sdt.name, target_datatype=tdt.name))
+                                      source_datatype=sdt.name, target_datatype=tdt.name,
+                                      read_only_target=read_only))
                 # lines a system only takes inline with their parent also flow "into" the parent
                 carrier = _inline_parent(target, tdt)
                 if carrier is not None:
                     flows.append(Dataflow(slabel, carrier.label, gtype, rows, **pair,
                                           source_datatype=sdt.name,
-                                          target_datatype=carrier.name))
+                                          target_datatype=carrier.name,
+                                          read_only_target=read_only))
                 carrier = _inline_parent(source, sdt)
                 if carrier is not None:
                     flows.append(Dataflow(carrier.label, tlabel, gtype, rows, **pair,
                                           source_datatype=carrier.name,
-                                          target_datatype=tdt.name))
+                                          target_datatype=tdt.name,
+                                          read_only_target=read_only))
     return flows
 
 
 def _inline_parent(spec: SystemSpec, datatype: DataType) -> DataType | None:
-    """The parent that carries ``datatype``'s records inline on create, if any."""
-    if datatype.child_of is None or not datatype.child_of.inline_on_create:
+    """The parent that carries ``datatype``'s records inline, if any.
+
+    Inline on create (Exact's documents take their lines with them), or
+    always, in a field of lines the parent declares (a custom order whose
+    ``lines`` are an array in the order's record).
+    """
+    if datatype.child_of is None:
         return None
     try:
-        return spec.datatype(datatype.child_of.parent)
+        parent = spec.datatype(datatype.child_of.parent)
     except KeyError:
         return None
+    kept = any(p.type is PropertyType.CHILDREN and p.child == datatype.name
+               for p in parent.properties)
+    return parent if datatype.child_of.inline_on_create or kept else None
 
 
 def _stamp(generated: datetime | None) -> str:
@@ -223,18 +268,25 @@ def _introduction(source: SystemSpec, target: SystemSpec) -> str:
     )
 
 
-def _section_text(src: str, tgt: str, names: str = "") -> list[str]:
+def _section_text(src: str, tgt: str, names: str = "", *, read_only: bool = False
+                  ) -> list[str]:
     """Our own wording of what one section promises; headings and tables carry the data.
 
     ``names``: the datatypes as declared, the one name every command shows
     and ``--datatype`` takes (the headings keep the labels of the dataflow
-    documents talk's are compared with).
+    documents talk's are compared with). ``read_only``: talk never writes
+    the target, so edits go one way only, and the text must not promise both.
     """
+    aligned = ("When the two records are linked, talk keeps them aligned in both directions: "
+               "an edit made on either side reaches the other on the next run.")
+    if read_only:
+        aligned = (f"Its system lets talk only read {tgt} records: when the two records are "
+                   f"linked, an edit made to the {tgt} record reaches the {src} record on the "
+                   f"next run, and nothing is written back to it.")
     return [
         f"talk pairs each {src} record with a {tgt} record." + names,
         "",
-        "When the two records are linked, talk keeps them aligned in both directions: "
-        "an edit made on either side reaches the other on the next run.",
+        aligned,
         "",
         f"Fields copied from {src} to {tgt}:",
     ]
@@ -274,7 +326,8 @@ def _render_rst(source: SystemSpec, target: SystemSpec, flows: list[Dataflow],
         src, tgt = _heading(source, target, flow)
         heading = f"{src} to {tgt}"
         lines += [heading, "-" * len(heading)]
-        lines += _section_text(src, tgt, _declared(source, target, flow, "``"))
+        lines += _section_text(src, tgt, _declared(source, target, flow, "``"),
+                               read_only=flow.read_only_target)
         lines += [
             "",
             ".. list-table::",
@@ -317,7 +370,8 @@ def _render_md(source: SystemSpec, target: SystemSpec, flows: list[Dataflow],
     for flow in flows:
         src, tgt = _heading(source, target, flow)
         lines += [f"## {src} to {tgt}", ""]
-        lines += _section_text(src, tgt, _declared(source, target, flow, "`"))
+        lines += _section_text(src, tgt, _declared(source, target, flow, "`"),
+                               read_only=flow.read_only_target)
         lines += [
             "",
             f"| {_md_cell(src)} Property | {_md_cell(tgt)} Property "

@@ -121,7 +121,7 @@ def _crm_map(**mapping: Any) -> dict[str, Any]:
      "neither a field declared here"),
     ({"name": ["first_name", 3]}, "map.name", "expected a list of names"),
     ({"name": ["first_name", "last_name"], "street_1": "name"}, "map",
-     "human.name is already carried by 'first_name + last_name'"),
+     "human.name is already carried by 'first_name + last_name'; leave 'street_1' out"),
 ])
 def test_composed_config_errors_name_the_key(mapping: dict[str, Any], key: str,
                                              message: str) -> None:

@@ -174,24 +174,53 @@ def systems(ctx: m.Context, as_json: bool) -> None:
 @m.pass_context
 @m.handle_errors
 def docs(ctx: m.Context, source: str, target: str, fmt: str, output: str | None) -> None:
-    """The dataflow document between two kinds of system (e.g. invoiced exactonline).
+    """The dataflow document between two systems (e.g. invoiced exactonline).
 
-    One section per pair of datatypes that share a global datatype, with the
-    properties kept in sync.
+    SOURCE and TARGET are kinds of system (see talk systems) or names of
+    systems in talk.toml. A configured system is shown as its options make
+    it: a custom system's own datatypes, renamed fields and composed
+    properties (map lists), Exact Online's company datatypes with
+    company_data on. One section per pair of datatypes that share a global
+    datatype, with the properties kept in sync.
     """
     from talk_core import docs as dataflow
 
     specs = ctx.specs()
-    for name in (source, target):
-        if name not in specs:
-            m.fail(f"unknown system kind {name!r}; installed: "
-                   f"{', '.join(sorted(specs)) or 'none'}", m.EXIT_USAGE)
-    text = dataflow.render(specs[source], specs[target], fmt=fmt)
+    chosen = [_docs_system(ctx, name, specs) for name in (source, target)]
+    text = dataflow.render(chosen[0], chosen[1], fmt=fmt)
     if output:
         Path(output).write_text(text, encoding="utf-8")
         echo(f"wrote {output}")
     else:
         echo(text, nl=False)
+
+
+def _docs_system(ctx: m.Context, name: str, specs: dict[str, SystemSpec]) -> SystemSpec:
+    """The configured system ``name`` if talk.toml has one, else the kind ``name``.
+
+    Naming a kind needs no config: a talk.toml that cannot be loaded is
+    only an error when the name is not a kind.
+    """
+    from talk_core.assemble import configured_spec
+    from talk_core.config import find_config
+    from talk_core.errors import ConfigError
+
+    configured: list[str] = []
+    if find_config(ctx.config_path).exists():
+        try:
+            config = ctx.config()
+        except ConfigError:
+            if name in specs:
+                return specs[name]
+            raise
+        configured = sorted(config.systems)
+        if name in config.systems:
+            return configured_spec(config, name, specs)
+    if name not in specs:
+        named = f"; configured: {', '.join(configured)}" if configured else ""
+        m.fail(f"unknown system kind {name!r}, nor a system of talk.toml; installed: "
+               f"{', '.join(sorted(specs)) or 'none'}{named}", m.EXIT_USAGE)
+    return specs[name]
 
 
 COMMANDS = [init, plugins, systems, docs, emulate]

@@ -600,9 +600,12 @@ def _check_unique(where: _Where, name: str, mapping: Mapping) -> None:
             seen[c_global] = c.label
     for pm in mapping.properties:
         if pm.global_ in seen:
+            # the field to leave out is the plain one when the other is composed
+            other = seen[pm.global_]
+            drop = pm.system if " + " in other else other
             raise where.error(f"datatypes.{name}.map.{pm.system}", f"{mapping.global_type}."
-                              f"{pm.global_} is already carried by {seen[pm.global_]!r}; leave "
-                              f"that one out with fields.{seen[pm.global_]} = \"\"")
+                              f"{pm.global_} is already carried by {other!r}; leave "
+                              f"{drop!r} out with fields.{drop} = \"\"")
         seen[pm.global_] = pm.system
 
 

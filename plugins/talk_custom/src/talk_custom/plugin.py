@@ -98,12 +98,13 @@ def _start_emulator(profile: str, *, port: int = 0,
     emulator = CustomEmulator(profile, port=port, api_key=api_key).start()
     url = emulator.url
     datatypes = {dt.name for dt in emulator.profile.datatypes}
+    inline = {r.name for r in emulator.layout.resources.values() if r.inline}
 
     def put(datatype: str, fields: dict[str, Any]) -> str:
         return str(emulator.put(datatype, fields)["id"])
 
     return Served(url, lambda: {"base_url": url, "api_key": emulator.api_key}, emulator.stop,
-                  fill=lambda records, seed: fill(put, datatypes, records, seed),
+                  fill=lambda records, seed: fill(put, datatypes, records, seed, inline),
                   seed=emulator.seed)
 
 

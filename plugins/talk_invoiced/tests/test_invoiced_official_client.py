@@ -207,3 +207,132 @@ def test_errors_come_as_the_client_expects_them(emulator: InvoicedEmulator,
     with pytest.raises(invoiced.errors.ApiError) as failed:
         client.Customer.list()
     assert failed.value.status_code == 500 and failed.value.error["type"] == "api"
+
+
+def test_invoice_listing_filters_metadata_updated_after_and_expand(
+        emulator: InvoicedEmulator, client: Any) -> None:
+    now = [1_700_000_000]
+    emulator.account.clock = lambda: now[0]
+    buyer = client.Customer.create(name="Buyer")
+    made = []
+    for n, region in enumerate(["north", "south", "north"]):
+        made.append(client.Invoice.create(customer=buyer.id, purchase_order=f"PO-{n}",
+                                          metadata={"region": region},
+                                          items=[{"name": "A", "unit_cost": 10 * (n + 1)}]))
+        now[0] += 10
+    north, meta = client.Invoice.list(metadata={"region": "north"}, sort="total desc")
+    assert [i.id for i in north] == [made[2].id, made[0].id] and meta.total_count == 2
+    po, _ = client.Invoice.list(filter={"purchase_order": "PO-1"})
+    assert [i.id for i in po] == [made[1].id]
+    made[0].notes = "late"
+    now[0] += 10
+    assert made[0].save()
+    changed, _ = client.Invoice.list(updated_after=now[0] - 1)
+    assert [i.id for i in changed] == [made[0].id]
+    found = client.Invoice.retrieve(made[1].id, {"expand": "customer"})
+    assert found.customer["id"] == buyer.id and found.customer["name"] == "Buyer"
+    with pytest.raises(invoiced.errors.InvalidRequestError) as info:
+        client.Invoice.list(expand="owner")
+    assert info.value.error["param"] == "expand"
+
+
+def test_events_are_retrieved_one_by_one_and_by_related_object(client: Any) -> None:
+    buyer = client.Customer.create(name="Buyer")
+    other = client.Customer.create(name="Other")
+    buyer.city = "Oslo"
+    buyer.save()
+    mine, meta = client.Event.list(related_to=f"customer,{buyer.id}")
+    assert [e.type for e in mine] == ["customer.updated", "customer.created"]
+    assert meta.total_count == 2
+    previous = mine[0].data["previous"]  # the old values of what the update changed
+    assert previous["city"] is None and "name" not in previous
+    one = client.Event.retrieve(mine[1].id)
+    assert one.type == "customer.created" and one.data["object"]["id"] == buyer.id
+    assert other.id not in [e.data["object"]["id"] for e in mine]
+    with pytest.raises(invoiced.errors.InvalidRequestError) as info:
+        client.Event.retrieve(424242)
+    assert info.value.status_code == 404
+    assert info.value.error == {"type": "invalid_request",
+                                "message": "Event was not found: 424242"}
+
+
+def test_archived_items_are_listed_only_when_asked(client: Any) -> None:
+    client.Item.create(id="kept", name="Kept", unit_cost=1)
+    gone = client.Item.create(id="gone", name="Gone", unit_cost=2)
+    assert gone.delete()
+    assert [i.id for i in client.Item.list()[0]] == ["kept"]
+    archived, meta = client.Item.list(archived=1)
+    assert [i.id for i in archived] == ["gone"] and meta.total_count == 1
+    with pytest.raises(invoiced.errors.InvalidRequestError) as info:
+        client.Item.retrieve("gone")
+    assert info.value.status_code == 404
+    with pytest.raises(invoiced.errors.InvalidRequestError) as info:
+        client.Item.create(id="Not Valid", name="X")
+    assert info.value.error["param"] == "id"
+
+
+def test_a_customer_number_stays_unique_when_changed(client: Any) -> None:
+    first = client.Customer.create(name="First", number="C-1")
+    second = client.Customer.create(name="Second")
+    assert second.number == "CUST-0001"
+    second.number = "C-1"
+    with pytest.raises(invoiced.errors.InvalidRequestError) as info:
+        second.save()
+    assert info.value.status_code == 400 and info.value.error["param"] == "number"
+    assert client.Customer.retrieve(second.id).number == "CUST-0001"
+    first.number = "C-1"  # its own number again is no conflict
+    first.name = "First AS"
+    assert first.save() and first.number == "C-1"
+
+
+def test_an_idempotency_key_replays_for_a_day(emulator: InvoicedEmulator,
+                                              client: Any) -> None:
+    now = [1_700_000_000]
+    emulator.account.clock = lambda: now[0]
+    customer = client.Customer.create(name="Before")
+    customer.name = "First"
+    customer.save(idempotency_key="rename-1")
+    again = client.Customer.retrieve(customer.id)
+    again.name = "Second"
+    again.save(idempotency_key="rename-1")  # a replay: the first answer, no change
+    assert again.name == "First" and client.Customer.retrieve(customer.id).name == "First"
+    now[0] += 24 * 3600  # a day later the key is forgotten
+    again.name = "Third"
+    again.save(idempotency_key="rename-1")
+    assert client.Customer.retrieve(customer.id).name == "Third"
+
+
+NOT_EMULATED: dict[str, Any] = {
+    "payments list": lambda c: c.Payment.list(),
+    "payment create": lambda c: c.Payment.create(amount=10, customer=1),
+    "credit notes list": lambda c: c.CreditNote.list(),
+    "credit note create": lambda c: c.CreditNote.create(customer=1),
+    "estimates list": lambda c: c.Estimate.list(),
+    "estimate create": lambda c: c.Estimate.create(customer=1),
+    "tasks list": lambda c: c.Task.list(),
+    "notes list": lambda c: c.Note.list(),
+    "subscriptions list": lambda c: c.Subscription.list(),
+    "tax rates list": lambda c: c.TaxRate.list(),
+    "customer balance": lambda c: c.Customer.retrieve(c.customer_id).balance(),
+    "customer notes": lambda c: c.Customer.retrieve(c.customer_id).list_notes().list(),
+    "pending line items": lambda c: c.Customer.retrieve(c.customer_id).line_items().list(),
+    "payment sources": lambda c: c.Customer.retrieve(c.customer_id).payment_sources().list(),
+    "statement email": lambda c: c.Customer.retrieve(c.customer_id).send_statement(),
+    "invoice send": lambda c: c.Invoice.retrieve(c.invoice_id).send(),
+    "invoice pay": lambda c: c.Invoice.retrieve(c.invoice_id).pay(),
+    "invoice attachments": lambda c: c.Invoice.retrieve(c.invoice_id).attachments(),
+    "invoice notes": lambda c: c.Invoice.retrieve(c.invoice_id).notes().list(),
+    "invoice payment plan": lambda c: c.Invoice.retrieve(c.invoice_id).payment_plan().retrieve(),
+}
+
+
+@pytest.mark.parametrize("operation", sorted(NOT_EMULATED))
+def test_what_is_not_emulated_answers_404_as_an_unknown_route(client: Any,
+                                                              operation: str) -> None:
+    client.customer_id = client.Customer.create(name="Buyer").id
+    client.invoice_id = client.Invoice.create(customer=client.customer_id).id
+    with pytest.raises(invoiced.errors.InvalidRequestError) as info:
+        NOT_EMULATED[operation](client)
+    assert info.value.status_code == 404
+    assert info.value.error["type"] == "invalid_request"
+    assert info.value.error["message"].startswith("no resource at /")

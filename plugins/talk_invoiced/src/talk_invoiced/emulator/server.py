@@ -279,6 +279,10 @@ class InvoicedEmulator(EmulatorApp):
         return self._answer(request, 200, lambda q, _b: a.listing("events", q, a.events),
                             listing="events")
 
+    @route("/events/<ident>", methods=["GET"])
+    def get_event(self, request: Request, ident: str) -> Response:
+        return self._answer(request, 200, lambda _q, _b: self.account.event(ident))
+
     # -- one answer ------------------------------------------------------------------------
 
     def _answer(self, request: Request, status: int, operation: Operation, *,
@@ -296,9 +300,9 @@ class InvoicedEmulator(EmulatorApp):
         headers: dict[str, str] = {}
         a = self.account
         with a.lock:
-            if key and key in a.idempotent:
-                status, answer = a.idempotent[key]
-                return _reply(status, answer)
+            replayed = a.replay(key) if key else None
+            if replayed is not None:
+                return _reply(*replayed)
             try:
                 if writes and not isinstance(body, dict):
                     raise state.ApiError(400, "The request body must be a JSON object")
@@ -313,7 +317,7 @@ class InvoicedEmulator(EmulatorApp):
             except state.ApiError as exc:
                 status, answer, headers = exc.status, exc.body(), {}
             if key and status < 500:
-                a.idempotent[key] = (status, answer)
+                a.remember(key, status, answer)
         return _reply(status, answer, headers)
 
     def _body(self, request: Request) -> Any:

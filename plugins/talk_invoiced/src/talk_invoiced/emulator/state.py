@@ -43,6 +43,8 @@ ITEM_EDITABLE = frozenset({"name", "description", "type", "metadata"})
 ITEM_ID = re.compile(r"^[a-z0-9_\-:]{2,}$")
 METADATA_KEY = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 LISTED = frozenset({"customers", "invoices", "items"})
+#: How long an ``Idempotency-Key`` replays its first answer: Invoiced documents 24 hours.
+IDEMPOTENT_FOR = 24 * 3600
 STAMPS = frozenset({"id", "object", "created_at", "updated_at"})
 #: The fields each listing can be filtered (``filter[...]``) and sorted (``sort``) by.
 FIELDS: dict[str, frozenset[str]] = {
@@ -127,7 +129,8 @@ class Account:
     invoices: dict[int, dict[str, Any]] = attrs.field(factory=dict)
     items: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     events: list[dict[str, Any]] = attrs.field(factory=list)
-    idempotent: dict[str, tuple[int, Any]] = attrs.field(factory=dict)
+    #: key -> (status, answer, unix seconds when first answered); kept for ``IDEMPOTENT_FOR``
+    idempotent: dict[str, tuple[int, Any, int]] = attrs.field(factory=dict)
     next_id: int = 1000
     sequences: dict[str, int] = attrs.field(factory=dict)
     lock: threading.RLock = attrs.field(factory=threading.RLock)
@@ -227,6 +230,10 @@ class Account:
         if "name" in body:
             _text(body, "name", required=True)
         self._check_customer(body)
+        if "number" in body and any(c["number"] == body["number"] and c is not record
+                                    for c in self.customers.values()):
+            raise ApiError(400, "The given customer number has already been taken: "
+                                f"{body['number']}", "number")
         record.update(body)
         if "metadata" in body:
             record["metadata"] = dict(body["metadata"] or {})
@@ -476,6 +483,23 @@ class Account:
         record = self.item(ident)
         record["archived"] = True
         record["updated_at"] = self.now()
+
+    def event(self, ident: Any) -> dict[str, Any]:
+        wanted = _int(ident)
+        for event in self.events:
+            if event["id"] == wanted:
+                return event
+        raise ApiError(404, f"Event was not found: {ident}")
+
+    def replay(self, key: str) -> tuple[int, Any] | None:
+        """The first answer given under ``key``, if it is younger than a day."""
+        kept = self.idempotent.get(key)
+        if kept is None or self.now() - kept[2] >= IDEMPOTENT_FOR:
+            return None
+        return kept[0], kept[1]
+
+    def remember(self, key: str, status: int, answer: Any) -> None:
+        self.idempotent[key] = (status, answer, self.now())
 
     def expire_events(self, older_than: int) -> None:
         """Drop the events from before ``older_than`` (unix seconds), as Invoiced in time does."""

@@ -424,12 +424,8 @@ class Account:
         return out
 
     def _check_money(self, record: dict[str, Any]) -> None:
-        if not isinstance(record.get("discounts"), list):
-            raise ApiError(400, "Discounts must be a list", "discounts")
-        for entry in record["discounts"]:
-            if not isinstance(entry, dict):
-                raise ApiError(400, "Each discount must be an object", "discounts")
-            _number(entry.get("amount", 0), "discounts")
+        _adjustments(record, "discounts", "discount")
+        _adjustments(record, "taxes", "tax")
         for name in ("date", "due_date"):
             value = record.get(name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
@@ -626,11 +622,30 @@ def _lower_currency(record: dict[str, Any]) -> None:
         record["currency"] = record["currency"].lower()
 
 
+def _adjustments(record: dict[str, Any], name: str, one: str) -> Decimal:
+    """The sum of the ``amount`` of a list of discounts or taxes, each checked."""
+    entries = record.get(name, [])
+    if not isinstance(entries, list):
+        raise ApiError(400, f"{name.capitalize()} must be a list", name)
+    total = Decimal(0)
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise ApiError(400, f"Each {one} must be an object", name)
+        total += _number(entry.get("amount", 0), name)
+    return total
+
+
 def _totals(invoice: dict[str, Any]) -> None:
+    """Subtotal of the line amounts; the total less every discount plus every tax.
+
+    Discounts and taxes count at the invoice's level and at each line's, as
+    the amounts given: coupons and tax rates are not looked up.
+    """
     subtotal = sum((_number(i["amount"], "amount") for i in invoice["items"]), Decimal(0))
-    discount = sum((_number(d.get("amount", 0), "discounts") for d in invoice["discounts"]),
-                   Decimal(0))
-    total = subtotal - discount
+    total = subtotal
+    for holder in [invoice, *invoice["items"]]:
+        total += _adjustments(holder, "taxes", "tax") - _adjustments(holder, "discounts",
+                                                                      "discount")
     invoice["subtotal"] = _json_number(subtotal)
     invoice["total"] = _json_number(total)
     invoice["balance"] = 0 if invoice.get("paid") else _json_number(total)

@@ -313,12 +313,11 @@ NOT_EMULATED: dict[str, Any] = {
     "notes list": lambda c: c.Note.list(),
     "subscriptions list": lambda c: c.Subscription.list(),
     "tax rates list": lambda c: c.TaxRate.list(),
-    "customer balance": lambda c: c.Customer.retrieve(c.customer_id).balance(),
     "customer notes": lambda c: c.Customer.retrieve(c.customer_id).list_notes().list(),
     "pending line items": lambda c: c.Customer.retrieve(c.customer_id).line_items().list(),
     "payment sources": lambda c: c.Customer.retrieve(c.customer_id).payment_sources().list(),
     "statement email": lambda c: c.Customer.retrieve(c.customer_id).send_statement(),
-    "invoice send": lambda c: c.Invoice.retrieve(c.invoice_id).send(),
+    "invoice sms": lambda c: c.Invoice.retrieve(c.invoice_id).send_sms(),
     "invoice pay": lambda c: c.Invoice.retrieve(c.invoice_id).pay(),
     "invoice attachments": lambda c: c.Invoice.retrieve(c.invoice_id).attachments(),
     "invoice notes": lambda c: c.Invoice.retrieve(c.invoice_id).notes().list(),
@@ -336,3 +335,75 @@ def test_what_is_not_emulated_answers_404_as_an_unknown_route(client: Any,
     assert info.value.status_code == 404
     assert info.value.error["type"] == "invalid_request"
     assert info.value.error["message"].startswith("no resource at /")
+
+
+def test_invoices_by_date_and_customers_by_open_balance(emulator: InvoicedEmulator,
+                                                        client: Any) -> None:
+    day = 86400
+    emulator.account.clock = lambda: 1_700_000_000
+    owing = client.Customer.create(name="Owing", payment_terms="NET 14",
+                                   metadata={"tier": "gold"})
+    settled = client.Customer.create(name="Settled")
+    early = client.Invoice.create(customer=owing.id, date=1_700_000_000 - 10 * day,
+                                  items=[{"name": "A", "unit_cost": 40}])
+    late = client.Invoice.create(customer=settled.id, draft=True, date=1_700_000_000,
+                                 items=[{"name": "B", "unit_cost": 60}])
+    assert early.payment_terms == "NET 14"  # the customer's terms, and a due date from them
+    assert early.due_date == early.date + 14 * day
+    assert late.payment_terms is None and late.due_date is None
+    found, _ = client.Invoice.list(start_date=1_700_000_000 - day)
+    assert [i.id for i in found] == [late.id]
+    found, _ = client.Invoice.list(end_date=early.date)  # both ends inclusive
+    assert [i.id for i in found] == [early.id]
+    open_, _ = client.Customer.list(open_balance=1)  # a draft owes nothing yet
+    assert [c.id for c in open_] == [owing.id]
+    closed, _ = client.Customer.list(open_balance=0)
+    assert [c.id for c in closed] == [settled.id]
+    assert client.Customer.list(payment_source=1)[0] == []
+    gold, _ = client.Customer.list(metadata={"tier": "gold"})
+    none, _ = client.Customer.list(metadata={"tier": "None"})  # no key is no match
+    assert [c.id for c in gold] == [owing.id] and none == []
+    with pytest.raises(invoiced.errors.InvalidRequestError) as info:
+        client.Invoice.list(start_date="yesterday")
+    assert info.value.error["param"] == "start_date"
+
+
+def test_a_customer_balance_is_what_its_open_invoices_owe(emulator: InvoicedEmulator,
+                                                          client: Any) -> None:
+    day = 86400
+    emulator.account.clock = lambda: 1_700_000_000
+    buyer = client.Customer.create(name="Buyer", currency="NOK")
+    client.Invoice.create(customer=buyer.id, items=[{"name": "A", "unit_cost": 100}],
+                          due_date=1_700_000_000 - day)
+    client.Invoice.create(customer=buyer.id, items=[{"name": "B", "unit_cost": 30}],
+                          due_date=1_700_000_000 + day)
+    client.Invoice.create(customer=buyer.id, draft=True, items=[{"name": "C", "unit_cost": 5}])
+    voided = client.Invoice.create(customer=buyer.id, items=[{"name": "D", "unit_cost": 7}])
+    voided.void()
+    balance = client.Customer.retrieve(buyer.id).balance()
+    assert balance == {"available_credits": 0, "currency": "nok", "history": [],
+                       "past_due": True, "total_outstanding": 130, "due_now": 100}
+    with pytest.raises(invoiced.errors.InvalidRequestError) as info:
+        invoiced.Customer(client, 999).balance()  # a customer the account does not have
+    assert info.value.status_code == 404
+
+
+def test_an_invoice_sent_by_email_is_marked_sent(client: Any) -> None:
+    buyer = client.Customer.create(name="Buyer", email="ap@buyer.example")
+    invoice = client.Invoice.create(customer=buyer.id, items=[{"name": "A", "unit_cost": 1}])
+    assert invoice.status == "not_sent"
+    emails = invoice.send()
+    assert [(e.email, e.state, e.object) for e in emails] == [
+        ("ap@buyer.example", "sent", "email")]
+    again = client.Invoice.retrieve(invoice.id)
+    assert again.sent is True and again.status == "sent"
+    emails = again.send(to=[{"name": "A", "email": "a@x.example"},
+                            {"name": "B", "email": "b@x.example"}], subject="Your invoice")
+    assert [(e.email, e.subject) for e in emails] == [("a@x.example", "Your invoice"),
+                                                      ("b@x.example", "Your invoice")]
+    nobody = client.Customer.create(name="No email")
+    quiet = client.Invoice.create(customer=nobody.id)
+    with pytest.raises(invoiced.errors.InvalidRequestError) as info:
+        quiet.send()
+    assert info.value.status_code == 400 and info.value.error["param"] == "to"
+    assert client.Invoice.retrieve(quiet.id).status == "not_sent"

@@ -199,6 +199,10 @@ class InvoicedEmulator(EmulatorApp):
     def delete_customer(self, request: Request, ident: str) -> Response:
         return self._answer(request, 204, lambda _q, _b: self.account.delete_customer(ident))
 
+    @route("/customers/<ident>/balance", methods=["GET"])
+    def customer_balance(self, request: Request, ident: str) -> Response:
+        return self._answer(request, 200, lambda q, _b: self.account.balance(ident, q))
+
     @route("/customers/<cust>/contacts", methods=["GET"])
     def list_contacts(self, request: Request, cust: str) -> Response:
         a = self.account
@@ -246,6 +250,10 @@ class InvoicedEmulator(EmulatorApp):
     @route("/invoices/<ident>/void", methods=["POST"])
     def void_invoice(self, request: Request, ident: str) -> Response:
         return self._answer(request, 200, lambda _q, _b: self.account.void_invoice(ident))
+
+    @route("/invoices/<ident>/emails", methods=["POST"])
+    def send_invoice(self, request: Request, ident: str) -> Response:
+        return self._answer(request, 201, lambda _q, b: self.account.send_invoice(ident, b))
 
     @route("/invoices/<ident>", methods=["DELETE"])
     def delete_invoice(self, request: Request, ident: str) -> Response:

@@ -39,6 +39,8 @@ ITEM_FIELDS = frozenset({
     "id", "name", "currency", "unit_cost", "type", "description", "taxable", "discountable",
     "gl_account", "metadata",
 })
+#: What ``POST /invoices/:id/emails`` takes.
+EMAIL_FIELDS = frozenset({"to", "bcc", "template", "subject", "message"})
 ITEM_EDITABLE = frozenset({"name", "description", "type", "metadata"})
 ITEM_ID = re.compile(r"^[a-z0-9_\-:]{2,}$")
 METADATA_KEY = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
@@ -326,7 +328,8 @@ class Account:
         record: dict[str, Any] = {
             "id": ident, "object": "invoice", "customer": owner["id"], "name": "Invoice",
             "number": number, "currency": owner.get("currency") or "usd", "date": now,
-            "due_date": None, "payment_terms": None, "purchase_order": None, "notes": None,
+            "due_date": None, "payment_terms": owner.get("payment_terms"),
+            "purchase_order": None, "notes": None,
             "draft": False, "closed": False, "sent": False, "paid": False, "items": [],
             "discounts": [], "taxes": [], "ship_to": None, "metadata": {},
             "url": f"https://invoiced.example/invoices/{ident}",
@@ -339,6 +342,8 @@ class Account:
         record["items"] = self._lines([], body.get("items") or [])
         _lower_currency(record)
         self._check_money(record)
+        if "due_date" not in body:
+            _due_date(record)
         _totals(record)
         self.invoices[ident] = record
         self._event("invoice.created", record)
@@ -367,10 +372,43 @@ class Account:
             record["metadata"] = dict(body["metadata"] or {})
         _lower_currency(record)
         self._check_money(record)
+        if "due_date" not in body and ("payment_terms" in body or "date" in body):
+            _due_date(record)
         _totals(record)
         record["updated_at"] = self.now()
         self._event("invoice.updated", record, before)
         return record
+
+    def send_invoice(self, ident: Any, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """``POST /invoices/:id/emails``: one email per recipient, and the invoice is sent.
+
+        Nothing leaves the emulator: the emails are answered as queued and
+        sent, and the invoice is marked ``sent`` as Invoiced marks it.
+        """
+        record = self.invoice(ident)
+        _check_fields(body, EMAIL_FIELDS)
+        given = body.get("to")
+        if given is None:
+            owner = self.customers.get(record["customer"]) or {}
+            given = [{"name": owner.get("name"), "email": owner["email"]}
+                     ] if owner.get("email") else []
+        if not isinstance(given, list) or not all(
+                isinstance(r, dict) and isinstance(r.get("email"), str) for r in given):
+            raise ApiError(400, "Recipients must be a list of objects with an email", "to")
+        if not given:
+            raise ApiError(400, "There are no recipients to send the invoice to", "to")
+        if not record["sent"]:
+            before = copy.deepcopy(record)
+            record["sent"] = True
+            _totals(record)
+            record["updated_at"] = self.now()
+            self._event("invoice.updated", record, before)
+        now = self.now()
+        return [{"id": f"{self.new_id():032x}", "object": "email", "state": "sent",
+                 "reject_reason": None, "email": r["email"], "template": "new_invoice_email",
+                 "subject": body.get("subject") or f"New Invoice: {record['number']}",
+                 "message": body.get("message") or "", "opens": 0, "opens_detail": [],
+                 "created_at": now, "updated_at": now} for r in given]
 
     def void_invoice(self, ident: Any) -> dict[str, Any]:
         record = self.invoice(ident)
@@ -520,14 +558,13 @@ class Account:
         related = query.get("related_to")
         if related is not None and kind == "events":
             rows = [r for r in rows if _related(r, related)]
-        after = query.get("updated_after")
-        if after is not None and kind in LISTED:
-            try:
-                moment = int(after)
-            except ValueError:
-                raise ApiError(400, "updated_after must be a unix timestamp",
-                               "updated_after") from None
+        moment = _timestamp(query, "updated_after") if kind in LISTED else None
+        if moment is not None:
             rows = [r for r in rows if r["updated_at"] > moment]
+        if kind == "invoices":
+            rows = _dated(rows, query)
+        if kind == "customers":
+            rows = self._by_balance(rows, query)
         known = FIELDS[kind]
         for name, value in query.items():
             match = re.fullmatch(r"(filter|metadata)\[([^\]]+)\]", name)
@@ -539,10 +576,42 @@ class Account:
                     raise ApiError(400, f"Invalid filter parameter: {field}", name)
                 rows = [r for r in rows if _matches(r.get(field), value)]
             else:
-                rows = [r for r in rows if str((r.get("metadata") or {}).get(field)) == value]
+                rows = [r for r in rows if _has_metadata(r, field, value)]
         if query.get("sort"):
             rows = _sorted(rows, query["sort"], known)
         return rows
+
+    def _by_balance(self, rows: list[dict[str, Any]], query: dict[str, str]
+                    ) -> list[dict[str, Any]]:
+        """``open_balance`` and ``payment_source`` (booleans) of the customers listing."""
+        wanted = _flag(query, "open_balance")
+        if wanted is not None:
+            owing = {i["customer"] for i in self.invoices.values() if _outstanding(i)}
+            rows = [r for r in rows if (r["id"] in owing) == wanted]
+        wanted = _flag(query, "payment_source")
+        if wanted is not None:
+            rows = [r for r in rows if (r.get("payment_source") is not None) == wanted]
+        return rows
+
+    def balance(self, ident: Any, query: dict[str, str]) -> dict[str, Any]:
+        """``GET /customers/:id/balance``: what the customer owes on its open invoices.
+
+        There are no payments or credits here, so ``available_credits`` is 0
+        and ``history`` empty; ``due_now`` counts the invoices already due.
+        """
+        owner = self.customer(ident)
+        currency = str(query.get("currency") or owner.get("currency") or "usd").lower()
+        now = self.now()
+        owed = [i for i in self.invoices.values()
+                if i["customer"] == owner["id"] and i["currency"] == currency
+                and _outstanding(i)]
+        total = sum((_number(i["balance"], "balance") for i in owed), Decimal(0))
+        due = sum((_number(i["balance"], "balance") for i in owed
+                   if i.get("due_date") is None or i["due_date"] <= now), Decimal(0))
+        return {"available_credits": 0, "currency": currency, "history": [],
+                "past_due": any(i.get("due_date") is not None and i["due_date"] < now
+                                for i in owed),
+                "total_outstanding": _json_number(total), "due_now": _json_number(due)}
 
     def expanded(self, kind: str, rows: list[dict[str, Any]], query: dict[str, str]
                  ) -> list[dict[str, Any]]:
@@ -562,6 +631,57 @@ class Account:
                     row[name] = found
             out.append(row)
         return out
+
+
+def _has_metadata(row: dict[str, Any], key: str, wanted: str) -> bool:
+    """``metadata[key]=value``: an object without that key is left out, with no error."""
+    metadata = row.get("metadata") or {}
+    return key in metadata and str(metadata[key]) == wanted
+
+
+def _timestamp(query: dict[str, str], name: str) -> int | None:
+    value = query.get(name)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ApiError(400, f"{name} must be a unix timestamp", name) from None
+
+
+def _flag(query: dict[str, str], name: str) -> bool | None:
+    value = query.get(name)
+    if value is None:
+        return None
+    if value.lower() in ("1", "true"):
+        return True
+    if value.lower() in ("0", "false"):
+        return False
+    raise ApiError(400, f"{name} must be a boolean", name)
+
+
+def _dated(rows: list[dict[str, Any]], query: dict[str, str]) -> list[dict[str, Any]]:
+    """``start_date`` and ``end_date`` of the invoices listing: their ``date``, both inclusive."""
+    start, end = _timestamp(query, "start_date"), _timestamp(query, "end_date")
+    if start is not None:
+        rows = [r for r in rows if r.get("date") is not None and r["date"] >= start]
+    if end is not None:
+        rows = [r for r in rows if r.get("date") is not None and r["date"] <= end]
+    return rows
+
+
+def _outstanding(invoice: dict[str, Any]) -> bool:
+    """Issued and still owed: neither a draft, voided, closed nor paid."""
+    return (invoice["status"] not in ("draft", "voided", "paid") and not invoice["closed"]
+            and _number(invoice["balance"], "balance") > 0)
+
+
+def _due_date(invoice: dict[str, Any]) -> None:
+    """A due date from ``payment_terms`` ``NET n`` when none is given, as Invoiced computes it."""
+    terms = re.fullmatch(r"\s*net\s*(\d+)\s*", str(invoice.get("payment_terms") or ""),
+                         re.IGNORECASE)
+    if terms is not None and isinstance(invoice.get("date"), int):
+        invoice["due_date"] = invoice["date"] + int(terms.group(1)) * 86400
 
 
 def _matches(have: Any, wanted: str) -> bool:

@@ -184,3 +184,29 @@ def test_discounts_and_taxes_of_the_invoice_and_its_lines_make_the_total() -> No
         assert r.json()["total"] == 109
         r = _call(emu, "PATCH", f"/invoices/{invoice['id']}", json={"taxes": [7]})
         assert r.status_code == 400 and r.json()["param"] == "taxes"
+
+
+def test_a_form_encoded_body_is_read_as_curl_sends_it() -> None:
+    with InvoicedEmulator() as emu:
+        r = _call(emu, "POST", "/customers", data={
+            "name": "Acme", "metadata[icp_number]": "1234567890", "metadata[rep]": "Jan",
+            "taxable": "0", "email": ""})
+        made = r.json()
+        assert r.status_code == 201
+        assert made["metadata"] == {"icp_number": "1234567890", "rep": "Jan"}
+        assert made["taxable"] is False and made["email"] is None  # empty is null
+        r = _call(emu, "POST", "/invoices", data=[
+            ("customer", str(made["id"])), ("draft", "true"), ("date", "1700000000"),
+            ("items[0][name]", "Hours"), ("items[0][quantity]", "2"),
+            ("items[0][unit_cost]", "10.5"), ("items[][name]", "Setup"),
+            ("items[][unit_cost]", "3")])
+        invoice = r.json()
+        assert r.status_code == 201 and invoice["draft"] is True
+        assert invoice["date"] == 1_700_000_000
+        assert [(i["name"], i["quantity"], i["amount"]) for i in invoice["items"]] == [
+            ("Hours", 2, 21), ("Setup", 1, 0), (None, 1, 3)]  # each [] is a new line
+        r = _call(emu, "POST", "/customers", data={"name": "X", "taxable": "maybe"})
+        assert r.status_code == 400 and r.json()["param"] == "taxable"
+        r = _call(emu, "POST", "/customers", data="name=x&name[a]=y",
+                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert r.status_code == 400 and r.json()["param"] == "name[a]"

@@ -31,6 +31,7 @@ from talk_core.emulation import (
 )
 from talk_core.emulation.tap import hang_up
 from talk_invoiced.emulator import state
+from talk_invoiced.emulator.form import parse_form
 from talk_invoiced.emulator.sample import seed as seed_sample
 from talk_invoiced.emulator.state import Account
 
@@ -332,6 +333,11 @@ class InvoicedEmulator(EmulatorApp):
         raw = self.body(request)
         if not raw:
             return {}
+        if request.mimetype == "application/x-www-form-urlencoded":
+            try:
+                return parse_form(raw)
+            except state.ApiError as exc:
+                raise ApiError(exc.status, exc.kind, exc.message, exc.param) from None
         try:
             return json.loads(raw)
         except ValueError:

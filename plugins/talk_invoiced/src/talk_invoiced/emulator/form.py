@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl
 
-from talk_invoiced.emulator.state import ApiError
+from talk_invoiced.emulator.errors import ApiError
 
 BOOLEANS = frozenset({"taxable", "discountable", "active", "draft", "closed", "sent",
                       "primary", "sms_enabled"})

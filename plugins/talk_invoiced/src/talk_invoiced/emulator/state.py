@@ -17,6 +17,9 @@ from typing import Any
 
 import attrs
 
+from talk_invoiced.emulator import query as listings
+from talk_invoiced.emulator.errors import ApiError
+
 CUSTOMER_FIELDS = frozenset({
     "name", "number", "email", "type", "address1", "address2", "city", "state", "postal_code",
     "country", "phone", "attention_to", "tax_id", "language", "currency", "payment_terms",
@@ -59,24 +62,6 @@ FIELDS: dict[str, frozenset[str]] = {
 #: What ``expand`` can replace with the object it names, per listing.
 EXPANDABLE: dict[str, frozenset[str]] = {"invoices": frozenset({"customer"}),
                                          "contacts": frozenset({"customer"})}
-
-
-class ApiError(Exception):
-    """An answer Invoiced gives instead of a result: status, type, message, param."""
-
-    def __init__(self, status: int, message: str, param: str | None = None,
-                 kind: str = "invalid_request") -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.param = param
-        self.kind = kind
-
-    def body(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.kind, "message": self.message}
-        if self.param:
-            out["param"] = self.param
-        return out
 
 
 def _number(value: Any, param: str) -> Decimal:
@@ -557,12 +542,12 @@ class Account:
             rows = sorted(rows, key=lambda r: str(r["id"]).zfill(20))
         related = query.get("related_to")
         if related is not None and kind == "events":
-            rows = [r for r in rows if _related(r, related)]
-        moment = _timestamp(query, "updated_after") if kind in LISTED else None
+            rows = [r for r in rows if listings.related(r, related)]
+        moment = listings.timestamp(query, "updated_after") if kind in LISTED else None
         if moment is not None:
             rows = [r for r in rows if r["updated_at"] > moment]
         if kind == "invoices":
-            rows = _dated(rows, query)
+            rows = listings.dated(rows, query)
         if kind == "customers":
             rows = self._by_balance(rows, query)
         known = FIELDS[kind]
@@ -574,21 +559,21 @@ class Account:
             if match.group(1) == "filter":
                 if field not in known:
                     raise ApiError(400, f"Invalid filter parameter: {field}", name)
-                rows = [r for r in rows if _matches(r.get(field), value)]
+                rows = [r for r in rows if listings.matches(r.get(field), value)]
             else:
-                rows = [r for r in rows if _has_metadata(r, field, value)]
+                rows = [r for r in rows if listings.has_metadata(r, field, value)]
         if query.get("sort"):
-            rows = _sorted(rows, query["sort"], known)
+            rows = listings.sorted_rows(rows, query["sort"], known)
         return rows
 
     def _by_balance(self, rows: list[dict[str, Any]], query: dict[str, str]
                     ) -> list[dict[str, Any]]:
         """``open_balance`` and ``payment_source`` (booleans) of the customers listing."""
-        wanted = _flag(query, "open_balance")
+        wanted = listings.flag(query, "open_balance")
         if wanted is not None:
             owing = {i["customer"] for i in self.invoices.values() if _outstanding(i)}
             rows = [r for r in rows if (r["id"] in owing) == wanted]
-        wanted = _flag(query, "payment_source")
+        wanted = listings.flag(query, "payment_source")
         if wanted is not None:
             rows = [r for r in rows if (r.get("payment_source") is not None) == wanted]
         return rows
@@ -633,43 +618,6 @@ class Account:
         return out
 
 
-def _has_metadata(row: dict[str, Any], key: str, wanted: str) -> bool:
-    """``metadata[key]=value``: an object without that key is left out, with no error."""
-    metadata = row.get("metadata") or {}
-    return key in metadata and str(metadata[key]) == wanted
-
-
-def _timestamp(query: dict[str, str], name: str) -> int | None:
-    value = query.get(name)
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise ApiError(400, f"{name} must be a unix timestamp", name) from None
-
-
-def _flag(query: dict[str, str], name: str) -> bool | None:
-    value = query.get(name)
-    if value is None:
-        return None
-    if value.lower() in ("1", "true"):
-        return True
-    if value.lower() in ("0", "false"):
-        return False
-    raise ApiError(400, f"{name} must be a boolean", name)
-
-
-def _dated(rows: list[dict[str, Any]], query: dict[str, str]) -> list[dict[str, Any]]:
-    """``start_date`` and ``end_date`` of the invoices listing: their ``date``, both inclusive."""
-    start, end = _timestamp(query, "start_date"), _timestamp(query, "end_date")
-    if start is not None:
-        rows = [r for r in rows if r.get("date") is not None and r["date"] >= start]
-    if end is not None:
-        rows = [r for r in rows if r.get("date") is not None and r["date"] <= end]
-    return rows
-
-
 def _outstanding(invoice: dict[str, Any]) -> bool:
     """Issued and still owed: neither a draft, voided, closed nor paid."""
     return (invoice["status"] not in ("draft", "voided", "paid") and not invoice["closed"]
@@ -682,52 +630,6 @@ def _due_date(invoice: dict[str, Any]) -> None:
                          re.IGNORECASE)
     if terms is not None and isinstance(invoice.get("date"), int):
         invoice["due_date"] = invoice["date"] + int(terms.group(1)) * 86400
-
-
-def _matches(have: Any, wanted: str) -> bool:
-    """``filter[x]=v``: exact match; booleans as ``1``/``0`` or ``true``/``false``."""
-    if isinstance(have, bool):
-        return wanted.lower() in (("1", "true") if have else ("0", "false"))
-    return have is not None and str(have) == wanted
-
-
-def _sorted(rows: list[dict[str, Any]], spec: str, known: frozenset[str]
-            ) -> list[dict[str, Any]]:
-    """``sort=name asc`` (or ``desc``; several, comma separated): a stable sort, nulls first."""
-    keys: list[tuple[str, bool]] = []
-    for part in spec.split(","):
-        words = part.split()
-        if not words or len(words) > 2 or words[0] not in known or (
-                len(words) == 2 and words[1].lower() not in ("asc", "desc")):
-            raise ApiError(400, f"Invalid sort parameter: {part.strip()}", "sort")
-        keys.append((words[0], len(words) == 2 and words[1].lower() == "desc"))
-    out = list(rows)
-    for field, descending in reversed(keys):
-        out.sort(key=_by(field), reverse=descending)
-    return out
-
-
-def _by(field: str) -> Callable[[dict[str, Any]], tuple[int, Any]]:
-    return lambda row: _sort_key(row.get(field))
-
-
-def _sort_key(value: Any) -> tuple[int, Any]:
-    if value is None:
-        return (0, 0)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return (1, value)
-    return (2, str(value).lower())
-
-
-def _related(event: dict[str, Any], spec: str) -> bool:
-    """``related_to=customer,1234``: events about that object or about one of its own."""
-    kind, _, ident = spec.partition(",")
-    if not kind or not ident:
-        raise ApiError(400, "related_to must be 'object type,object ID'", "related_to")
-    obj = event["data"]["object"]
-    if event["type"].split(".", 1)[0] == kind and str(obj.get("id")) == ident:
-        return True
-    return str(obj.get(kind)) == ident
 
 
 def _int(value: Any) -> int:

@@ -207,3 +207,203 @@ def test_errors_come_as_the_client_expects_them(emulator: InvoicedEmulator,
     with pytest.raises(invoiced.errors.ApiError) as failed:
         client.Customer.list()
     assert failed.value.status_code == 500 and failed.value.error["type"] == "api"
+
+
+def test_invoice_listing_filters_metadata_updated_after_and_expand(
+        emulator: InvoicedEmulator, client: Any) -> None:
+    now = [1_700_000_000]
+    emulator.account.clock = lambda: now[0]
+    buyer = client.Customer.create(name="Buyer")
+    made = []
+    for n, region in enumerate(["north", "south", "north"]):
+        made.append(client.Invoice.create(customer=buyer.id, purchase_order=f"PO-{n}",
+                                          metadata={"region": region},
+                                          items=[{"name": "A", "unit_cost": 10 * (n + 1)}]))
+        now[0] += 10
+    north, meta = client.Invoice.list(metadata={"region": "north"}, sort="total desc")
+    assert [i.id for i in north] == [made[2].id, made[0].id] and meta.total_count == 2
+    po, _ = client.Invoice.list(filter={"purchase_order": "PO-1"})
+    assert [i.id for i in po] == [made[1].id]
+    made[0].notes = "late"
+    now[0] += 10
+    assert made[0].save()
+    changed, _ = client.Invoice.list(updated_after=now[0] - 1)
+    assert [i.id for i in changed] == [made[0].id]
+    found = client.Invoice.retrieve(made[1].id, {"expand": "customer"})
+    assert found.customer["id"] == buyer.id and found.customer["name"] == "Buyer"
+    with pytest.raises(invoiced.errors.InvalidRequestError) as info:
+        client.Invoice.list(expand="owner")
+    assert info.value.error["param"] == "expand"
+
+
+def test_events_are_retrieved_one_by_one_and_by_related_object(client: Any) -> None:
+    buyer = client.Customer.create(name="Buyer")
+    other = client.Customer.create(name="Other")
+    buyer.city = "Oslo"
+    buyer.save()
+    mine, meta = client.Event.list(related_to=f"customer,{buyer.id}")
+    assert [e.type for e in mine] == ["customer.updated", "customer.created"]
+    assert meta.total_count == 2
+    previous = mine[0].data["previous"]  # the old values of what the update changed
+    assert previous["city"] is None and "name" not in previous
+    one = client.Event.retrieve(mine[1].id)
+    assert one.type == "customer.created" and one.data["object"]["id"] == buyer.id
+    assert other.id not in [e.data["object"]["id"] for e in mine]
+    with pytest.raises(invoiced.errors.InvalidRequestError) as info:
+        client.Event.retrieve(424242)
+    assert info.value.status_code == 404
+    assert info.value.error == {"type": "invalid_request",
+                                "message": "Event was not found: 424242"}
+
+
+def test_archived_items_are_listed_only_when_asked(client: Any) -> None:
+    client.Item.create(id="kept", name="Kept", unit_cost=1)
+    gone = client.Item.create(id="gone", name="Gone", unit_cost=2)
+    assert gone.delete()
+    assert [i.id for i in client.Item.list()[0]] == ["kept"]
+    archived, meta = client.Item.list(archived=1)
+    assert [i.id for i in archived] == ["gone"] and meta.total_count == 1
+    with pytest.raises(invoiced.errors.InvalidRequestError) as info:
+        client.Item.retrieve("gone")
+    assert info.value.status_code == 404
+    with pytest.raises(invoiced.errors.InvalidRequestError) as info:
+        client.Item.create(id="Not Valid", name="X")
+    assert info.value.error["param"] == "id"
+
+
+def test_a_customer_number_stays_unique_when_changed(client: Any) -> None:
+    first = client.Customer.create(name="First", number="C-1")
+    second = client.Customer.create(name="Second")
+    assert second.number == "CUST-0001"
+    second.number = "C-1"
+    with pytest.raises(invoiced.errors.InvalidRequestError) as info:
+        second.save()
+    assert info.value.status_code == 400 and info.value.error["param"] == "number"
+    assert client.Customer.retrieve(second.id).number == "CUST-0001"
+    first.number = "C-1"  # its own number again is no conflict
+    first.name = "First AS"
+    assert first.save() and first.number == "C-1"
+
+
+def test_an_idempotency_key_replays_for_a_day(emulator: InvoicedEmulator,
+                                              client: Any) -> None:
+    now = [1_700_000_000]
+    emulator.account.clock = lambda: now[0]
+    customer = client.Customer.create(name="Before")
+    customer.name = "First"
+    customer.save(idempotency_key="rename-1")
+    again = client.Customer.retrieve(customer.id)
+    again.name = "Second"
+    again.save(idempotency_key="rename-1")  # a replay: the first answer, no change
+    assert again.name == "First" and client.Customer.retrieve(customer.id).name == "First"
+    now[0] += 24 * 3600  # a day later the key is forgotten
+    again.name = "Third"
+    again.save(idempotency_key="rename-1")
+    assert client.Customer.retrieve(customer.id).name == "Third"
+
+
+NOT_EMULATED: dict[str, Any] = {
+    "payments list": lambda c: c.Payment.list(),
+    "payment create": lambda c: c.Payment.create(amount=10, customer=1),
+    "credit notes list": lambda c: c.CreditNote.list(),
+    "credit note create": lambda c: c.CreditNote.create(customer=1),
+    "estimates list": lambda c: c.Estimate.list(),
+    "estimate create": lambda c: c.Estimate.create(customer=1),
+    "tasks list": lambda c: c.Task.list(),
+    "notes list": lambda c: c.Note.list(),
+    "subscriptions list": lambda c: c.Subscription.list(),
+    "tax rates list": lambda c: c.TaxRate.list(),
+    "customer notes": lambda c: c.Customer.retrieve(c.customer_id).list_notes().list(),
+    "pending line items": lambda c: c.Customer.retrieve(c.customer_id).line_items().list(),
+    "payment sources": lambda c: c.Customer.retrieve(c.customer_id).payment_sources().list(),
+    "statement email": lambda c: c.Customer.retrieve(c.customer_id).send_statement(),
+    "invoice sms": lambda c: c.Invoice.retrieve(c.invoice_id).send_sms(),
+    "invoice pay": lambda c: c.Invoice.retrieve(c.invoice_id).pay(),
+    "invoice attachments": lambda c: c.Invoice.retrieve(c.invoice_id).attachments(),
+    "invoice notes": lambda c: c.Invoice.retrieve(c.invoice_id).notes().list(),
+    "invoice payment plan": lambda c: c.Invoice.retrieve(c.invoice_id).payment_plan().retrieve(),
+}
+
+
+@pytest.mark.parametrize("operation", sorted(NOT_EMULATED))
+def test_what_is_not_emulated_answers_404_as_an_unknown_route(client: Any,
+                                                              operation: str) -> None:
+    client.customer_id = client.Customer.create(name="Buyer").id
+    client.invoice_id = client.Invoice.create(customer=client.customer_id).id
+    with pytest.raises(invoiced.errors.InvalidRequestError) as info:
+        NOT_EMULATED[operation](client)
+    assert info.value.status_code == 404
+    assert info.value.error["type"] == "invalid_request"
+    assert info.value.error["message"].startswith("no resource at /")
+
+
+def test_invoices_by_date_and_customers_by_open_balance(emulator: InvoicedEmulator,
+                                                        client: Any) -> None:
+    day = 86400
+    emulator.account.clock = lambda: 1_700_000_000
+    owing = client.Customer.create(name="Owing", payment_terms="NET 14",
+                                   metadata={"tier": "gold"})
+    settled = client.Customer.create(name="Settled")
+    early = client.Invoice.create(customer=owing.id, date=1_700_000_000 - 10 * day,
+                                  items=[{"name": "A", "unit_cost": 40}])
+    late = client.Invoice.create(customer=settled.id, draft=True, date=1_700_000_000,
+                                 items=[{"name": "B", "unit_cost": 60}])
+    assert early.payment_terms == "NET 14"  # the customer's terms, and a due date from them
+    assert early.due_date == early.date + 14 * day
+    assert late.payment_terms is None and late.due_date is None
+    found, _ = client.Invoice.list(start_date=1_700_000_000 - day)
+    assert [i.id for i in found] == [late.id]
+    found, _ = client.Invoice.list(end_date=early.date)  # both ends inclusive
+    assert [i.id for i in found] == [early.id]
+    open_, _ = client.Customer.list(open_balance=1)  # a draft owes nothing yet
+    assert [c.id for c in open_] == [owing.id]
+    closed, _ = client.Customer.list(open_balance=0)
+    assert [c.id for c in closed] == [settled.id]
+    assert client.Customer.list(payment_source=1)[0] == []
+    gold, _ = client.Customer.list(metadata={"tier": "gold"})
+    none, _ = client.Customer.list(metadata={"tier": "None"})  # no key is no match
+    assert [c.id for c in gold] == [owing.id] and none == []
+    with pytest.raises(invoiced.errors.InvalidRequestError) as info:
+        client.Invoice.list(start_date="yesterday")
+    assert info.value.error["param"] == "start_date"
+
+
+def test_a_customer_balance_is_what_its_open_invoices_owe(emulator: InvoicedEmulator,
+                                                          client: Any) -> None:
+    day = 86400
+    emulator.account.clock = lambda: 1_700_000_000
+    buyer = client.Customer.create(name="Buyer", currency="NOK")
+    client.Invoice.create(customer=buyer.id, items=[{"name": "A", "unit_cost": 100}],
+                          due_date=1_700_000_000 - day)
+    client.Invoice.create(customer=buyer.id, items=[{"name": "B", "unit_cost": 30}],
+                          due_date=1_700_000_000 + day)
+    client.Invoice.create(customer=buyer.id, draft=True, items=[{"name": "C", "unit_cost": 5}])
+    voided = client.Invoice.create(customer=buyer.id, items=[{"name": "D", "unit_cost": 7}])
+    voided.void()
+    balance = client.Customer.retrieve(buyer.id).balance()
+    assert balance == {"available_credits": 0, "currency": "nok", "history": [],
+                       "past_due": True, "total_outstanding": 130, "due_now": 100}
+    with pytest.raises(invoiced.errors.InvalidRequestError) as info:
+        invoiced.Customer(client, 999).balance()  # a customer the account does not have
+    assert info.value.status_code == 404
+
+
+def test_an_invoice_sent_by_email_is_marked_sent(client: Any) -> None:
+    buyer = client.Customer.create(name="Buyer", email="ap@buyer.example")
+    invoice = client.Invoice.create(customer=buyer.id, items=[{"name": "A", "unit_cost": 1}])
+    assert invoice.status == "not_sent"
+    emails = invoice.send()
+    assert [(e.email, e.state, e.object) for e in emails] == [
+        ("ap@buyer.example", "sent", "email")]
+    again = client.Invoice.retrieve(invoice.id)
+    assert again.sent is True and again.status == "sent"
+    emails = again.send(to=[{"name": "A", "email": "a@x.example"},
+                            {"name": "B", "email": "b@x.example"}], subject="Your invoice")
+    assert [(e.email, e.subject) for e in emails] == [("a@x.example", "Your invoice"),
+                                                      ("b@x.example", "Your invoice")]
+    nobody = client.Customer.create(name="No email")
+    quiet = client.Invoice.create(customer=nobody.id)
+    with pytest.raises(invoiced.errors.InvalidRequestError) as info:
+        quiet.send()
+    assert info.value.status_code == 400 and info.value.error["param"] == "to"
+    assert client.Invoice.retrieve(quiet.id).status == "not_sent"

@@ -31,6 +31,7 @@ from talk_core.emulation import (
 )
 from talk_core.emulation.tap import hang_up
 from talk_invoiced.emulator import state
+from talk_invoiced.emulator.form import parse_form
 from talk_invoiced.emulator.sample import seed as seed_sample
 from talk_invoiced.emulator.state import Account
 
@@ -199,6 +200,10 @@ class InvoicedEmulator(EmulatorApp):
     def delete_customer(self, request: Request, ident: str) -> Response:
         return self._answer(request, 204, lambda _q, _b: self.account.delete_customer(ident))
 
+    @route("/customers/<ident>/balance", methods=["GET"])
+    def customer_balance(self, request: Request, ident: str) -> Response:
+        return self._answer(request, 200, lambda q, _b: self.account.balance(ident, q))
+
     @route("/customers/<cust>/contacts", methods=["GET"])
     def list_contacts(self, request: Request, cust: str) -> Response:
         a = self.account
@@ -247,6 +252,10 @@ class InvoicedEmulator(EmulatorApp):
     def void_invoice(self, request: Request, ident: str) -> Response:
         return self._answer(request, 200, lambda _q, _b: self.account.void_invoice(ident))
 
+    @route("/invoices/<ident>/emails", methods=["POST"])
+    def send_invoice(self, request: Request, ident: str) -> Response:
+        return self._answer(request, 201, lambda _q, b: self.account.send_invoice(ident, b))
+
     @route("/invoices/<ident>", methods=["DELETE"])
     def delete_invoice(self, request: Request, ident: str) -> Response:
         return self._answer(request, 204, lambda _q, _b: self.account.delete_invoice(ident))
@@ -279,6 +288,10 @@ class InvoicedEmulator(EmulatorApp):
         return self._answer(request, 200, lambda q, _b: a.listing("events", q, a.events),
                             listing="events")
 
+    @route("/events/<ident>", methods=["GET"])
+    def get_event(self, request: Request, ident: str) -> Response:
+        return self._answer(request, 200, lambda _q, _b: self.account.event(ident))
+
     # -- one answer ------------------------------------------------------------------------
 
     def _answer(self, request: Request, status: int, operation: Operation, *,
@@ -296,9 +309,9 @@ class InvoicedEmulator(EmulatorApp):
         headers: dict[str, str] = {}
         a = self.account
         with a.lock:
-            if key and key in a.idempotent:
-                status, answer = a.idempotent[key]
-                return _reply(status, answer)
+            replayed = a.replay(key) if key else None
+            if replayed is not None:
+                return _reply(*replayed)
             try:
                 if writes and not isinstance(body, dict):
                     raise state.ApiError(400, "The request body must be a JSON object")
@@ -313,13 +326,18 @@ class InvoicedEmulator(EmulatorApp):
             except state.ApiError as exc:
                 status, answer, headers = exc.status, exc.body(), {}
             if key and status < 500:
-                a.idempotent[key] = (status, answer)
+                a.remember(key, status, answer)
         return _reply(status, answer, headers)
 
     def _body(self, request: Request) -> Any:
         raw = self.body(request)
         if not raw:
             return {}
+        if request.mimetype == "application/x-www-form-urlencoded":
+            try:
+                return parse_form(raw)
+            except state.ApiError as exc:
+                raise ApiError(exc.status, exc.kind, exc.message, exc.param) from None
         try:
             return json.loads(raw)
         except ValueError:

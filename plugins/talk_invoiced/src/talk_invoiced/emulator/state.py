@@ -17,6 +17,9 @@ from typing import Any
 
 import attrs
 
+from talk_invoiced.emulator import query as listings
+from talk_invoiced.emulator.errors import ApiError
+
 CUSTOMER_FIELDS = frozenset({
     "name", "number", "email", "type", "address1", "address2", "city", "state", "postal_code",
     "country", "phone", "attention_to", "tax_id", "language", "currency", "payment_terms",
@@ -39,10 +42,14 @@ ITEM_FIELDS = frozenset({
     "id", "name", "currency", "unit_cost", "type", "description", "taxable", "discountable",
     "gl_account", "metadata",
 })
+#: What ``POST /invoices/:id/emails`` takes.
+EMAIL_FIELDS = frozenset({"to", "bcc", "template", "subject", "message"})
 ITEM_EDITABLE = frozenset({"name", "description", "type", "metadata"})
 ITEM_ID = re.compile(r"^[a-z0-9_\-:]{2,}$")
 METADATA_KEY = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 LISTED = frozenset({"customers", "invoices", "items"})
+#: How long an ``Idempotency-Key`` replays its first answer: Invoiced documents 24 hours.
+IDEMPOTENT_FOR = 24 * 3600
 STAMPS = frozenset({"id", "object", "created_at", "updated_at"})
 #: The fields each listing can be filtered (``filter[...]``) and sorted (``sort``) by.
 FIELDS: dict[str, frozenset[str]] = {
@@ -55,24 +62,6 @@ FIELDS: dict[str, frozenset[str]] = {
 #: What ``expand`` can replace with the object it names, per listing.
 EXPANDABLE: dict[str, frozenset[str]] = {"invoices": frozenset({"customer"}),
                                          "contacts": frozenset({"customer"})}
-
-
-class ApiError(Exception):
-    """An answer Invoiced gives instead of a result: status, type, message, param."""
-
-    def __init__(self, status: int, message: str, param: str | None = None,
-                 kind: str = "invalid_request") -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.param = param
-        self.kind = kind
-
-    def body(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.kind, "message": self.message}
-        if self.param:
-            out["param"] = self.param
-        return out
 
 
 def _number(value: Any, param: str) -> Decimal:
@@ -127,7 +116,8 @@ class Account:
     invoices: dict[int, dict[str, Any]] = attrs.field(factory=dict)
     items: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     events: list[dict[str, Any]] = attrs.field(factory=list)
-    idempotent: dict[str, tuple[int, Any]] = attrs.field(factory=dict)
+    #: key -> (status, answer, unix seconds when first answered); kept for ``IDEMPOTENT_FOR``
+    idempotent: dict[str, tuple[int, Any, int]] = attrs.field(factory=dict)
     next_id: int = 1000
     sequences: dict[str, int] = attrs.field(factory=dict)
     lock: threading.RLock = attrs.field(factory=threading.RLock)
@@ -227,6 +217,10 @@ class Account:
         if "name" in body:
             _text(body, "name", required=True)
         self._check_customer(body)
+        if "number" in body and any(c["number"] == body["number"] and c is not record
+                                    for c in self.customers.values()):
+            raise ApiError(400, "The given customer number has already been taken: "
+                                f"{body['number']}", "number")
         record.update(body)
         if "metadata" in body:
             record["metadata"] = dict(body["metadata"] or {})
@@ -319,7 +313,8 @@ class Account:
         record: dict[str, Any] = {
             "id": ident, "object": "invoice", "customer": owner["id"], "name": "Invoice",
             "number": number, "currency": owner.get("currency") or "usd", "date": now,
-            "due_date": None, "payment_terms": None, "purchase_order": None, "notes": None,
+            "due_date": None, "payment_terms": owner.get("payment_terms"),
+            "purchase_order": None, "notes": None,
             "draft": False, "closed": False, "sent": False, "paid": False, "items": [],
             "discounts": [], "taxes": [], "ship_to": None, "metadata": {},
             "url": f"https://invoiced.example/invoices/{ident}",
@@ -332,6 +327,8 @@ class Account:
         record["items"] = self._lines([], body.get("items") or [])
         _lower_currency(record)
         self._check_money(record)
+        if "due_date" not in body:
+            _due_date(record)
         _totals(record)
         self.invoices[ident] = record
         self._event("invoice.created", record)
@@ -360,10 +357,43 @@ class Account:
             record["metadata"] = dict(body["metadata"] or {})
         _lower_currency(record)
         self._check_money(record)
+        if "due_date" not in body and ("payment_terms" in body or "date" in body):
+            _due_date(record)
         _totals(record)
         record["updated_at"] = self.now()
         self._event("invoice.updated", record, before)
         return record
+
+    def send_invoice(self, ident: Any, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """``POST /invoices/:id/emails``: one email per recipient, and the invoice is sent.
+
+        Nothing leaves the emulator: the emails are answered as queued and
+        sent, and the invoice is marked ``sent`` as Invoiced marks it.
+        """
+        record = self.invoice(ident)
+        _check_fields(body, EMAIL_FIELDS)
+        given = body.get("to")
+        if given is None:
+            owner = self.customers.get(record["customer"]) or {}
+            given = [{"name": owner.get("name"), "email": owner["email"]}
+                     ] if owner.get("email") else []
+        if not isinstance(given, list) or not all(
+                isinstance(r, dict) and isinstance(r.get("email"), str) for r in given):
+            raise ApiError(400, "Recipients must be a list of objects with an email", "to")
+        if not given:
+            raise ApiError(400, "There are no recipients to send the invoice to", "to")
+        if not record["sent"]:
+            before = copy.deepcopy(record)
+            record["sent"] = True
+            _totals(record)
+            record["updated_at"] = self.now()
+            self._event("invoice.updated", record, before)
+        now = self.now()
+        return [{"id": f"{self.new_id():032x}", "object": "email", "state": "sent",
+                 "reject_reason": None, "email": r["email"], "template": "new_invoice_email",
+                 "subject": body.get("subject") or f"New Invoice: {record['number']}",
+                 "message": body.get("message") or "", "opens": 0, "opens_detail": [],
+                 "created_at": now, "updated_at": now} for r in given]
 
     def void_invoice(self, ident: Any) -> dict[str, Any]:
         record = self.invoice(ident)
@@ -417,12 +447,8 @@ class Account:
         return out
 
     def _check_money(self, record: dict[str, Any]) -> None:
-        if not isinstance(record.get("discounts"), list):
-            raise ApiError(400, "Discounts must be a list", "discounts")
-        for entry in record["discounts"]:
-            if not isinstance(entry, dict):
-                raise ApiError(400, "Each discount must be an object", "discounts")
-            _number(entry.get("amount", 0), "discounts")
+        _adjustments(record, "discounts", "discount")
+        _adjustments(record, "taxes", "tax")
         for name in ("date", "due_date"):
             value = record.get(name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
@@ -477,6 +503,23 @@ class Account:
         record["archived"] = True
         record["updated_at"] = self.now()
 
+    def event(self, ident: Any) -> dict[str, Any]:
+        wanted = _int(ident)
+        for event in self.events:
+            if event["id"] == wanted:
+                return event
+        raise ApiError(404, f"Event was not found: {ident}")
+
+    def replay(self, key: str) -> tuple[int, Any] | None:
+        """The first answer given under ``key``, if it is younger than a day."""
+        kept = self.idempotent.get(key)
+        if kept is None or self.now() - kept[2] >= IDEMPOTENT_FOR:
+            return None
+        return kept[0], kept[1]
+
+    def remember(self, key: str, status: int, answer: Any) -> None:
+        self.idempotent[key] = (status, answer, self.now())
+
     def expire_events(self, older_than: int) -> None:
         """Drop the events from before ``older_than`` (unix seconds), as Invoiced in time does."""
         with self.lock:
@@ -499,15 +542,14 @@ class Account:
             rows = sorted(rows, key=lambda r: str(r["id"]).zfill(20))
         related = query.get("related_to")
         if related is not None and kind == "events":
-            rows = [r for r in rows if _related(r, related)]
-        after = query.get("updated_after")
-        if after is not None and kind in LISTED:
-            try:
-                moment = int(after)
-            except ValueError:
-                raise ApiError(400, "updated_after must be a unix timestamp",
-                               "updated_after") from None
+            rows = [r for r in rows if listings.related(r, related)]
+        moment = listings.timestamp(query, "updated_after") if kind in LISTED else None
+        if moment is not None:
             rows = [r for r in rows if r["updated_at"] > moment]
+        if kind == "invoices":
+            rows = listings.dated(rows, query)
+        if kind == "customers":
+            rows = self._by_balance(rows, query)
         known = FIELDS[kind]
         for name, value in query.items():
             match = re.fullmatch(r"(filter|metadata)\[([^\]]+)\]", name)
@@ -517,12 +559,44 @@ class Account:
             if match.group(1) == "filter":
                 if field not in known:
                     raise ApiError(400, f"Invalid filter parameter: {field}", name)
-                rows = [r for r in rows if _matches(r.get(field), value)]
+                rows = [r for r in rows if listings.matches(r.get(field), value)]
             else:
-                rows = [r for r in rows if str((r.get("metadata") or {}).get(field)) == value]
+                rows = [r for r in rows if listings.has_metadata(r, field, value)]
         if query.get("sort"):
-            rows = _sorted(rows, query["sort"], known)
+            rows = listings.sorted_rows(rows, query["sort"], known)
         return rows
+
+    def _by_balance(self, rows: list[dict[str, Any]], query: dict[str, str]
+                    ) -> list[dict[str, Any]]:
+        """``open_balance`` and ``payment_source`` (booleans) of the customers listing."""
+        wanted = listings.flag(query, "open_balance")
+        if wanted is not None:
+            owing = {i["customer"] for i in self.invoices.values() if _outstanding(i)}
+            rows = [r for r in rows if (r["id"] in owing) == wanted]
+        wanted = listings.flag(query, "payment_source")
+        if wanted is not None:
+            rows = [r for r in rows if (r.get("payment_source") is not None) == wanted]
+        return rows
+
+    def balance(self, ident: Any, query: dict[str, str]) -> dict[str, Any]:
+        """``GET /customers/:id/balance``: what the customer owes on its open invoices.
+
+        There are no payments or credits here, so ``available_credits`` is 0
+        and ``history`` empty; ``due_now`` counts the invoices already due.
+        """
+        owner = self.customer(ident)
+        currency = str(query.get("currency") or owner.get("currency") or "usd").lower()
+        now = self.now()
+        owed = [i for i in self.invoices.values()
+                if i["customer"] == owner["id"] and i["currency"] == currency
+                and _outstanding(i)]
+        total = sum((_number(i["balance"], "balance") for i in owed), Decimal(0))
+        due = sum((_number(i["balance"], "balance") for i in owed
+                   if i.get("due_date") is None or i["due_date"] <= now), Decimal(0))
+        return {"available_credits": 0, "currency": currency, "history": [],
+                "past_due": any(i.get("due_date") is not None and i["due_date"] < now
+                                for i in owed),
+                "total_outstanding": _json_number(total), "due_now": _json_number(due)}
 
     def expanded(self, kind: str, rows: list[dict[str, Any]], query: dict[str, str]
                  ) -> list[dict[str, Any]]:
@@ -544,50 +618,18 @@ class Account:
         return out
 
 
-def _matches(have: Any, wanted: str) -> bool:
-    """``filter[x]=v``: exact match; booleans as ``1``/``0`` or ``true``/``false``."""
-    if isinstance(have, bool):
-        return wanted.lower() in (("1", "true") if have else ("0", "false"))
-    return have is not None and str(have) == wanted
+def _outstanding(invoice: dict[str, Any]) -> bool:
+    """Issued and still owed: neither a draft, voided, closed nor paid."""
+    return (invoice["status"] not in ("draft", "voided", "paid") and not invoice["closed"]
+            and _number(invoice["balance"], "balance") > 0)
 
 
-def _sorted(rows: list[dict[str, Any]], spec: str, known: frozenset[str]
-            ) -> list[dict[str, Any]]:
-    """``sort=name asc`` (or ``desc``; several, comma separated): a stable sort, nulls first."""
-    keys: list[tuple[str, bool]] = []
-    for part in spec.split(","):
-        words = part.split()
-        if not words or len(words) > 2 or words[0] not in known or (
-                len(words) == 2 and words[1].lower() not in ("asc", "desc")):
-            raise ApiError(400, f"Invalid sort parameter: {part.strip()}", "sort")
-        keys.append((words[0], len(words) == 2 and words[1].lower() == "desc"))
-    out = list(rows)
-    for field, descending in reversed(keys):
-        out.sort(key=_by(field), reverse=descending)
-    return out
-
-
-def _by(field: str) -> Callable[[dict[str, Any]], tuple[int, Any]]:
-    return lambda row: _sort_key(row.get(field))
-
-
-def _sort_key(value: Any) -> tuple[int, Any]:
-    if value is None:
-        return (0, 0)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return (1, value)
-    return (2, str(value).lower())
-
-
-def _related(event: dict[str, Any], spec: str) -> bool:
-    """``related_to=customer,1234``: events about that object or about one of its own."""
-    kind, _, ident = spec.partition(",")
-    if not kind or not ident:
-        raise ApiError(400, "related_to must be 'object type,object ID'", "related_to")
-    obj = event["data"]["object"]
-    if event["type"].split(".", 1)[0] == kind and str(obj.get("id")) == ident:
-        return True
-    return str(obj.get(kind)) == ident
+def _due_date(invoice: dict[str, Any]) -> None:
+    """A due date from ``payment_terms`` ``NET n`` when none is given, as Invoiced computes it."""
+    terms = re.fullmatch(r"\s*net\s*(\d+)\s*", str(invoice.get("payment_terms") or ""),
+                         re.IGNORECASE)
+    if terms is not None and isinstance(invoice.get("date"), int):
+        invoice["due_date"] = invoice["date"] + int(terms.group(1)) * 86400
 
 
 def _int(value: Any) -> int:
@@ -602,11 +644,30 @@ def _lower_currency(record: dict[str, Any]) -> None:
         record["currency"] = record["currency"].lower()
 
 
+def _adjustments(record: dict[str, Any], name: str, one: str) -> Decimal:
+    """The sum of the ``amount`` of a list of discounts or taxes, each checked."""
+    entries = record.get(name, [])
+    if not isinstance(entries, list):
+        raise ApiError(400, f"{name.capitalize()} must be a list", name)
+    total = Decimal(0)
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise ApiError(400, f"Each {one} must be an object", name)
+        total += _number(entry.get("amount", 0), name)
+    return total
+
+
 def _totals(invoice: dict[str, Any]) -> None:
+    """Subtotal of the line amounts; the total less every discount plus every tax.
+
+    Discounts and taxes count at the invoice's level and at each line's, as
+    the amounts given: coupons and tax rates are not looked up.
+    """
     subtotal = sum((_number(i["amount"], "amount") for i in invoice["items"]), Decimal(0))
-    discount = sum((_number(d.get("amount", 0), "discounts") for d in invoice["discounts"]),
-                   Decimal(0))
-    total = subtotal - discount
+    total = subtotal
+    for holder in [invoice, *invoice["items"]]:
+        total += _adjustments(holder, "taxes", "tax") - _adjustments(holder, "discounts",
+                                                                      "discount")
     invoice["subtotal"] = _json_number(subtotal)
     invoice["total"] = _json_number(total)
     invoice["balance"] = 0 if invoice.get("paid") else _json_number(total)

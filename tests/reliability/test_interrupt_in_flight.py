@@ -30,19 +30,8 @@ HANG = 30.0
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    built = World(tmp_path)
-    try:
+    with World(tmp_path) as built:
         yield built
-    finally:
-        built.close()
-
-
-def _statuses(world: World) -> list[str]:
-    store = world.store()
-    try:
-        return [r.status for r in store.runs(limit=20)]
-    finally:
-        store.close()
 
 
 def test_one_ctrl_c_during_a_create_that_hangs_stops_within_2_s_and_the_rerun_makes_none_twice(
@@ -78,7 +67,7 @@ def test_one_ctrl_c_during_a_create_that_hangs_stops_within_2_s_and_the_rerun_ma
     assert seconds < PROMISE, stopped
     assert "stopping now" not in stopped.stderr, "one Ctrl-C was enough"
     assert "Traceback" not in stopped.stderr, stopped
-    assert _statuses(world) == ["interrupted"]
+    assert world.run_statuses() == ["interrupted"]
     assert world.state()["journal"] >= 1, "the create in flight is kept for recovery"
 
     world.crm.tap.hook = None
@@ -112,9 +101,9 @@ def test_one_ctrl_c_during_a_read_that_hangs_stops_within_2_s(world: World) -> N
           f"{seconds:.2f}s after the signal")
     assert stopped.code == 130, stopped
     assert seconds < PROMISE, stopped
-    assert _statuses(world) == ["interrupted"]
+    assert world.run_statuses() == ["interrupted"]
     world.crm.tap.hook = None
     rerun = world.talk("sync")
     assert rerun.code == 0, rerun
-    names = Counter(a["Name"] for a in world.erp.state.records["Accounts"].values())
+    names = world.account_names()
     assert len(names) == 5 and max(names.values()) == 1

@@ -51,6 +51,17 @@ def _sync_into_hub(kind: str, served: Served, tmp_path: Path) -> tuple[SQLiteSto
     return store, results
 
 
+def assert_every_record_linked(store: SQLiteStore, system: str, made: dict[str, int]) -> None:
+    """Each of the ``made`` records of ``system`` is linked (facets may link it twice)."""
+    linked: dict[str, list[int]] = {}
+    for linked_system, datatype, _global_type, count in store.link_counts():
+        if linked_system == system:
+            linked.setdefault(datatype, []).append(count)
+    for datatype, count in made.items():
+        if count:
+            assert count in linked.get(datatype, []), (datatype, count, linked)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_generated_record_syncs_without_dead_letters(kind: str, tmp_path: Path) -> None:
     spec = get_systems()[kind]
@@ -67,14 +78,7 @@ def test_every_generated_record_syncs_without_dead_letters(kind: str, tmp_path: 
                 assert result.status == "done", result.message
                 assert not result.dead_letters, result.dead_letters[:3]
                 assert not result.errors, result.errors[:3]
-            linked: dict[str, list[int]] = {}
-            for system, datatype, _global_type, count in store.link_counts():
-                if system == kind:
-                    linked.setdefault(datatype, []).append(count)
-            for datatype, count in made.items():
-                if count:
-                    # each record of the datatype is linked (facets may link it twice)
-                    assert count in linked.get(datatype, []), (datatype, count, linked)
+            assert_every_record_linked(store, kind, made)
         finally:
             store.close()
     finally:

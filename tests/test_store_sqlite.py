@@ -457,19 +457,6 @@ def test_a_dry_run_leaves_the_file_unchanged(db_path: Path) -> None:
     assert db_path.read_bytes() == before
 
 
-def test_dry_run_misuse_is_refused(store: SQLiteStore) -> None:
-    with pytest.raises(StateError):
-        store.end_dry_run()
-    with store.transaction(), pytest.raises(StateError):
-        store.begin_dry_run()
-    store.begin_dry_run()
-    with pytest.raises(StateError):
-        store.begin_dry_run()
-    store.end_dry_run()
-    store.put_token("crm", {"t": 1})
-    assert store.get_token("crm") == {"t": 1}
-
-
 def test_closing_during_a_dry_run_throws_it_away(db_path: Path) -> None:
     s = SQLiteStore(db_path)
     s.begin_dry_run()
@@ -723,22 +710,6 @@ def test_match_keys_are_replaced_and_scoped_by_type(store: SQLiteStore) -> None:
     assert store.find_by_key("customer", "vat", "NL1") == []
     assert store.find_by_key("customer", "email", "b@x") == ["g1"]
     assert store.find_by_key("supplier", "email", "a@x") == ["s1"]
-
-
-def test_children_in_insert_order_and_reparenting(store: SQLiteStore) -> None:
-    for gid in ["z", "a", "m"]:
-        store.put_global("line", gid, {"n": gid})
-        store.set_parent("line", gid, "inv1")
-    store.put_global("line", "other", {})
-    store.set_parent("line", "other", "inv2")
-    store.put_global("line", "z", {"n": "z2"})  # an update keeps order and parent
-    assert store.children_of("line", "inv1") == [("z", {"n": "z2"}), ("a", {"n": "a"}),
-                                                  ("m", {"n": "m"})]
-    store.set_parent("line", "a", None)
-    assert [gid for gid, _ in store.children_of("line", "inv1")] == ["z", "m"]
-    assert store.children_of("invoice", "inv1") == []
-    with pytest.raises(StateError, match="nope"):
-        store.set_parent("line", "nope", "inv1")
 
 
 # -- links ----------------------------------------------------------------------------------

@@ -298,6 +298,8 @@ class StoreContract:
         store.end_dry_run()
         store.set_cursor("crm", "a", "1")  # usable after
         assert store.get_cursor("crm", "a") == "1"
+        store.put_token("crm", {"t": 1})
+        assert store.get_token("crm") == {"t": 1}
 
     def test_closing_during_a_dry_run_throws_it_away(self, open_store: OpenStore,
                                                      shares_state: bool) -> None:

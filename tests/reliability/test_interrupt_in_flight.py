@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from outage_world import World, stop_with
+from outage_world import Finished, World, stop_with
 
 from talk_core.emulation import TappedRequest
 
@@ -32,6 +32,28 @@ HANG = 30.0
 def world(tmp_path: Path) -> Iterator[World]:
     with World(tmp_path) as built:
         yield built
+
+
+def _one_ctrl_c_while_held(world: World, hanging: threading.Event, release: threading.Event,
+                           reached: str, figure: str) -> Finished:
+    """``talk sync`` stopped by one Ctrl-C while a tap hook holds a request, held to the promise.
+
+    ``hanging`` is set by the hook once it holds the request (the run got to
+    ``reached``); ``release`` lets the hook go, after the stop or on failure.
+    """
+    child = world.start("sync")
+    try:
+        assert hanging.wait(120), f"the run did not get to {reached}"
+        time.sleep(0.3)
+        assert child.poll() is None
+        stopped, seconds = stop_with(child, signal.SIGINT)
+    finally:
+        release.set()
+    print(f"\n[figure] one ctrl-c during {figure}: exit {stopped.code} "
+          f"{seconds:.2f}s after the signal")
+    assert stopped.code == 130, stopped
+    assert seconds < PROMISE, stopped
+    return stopped
 
 
 def test_one_ctrl_c_during_a_create_that_hangs_stops_within_2_s_and_the_rerun_makes_none_twice(
@@ -53,18 +75,8 @@ def test_one_ctrl_c_during_a_create_that_hangs_stops_within_2_s_and_the_rerun_ma
             release.wait(HANG)  # made, and its answer 30 s late
 
     world.crm.tap.hook = hang_the_tenth_answer
-    child = world.start("sync")
-    try:
-        assert hanging.wait(120), "the run did not get to its tenth create"
-        time.sleep(0.3)
-        assert child.poll() is None
-        stopped, seconds = stop_with(child, signal.SIGINT)
-    finally:
-        release.set()
-    print(f"\n[figure] one ctrl-c during a hanging create: exit {stopped.code} "
-          f"{seconds:.2f}s after the signal")
-    assert stopped.code == 130, stopped
-    assert seconds < PROMISE, stopped
+    stopped = _one_ctrl_c_while_held(world, hanging, release, "its tenth create",
+                                     "a hanging create")
     assert "stopping now" not in stopped.stderr, "one Ctrl-C was enough"
     assert "Traceback" not in stopped.stderr, stopped
     assert world.run_statuses() == ["interrupted"]
@@ -89,18 +101,7 @@ def test_one_ctrl_c_during_a_read_that_hangs_stops_within_2_s(world: World) -> N
             release.wait(HANG)
 
     world.crm.tap.hook = hang_the_listing
-    child = world.start("sync")
-    try:
-        assert hanging.wait(120), "the run did not read the CRM"
-        time.sleep(0.3)
-        assert child.poll() is None
-        stopped, seconds = stop_with(child, signal.SIGINT)
-    finally:
-        release.set()
-    print(f"\n[figure] one ctrl-c during a hanging read: exit {stopped.code} "
-          f"{seconds:.2f}s after the signal")
-    assert stopped.code == 130, stopped
-    assert seconds < PROMISE, stopped
+    _one_ctrl_c_while_held(world, hanging, release, "the CRM's listing", "a hanging read")
     assert world.run_statuses() == ["interrupted"]
     world.crm.tap.hook = None
     rerun = world.talk("sync")

@@ -17,12 +17,9 @@ from typing import Any
 
 import _faults_support as support
 import pytest
-from _faults_support import HttpLog, Trio, talk, talk_json
+from _faults_support import ODD_TEXT, HttpLog, Trio, sync_in_process, talk, talk_json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from talk_core.config import load_config
-from talk_core.sync.engine import Sync
 
 quick_http = support.quick_http  # fixtures, by name
 trio = support.trio
@@ -35,15 +32,7 @@ WRONG = st.sampled_from([
     ("country", {"nested": 1}, "country"), ("city", "Oslo\ud800", "city"),
     ("email", "\udfff@example.no", "email"), ("postal_code", 3.5, None),
 ])
-ODD_TEXT = st.sampled_from([
-    "x" * 1_000_000, "مرحبا بالعالم", "🦊🏔️👩‍👩‍👧", "nul\x00byte", "<html><body>500</body></html>",
-])
 COUNTER = itertools.count()
-
-
-def _sync_organisations() -> Any:
-    with Sync(load_config("talk.toml")) as sync:
-        return sync.run(datatypes=["organisation"])
 
 
 @settings(max_examples=30, deadline=None,
@@ -63,7 +52,7 @@ def test_bad_invoiced_records_are_dead_letters_and_good_ones_sync(
         if event["type"].startswith("customer.") and event["data"]["object"]["id"] == bad["id"]:
             event["data"]["object"][field] = value
     # (a bad updated_at is left out: the emulator's own updated_after filter would fail)
-    result = _sync_organisations()
+    result = sync_in_process("organisation")
     assert result.status == "done", result.message
     crm_names = {c["name"] for c in trio.crm.records("customer")}
     assert f"Good {n} AS" in crm_names and good["id"]

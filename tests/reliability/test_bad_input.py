@@ -15,14 +15,10 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-import _faults_support as support
 import pytest
 from _faults_support import ODD_TEXT, HttpLog, Trio, sync_in_process, talk, talk_json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-quick_http = support.quick_http  # fixtures, by name
-trio = support.trio
 
 #: Values a customer field must never hold, and whether the reader itself must catch them
 #: (the property is then named in the letter) or a target refuses them when written.

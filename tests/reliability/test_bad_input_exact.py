@@ -15,21 +15,9 @@ import itertools
 import math
 from typing import Any
 
-import _faults_support as support
-from _faults_support import (
-    MISSING,
-    ODD_TEXT,
-    HttpLog,
-    Trio,
-    linked,
-    sync_in_process,
-    talk_json,
-)
+from _faults_support import MISSING, ODD_TEXT, HttpLog, Trio, linked, sync_in_process, talk_json
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-
-quick_http = support.quick_http  # fixtures, by name
-trio = support.trio
 
 #: (entity, field, value): values no Exact field holds, each caught while reading.
 WRONG = st.sampled_from([

@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from talk_core.cli.main import cli
 from talk_core.staged import StagedRecord
@@ -133,7 +133,11 @@ def test_dead_letters_give_exit_1_and_are_listed(workdir: Path) -> None:
     assert "Name is required" in text.output and "1 attempt(s)" in text.output
 
 
-def test_status_links_conflicts(workdir: Path) -> None:
+def conflicting_sync(workdir: Path) -> tuple[Result, str]:
+    """Acme (CRM id 7) synced, then its city edited on both sides: the next sync, and Acme's ERP id.
+
+    The sync answers as ``talk`` does; its run records one conflict on the city.
+    """
     seed(workdir / "crm.json", "customers", {"7": {"name": "Acme", "type": "company",
                                                     "city": "Oslo"}})
     talk("sync")
@@ -144,7 +148,11 @@ def test_status_links_conflicts(workdir: Path) -> None:
     erp = json.loads((workdir / "erp.json").read_text())
     erp["records"]["Accounts"][erp_id]["City"] = "Tromsø"
     (workdir / "erp.json").write_text(json.dumps(erp))
-    out = talk("sync")
+    return talk("sync"), erp_id
+
+
+def test_status_links_conflicts(workdir: Path) -> None:
+    out, erp_id = conflicting_sync(workdir)
     assert out.exit_code == 1 and "Conflicts (1)" in out.output
     status = json.loads(talk("status", "--json").output)
     assert {(x["system"], x["count"]) for x in status["links"]} == {("crm", 1), ("erp", 1)}

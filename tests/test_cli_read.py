@@ -14,7 +14,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from orders import invoice_with_lines, order_sync, order_systems
-from test_cli import CONFIG, PLUGINS, companies, process_env, records, seed, talk, workdir
+from test_cli import (
+    CONFIG,
+    PLUGINS,
+    companies,
+    conflicting_sync,
+    process_env,
+    records,
+    seed,
+    talk,
+    workdir,
+)
 
 from talk_core.cli import shown
 from talk_core.cli.main import EXIT_CODES, cli, hoist_global_options
@@ -61,17 +71,7 @@ def test_short_ids_are_the_distinguishing_end_of_time_ordered_ids() -> None:
 
 def _conflict(workdir: Path) -> tuple[str, str]:
     """A conflict on Acme's city; returns its global id and Acme's ERP id."""
-    seed(workdir / "crm.json", "customers", {"7": {"name": "Acme", "type": "company",
-                                                    "city": "Oslo"}})
-    talk("sync")
-    erp_id = next(iter(records(workdir / "erp.json", "Accounts")))
-    crm = json.loads((workdir / "crm.json").read_text())
-    crm["records"]["customers"]["7"]["city"] = "Bergen"
-    (workdir / "crm.json").write_text(json.dumps(crm))
-    erp = json.loads((workdir / "erp.json").read_text())
-    erp["records"]["Accounts"][erp_id]["City"] = "Tromsø"
-    (workdir / "erp.json").write_text(json.dumps(erp))
-    out = talk("sync")
+    out, erp_id = conflicting_sync(workdir)
     assert out.exit_code == 1
     (conflict,) = json.loads(talk("conflicts", "--json").output)
     assert conflict["label"] == "Acme"

@@ -1,47 +1,47 @@
-"""The shared emulator life cycle: a tap sees every request twice and can hang up on it."""
+"""The shared emulator life cycle: a tap sees every request twice and can hang up on it.
+
+Served here in front of a bare WSGI app, not an ``EmulatorApp``: the tap and
+``Background`` are the parts every emulator shares, and they must hold
+without the rest of the base (tests/test_emulation_base.py covers that).
+"""
 
 from __future__ import annotations
 
 import contextlib
-import http.server
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
+from werkzeug.wrappers import Request, Response
 
-from talk_core.emulation import Background, Hangup, Tap, TappedRequest
+from talk_core.emulation import Background, Hangup, Tap, TappedRequest, serve_wsgi
+from talk_core.emulation.tap import TapMiddleware
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 
-class Store(http.server.BaseHTTPRequestHandler):
+class Store:
     """A tiny emulator: POST /things stores the body, GET /things lists them."""
 
-    protocol_version = "HTTP/1.1"
-    things: list[bytes] = []
+    def __init__(self) -> None:
+        self.things: list[bytes] = []
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.things.append(body)
-        self._answer(201, b"stored")
-
-    def do_GET(self) -> None:
-        self._answer(200, b",".join(self.things))
-
-    def _answer(self, status: int, data: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse
+                 ) -> Iterable[bytes]:
+        request = Request(environ)
+        if request.method == "POST":
+            self.things.append(request.get_data())
+            answer = Response(b"stored", status=201)
+        else:
+            answer = Response(b",".join(self.things))
+        return answer(environ, start_response)
 
 
 @contextlib.contextmanager
 def serve(tap: Tap) -> Iterator[Background]:
-    Store.things = []
-    running = Background(http.server.ThreadingHTTPServer(("127.0.0.1", 0), Store), "store",
-                         tap=tap)
+    running = Background(serve_wsgi(TapMiddleware(Store(), tap)), "store", tap=tap)
     try:
         yield running
     finally:
@@ -69,24 +69,28 @@ def _hang_up_on(stage: str, method: str, seen: list[TappedRequest]) -> Any:
     return hook
 
 
-def test_hanging_up_after_applying_keeps_the_change_and_answers_nothing() -> None:
+@pytest.mark.parametrize(("stage", "stored", "stages"), [
+    ("applied", "kept", ["received", "applied"]),
+    ("received", "", ["received"]),
+])
+def test_hanging_up_answers_nothing_and_keeps_only_what_was_applied(
+        stage: str, stored: str, stages: list[str]) -> None:
+    """Hung up once applied, the change stays; hung up on arrival, nothing is applied."""
     seen: list[TappedRequest] = []
-    tap = Tap(_hang_up_on("applied", "POST", seen))
+    tap = Tap(_hang_up_on(stage, "POST", seen))
     with serve(tap) as running:
         with pytest.raises(requests.ConnectionError):
             requests.post(f"{running.url}/things", data=b"kept", timeout=5)
         tap.hook = None
-        # the server stored it although its client never heard back, and serves on
-        assert requests.get(f"{running.url}/things", timeout=5).text == "kept"
-    assert [r.stage for r in seen] == ["received", "applied"]
+        # the server serves on; it stored the body only if it applied it before hanging up
+        assert requests.get(f"{running.url}/things", timeout=5).text == stored
+    assert [r.stage for r in seen] == stages
 
 
-def test_hanging_up_on_arrival_applies_nothing() -> None:
-    seen: list[TappedRequest] = []
-    tap = Tap(_hang_up_on("received", "POST", seen))
-    with serve(tap) as running:
-        with pytest.raises(requests.ConnectionError):
-            requests.post(f"{running.url}/things", data=b"lost", timeout=5)
-        tap.hook = None
-        assert requests.get(f"{running.url}/things", timeout=5).text == ""
-    assert [r.stage for r in seen] == ["received"]
+def test_background_server_serves_until_stopped() -> None:
+    running = Background(serve_wsgi(Response(b"hi")), "hello")
+    assert requests.get(running.url, timeout=5).text == "hi"
+    running.stop()
+    assert not running.thread.is_alive()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(running.url, timeout=2)

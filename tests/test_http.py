@@ -190,25 +190,3 @@ def test_transport_rules(url: str, verify: bool, ok: bool) -> None:
 def test_is_loopback() -> None:
     assert is_loopback("http://127.0.0.5/") and not is_loopback("http://10.0.0.1/")
 
-
-def test_background_server_serves_until_stopped() -> None:
-    import http.server
-
-    from talk_core.emulation import Background
-
-    class Hello(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"hi")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    running = Background(http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hello), "hello")
-    assert requests.get(running.url, timeout=5).text == "hi"
-    running.stop()
-    assert not running.thread.is_alive()
-    with pytest.raises(requests.ConnectionError):
-        requests.get(running.url, timeout=2)

@@ -370,30 +370,6 @@ def test_a_transaction_commits_at_its_end_only(db_path: Path) -> None:
     s.close()
 
 
-def test_an_exception_rolls_the_transaction_back(store: SQLiteStore) -> None:
-    store.set_cursor("crm", "contact", "before")
-    with pytest.raises(RuntimeError), store.transaction():
-        store.set_cursor("crm", "contact", "during")
-        store.put_link(link("1"))
-        raise RuntimeError("boom")
-    assert store.get_cursor("crm", "contact") == "before"
-    assert store.count_links() == 0
-    with store.transaction():  # the store is usable again
-        store.put_link(link("2"))
-    assert store.count_links() == 1
-
-
-def test_a_failing_nested_block_undoes_only_itself(store: SQLiteStore) -> None:
-    with store.transaction():
-        store.put_link(link("outer"))
-        with pytest.raises(RuntimeError), store.transaction():
-            store.put_link(link("inner"))
-            raise RuntimeError("boom")
-        with store.transaction(), store.transaction():
-            store.put_link(link("deep"))
-    assert {lk.external_id for lk in store.iter_links()} == {"outer", "deep"}
-
-
 def _cursors(path: Path) -> list[tuple[str, str]]:
     return raw(path).execute("SELECT datatype, cursor FROM cursors ORDER BY datatype").fetchall()
 
@@ -481,19 +457,6 @@ def test_a_dry_run_leaves_the_file_unchanged(db_path: Path) -> None:
     assert db_path.read_bytes() == before
 
 
-def test_dry_run_misuse_is_refused(store: SQLiteStore) -> None:
-    with pytest.raises(StateError):
-        store.end_dry_run()
-    with store.transaction(), pytest.raises(StateError):
-        store.begin_dry_run()
-    store.begin_dry_run()
-    with pytest.raises(StateError):
-        store.begin_dry_run()
-    store.end_dry_run()
-    store.put_token("crm", {"t": 1})
-    assert store.get_token("crm") == {"t": 1}
-
-
 def test_closing_during_a_dry_run_throws_it_away(db_path: Path) -> None:
     s = SQLiteStore(db_path)
     s.begin_dry_run()
@@ -526,15 +489,6 @@ def test_lock_refuses_a_second_store_naming_the_holder(db_path: Path) -> None:
     second.close()  # closing releases the lock
     first.acquire_lock("sync-a")
     first.close()
-
-
-def test_the_same_store_cannot_take_the_lock_twice(store: SQLiteStore) -> None:
-    store.acquire_lock("a")
-    with pytest.raises(LockedError):
-        store.acquire_lock("a")
-    store.release_lock()
-    store.acquire_lock("a")
-    store.release_lock()
 
 
 def test_the_lock_row_names_the_holder_while_held(db_path: Path) -> None:
@@ -581,22 +535,6 @@ def test_lock_held_by_another_process_until_it_is_killed(db_path: Path) -> None:
 
 
 # -- cursors ------------------------------------------------------------------------------
-
-
-def test_cursors(store: SQLiteStore) -> None:
-    assert store.get_cursor("crm", "contact") is None
-    store.set_cursor("crm", "contact", "c1")
-    store.set_cursor("crm", "contact", "c2")
-    store.set_cursor("books", "invoice", None)
-    assert store.get_cursor("crm", "contact") == "c2"
-    assert store.get_cursor("crm", "company") is None
-    listed = store.cursors()
-    assert [(s, d, c) for s, d, c, _ in listed] == [
-        ("books", "invoice", None), ("crm", "contact", "c2"),
-    ]
-    for *_, updated in listed:
-        assert updated.tzinfo is not None
-        assert abs(updated - datetime.now(UTC)) < timedelta(minutes=1)
 
 
 # -- inbox ---------------------------------------------------------------------------------
@@ -774,45 +712,7 @@ def test_match_keys_are_replaced_and_scoped_by_type(store: SQLiteStore) -> None:
     assert store.find_by_key("supplier", "email", "a@x") == ["s1"]
 
 
-def test_children_in_insert_order_and_reparenting(store: SQLiteStore) -> None:
-    for gid in ["z", "a", "m"]:
-        store.put_global("line", gid, {"n": gid})
-        store.set_parent("line", gid, "inv1")
-    store.put_global("line", "other", {})
-    store.set_parent("line", "other", "inv2")
-    store.put_global("line", "z", {"n": "z2"})  # an update keeps order and parent
-    assert store.children_of("line", "inv1") == [("z", {"n": "z2"}), ("a", {"n": "a"}),
-                                                  ("m", {"n": "m"})]
-    store.set_parent("line", "a", None)
-    assert [gid for gid, _ in store.children_of("line", "inv1")] == ["z", "m"]
-    assert store.children_of("invoice", "inv1") == []
-    with pytest.raises(StateError, match="nope"):
-        store.set_parent("line", "nope", "inv1")
-
-
 # -- links ----------------------------------------------------------------------------------
-
-
-def test_put_get_and_upsert_link(store: SQLiteStore) -> None:
-    assert store.get_link("crm", "contact", "1", "customer") is None
-    store.put_link(link("1", "g1"))
-    assert store.get_link("crm", "contact", "1", "customer") == link("1", "g1")
-    assert store.get_link("crm", "contact", "1", "supplier") is None
-    store.put_link(link("1", "g1", hash="h2", values={"name": "new"}))
-    got = store.get_link("crm", "contact", "1", "customer")
-    assert got is not None and (got.hash, got.values) == ("h2", {"name": "new"})
-    assert store.count_links() == 1
-
-
-def test_one_link_per_global_and_system(store: SQLiteStore) -> None:
-    store.put_link(link("1", "g1"))
-    with pytest.raises(StateError, match="already linked"):
-        store.put_link(link("2", "g1"))
-    assert store.get_link("crm", "contact", "2", "customer") is None
-    assert store.link_for("customer", "g1", "crm") == link("1", "g1")
-    store.put_link(link("1", "g1", system="books"))  # another system is fine
-    store.put_link(link("1", "s1", global_type="supplier"))  # so is another type
-    assert store.count_links() == 3
 
 
 def test_find_link_across_global_types(store: SQLiteStore) -> None:
@@ -949,22 +849,6 @@ def test_unseen_links(store: SQLiteStore) -> None:
 
 
 # -- journal, conflicts, dead letters -------------------------------------------------
-
-
-def test_journal(store: SQLiteStore) -> None:
-    assert store.journal_pending() == []
-    store.journal_add(JournalEntry("k2", "customer", "g2", "crm", "contact", {"a": 2}, T0))
-    store.journal_add(JournalEntry("k1", "customer", "g1", "crm", "contact", {"a": 1}))
-    pending = store.journal_pending()
-    assert [e.key for e in pending] == ["k2", "k1"]
-    assert pending[0].created_at == T0
-    assert pending[1].created_at is not None and pending[1].created_at.tzinfo is not None
-    assert pending[1].payload == {"a": 1}
-    store.journal_add(JournalEntry("k2", "customer", "g2", "crm", "contact", {"a": 3}, T0))
-    assert [e.payload for e in store.journal_pending()] == [{"a": 3}, {"a": 1}]
-    store.journal_remove("k2")
-    store.journal_remove("unknown")
-    assert [e.key for e in store.journal_pending()] == ["k1"]
 
 
 def _entries(n: int, at: datetime = T0) -> list[JournalEntry]:

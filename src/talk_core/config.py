@@ -8,6 +8,7 @@ file is refused.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -373,3 +374,16 @@ def _coerce(value: str, kind: type, here: str) -> Any:
         return kind(value)
     except ValueError:
         raise ConfigError(f"{here}: expected {kind.__name__}, got {value!r}") from None
+
+
+def toml_value(value: object) -> str:
+    """``value`` as it is written into a ``talk.toml`` that talk writes itself.
+
+    ``talk demo`` and ``talk emulate`` write configs that must load back as
+    they were meant: booleans and numbers bare, anything else a string.
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(str(value))  # a JSON string is a TOML basic string

@@ -1,7 +1,6 @@
 """Where the random faults lived before ``talk_core.emulation.faults``; imports from here work.
 
-``drop`` closes an ``http.server`` handler's connection; WSGI emulators
-hang up through ``talk_core.emulation.tap.hang_up`` instead.
+An emulator hangs up on a request through ``talk_core.emulation.tap.hang_up``.
 """
 
 from __future__ import annotations
@@ -14,7 +13,5 @@ from talk_core.emulation.faults import (
     TIMEOUT,
     RandomFaults,
 )
-from talk_core.emulation.legacy import drop
 
-__all__ = ["DROPPED", "KINDS", "RATE_LIMITED", "SERVER_ERROR", "TIMEOUT", "RandomFaults",
-           "drop"]
+__all__ = ["DROPPED", "KINDS", "RATE_LIMITED", "SERVER_ERROR", "TIMEOUT", "RandomFaults"]

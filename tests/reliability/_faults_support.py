@@ -20,12 +20,16 @@ from typing import Any
 import attrs
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import strategies as st
 
 from talk_core.cli.main import cli
+from talk_core.config import load_config
 from talk_core.emulation_faults import RandomFaults
 from talk_core.http import HttpClient
 from talk_core.model import DataType, PropertyType
 from talk_core.store.sqlite import SQLiteStore
+from talk_core.sync.engine import Sync
+from talk_core.sync.result import RunResult
 from talk_custom import CustomEmulator
 from talk_exactonline.emulator import ExactEmulator
 from talk_exactonline.oauth import TokenStore
@@ -207,6 +211,32 @@ ASSIGNED: dict[str, frozenset[str]] = {
                       "SalesOrders.OrderDate"}),
     "crm": frozenset({"order.number", "quote.number"}),
 }
+
+
+#: Text that is odd but valid data: huge, right to left, emoji, a NUL byte, markup.
+ODD_TEXT = st.sampled_from([
+    "x" * 1_000_000, "مرحبا بالعالم", "🦊🏔️👩‍👩‍👧", "nul\x00byte", "<html><body>500</body></html>",
+])
+MISSING = object()  # a bad record's field left out of the record altogether
+
+
+def sync_in_process(*datatypes: str) -> RunResult:
+    """One run of the folder's talk.toml in this process, over ``datatypes`` only.
+
+    The bad-input tests look at the run's result (its dead letters) rather
+    than at the CLI's summary of it.
+    """
+    with Sync(load_config("talk.toml")) as sync:
+        return sync.run(datatypes=list(datatypes))
+
+
+def linked(folder: Path, system: str, datatype: str, global_type: str, ident: str) -> bool:
+    """Whether the state file in ``folder`` links ``system``'s record ``ident``."""
+    store = SQLiteStore(folder / "state.db")
+    try:
+        return bool(store.link_ids(system, datatype, global_type, [ident]))
+    finally:
+        store.close()
 
 
 def _plain(value: Any) -> Any:

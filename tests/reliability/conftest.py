@@ -1,7 +1,9 @@
-"""The crash suite's seed, its number of kill points, and the scenario they share.
+"""Fixtures of the reliability suites: the crash suite's kill points, the fault suites' trio.
 
 ``TALK_CRASH_SEED`` picks the kill points (the same seed, the same points);
 ``TALK_CRASH_POINTS`` says how many (30 by default, what CI runs).
+``trio`` and ``quick_http`` (from ``_faults_support``) serve the fault and
+bad-input suites; imported here, each test asks for them by name.
 """
 
 from __future__ import annotations
@@ -10,8 +12,11 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from _faults_support import quick_http, trio
 from crash_points import KillPoint, draw
 from crash_scenario import Scenario
+
+__all__ = ["quick_http", "trio"]  # the fixtures imported, so that tests find them
 
 DEFAULT_SEED = 20240917
 DEFAULT_POINTS = 30

@@ -16,8 +16,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import attrs
 
@@ -143,6 +144,12 @@ class World:
         if self.billing is not None:
             self.billing.stop()
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     # -- talk ---------------------------------------------------------------------------
     def command(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "talk_core.cli", *args]
@@ -171,6 +178,18 @@ class World:
             }
         finally:
             store.close()
+
+    def run_statuses(self) -> list[str]:
+        """The status of each run in the state file, newest first."""
+        store = self.store()
+        try:
+            return [r.status for r in store.runs(limit=20)]
+        finally:
+            store.close()
+
+    def account_names(self) -> Counter[str]:
+        """How many Exact accounts bear each name: more than one is a record made twice."""
+        return Counter(a["Name"] for a in self.erp.state.records["Accounts"].values())
 
 
 def stop_with(process: subprocess.Popen[str], signum: int = signal.SIGINT, *,

@@ -15,17 +15,10 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-import _faults_support as support
 import pytest
-from _faults_support import HttpLog, Trio, talk, talk_json
+from _faults_support import ODD_TEXT, HttpLog, Trio, sync_in_process, talk, talk_json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from talk_core.config import load_config
-from talk_core.sync.engine import Sync
-
-quick_http = support.quick_http  # fixtures, by name
-trio = support.trio
 
 #: Values a customer field must never hold, and whether the reader itself must catch them
 #: (the property is then named in the letter) or a target refuses them when written.
@@ -35,15 +28,7 @@ WRONG = st.sampled_from([
     ("country", {"nested": 1}, "country"), ("city", "Oslo\ud800", "city"),
     ("email", "\udfff@example.no", "email"), ("postal_code", 3.5, None),
 ])
-ODD_TEXT = st.sampled_from([
-    "x" * 1_000_000, "مرحبا بالعالم", "🦊🏔️👩‍👩‍👧", "nul\x00byte", "<html><body>500</body></html>",
-])
 COUNTER = itertools.count()
-
-
-def _sync_organisations() -> Any:
-    with Sync(load_config("talk.toml")) as sync:
-        return sync.run(datatypes=["organisation"])
 
 
 @settings(max_examples=30, deadline=None,
@@ -63,7 +48,7 @@ def test_bad_invoiced_records_are_dead_letters_and_good_ones_sync(
         if event["type"].startswith("customer.") and event["data"]["object"]["id"] == bad["id"]:
             event["data"]["object"][field] = value
     # (a bad updated_at is left out: the emulator's own updated_after filter would fail)
-    result = _sync_organisations()
+    result = sync_in_process("organisation")
     assert result.status == "done", result.message
     crm_names = {c["name"] for c in trio.crm.records("customer")}
     assert f"Good {n} AS" in crm_names and good["id"]
@@ -79,6 +64,17 @@ def test_bad_invoiced_records_are_dead_letters_and_good_ones_sync(
     inv.customers.pop(bad["id"])  # the next example starts without it
 
 
+def _a_rerun_converges(trio: Trio, name: str) -> None:
+    """Once the outage is over, one run brings ``name`` across with no letter; the next is quiet."""
+    code, fixed = talk_json("sync", "--datatype", "organisation")
+    assert code == 0, fixed
+    assert name in {c["name"] for c in trio.crm.records("customer")}
+    code, letters = talk_json("deadletters")
+    assert letters == []
+    code, quiet = talk_json("sync", "--datatype", "organisation")
+    assert code == 0 and quiet["totals"]["create"] == 0, quiet
+
+
 def test_a_page_of_html_is_an_outage_and_a_rerun_after_recovery_converges(
         trio: Trio, quick_http: HttpLog) -> None:
     trio.erp.state.create("Accounts", {"Name": "Pagina AS", "City": "Delft", "Country": "NL"})
@@ -92,13 +88,7 @@ def test_a_page_of_html_is_an_outage_and_a_rerun_after_recovery_converges(
     assert broken["dead_letters"] == [], "an outage costs no record a letter"
     assert "Pagina AS" not in {c["name"] for c in trio.crm.records("customer")}
     trio.erp.faults.clear()
-    code, fixed = talk_json("sync", "--datatype", "organisation")
-    assert code == 0, fixed
-    assert "Pagina AS" in {c["name"] for c in trio.crm.records("customer")}
-    code, letters = talk_json("deadletters")
-    assert letters == []
-    code, quiet = talk_json("sync", "--datatype", "organisation")
-    assert code == 0 and quiet["totals"]["create"] == 0, quiet
+    _a_rerun_converges(trio, "Pagina AS")
 
 
 def test_a_page_of_html_from_invoiced_is_an_outage_and_a_rerun_converges(
@@ -117,13 +107,7 @@ def test_a_page_of_html_from_invoiced_is_an_outage_and_a_rerun_converges(
     code, letters = talk_json("deadletters")
     assert letters == [], "an outage is no page's fault: nothing is dead-lettered"
     trio.billing.faults.clear()
-    code, fixed = talk_json("sync", "--datatype", "organisation")
-    assert code == 0, fixed
-    assert "Nettsted AS" in {c["name"] for c in trio.crm.records("customer")}
-    code, letters = talk_json("deadletters")
-    assert letters == []
-    code, quiet = talk_json("sync", "--datatype", "organisation")
-    assert code == 0 and quiet["totals"]["create"] == 0, quiet
+    _a_rerun_converges(trio, "Nettsted AS")
 
 # -- files --------------------------------------------------------------------------------
 

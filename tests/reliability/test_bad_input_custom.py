@@ -16,19 +16,9 @@ import itertools
 import math
 from typing import Any
 
-import _faults_support as support
-from _faults_support import HttpLog, Trio, talk_json
+from _faults_support import MISSING, ODD_TEXT, HttpLog, Trio, linked, sync_in_process, talk_json
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-
-from talk_core.config import load_config
-from talk_core.store.sqlite import SQLiteStore
-from talk_core.sync.engine import Sync
-
-quick_http = support.quick_http  # fixtures, by name
-trio = support.trio
-
-MISSING = object()  # the field is left out of the record altogether
 
 #: (datatype, field, value, caught): ``caught`` says the reader refuses the value itself
 #: (the letter names the record); otherwise a target that requires the field refuses it
@@ -48,24 +38,8 @@ WRONG = st.sampled_from([
     ("product", "price", True, True), ("product", "code", None, False),
     ("product", "currency", ["NOK"], True),
 ])
-ODD_TEXT = st.sampled_from([
-    "x" * 1_000_000, "مرحبا بالعالم", "🦊🏔️👩‍👩‍👧", "nul\x00byte", "<html><body>500</body></html>",
-])
 GLOBAL_TYPE = {"customer": "organisation", "contact": "human", "product": "product"}
 COUNTER = itertools.count()
-
-
-def _sync() -> Any:
-    with Sync(load_config("talk.toml")) as sync:
-        return sync.run(datatypes=["organisation", "human", "product"])
-
-
-def _linked(folder: Any, datatype: str, ident: str) -> bool:
-    store = SQLiteStore(folder / "state.db")
-    try:
-        return bool(store.link_ids("crm", datatype, GLOBAL_TYPE[datatype], [ident]))
-    finally:
-        store.close()
 
 
 def _names(trio: Trio) -> dict[str, set[str]]:
@@ -111,14 +85,15 @@ def test_bad_custom_records_are_dead_letters_and_good_ones_sync(
         else:
             row[wire] = value
 
-    result = _sync()
+    result = sync_in_process("organisation", "human", "product")
 
     assert result.status == "done", result.message
     held = _names(trio)
     assert {f"Good {n} AS", f"Odd {n} AS"} <= held["organisation"]
     assert f"Kari Good {n}" in held["human"]
     assert f"Good product {n}" in held["product"]
-    assert _linked(trio.folder, datatype, ident) is not caught, "a bad record was taken in"
+    taken_in = linked(trio.folder, "crm", datatype, GLOBAL_TYPE[datatype], ident)
+    assert taken_in is not caught, "a bad record was taken in"
     errors = [d["error"] for d in result.dead_letters]
     if field == "id":  # no id to name: the letter names the listing and the id field
         assert any(f"crm {datatype}" in e and "'id'" in e for e in errors), errors

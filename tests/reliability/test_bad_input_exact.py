@@ -15,19 +15,9 @@ import itertools
 import math
 from typing import Any
 
-import _faults_support as support
-from _faults_support import HttpLog, Trio, talk_json
+from _faults_support import MISSING, ODD_TEXT, HttpLog, Trio, linked, sync_in_process, talk_json
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-
-from talk_core.config import load_config
-from talk_core.store.sqlite import SQLiteStore
-from talk_core.sync.engine import Sync
-
-quick_http = support.quick_http  # fixtures, by name
-trio = support.trio
-
-MISSING = object()  # the field is left out of the record altogether
 
 #: (entity, field, value): values no Exact field holds, each caught while reading.
 WRONG = st.sampled_from([
@@ -43,24 +33,8 @@ WRONG = st.sampled_from([
     ("Items", "CostPriceStandard", "12,50"), ("Items", "CostPriceStandard", math.nan),
     ("Items", "Code", None), ("Items", "Description", ["x"]), ("Items", "IsSalesItem", "true"),
 ])
-ODD_TEXT = st.sampled_from([
-    "x" * 1_000_000, "مرحبا بالعالم", "🦊🏔️👩‍👩‍👧", "nul\x00byte", "<html><body>500</body></html>",
-])
 GLOBAL_TYPE = {"Accounts": "organisation", "Contacts": "human", "Items": "product"}
 COUNTER = itertools.count()
-
-
-def _sync() -> Any:
-    with Sync(load_config("talk.toml")) as sync:
-        return sync.run(datatypes=["organisation", "human", "product"])
-
-
-def _linked(folder: Any, entity: str, ident: str) -> bool:
-    store = SQLiteStore(folder / "state.db")
-    try:
-        return bool(store.link_ids("erp", entity, GLOBAL_TYPE[entity], [ident]))
-    finally:
-        store.close()
 
 
 @settings(max_examples=28, deadline=None,
@@ -91,7 +65,7 @@ def test_bad_exact_records_are_dead_letters_and_good_ones_sync(
         else:
             record[field] = value
 
-    result = _sync()
+    result = sync_in_process("organisation", "human", "product")
 
     assert result.status == "done", result.message
     crm_customers = {c["name"] for c in trio.crm.records("customer")}
@@ -100,7 +74,8 @@ def test_bad_exact_records_are_dead_letters_and_good_ones_sync(
     assert f"Jan Goed {n}" in {c["name"] for c in trio.crm.records("contact")}
     assert f"Good item {n}" in {p["name"] for p in trio.crm.records("product")}
     assert f"Good item {n}" in {i["name"] for i in trio.billing.account.items.values()}
-    assert not _linked(trio.folder, entity, ident), "a bad record was taken in"
+    taken_in = linked(trio.folder, "erp", entity, GLOBAL_TYPE[entity], ident)
+    assert not taken_in, "a bad record was taken in"
     errors = [d["error"] for d in result.dead_letters]
     if field == "ID":  # no id to name: the letter says which entity and what is missing
         assert any(f"erp {entity}" in e and "without ID" in e for e in errors), errors

@@ -26,9 +26,6 @@ from talk_core.emulation import TappedRequest
 from talk_core.emulation_faults import KINDS
 from talk_core.store.sqlite import SQLiteStore
 
-quick_http = support.quick_http  # fixtures, by name
-trio = support.trio
-
 #: A phase over faulty emulators may take this many runs: the first, and retries of
 #: what the retry policy gave up on (dead letters, retried with ``deadletters --retry``).
 MAX_RUNS = 8

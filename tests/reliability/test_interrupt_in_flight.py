@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from outage_world import World, stop_with
+from outage_world import Finished, World, stop_with
 
 from talk_core.emulation import TappedRequest
 
@@ -30,19 +30,30 @@ HANG = 30.0
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    built = World(tmp_path)
-    try:
+    with World(tmp_path) as built:
         yield built
-    finally:
-        built.close()
 
 
-def _statuses(world: World) -> list[str]:
-    store = world.store()
+def _one_ctrl_c_while_held(world: World, hanging: threading.Event, release: threading.Event,
+                           reached: str, figure: str) -> Finished:
+    """``talk sync`` stopped by one Ctrl-C while a tap hook holds a request, held to the promise.
+
+    ``hanging`` is set by the hook once it holds the request (the run got to
+    ``reached``); ``release`` lets the hook go, after the stop or on failure.
+    """
+    child = world.start("sync")
     try:
-        return [r.status for r in store.runs(limit=20)]
+        assert hanging.wait(120), f"the run did not get to {reached}"
+        time.sleep(0.3)
+        assert child.poll() is None
+        stopped, seconds = stop_with(child, signal.SIGINT)
     finally:
-        store.close()
+        release.set()
+    print(f"\n[figure] one ctrl-c during {figure}: exit {stopped.code} "
+          f"{seconds:.2f}s after the signal")
+    assert stopped.code == 130, stopped
+    assert seconds < PROMISE, stopped
+    return stopped
 
 
 def test_one_ctrl_c_during_a_create_that_hangs_stops_within_2_s_and_the_rerun_makes_none_twice(
@@ -64,21 +75,11 @@ def test_one_ctrl_c_during_a_create_that_hangs_stops_within_2_s_and_the_rerun_ma
             release.wait(HANG)  # made, and its answer 30 s late
 
     world.crm.tap.hook = hang_the_tenth_answer
-    child = world.start("sync")
-    try:
-        assert hanging.wait(120), "the run did not get to its tenth create"
-        time.sleep(0.3)
-        assert child.poll() is None
-        stopped, seconds = stop_with(child, signal.SIGINT)
-    finally:
-        release.set()
-    print(f"\n[figure] one ctrl-c during a hanging create: exit {stopped.code} "
-          f"{seconds:.2f}s after the signal")
-    assert stopped.code == 130, stopped
-    assert seconds < PROMISE, stopped
+    stopped = _one_ctrl_c_while_held(world, hanging, release, "its tenth create",
+                                     "a hanging create")
     assert "stopping now" not in stopped.stderr, "one Ctrl-C was enough"
     assert "Traceback" not in stopped.stderr, stopped
-    assert _statuses(world) == ["interrupted"]
+    assert world.run_statuses() == ["interrupted"]
     assert world.state()["journal"] >= 1, "the create in flight is kept for recovery"
 
     world.crm.tap.hook = None
@@ -100,21 +101,10 @@ def test_one_ctrl_c_during_a_read_that_hangs_stops_within_2_s(world: World) -> N
             release.wait(HANG)
 
     world.crm.tap.hook = hang_the_listing
-    child = world.start("sync")
-    try:
-        assert hanging.wait(120), "the run did not read the CRM"
-        time.sleep(0.3)
-        assert child.poll() is None
-        stopped, seconds = stop_with(child, signal.SIGINT)
-    finally:
-        release.set()
-    print(f"\n[figure] one ctrl-c during a hanging read: exit {stopped.code} "
-          f"{seconds:.2f}s after the signal")
-    assert stopped.code == 130, stopped
-    assert seconds < PROMISE, stopped
-    assert _statuses(world) == ["interrupted"]
+    _one_ctrl_c_while_held(world, hanging, release, "the CRM's listing", "a hanging read")
+    assert world.run_statuses() == ["interrupted"]
     world.crm.tap.hook = None
     rerun = world.talk("sync")
     assert rerun.code == 0, rerun
-    names = Counter(a["Name"] for a in world.erp.state.records["Accounts"].values())
+    names = world.account_names()
     assert len(names) == 5 and max(names.values()) == 1

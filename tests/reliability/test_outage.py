@@ -26,27 +26,12 @@ STOP_BOUND = 5.0
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    built = World(tmp_path)
-    try:
+    with World(tmp_path) as built:
         yield built
-    finally:
-        built.close()
 
 
 def figure(name: str, run: Finished) -> None:
     print(f"\n[figure] {name}: exit {run.code}, {run.seconds:.1f}s, {run.lines} lines")
-
-
-def account_names(world: World) -> Counter[str]:
-    return Counter(a["Name"] for a in world.erp.state.records["Accounts"].values())
-
-
-def run_statuses(world: World) -> list[str]:
-    store = world.store()
-    try:
-        return [r.status for r in store.runs(limit=20)]
-    finally:
-        store.close()
 
 
 def test_an_unreachable_system_with_2000_records_pending(world: World) -> None:
@@ -70,7 +55,7 @@ def test_an_unreachable_system_with_2000_records_pending(world: World) -> None:
     assert json.loads(back.stdout)["totals"]["create"] == 2000
     assert world.erp.state.records["Addresses"] == {}
     assert all(a["City"] for a in world.erp.state.records["Accounts"].values())
-    names = account_names(world)
+    names = world.account_names()
     assert len(names) == 2000 and max(names.values()) == 1, "created twice"
     again = world.talk("sync", "--json")
     assert again.code == 0 and json.loads(again.stdout)["totals"]["create"] == 0, again
@@ -89,7 +74,7 @@ def test_the_others_are_synced_while_one_is_down(tmp_path: Path) -> None:
         assert down.lines < 20 and down.seconds < 60, down
         said = [line for line in down.stdout.splitlines() if "billing is unavailable" in line]
         assert said and f"http://127.0.0.1:{world.billing_port}/" in said[0], down
-        assert len(account_names(world)) == 20, "crm to erp went on"
+        assert len(world.account_names()) == 20, "crm to erp went on"
         assert world.state()["letters"] == 0 and world.state()["journal"] == 0
         world.bring_up("billing")
         back = world.talk("sync")
@@ -97,7 +82,7 @@ def test_the_others_are_synced_while_one_is_down(tmp_path: Path) -> None:
         assert world.billing is not None
         billed = Counter(c["name"] for c in world.billing.account.customers.values())
         assert len(billed) == 20 and max(billed.values()) == 1, billed
-        assert len(account_names(world)) == 20
+        assert len(world.account_names()) == 20
     finally:
         world.close()
 
@@ -119,13 +104,13 @@ def test_ctrl_c_in_exact_s_rate_limit_wait(tmp_path: Path) -> None:
         assert seconds < STOP_BOUND, stopped
         assert "Aborted" not in stopped.stderr
         assert world.state()["journal"] == 0
-        assert run_statuses(world) == ["interrupted"]
-        made = len(account_names(world))
+        assert world.run_statuses() == ["interrupted"]
+        made = len(world.account_names())
         assert made < 30
         world.erp.limits.minutely = 100_000
         rerun = world.talk("sync")
         assert rerun.code == 0, rerun
-        names = account_names(world)
+        names = world.account_names()
         assert len(names) == 30 and max(names.values()) == 1
     finally:
         world.close()
@@ -157,7 +142,7 @@ def test_sigterm_in_recovery_of_a_killed_runs_1000_creates(world: World) -> None
     first.wait(timeout=30)
     journal = world.state()["journal"]
     assert journal >= 900, journal
-    assert run_statuses(world) == ["killed"], "a killed run's row is not left running"
+    assert world.run_statuses() == ["killed"], "a killed run's row is not left running"
 
     second = world.start("sync")
     while lookups["customer"] < 50 and time.monotonic() < deadline:
@@ -168,7 +153,7 @@ def test_sigterm_in_recovery_of_a_killed_runs_1000_creates(world: World) -> None
     assert stopped.code == 130, stopped
     assert seconds < STOP_BOUND, stopped
     assert lookups["customer"] < journal, "stopped before recovery was through"
-    assert run_statuses(world) == ["interrupted", "killed"]
+    assert world.run_statuses() == ["interrupted", "killed"]
 
     world.crm.tap.hook = None
     rerun = world.talk("sync")
@@ -209,7 +194,7 @@ def test_ctrl_c_twice_leaves_a_consistent_state_and_exit_130(world: World) -> No
     assert seconds < STOP_BOUND, stopped
     assert "stopping now" in stopped.stderr, stopped
     assert "Aborted" not in stopped.stderr and "Traceback" not in stopped.stderr, stopped
-    assert run_statuses(world) == ["interrupted"]
+    assert world.run_statuses() == ["interrupted"]
     assert world.state()["journal"] >= 1, "the create in flight is kept for recovery"
     world.crm.tap.hook = None
     time.sleep(4)

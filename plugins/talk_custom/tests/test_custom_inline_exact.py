@@ -15,7 +15,7 @@ from talk_core.sync.engine import Sync
 from talk_core.sync.result import RunResult
 from talk_core.sync.settings import SyncSettings, SystemInstance
 from talk_custom import instance
-from talk_custom.testing import StartEmulator, custom_emulator  # noqa: F401  (the fixture)
+from talk_custom.testing import StartEmulator
 from talk_exactonline.emulator import ExactEmulator
 from talk_exactonline.testing import emulator_connector
 
@@ -48,7 +48,7 @@ def exact_emulator() -> Iterator[ExactEmulator]:
 
 
 def test_exact_order_lines_and_inline_lines_both_ways(
-        tmp_path: Path, custom_emulator: StartEmulator,  # noqa: F811
+        tmp_path: Path, custom_emulator: StartEmulator,
         exact_emulator: ExactEmulator) -> None:
     shop = custom_emulator("customwebshop", datatypes=INLINE)
     store = SQLiteStore(tmp_path / "state.db")

@@ -16,10 +16,10 @@ from talk_core.sync.engine import Sync
 from talk_core.sync.settings import SyncSettings, SystemInstance
 from talk_custom import create_database, instance
 from talk_custom.inline import InlineLines, line_id
-from talk_custom.testing import StartEmulator, custom_emulator  # noqa: F401  (the fixture)
+from talk_custom.testing import StartEmulator
 from talk_invoiced.emulator import InvoicedEmulator
 from talk_invoiced.plugin import INVOICED_SPEC
-from talk_invoiced.testing import connector_for, invoiced_emulator  # noqa: F401
+from talk_invoiced.testing import connector_for
 
 INLINE = {"order": {"lines": "items"}}
 
@@ -48,7 +48,7 @@ def test_a_bad_lines_option_names_the_key(datatypes: dict[str, Any], message: st
 
 
 def test_a_line_without_an_id_stops_the_listing_with_its_order(
-        custom_emulator: StartEmulator) -> None:  # noqa: F811
+        custom_emulator: StartEmulator) -> None:
     shop = custom_emulator("customwebshop", datatypes=INLINE)
     acme = shop.put("customer", {"name": "Acme"})["id"]
     order = shop.put("order", {"customer": acme, "lines": [{"description": "no id"}]})["id"]
@@ -78,8 +78,8 @@ class InlinePair(Pair):
 
 
 @pytest.fixture(params=["rest", "sqlite"])
-def shop(request: pytest.FixtureRequest, tmp_path: Path, custom_emulator: StartEmulator,  # noqa: F811
-         invoiced_emulator: InvoicedEmulator) -> InlinePair:  # noqa: F811
+def shop(request: pytest.FixtureRequest, tmp_path: Path, custom_emulator: StartEmulator,
+         invoiced_emulator: InvoicedEmulator) -> InlinePair:
     if request.param == "sqlite":
         return InlinePair(tmp_path, InlineSqlite(tmp_path / "shop.db", "customwebshop"),
                           invoiced_emulator)

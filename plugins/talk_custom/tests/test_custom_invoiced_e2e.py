@@ -27,11 +27,11 @@ from talk_core.sync.engine import Sync
 from talk_core.sync.result import RunResult
 from talk_core.sync.settings import SyncSettings, SystemInstance
 from talk_custom import CustomEmulator, create_database, instance
-from talk_custom.testing import StartEmulator, custom_emulator  # noqa: F401  (the fixture)
+from talk_custom.testing import StartEmulator
 from talk_invoiced.emulator import InvoicedEmulator
 from talk_invoiced.emulator.state import Account
 from talk_invoiced.plugin import INVOICED_SPEC
-from talk_invoiced.testing import connector_for, invoiced_emulator  # noqa: F401
+from talk_invoiced.testing import connector_for
 
 
 class SqliteSide:
@@ -73,6 +73,15 @@ class Pair:
             SystemInstance("invoiced", INVOICED_SPEC, connector_for(invoiced, page_size=2)),
         ]
         self.sync = Sync(SQLiteStore(tmp_path / "state.db"), self.systems, SyncSettings())
+
+    @classmethod
+    def on(cls, backend: str, kind: str, tmp_path: Path, start: StartEmulator,
+           invoiced: InvoicedEmulator, database: str = "custom.db") -> Pair:
+        """The pair with the custom system ``kind`` served by its emulator ("rest") or
+        kept in a SQLite file named ``database`` ("sqlite")."""
+        custom = (SqliteSide(tmp_path / database, kind) if backend == "sqlite"
+                  else start(kind))
+        return cls(tmp_path, custom, invoiced, kind)
 
     def run(self) -> RunResult:
         result = self.sync.run()
@@ -163,13 +172,10 @@ def _populate(pair: Pair) -> dict[str, Any]:
 
 
 @pytest.fixture(params=SHOP_KINDS)
-def shop(request: pytest.FixtureRequest, tmp_path: Path, custom_emulator: StartEmulator,  # noqa: F811
-         invoiced_emulator: InvoicedEmulator) -> Pair:  # noqa: F811
+def shop(request: pytest.FixtureRequest, tmp_path: Path, custom_emulator: StartEmulator,
+         invoiced_emulator: InvoicedEmulator) -> Pair:
     kind, backend = request.param
-    if backend == "sqlite":
-        return Pair(tmp_path, SqliteSide(tmp_path / "shop.db", kind), invoiced_emulator,
-                    kind)
-    return Pair(tmp_path, custom_emulator(kind), invoiced_emulator, kind)
+    return Pair.on(backend, kind, tmp_path, custom_emulator, invoiced_emulator, "shop.db")
 
 
 def test_customers_products_and_orders_flow_both_ways(shop: Pair) -> None:
@@ -293,8 +299,8 @@ def test_edits_on_both_sides_a_conflict_deletes_and_a_quiet_rerun(shop: Pair) ->
 # -- seed 001: Customcrm User -> Invoiced Invoices ----------------------------------------
 
 @pytest.fixture
-def crm(tmp_path: Path, custom_emulator: StartEmulator,  # noqa: F811
-        invoiced_emulator: InvoicedEmulator) -> Pair:  # noqa: F811
+def crm(tmp_path: Path, custom_emulator: StartEmulator,
+        invoiced_emulator: InvoicedEmulator) -> Pair:
     return Pair(tmp_path, custom_emulator("customcrm"), invoiced_emulator, "customcrm")
 
 
@@ -375,8 +381,8 @@ def test_a_customer_with_invoices_deleted_in_the_crm_is_retired_in_invoiced(crm:
 # -- seed 002: Invoiced Customers (organisation data) -> Custom PMS Customer -------------
 
 @pytest.fixture
-def pms(tmp_path: Path, custom_emulator: StartEmulator,  # noqa: F811
-        invoiced_emulator: InvoicedEmulator) -> Pair:  # noqa: F811
+def pms(tmp_path: Path, custom_emulator: StartEmulator,
+        invoiced_emulator: InvoicedEmulator) -> Pair:
     return Pair(tmp_path, custom_emulator("custompms"), invoiced_emulator, "custompms")
 
 

@@ -7,14 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_custom_invoiced_e2e import Pair, SqliteSide
+from test_custom_invoiced_e2e import Pair
 
 from talk_core.errors import ConfigError
 from talk_core.model import Entity
 from talk_custom import instance
-from talk_custom.testing import StartEmulator, custom_emulator  # noqa: F401  (the fixture)
+from talk_custom.testing import StartEmulator
 from talk_invoiced.emulator import InvoicedEmulator
-from talk_invoiced.testing import invoiced_emulator  # noqa: F401
 
 
 def _facets(spec: Any) -> list[tuple[str, str]]:
@@ -94,13 +93,10 @@ def test_a_table_made_before_persons_reads_every_customer_as_a_company(tmp_path:
 
 
 @pytest.fixture(params=[("customwebshop", "rest"), ("custompms", "sqlite")])
-def pair(request: pytest.FixtureRequest, tmp_path: Path, custom_emulator: StartEmulator,  # noqa: F811
-         invoiced_emulator: InvoicedEmulator) -> Pair:  # noqa: F811
+def pair(request: pytest.FixtureRequest, tmp_path: Path, custom_emulator: StartEmulator,
+         invoiced_emulator: InvoicedEmulator) -> Pair:
     kind, backend = request.param
-    if backend == "sqlite":
-        return Pair(tmp_path, SqliteSide(tmp_path / "custom.db", kind), invoiced_emulator,
-                    kind)
-    return Pair(tmp_path, custom_emulator(kind), invoiced_emulator, kind)
+    return Pair.on(backend, kind, tmp_path, custom_emulator, invoiced_emulator)
 
 
 def test_persons_flow_both_ways_with_their_addresses(pair: Pair) -> None:

@@ -6,13 +6,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from test_custom_invoiced_e2e import Pair, SqliteSide, unix
+from test_custom_invoiced_e2e import Pair, unix
 
 from talk_custom import SPECS, CustomEmulator
 from talk_custom.emulator.state import ApiError
-from talk_custom.testing import StartEmulator, custom_emulator  # noqa: F401  (the fixture)
+from talk_custom.testing import StartEmulator
 from talk_invoiced.emulator import InvoicedEmulator
-from talk_invoiced.testing import invoiced_emulator  # noqa: F401
 
 
 def test_the_pms_profile_has_projects_and_tasks_of_a_project() -> None:
@@ -42,12 +41,10 @@ def test_the_emulator_keeps_a_task_to_a_live_project_and_deletes_tasks_with_it()
 
 
 @pytest.fixture(params=["rest", "sqlite"])
-def pms(request: pytest.FixtureRequest, tmp_path: Path, custom_emulator: StartEmulator,  # noqa: F811
-        invoiced_emulator: InvoicedEmulator) -> Pair:  # noqa: F811
-    if request.param == "sqlite":
-        return Pair(tmp_path, SqliteSide(tmp_path / "pms.db", "custompms"), invoiced_emulator,
-                    "custompms")
-    return Pair(tmp_path, custom_emulator("custompms"), invoiced_emulator, "custompms")
+def pms(request: pytest.FixtureRequest, tmp_path: Path, custom_emulator: StartEmulator,
+        invoiced_emulator: InvoicedEmulator) -> Pair:
+    return Pair.on(request.param, "custompms", tmp_path, custom_emulator, invoiced_emulator,
+                   "pms.db")
 
 
 def test_projects_and_tasks_flow_both_ways(pms: Pair) -> None:

@@ -17,7 +17,6 @@ from talk_core.sync.engine import Sync
 from talk_core.sync.result import RunResult
 from talk_core.sync.settings import SyncSettings
 from talk_custom import CustomEmulator, create_database, instance
-from talk_custom.testing import custom_emulator  # noqa: F401  (the fixture)
 
 
 class World:
@@ -55,7 +54,7 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path, custom_emulator) -> World:  # type: ignore[no-untyped-def]  # noqa: F811
+def world(tmp_path: Path, custom_emulator) -> World:  # type: ignore[no-untyped-def]
     return World(tmp_path, custom_emulator("customcrm"), custom_emulator("custompms"))
 
 

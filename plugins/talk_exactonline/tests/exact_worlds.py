@@ -3,10 +3,13 @@
 ``Pair``: Invoiced and one Exact division; ``Divisions``: two Exact
 divisions. Both run the real engine over one state file, as ``talk sync``
 does, with the instance's options (``invoices_as``, ``person_accounts``).
+``emulated_pair`` starts the two emulators a ``Pair`` runs over.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,18 @@ def writes_to(emu: ExactEmulator, *services: str) -> list[tuple[str, str, int]]:
     """The write calls that reached ``services`` (paths such as "payroll/Employees")."""
     wanted = tuple(s.lower() for s in services)
     return [c for c in emu.writes() if any(s in c[1].lower() for s in wanted)]
+
+
+@contextmanager
+def emulated_pair(division: int) -> Iterator[tuple[InvoicedEmulator, ExactEmulator]]:
+    """Invoiced and an Exact division, running until the block ends.
+
+    Exact's minutely limit is set far above what a test sends, so that only
+    a test that means to meet a limit meets one.
+    """
+    with InvoicedEmulator(api_key="key_billing") as billing, \
+            ExactEmulator(division=division, minutely_limit=10_000) as erp:
+        yield billing, erp
 
 
 class World:

@@ -10,13 +10,10 @@ import pytest
 from talk_core.store.sqlite import SQLiteStore
 from talk_core.sync.engine import Sync
 from talk_core.sync.settings import SyncSettings, SystemInstance
-from talk_exactonline import testing as kit
 from talk_exactonline.connector import ExactConnector
 from talk_exactonline.emulator import ExactEmulator
 from talk_exactonline.odata import ExactResponseError
 from talk_exactonline.testing import emulator_connector
-
-exact_emulator = kit.exact_emulator  # the plugin's own fixture: a fresh emulator per test
 
 
 @pytest.fixture

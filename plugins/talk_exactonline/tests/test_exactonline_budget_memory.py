@@ -48,14 +48,18 @@ def a_run(store: SQLiteStore, now: list[float], client_id: str = "app"
     return HttpClient("https://start.exactonline.nl", budget=budget, sleep=lambda _: None), budget
 
 
-@responses.activate
-def test_a_run_after_the_day_was_spent_stops_without_a_request(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "state.db")
-    now = [NOW]
-    responses.add(responses.GET, URL, json={}, headers=spent(0))
+def a_remembered_run(store: SQLiteStore, now: list[float], remaining: int) -> None:
+    """A run told by its one answer that ``remaining`` calls are left today, then closed."""
+    responses.add(responses.GET, URL, json={}, headers=spent(remaining))
     http, budget = a_run(store, now)
     http.get(URL)
     budget.remember()  # what the connector does when it closes
+
+
+@responses.activate
+def test_a_run_after_the_day_was_spent_stops_without_a_request(store: SQLiteStore) -> None:
+    now = [NOW]
+    a_remembered_run(store, now, 0)
 
     http, _ = a_run(store, now)
     with pytest.raises(BudgetExhausted) as stopped:
@@ -67,17 +71,12 @@ def test_a_run_after_the_day_was_spent_stops_without_a_request(tmp_path: Path) -
     http, _ = a_run(store, now)
     http.get(URL)
     assert len(responses.calls) == 2
-    store.close()
 
 
 @responses.activate
-def test_calls_left_carry_over_and_another_app_has_its_own_budget(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "state.db")
+def test_calls_left_carry_over_and_another_app_has_its_own_budget(store: SQLiteStore) -> None:
     now = [NOW]
-    responses.add(responses.GET, URL, json={}, headers=spent(2))
-    http, budget = a_run(store, now)
-    http.get(URL)
-    budget.remember()
+    a_remembered_run(store, now, 2)
     stored = store.get_token("exact#budget")
     assert stored is not None and stored["daily_remaining"] == 2
 
@@ -92,7 +91,6 @@ def test_calls_left_carry_over_and_another_app_has_its_own_budget(tmp_path: Path
     http, _ = a_run(store, now, client_id="another-app")
     http.get(URL)  # a budget counted for another app is not this one's
     assert len(responses.calls) == 4
-    store.close()
 
 
 @pytest.mark.parametrize("note", [
@@ -101,15 +99,13 @@ def test_calls_left_carry_over_and_another_app_has_its_own_budget(tmp_path: Path
     {"daily_remaining": True, "daily_reset": RESET},
 ])
 @responses.activate
-def test_a_damaged_note_is_ignored(tmp_path: Path, note: dict[str, Any]) -> None:
-    store = SQLiteStore(tmp_path / "state.db")
+def test_a_damaged_note_is_ignored(store: SQLiteStore, note: dict[str, Any]) -> None:
     store.put_token("exact#budget", {"client_id": "app", "base_url":
                                      "https://start.exactonline.nl", "division": None, **note})
     responses.add(responses.GET, URL, json={}, headers=spent(10))
     http, _ = a_run(store, [NOW])
     http.get(URL)
     assert len(responses.calls) == 1
-    store.close()
 
 
 # -- with the emulator ----------------------------------------------------------------------

@@ -11,13 +11,10 @@ from talk_core.connector import Page
 from talk_core.errors import SystemUnavailable
 from talk_core.rest import MaintenancePage
 from talk_core.store.sqlite import SQLiteStore
-from talk_exactonline import testing as kit
 from talk_exactonline.connector import Cursor, ExactConnector
 from talk_exactonline.emulator import ExactEmulator
 from talk_exactonline.schema import ENDPOINTS
 from talk_exactonline.testing import emulator_connector
-
-exact_emulator = kit.exact_emulator
 
 
 @pytest.fixture

@@ -29,19 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from exact_worlds import Pair, emulated_pair, one, records
 
 from talk_core.docs import parse_rst
-from talk_core.store.sqlite import SQLiteStore
-from talk_core.sync.engine import Sync
-from talk_core.sync.result import RunResult
-from talk_core.sync.settings import SyncSettings, SystemInstance
 from talk_exactonline.emulator import ExactEmulator
-from talk_exactonline.plugin import EXACT_ONLINE
-from talk_exactonline.testing import emulator_connector
 from talk_invoiced.emulator import InvoicedEmulator
 from talk_invoiced.emulator.state import Account
-from talk_invoiced.plugin import INVOICED_SPEC
-from talk_invoiced.testing import connector_for
 
 SEED = next(Path("/work/shared/seeds").glob("004_*.txt"), None)
 
@@ -60,65 +53,29 @@ COVERED = {
 }
 
 
-class World:
-    """Both emulators, and runs of the engine over them with one state file."""
+class World(Pair):
+    """Both emulators, with talk's clock ``days_on`` days ahead: its budget's "tomorrow"."""
 
     def __init__(self, billing: InvoicedEmulator, erp: ExactEmulator, path: Path,
                  **erp_options: Any) -> None:
-        self.billing, self.erp, self.path = billing, erp, path
-        self.erp_options = erp_options  # the Exact instance's options (invoices_as)
-        self.days_on = 0  # talk's clock runs this many days ahead: its budget's "tomorrow"
+        super().__init__(billing, erp, path, clock=self.clock, **erp_options)
+        self.days_on = 0
 
-    @property
-    def inv(self) -> Account:
-        return self.billing.account
-
-    def run(self) -> RunResult:
-        store = SQLiteStore(self.path)
-        erp = emulator_connector(self.erp, store, "erp", sleep=lambda _s: None,
-                                 clock=lambda: time.time() + self.days_on * 86400,
-                                 **self.erp_options)
-        systems = [SystemInstance("billing", INVOICED_SPEC, connector_for(self.billing)),
-                   SystemInstance("erp", erp.spec or EXACT_ONLINE, erp)]
-        sync = Sync(store, systems, SyncSettings())
-        try:
-            return sync.run()
-        finally:
-            sync.close()
-
-    def settle(self, runs: int = 6) -> list[RunResult]:
-        """Run until a run writes nothing (references and echoes settle over a few runs)."""
-        results = []
-        for _ in range(runs):
-            result = self.run()
-            results.append(result)
-            assert result.status == "done", (result.status, result.message)
-            assert not result.dead_letters, result.dead_letters
-            if result.writes == 0:
-                return results
-        raise AssertionError(f"no quiet run after {runs}: "
-                             f"{[dict(r.counts) for r in results[-2:]]}")
+    def clock(self) -> float:
+        return time.time() + self.days_on * 86400
 
     # -- Exact records --------------------------------------------------------
     def exact(self, name: str, **where: Any) -> dict[str, Any]:
-        found = [r for r in self.erp.state.records[name].values()
-                 if all(r.get(k) == v for k, v in where.items())]
-        assert len(found) == 1, f"{name} {where}: {len(found)} found"
-        return found[0]
+        return one(self.erp, name, **where)
 
     def exact_all(self, name: str, **where: Any) -> list[dict[str, Any]]:
-        return [r for r in self.erp.state.records[name].values()
-                if all(r.get(k) == v for k, v in where.items())]
+        return records(self.erp, name, **where)
 
     def exact_lines(self, name: str, parent_field: str, parent: str) -> list[dict[str, Any]]:
         return sorted(self.exact_all(name, **{parent_field: parent}),
                       key=lambda x: x["LineNumber"])
 
     # -- Invoiced records -----------------------------------------------------
-    def customer(self, name: str) -> dict[str, Any]:
-        [found] = [c for c in self.inv.customers.values() if c["name"] == name]
-        return found
-
     def contact(self, name: str) -> dict[str, Any]:
         [found] = [c for c in self.inv.contacts.values() if c["name"] == name]
         return found
@@ -129,23 +86,15 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    yield from _world(tmp_path)
+    with emulated_pair(4004) as (billing, erp):
+        yield World(billing, erp, tmp_path / "state.db")
 
 
 @pytest.fixture
 def quoting_world(tmp_path: Path) -> Iterator[World]:
     """Exact configured to take new invoices as quotations."""
-    yield from _world(tmp_path, invoices_as="quotations")
-
-
-def _world(tmp_path: Path, **erp_options: Any) -> Iterator[World]:
-    billing = InvoicedEmulator(api_key="key_billing").start()
-    erp = ExactEmulator(division=4004, minutely_limit=10_000).start()
-    try:
-        yield World(billing, erp, tmp_path / "state.db", **erp_options)
-    finally:
-        billing.stop()
-        erp.stop()
+    with emulated_pair(4004) as (billing, erp):
+        yield World(billing, erp, tmp_path / "state.db", invoices_as="quotations")
 
 
 def _code(text: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +12,6 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from talk_core.config import Secret
 from talk_core.errors import AccessDenied, NotSent
-from talk_core.store.sqlite import SQLiteStore
 from talk_core.system import SystemContext
 from talk_exactonline.plugin import make_connector
 
@@ -21,13 +19,6 @@ BASE = "https://start.exactonline.nl"
 TOKEN_URL = f"{BASE}/api/oauth2/token"
 SECRET = "client-secret-value"
 GUID = "6f1c4a9e-8a7b-4c2d-9e0f-1a2b3c4d5e6f"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Any:
-    s = SQLiteStore(tmp_path / "state.db")
-    yield s
-    s.close()
 
 
 def options(base: str = BASE) -> dict[str, Any]:

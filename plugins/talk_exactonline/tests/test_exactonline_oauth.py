@@ -31,13 +31,6 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Any:
-    s = SQLiteStore(tmp_path / "state.db")
-    yield s
-    s.close()
-
-
 def options(**extra: Any) -> dict[str, Any]:
     return {"base_url": BASE, "client_id": "cid", "client_secret": Secret(SECRET),
             "refresh_token": Secret("first-refresh"), **extra}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,20 +11,12 @@ import requests
 import responses
 
 from talk_core.config import Secret
-from talk_core.store.sqlite import SQLiteStore
 from talk_core.system import SystemContext
 from talk_exactonline.oauth import ExactAuthError, token_manager
 
 BASE = "https://start.exactonline.nl"
 TOKEN_URL = f"{BASE}/api/oauth2/token"
 SECRET = "client-secret-value"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Any:
-    s = SQLiteStore(tmp_path / "state.db")
-    yield s
-    s.close()
 
 
 def manager(store: Any) -> Any:

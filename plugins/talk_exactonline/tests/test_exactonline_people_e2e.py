@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from exact_worlds import Pair, one, records, writes_to
+from exact_worlds import Pair, emulated_pair, one, records, writes_to
 
 from talk_exactonline.emulator import ExactEmulator
 from talk_invoiced.emulator import InvoicedEmulator
@@ -25,13 +25,8 @@ READ_ONLY = ("payroll/Employees", "hrm/Departments", "hrm/Divisions")
 
 @pytest.fixture
 def emulators() -> Iterator[tuple[InvoicedEmulator, ExactEmulator]]:
-    billing = InvoicedEmulator(api_key="key_billing").start()
-    erp = ExactEmulator(division=6006, minutely_limit=10_000).start()
-    try:
-        yield billing, erp
-    finally:
-        billing.stop()
-        erp.stop()
+    with emulated_pair(6006) as emulators:
+        yield emulators
 
 
 def test_employees_departments_and_divisions_flow_out_of_exact_only(

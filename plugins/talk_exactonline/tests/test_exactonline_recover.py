@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from talk_core.store.sqlite import SQLiteStore
 from talk_exactonline.emulator import ExactEmulator
-from talk_exactonline.testing import emulator_connector, exact_emulator  # noqa: F401
+from talk_exactonline.testing import emulator_connector
 
 
 def test_an_order_found_again_comes_with_its_lines_so_each_can_be_linked(
-        exact_emulator: ExactEmulator) -> None:  # noqa: F811
+        exact_emulator: ExactEmulator) -> None:
     state = exact_emulator.state
     account = state.create("Accounts", {"Name": "Molen BV"})
     beans = state.create("Items", {"Code": "KOF-1", "Description": "Koffie"})
@@ -32,7 +32,7 @@ def test_an_order_found_again_comes_with_its_lines_so_each_can_be_linked(
 
 
 def test_nothing_is_found_for_an_order_that_was_never_made(
-        exact_emulator: ExactEmulator) -> None:  # noqa: F811
+        exact_emulator: ExactEmulator) -> None:
     account = exact_emulator.state.create("Accounts", {"Name": "Molen BV"})
     store = SQLiteStore.memory()
     connector = emulator_connector(exact_emulator, store, sleep=lambda _s: None)
@@ -46,7 +46,7 @@ def test_nothing_is_found_for_an_order_that_was_never_made(
 
 
 def test_a_sales_invoice_and_a_vat_code_are_found_again_by_what_was_sent(
-        exact_emulator: ExactEmulator) -> None:  # noqa: F811
+        exact_emulator: ExactEmulator) -> None:
     state = exact_emulator.state
     account = state.create("Accounts", {"Name": "Molen BV"})
     beans = state.create("Items", {"Code": "KOF-1", "Description": "Koffie"})

@@ -32,7 +32,7 @@ from talk_exactonline.connector import ExactConnector
 from talk_exactonline.emulator import ExactEmulator
 from talk_exactonline.plugin import EXACT_ONLINE, make_connector
 from talk_exactonline.recovery import CLOCK_SKEW
-from talk_exactonline.testing import emulator_connector, exact_emulator  # noqa: F401
+from talk_exactonline.testing import emulator_connector
 
 
 def _order(account: str, lines: list[tuple[str, float]], **fields: Any) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def _order(account: str, lines: list[tuple[str, float]], **fields: Any) -> dict[
 
 
 @pytest.fixture
-def exact(exact_emulator: ExactEmulator, tmp_path: Path  # noqa: F811
+def exact(exact_emulator: ExactEmulator, tmp_path: Path
           ) -> Iterator[ExactConnector]:
     store = SQLiteStore(tmp_path / "state.db")
     connector = emulator_connector(exact_emulator, store, sleep=lambda _s: None)
@@ -52,7 +52,7 @@ def exact(exact_emulator: ExactEmulator, tmp_path: Path  # noqa: F811
 
 
 @pytest.fixture
-def shop(exact_emulator: ExactEmulator) -> dict[str, str]:  # noqa: F811
+def shop(exact_emulator: ExactEmulator) -> dict[str, str]:
     state = exact_emulator.state
     return {"account": state.create("Accounts", {"Name": "Molen BV"})["ID"],
             "beans": state.create("Items", {"Code": "KOF-1", "Description": "Koffie"})["ID"],
@@ -72,7 +72,7 @@ def _made_earlier(emulator: ExactEmulator, body: dict[str, Any], ago: float) -> 
 # -- the connector -------------------------------------------------------------------------
 
 def test_an_older_order_alike_is_not_taken_for_the_one_the_create_made(
-        exact: ExactConnector, exact_emulator: ExactEmulator,  # noqa: F811
+        exact: ExactConnector, exact_emulator: ExactEmulator,
         shop: dict[str, str]) -> None:
     sent = _order(shop["account"], [(shop["beans"], 2)])
     key = new_global_id()
@@ -87,7 +87,7 @@ def test_an_older_order_alike_is_not_taken_for_the_one_the_create_made(
 
 
 def test_of_two_recent_orders_the_one_holding_what_was_sent_is_taken(
-        exact: ExactConnector, exact_emulator: ExactEmulator,  # noqa: F811
+        exact: ExactConnector, exact_emulator: ExactEmulator,
         shop: dict[str, str]) -> None:
     sent = _order(shop["account"], [(shop["beans"], 2), (shop["cups"], 6)])
     key = new_global_id()
@@ -100,7 +100,7 @@ def test_of_two_recent_orders_the_one_holding_what_was_sent_is_taken(
 
 
 def test_two_orders_holding_what_was_sent_are_not_guessed_between(
-        exact: ExactConnector, exact_emulator: ExactEmulator,  # noqa: F811
+        exact: ExactConnector, exact_emulator: ExactEmulator,
         shop: dict[str, str]) -> None:
     sent = _order(shop["account"], [(shop["beans"], 2)])
     key = new_global_id()
@@ -114,7 +114,7 @@ def test_two_orders_holding_what_was_sent_are_not_guessed_between(
 
 
 def test_a_recent_order_that_only_looks_like_it_is_not_taken_either(
-        exact: ExactConnector, exact_emulator: ExactEmulator,  # noqa: F811
+        exact: ExactConnector, exact_emulator: ExactEmulator,
         shop: dict[str, str]) -> None:
     sent = _order(shop["account"], [(shop["beans"], 2)])
     # the create never reached Exact; an order alike was made (or edited) since
@@ -127,7 +127,7 @@ def test_a_recent_order_that_only_looks_like_it_is_not_taken_either(
 
 
 def test_an_order_changed_only_before_the_create_is_never_a_candidate(
-        exact: ExactConnector, exact_emulator: ExactEmulator,  # noqa: F811
+        exact: ExactConnector, exact_emulator: ExactEmulator,
         shop: dict[str, str]) -> None:
     sent = _order(shop["account"], [(shop["beans"], 2)])
     _made_earlier(exact_emulator, sent, ago=CLOCK_SKEW.total_seconds() + 60)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from exact_worlds import Pair, one, records
+from exact_worlds import Pair, emulated_pair, one, records
 
 from talk_exactonline.emulator import ExactEmulator
 from talk_invoiced.emulator import InvoicedEmulator
@@ -22,15 +22,10 @@ from talk_invoiced.emulator import InvoicedEmulator
 
 @pytest.fixture
 def pair(tmp_path: Path) -> Iterator[Pair]:
-    billing = InvoicedEmulator(api_key="key_billing").start()
-    erp = ExactEmulator(division=5005, minutely_limit=10_000).start()
-    erp.state.sales_journals.add("71")
-    try:
+    with emulated_pair(5005) as (billing, erp):
+        erp.state.sales_journals.add("71")
         yield Pair(billing, erp, tmp_path / "state.db", invoices_as="salesinvoices",
                    sales_journal="71")
-    finally:
-        billing.stop()
-        erp.stop()
 
 
 def _lines(erp: ExactEmulator, invoice: dict[str, Any]) -> list[tuple[str, float, float]]:

@@ -18,14 +18,8 @@ from talk_invoiced.testing import connector_for
 
 
 @pytest.fixture
-def invoiced_emulator() -> Iterator[InvoicedEmulator]:
-    emulator = InvoicedEmulator().start()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture
 def invoiced_connector(invoiced_emulator: InvoicedEmulator) -> Iterator[InvoicedConnector]:
+    """A connector with the usual page size (the shared fixture's small pages are not wanted)."""
     connector = connector_for(invoiced_emulator)
     yield connector
     connector.close()

@@ -11,7 +11,7 @@ from talk_core.errors import RecordError, StateError, TransientError
 from talk_core.store.sqlite import SQLiteStore
 from talk_invoiced.emulator import InvoicedEmulator
 from talk_invoiced.replacing import ReplacementNote
-from talk_invoiced.testing import connector_for, invoiced_emulator  # noqa: F401
+from talk_invoiced.testing import connector_for
 
 
 def _hang_up_on_adding(request: TappedRequest) -> None:
@@ -21,7 +21,7 @@ def _hang_up_on_adding(request: TappedRequest) -> None:
 
 
 def test_an_item_archived_but_not_added_again_is_still_there_and_is_finished(
-        invoiced_emulator: InvoicedEmulator) -> None:  # noqa: F811
+        invoiced_emulator: InvoicedEmulator) -> None:
     account = invoiced_emulator.account
     account.create_item({"id": "widget", "name": "Widget", "unit_cost": 20,
                          "metadata": {"talk_code": "WIDGET"}})
@@ -48,7 +48,7 @@ def test_an_item_archived_but_not_added_again_is_still_there_and_is_finished(
 
 
 def test_an_item_a_person_archived_reads_as_gone(
-        invoiced_emulator: InvoicedEmulator) -> None:  # noqa: F811
+        invoiced_emulator: InvoicedEmulator) -> None:
     account = invoiced_emulator.account
     account.create_item({"id": "kept", "name": "Kept", "unit_cost": 5})
     account.create_item({"id": "old", "name": "Old", "unit_cost": 20})
@@ -75,7 +75,7 @@ def _gets(emulator: InvoicedEmulator) -> list[str]:
 
 
 def test_items_are_read_with_one_request_while_no_replacement_is_unfinished(
-        invoiced_emulator: InvoicedEmulator, tmp_path: Path) -> None:  # noqa: F811
+        invoiced_emulator: InvoicedEmulator, tmp_path: Path) -> None:
     invoiced_emulator.account.create_item({"id": "widget", "name": "Widget", "unit_cost": 20})
     store = SQLiteStore(str(tmp_path / "state.db"))
     connector = connector_for(invoiced_emulator, store=store, name="billing")
@@ -89,7 +89,7 @@ def test_items_are_read_with_one_request_while_no_replacement_is_unfinished(
 
 
 def test_a_replacement_stopped_half_way_is_found_by_the_next_process(
-        invoiced_emulator: InvoicedEmulator, tmp_path: Path) -> None:  # noqa: F811
+        invoiced_emulator: InvoicedEmulator, tmp_path: Path) -> None:
     account = invoiced_emulator.account
     account.create_item({"id": "widget", "name": "Widget", "unit_cost": 20})
     path = str(tmp_path / "state.db")
@@ -119,7 +119,7 @@ def test_a_replacement_stopped_half_way_is_found_by_the_next_process(
 
 
 def test_a_noted_replacement_finished_elsewhere_is_forgotten_after_one_look(
-        invoiced_emulator: InvoicedEmulator, tmp_path: Path) -> None:  # noqa: F811
+        invoiced_emulator: InvoicedEmulator, tmp_path: Path) -> None:
     invoiced_emulator.account.create_item({"id": "widget", "name": "Widget", "unit_cost": 20})
     store = SQLiteStore(str(tmp_path / "state.db"))
     ReplacementNote("billing", store).begin("widget")  # a stale note: nothing is archived
@@ -144,7 +144,7 @@ class _BrokenState:
 
 
 def test_a_replacement_that_cannot_be_noted_is_not_begun(
-        invoiced_emulator: InvoicedEmulator) -> None:  # noqa: F811
+        invoiced_emulator: InvoicedEmulator) -> None:
     account = invoiced_emulator.account
     account.create_item({"id": "widget", "name": "Widget", "unit_cost": 20})
     connector = connector_for(invoiced_emulator, store=_BrokenState(), name="billing")

@@ -13,7 +13,7 @@ from talk_core.rest import MaintenancePage
 from talk_invoiced.connector import InvoicedConnector
 from talk_invoiced.emulator import InvoicedEmulator
 from talk_invoiced.schema import BY_NAME
-from talk_invoiced.testing import connector_for, invoiced_emulator  # noqa: F401
+from talk_invoiced.testing import connector_for
 
 
 def _drain(connector: InvoicedConnector, cursor: str | None) -> tuple[list[Page], str | None]:
@@ -52,7 +52,7 @@ def test_line_items_are_read_incrementally() -> None:
 
 
 def test_a_read_with_nothing_changed_sends_only_the_feed_request(
-        invoiced_emulator: InvoicedEmulator) -> None:  # noqa: F811
+        invoiced_emulator: InvoicedEmulator) -> None:
     invoice = _invoice(invoiced_emulator, 10, 20)
     connector = connector_for(invoiced_emulator)
     first, cursor = _drain(connector, None)
@@ -65,7 +65,7 @@ def test_a_read_with_nothing_changed_sends_only_the_feed_request(
 
 
 def test_a_changed_invoice_answers_its_new_and_changed_lines_and_its_removed_ones(
-        invoiced_emulator: InvoicedEmulator) -> None:  # noqa: F811
+        invoiced_emulator: InvoicedEmulator) -> None:
     account = invoiced_emulator.account
     invoice = _invoice(invoiced_emulator, 10, 20, 30)
     kept, changed, removed = (line["id"] for line in invoice["items"])
@@ -93,7 +93,7 @@ def test_a_changed_invoice_answers_its_new_and_changed_lines_and_its_removed_one
 
 
 def test_a_deleted_invoice_takes_its_lines_with_it(
-        invoiced_emulator: InvoicedEmulator) -> None:  # noqa: F811
+        invoiced_emulator: InvoicedEmulator) -> None:
     account = invoiced_emulator.account
     invoice = _invoice(invoiced_emulator, 10, 20)
     lines = [str(line["id"]) for line in invoice["items"]]
@@ -107,7 +107,7 @@ def test_a_deleted_invoice_takes_its_lines_with_it(
 
 
 def test_an_update_that_does_not_say_what_it_replaced_reads_every_line_and_deletes_none(
-        invoiced_emulator: InvoicedEmulator) -> None:  # noqa: F811
+        invoiced_emulator: InvoicedEmulator) -> None:
     account = invoiced_emulator.account
     invoice = _invoice(invoiced_emulator, 10, 20)
     connector = connector_for(invoiced_emulator)
@@ -120,7 +120,7 @@ def test_an_update_that_does_not_say_what_it_replaced_reads_every_line_and_delet
 
 
 def test_a_broken_line_in_the_feed_is_a_reject_and_never_a_delete(
-        invoiced_emulator: InvoicedEmulator) -> None:  # noqa: F811
+        invoiced_emulator: InvoicedEmulator) -> None:
     account = invoiced_emulator.account
     invoice = _invoice(invoiced_emulator, 10, 20)
     good, bad = (line["id"] for line in invoice["items"])
@@ -138,7 +138,7 @@ def test_a_broken_line_in_the_feed_is_a_reject_and_never_a_delete(
 
 
 def test_an_unreadable_feed_keeps_the_cursor_and_says_it_was_a_page(
-        invoiced_emulator: InvoicedEmulator) -> None:  # noqa: F811
+        invoiced_emulator: InvoicedEmulator) -> None:
     _invoice(invoiced_emulator, 10)
     connector = connector_for(invoiced_emulator)
     _pages, cursor = _drain(connector, None)
@@ -152,7 +152,7 @@ def test_an_unreadable_feed_keeps_the_cursor_and_says_it_was_a_page(
 
 
 def test_a_maintenance_page_for_the_feed_is_an_outage_not_a_page(
-        invoiced_emulator: InvoicedEmulator) -> None:  # noqa: F811
+        invoiced_emulator: InvoicedEmulator) -> None:
     _invoice(invoiced_emulator, 10)
     connector = connector_for(invoiced_emulator)
     _pages, cursor = _drain(connector, None)

@@ -10,7 +10,7 @@ from talk_core.connector import BatchRecovery, PendingCreate, recover_each
 from talk_core.ids import new_global_id
 from talk_invoiced.connector import InvoicedConnector
 from talk_invoiced.emulator import InvoicedEmulator
-from talk_invoiced.testing import connector_for, invoiced_emulator  # noqa: F401
+from talk_invoiced.testing import connector_for
 
 
 def _journal(connector: InvoicedConnector, datatype: str, count: int,
@@ -33,7 +33,7 @@ def _requests(emulator: InvoicedEmulator, action: Any) -> tuple[Any, int]:
 
 
 def test_250_customers_cost_a_listing_not_250_lookups(
-        invoiced_emulator: InvoicedEmulator) -> None:  # noqa: F811
+        invoiced_emulator: InvoicedEmulator) -> None:
     connector = connector_for(invoiced_emulator)
     assert isinstance(connector, BatchRecovery)
     pending, created = _journal(connector, "customers", 250,
@@ -54,7 +54,7 @@ def test_250_customers_cost_a_listing_not_250_lookups(
 
 
 def test_items_and_invoices_with_their_lines(
-        invoiced_emulator: InvoicedEmulator) -> None:  # noqa: F811
+        invoiced_emulator: InvoicedEmulator) -> None:
     connector = connector_for(invoiced_emulator, page_size=10)
     customer = connector.create("customers", {"name": "Molen"}, key=new_global_id())
     items, made_items = _journal(connector, "items", 25,
@@ -86,7 +86,7 @@ def test_items_and_invoices_with_their_lines(
 
 
 def test_contacts_list_each_customer_once(
-        invoiced_emulator: InvoicedEmulator) -> None:  # noqa: F811
+        invoiced_emulator: InvoicedEmulator) -> None:
     connector = connector_for(invoiced_emulator)
     owners = [connector.create("customers", {"name": f"Owner {n}"}, key=new_global_id()).id
               for n in range(2)]
@@ -103,7 +103,7 @@ def test_contacts_list_each_customer_once(
 
 
 def test_an_old_entry_in_a_busy_account_is_asked_about_on_its_own(
-        invoiced_emulator: InvoicedEmulator) -> None:  # noqa: F811
+        invoiced_emulator: InvoicedEmulator) -> None:
     connector = connector_for(invoiced_emulator, page_size=10)
     key = new_global_id()
     old = PendingCreate(key, {"name": "Lost"}, datetime.now(UTC) - timedelta(days=3))

@@ -11,13 +11,13 @@ was generated and how long it took, and a talk.toml fragment to reach it.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 import click
 
 from talk_core.cli import main as m
+from talk_core.config import toml_value
 from talk_core.emulation import Served, serve_until_interrupted
 from talk_core.emulation_fill import DEFAULT_SEED
 from talk_core.system import Option, SystemSpec
@@ -168,19 +168,11 @@ def _credentials(declared: tuple[Option, ...], values: dict[str, str],
             click.echo(f"  {option.name}: {value}{note}")
 
 
-def _toml(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return json.dumps(str(value))  # a JSON string is a TOML basic string
-
-
 def _fragment(kind: str, spec: SystemSpec, options: dict[str, Any],
               given: dict[str, str]) -> None:
     """A talk.toml table reaching the emulator, its secrets from the environment."""
     secret = {o.name for o in spec.options if o.secret}
-    lines = [f"[systems.{kind}]", f"connector = {_toml(kind)}"]
+    lines = [f"[systems.{kind}]", f"connector = {toml_value(kind)}"]
     exports = []
     for option, value in options.items():
         if option in secret:
@@ -189,7 +181,7 @@ def _fragment(kind: str, spec: SystemSpec, options: dict[str, Any],
             shown = "<the value given>" if option in given else str(value)
             exports.append(f"export {variable}={shown}")
         else:
-            lines.append(f"{option} = {_toml(value)}")
+            lines.append(f"{option} = {toml_value(value)}")
     click.echo("\ntalk.toml:\n")
     click.echo("\n".join(lines))
     if exports:

@@ -6,14 +6,13 @@ that a missing one is a clear message naming what to install.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping as MappingABC
 from pathlib import Path
 
 import attrs
 
-from talk_core.config import Config, load_config
+from talk_core.config import Config, load_config, toml_value
 from talk_core.demo.data import BILLING, CRM, ERP
 from talk_core.emulation import Served
 from talk_core.errors import TalkError
@@ -96,14 +95,6 @@ def env_name(role: str, option: str) -> str:
     return f"TALK_DEMO_{role.upper()}_{option.upper()}"
 
 
-def _toml(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return json.dumps(str(value))  # a JSON string is a TOML basic string
-
-
 def write_config(folder: Path, specs: MappingABC[str, SystemSpec], emulators: Emulators
                  ) -> dict[str, str]:
     """Write ``talk.toml`` for the emulators; answer the environment its secrets come from."""
@@ -113,24 +104,24 @@ def write_config(folder: Path, specs: MappingABC[str, SystemSpec], emulators: Em
         "# Secrets come from the environment variables named below.",
         "",
         "[state]",
-        f"path = {_toml(STATE)}",
+        f"path = {toml_value(STATE)}",
         "",
         "[sync]",
         'conflict = "newest"',
-        f"priority = [{', '.join(_toml(p) for p in PRIORITY)}]",
+        f"priority = [{', '.join(toml_value(p) for p in PRIORITY)}]",
         'deletes = "propagate"',
     ]
     for role in ROLES:
         spec = specs[role.name]
         secret = {o.name for o in spec.options if o.secret}
         lines += ["", f"# {role.label}, emulated on {emulators.url(role.name)}",
-                  f"[systems.{role.name}]", f"connector = {_toml(role.kind)}"]
+                  f"[systems.{role.name}]", f"connector = {toml_value(role.kind)}"]
         for option, value in emulators.served[role.name].options().items():
             if option in secret:
                 env[env_name(role.name, option)] = str(value)
                 lines.append(f'{option} = "${{{env_name(role.name, option)}}}"')
             else:
-                lines.append(f"{option} = {_toml(value)}")
+                lines.append(f"{option} = {toml_value(value)}")
     folder.mkdir(parents=True, exist_ok=True)
     (folder / CONFIG_NAME).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return env

@@ -6,8 +6,7 @@
 - ``tap``: the request ``Tap`` (and ``Hangup``), served as WSGI middleware;
 - ``admin``: the ``/_emulator/`` routes every emulator gets;
 - ``server``: ``Background`` (a server on a daemon thread), ``Served`` and
-  ``serve_until_interrupted`` for ``talk demo`` and ``talk emulate``;
-- ``legacy``: the tap for emulators still written on ``http.server``.
+  ``serve_until_interrupted`` for ``talk demo`` and ``talk emulate``.
 
 See docs/plugins.md, "An emulator".
 """
@@ -16,12 +15,10 @@ from __future__ import annotations
 
 from talk_core.emulation.app import EmulatorApp, route
 from talk_core.emulation.faults import Fault, RandomFaults
-from talk_core.emulation.legacy import tapped
 from talk_core.emulation.replies import ApiError, json_reply, read_body, read_json, text_reply
 from talk_core.emulation.server import Background, Served, serve_until_interrupted, serve_wsgi
 from talk_core.emulation.tap import Hangup, RequestHook, Stage, Tap, TappedRequest
 
 __all__ = ["ApiError", "Background", "EmulatorApp", "Fault", "Hangup", "RandomFaults",
            "RequestHook", "Served", "Stage", "Tap", "TappedRequest", "json_reply", "read_body",
-           "read_json", "route", "serve_until_interrupted", "serve_wsgi", "tapped",
-           "text_reply"]
+           "read_json", "route", "serve_until_interrupted", "serve_wsgi", "text_reply"]

@@ -1,9 +1,8 @@
 """Serving an emulator in the background: the life cycle every connector's emulator shares.
 
-A WSGI emulator is served by werkzeug's threaded server on 127.0.0.1
-(``serve_wsgi``); an emulator still on ``http.server`` is handed in as its
-server. Either way ``Background`` runs it from a daemon thread until
-``stop()`` and shows every request to its ``Tap``.
+An emulator is a WSGI app served by werkzeug's threaded server on 127.0.0.1
+(``serve_wsgi``); ``Background`` runs that server from a daemon thread until
+``stop()``.
 """
 
 from __future__ import annotations
@@ -12,14 +11,12 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from http.server import HTTPServer
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import attrs
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from talk_core.emulation.legacy import tapped
 from talk_core.emulation.tap import Tap
 
 if TYPE_CHECKING:
@@ -58,17 +55,13 @@ class Background:
 
     Tests start emulators by the dozen; a poll interval of 50 ms keeps
     ``stop()`` quick, and daemon threads never keep a finished test run alive.
-    A WSGI emulator shows its requests to ``tap`` itself (its middleware); an
-    ``http.server`` one has its handler wrapped to do so (see ``legacy.tapped``).
+    ``tap`` is the ``Tap`` the served app shows its requests to (its
+    ``TapMiddleware``), kept here so whoever holds the server can reach it.
     """
 
-    def __init__(self, server: HTTPServer, name: str, *, tap: Tap | None = None) -> None:
+    def __init__(self, server: BaseWSGIServer, name: str, *, tap: Tap | None = None) -> None:
         self.server = server
         self.tap = tap if tap is not None else Tap()
-        if not isinstance(server, BaseWSGIServer):
-            server.daemon_threads = True  # type: ignore[attr-defined]
-            handler: Any = server.RequestHandlerClass
-            server.RequestHandlerClass = tapped(handler, self.tap)
         self.thread = threading.Thread(target=server.serve_forever, args=(0.05,),
                                        name=name, daemon=True)
         self.thread.start()

@@ -298,6 +298,8 @@ class StoreContract:
         store.end_dry_run()
         store.set_cursor("crm", "a", "1")  # usable after
         assert store.get_cursor("crm", "a") == "1"
+        store.put_token("crm", {"t": 1})
+        assert store.get_token("crm") == {"t": 1}
 
     def test_closing_during_a_dry_run_throws_it_away(self, open_store: OpenStore,
                                                      shares_state: bool) -> None:
@@ -402,6 +404,7 @@ class StoreContract:
         with pytest.raises(StateError, match="already linked"):
             store.put_link(_link("2", "g1"))
         assert store.get_link("crm", "contact", "2", "customer") is None
+        assert store.link_for("customer", "g1", "crm") == _link("1", "g1")
         store.put_link(_link("1", "g1", system="books"))  # another system is fine
         store.put_link(_link("1", "s1", global_type="supplier"))  # so is another type
         assert store.count_links() == 3
@@ -536,6 +539,7 @@ class StoreContract:
         store.set_cursor("crm", "contact", "c2")
         store.set_cursor("books", "invoice", None)
         assert store.get_cursor("crm", "contact") == "c2"
+        assert store.get_cursor("crm", "company") is None
         listed = store.cursors()
         assert [(s, d, c) for s, d, c, _ in listed] == [
             ("books", "invoice", None), ("crm", "contact", "c2")]

@@ -5,7 +5,9 @@ customer is an organisation and, through its own address, a location whose
 owner is the customer itself (its own id, read as a reference); a person
 customer is a human. ``erp`` keeps accounts and their
 addresses as two datatypes, an address naming its account, as Exact Online
-does.
+does. ``books`` keeps accounts as Exact Online does since an account's own
+address became a location too: of kind "visit", beside its Addresses of
+other kinds, and never a reason to create or delete an account.
 """
 
 from __future__ import annotations
@@ -73,6 +75,30 @@ ERP = SystemSpec(
     factory=lambda **_: InMemoryConnector([ACCOUNTS, ADDRESSES]),
 )
 
+BOOK_ACCOUNTS = DataType("Accounts", "Accounts", (
+    Property("ID", REF, read_only=True, reference="Accounts"),
+    Property("Name", required=True), Property("Email"), Property("AddressLine1"),
+    Property("City"),
+), id_field="ID")
+BOOKS = SystemSpec(
+    "books", "Books", (BOOK_ACCOUNTS, ADDRESSES),
+    (
+        Mapping("Accounts", "organisation",
+                mapped([("Name", "name"), ("Email", "email"),
+                        ("AddressLine1", "address_line1"), ("City", "city")])),
+        Mapping("Accounts", "location",
+                (PropertyMapping("ID", "owner", direction=Direction.TO_GLOBAL),
+                 PropertyMapping("Name", "kind", constant("visit"), Direction.TO_GLOBAL),
+                 *mapped([("AddressLine1", "address_line1"), ("City", "city")])),
+                facet="location data", defaults={"kind": "visit"}, creates=False,
+                deletes=False),
+        Mapping("Addresses", "location",
+                mapped([("Account", "owner"), ("Type", "kind"), ("AddressLine1", "address_line1"),
+                        ("City", "city"), ("Phone", "phone")])),
+    ),
+    factory=lambda **_: InMemoryConnector([BOOK_ACCOUNTS, ADDRESSES]),
+)
+
 CLIENTS = DataType("clients", "Clients", (
     Property("name", required=True), Property("email"), Property("street"), Property("city"),
 ))
@@ -84,7 +110,8 @@ SHOP = SystemSpec(
     factory=lambda **_: InMemoryConnector([CLIENTS]),
 )
 
-SPECS = {"left": _ledger("left"), "right": _ledger("right"), "erp": ERP, "shop": SHOP}
+SPECS = {"left": _ledger("left"), "right": _ledger("right"), "erp": ERP, "books": BOOKS,
+         "shop": SHOP}
 
 
 def connectors(clock: Callable[[], datetime], *names: str) -> dict[str, InMemoryConnector]:
@@ -92,6 +119,9 @@ def connectors(clock: Callable[[], datetime], *names: str) -> dict[str, InMemory
     for name in names:
         if name == "erp":
             made[name] = InMemoryConnector([ACCOUNTS, ADDRESSES], id_prefix="e", clock=clock)
+        elif name == "books":
+            made[name] = InMemoryConnector([BOOK_ACCOUNTS, ADDRESSES], id_prefix="b",
+                                           clock=clock)
         elif name == "shop":
             made[name] = InMemoryConnector([CLIENTS], id_prefix="s", clock=clock)
         else:

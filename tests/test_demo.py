@@ -91,9 +91,10 @@ def test_each_sync_settles_in_one_run_and_a_quiet_one(report: dict[str, Any]) ->
         assert sum(quiet["totals"][w] for w in ("create", "update", "delete")) == 0, quiet
         assert quiet["conflicts"] == [] and quiet["deferred"] == 0
     carried = {(x["system"], x["datatype"]): x for x in report["runs"][1]["runs"][0]["systems"]}
-    # the edited customers' new phone and address, and the deleted person's address
+    # the edited customers' new phone and address; the deleted person held no address, so
+    # Invoiced's copy of them made no (empty) postal address in Exact, and none is deleted
     assert carried[(ERP, "Addresses")].get("update", 0) >= 2
-    assert carried[(ERP, "Addresses")].get("delete", 0) == 1
+    assert carried[(ERP, "Addresses")].get("delete", 0) == 0
 
 
 def test_each_edit_arrives_in_every_system(report: dict[str, Any]) -> None:

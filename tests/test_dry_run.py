@@ -115,6 +115,36 @@ def test_a_facet_only_the_created_record_has_is_created_elsewhere_as_planned(
     assert made_address["Account"] == account.id
 
 
+def test_two_addresses_made_in_one_run_are_merged_by_their_keys_as_planned(
+        tmp_path: Path, clock: SharedClock) -> None:
+    """A shop client becomes a customer in ``billing`` and in ``right``: each customer's own
+    address is an invoice location of the client, one location by owner and kind, which
+    erp gets once. ``billing`` fills the field its kind is read from itself; the record a
+    dry run rehearses lacks it, and still has its kind, as the real one has."""
+    conns = connectors(clock, "shop", "billing", "right", "erp")
+    conns["shop"].put("clients", {"name": "Fjell AS", "email": "post@fjell.no",
+                                  "street": "Torget 3", "city": "Oslo"})
+    sync = make_sync(tmp_path / "state.db", conns, clock)
+    dry = sync.run(dry_run=True)
+    assert dry.dead_letters == [] and writes_sent(conns) == 0
+    assert listed(dry) == Counter({
+        ("billing", "customers", "create"): 1, ("right", "customers", "create"): 1,
+        ("erp", "Accounts", "create"): 1, ("erp", "Addresses", "create"): 1})
+    [address] = planned(dry, "erp", "Addresses", "create")
+    assert address["values"]["kind"] == "invoice"
+    assert_nothing_kept(sync.store, ["shop", "billing", "right", "erp"])
+
+    real = sync.run()
+    assert real.dead_letters == [] and made(real) == listed(dry)
+    [billing_id] = conns["billing"].records("customers")
+    [right_id] = conns["right"].records("customers")
+    billing = sync.store.get_link("billing", "customers", billing_id, "location")
+    right = sync.store.get_link("right", "customers", right_id, "location")
+    assert billing is not None and right is not None
+    assert billing.global_id == right.global_id
+    assert sync.run().writes == 0
+
+
 def test_an_order_created_with_its_lines_is_planned_with_them(tmp_path: Path) -> None:
     """erp takes a sales order only with its lines: the dry run lists the order and each line
     (with the ids it would give them), once the lines' pass has them all."""

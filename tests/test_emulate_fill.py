@@ -126,24 +126,49 @@ def test_the_same_seed_makes_the_same_records() -> None:
     assert all(0 <= h["organisation"] < first.count("organisation") for h in first["human"])
 
 
-@pytest.mark.xfail(strict=True, reason="the Invoiced mapping reads each contact as a postal "
-                   "address of its customer: the third contact of one customer meets two "
-                   "such addresses with one match key, a dead letter")
-def test_three_contacts_of_one_invoiced_customer_sync_without_dead_letters(tmp_path: Path
-                                                                         ) -> None:
+def _sync_contacts(tmp_path: Path, contacts: list[dict[str, Any]]) -> tuple[list[Any],
+                                                                            dict[str, int]]:
+    """One Invoiced customer with ``contacts``, synced into the hub: the runs, and how many
+    entities of each global type the hub got."""
     from talk_invoiced.emulator import InvoicedEmulator
 
     with InvoicedEmulator(api_key="k") as emulator:
         account = emulator.account
         with account.lock:
             owner = account.create_customer({
-                "name": "Two Contacts AS", "address1": "Storgata 1", "city": "Oslo",
+                "name": "Three Contacts AS", "address1": "Storgata 1", "city": "Oslo",
                 "country": "NO"})["id"]
-            account.create_contact(owner, {"name": "Kari Nordmann", "phone": "+47 22 11 22 33"})
-            account.create_contact(owner, {"name": "Ola Hansen", "phone": "+47 22 11 22 44"})
-            account.create_contact(owner, {"name": "Anna Berg", "phone": "+47 22 11 22 55"})
+            for contact in contacts:
+                account.create_contact(owner, contact)
         served = Served(emulator.url, lambda: {"base_url": emulator.url, "api_key": "k"},
                         emulator.stop)
         store, results, _synced = _sync_into_hub("invoiced", served, tmp_path)
-        store.close()
-        assert not any(result.dead_letters for result in results)
+        try:
+            in_hub = {gt: store.count_links(gt, "hub")
+                      for gt in ("organisation", "human", "location")}
+        finally:
+            store.close()
+    return results, in_hub
+
+
+def test_three_contacts_of_one_invoiced_customer_sync_without_dead_letters(tmp_path: Path
+                                                                         ) -> None:
+    """A contact without an address of its own is no postal address of its customer."""
+    results, in_hub = _sync_contacts(tmp_path, [
+        {"name": "Kari Nordmann", "phone": "+47 22 11 22 33"},
+        {"name": "Ola Hansen", "phone": "+47 22 11 22 44"},
+        {"name": "Anna Berg", "phone": "+47 22 11 22 55"}])
+    assert not any(result.dead_letters for result in results), results[0].dead_letters
+    # the customer's own (invoice) address is its one location
+    assert in_hub == {"organisation": 1, "human": 3, "location": 1}
+
+
+def test_three_contacts_with_addresses_are_three_postal_addresses_of_their_customer(
+        tmp_path: Path) -> None:
+    """Owner and kind are one match key for all three: none is another's, none a dead letter."""
+    results, in_hub = _sync_contacts(tmp_path, [
+        {"name": "Kari Nordmann", "address1": "Postboks 1", "city": "Oslo"},
+        {"name": "Ola Hansen", "address1": "Postboks 2", "city": "Bergen"},
+        {"name": "Anna Berg", "city": "Tromsø", "country": "NO"}])
+    assert not any(result.dead_letters for result in results), results[0].dead_letters
+    assert in_hub == {"organisation": 1, "human": 3, "location": 4}

@@ -68,18 +68,40 @@ def test_first_sync_matches_existing_records_instead_of_duplicating(tmp_path: Pa
 
 
 def test_ambiguous_match_is_reported_and_never_merged(tmp_path: Path, conns, clock) -> None:  # type: ignore[no-untyped-def]
+    """erp's Acme could be either of crm's: erp holds neither yet."""
     company(conns, "crm", "Acme Oslo", email="post@acme.no")
     company(conns, "crm", "Acme Bergen", email="post@acme.no")
+    company(conns, "erp", "Acme", Email="POST@acme.no")
     sync = make_sync(tmp_path / "state.db", conns, clock, datatypes={
         "organisation": DatatypeSettings(match_keys=(("email",),))})
-    sync.run()
-    company(conns, "erp", "Acme", Email="POST@acme.no")
     result = sync.run()
     letters = [d for d in result.dead_letters if "ambiguous" in d["error"]]
     assert len(letters) == 1 and letters[0]["system"] == "erp"
     assert "fits 2 organisation records" in letters[0]["error"]
     assert conns["crm"].count("customers") == 2  # the erp record went nowhere
     assert result.exit_code == 1
+
+
+def test_records_of_one_system_with_one_key_stay_apart_however_many(
+        tmp_path: Path, conns, clock) -> None:  # type: ignore[no-untyped-def]
+    """The third and fourth record of a system with a key its others hold are no ambiguity:
+    none of them can be another's, so each is one more entity, mirrored as one more."""
+    for city in ("Oslo", "Bergen", "Tromsø"):
+        company(conns, "crm", f"Acme {city}", email="post@acme.no")
+    sync = make_sync(tmp_path / "state.db", conns, clock, datatypes={
+        "organisation": DatatypeSettings(match_keys=(("email",),))})
+    first = sync.run()
+    assert first.dead_letters == [] and first.exit_code == 0
+    assert conns["erp"].count("Accounts") == conns["shop"].count("companies") == 3
+    company(conns, "crm", "Acme Bodø", email="POST@acme.no")
+    later = sync.run()
+    assert later.dead_letters == [] and conns["erp"].count("Accounts") == 4
+    # erp holds a copy of each: a new Acme of its own is none of them, but one more
+    company(conns, "erp", "Acme Alta", Email="post@acme.no")
+    other = sync.run()
+    assert other.dead_letters == []
+    assert conns["crm"].count("customers") == conns["shop"].count("companies") == 5
+    assert sync.run().writes == 0
 
 
 def test_edit_flows_everywhere_and_echo_is_not_written_back(tmp_path: Path, conns, clock

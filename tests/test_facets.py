@@ -9,7 +9,7 @@ import pytest
 from facets import connectors, make_sync
 from systems import SharedClock
 
-from talk_core.errors import RecordError
+from talk_core.errors import RecordError, TransientError
 from talk_core.model import Link
 from talk_core.store.base import StateStore
 from talk_core.testing import InMemoryConnector
@@ -138,6 +138,60 @@ def test_a_facet_only_the_created_record_has_is_carried_on_in_the_same_run(
     assert sync.store.get_link("erp", "Addresses", address_id, "location").global_id == \
         location.global_id  # type: ignore[union-attr]
     assert sync.run().writes == 0
+
+
+def lose_the_answer_of_the_next_create(conn: InMemoryConnector,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next create is made, and its answer lost on the way back (a read timeout)."""
+    made = conn.create
+
+    def create(datatype: str, properties: dict[str, object], *, key: str) -> object:
+        made(datatype, properties, key=key)
+        monkeypatch.setattr(conn, "create", made)
+        raise TransientError("the answer was lost")
+
+    monkeypatch.setattr(conn, "create", create)
+
+
+def kinds_of_addresses(conn: InMemoryConnector) -> list[object]:
+    return sorted(str(a["Type"]) for a in conn.records("Addresses").values())
+
+
+def test_a_lost_create_answer_keeps_the_records_own_facet_apart_from_another_kind(
+        tmp_path: Path, clock: SharedClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The account made for a customer has a visit address; the customer's is an invoice one.
+
+    Settled in the run of the create, the account's facet meets the
+    customer's address by its keys (owner and kind), which differ. Settled
+    by the next run's recovery, the customer's address is linked already:
+    it is no twin of the account's own, and the books get an invoice
+    address as in a run without the fault.
+    """
+    conns = connectors(clock, "left", "books")
+    conns["left"].put("customers", ACME)
+    lose_the_answer_of_the_next_create(conns["books"], monkeypatch)
+    sync = make_sync(tmp_path / "state.db", conns, clock)
+    first = sync.run()
+    assert first.dead_letters and conns["books"].count("Accounts") == 1
+    clock.advance(timedelta(days=1))  # the letter's backoff
+    for _ in range(3):
+        if sync.run().writes == 0:
+            break
+    account_id, _account = the_one(conns["books"], "Accounts")
+    assert kinds_of_addresses(conns["books"]) == ["invoice"]
+    own = sync.store.get_link("books", "Accounts", account_id, "location")
+    address = sync.store.get_link("left", "customers", next(iter(conns["left"].records(
+        "customers"))), "location")
+    assert own is not None and address is not None
+    assert own.global_id != address.global_id
+    assert sync.store.get_globals("location", [own.global_id])[own.global_id]["kind"] == \
+        "visit"
+    assert sync.run().writes == 0
+
+    clean = connectors(clock, "left", "books")
+    clean["left"].put("customers", ACME)
+    make_sync(tmp_path / "clean.db", clean, clock).run()
+    assert kinds_of_addresses(clean["books"]) == kinds_of_addresses(conns["books"])
 
 
 def test_a_person_customer_gets_no_location(tmp_path: Path, clock: SharedClock) -> None:

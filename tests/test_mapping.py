@@ -98,6 +98,17 @@ def test_converters(conv, raw, glob) -> None:  # type: ignore[no-untyped-def]
     assert conv.to_global(raw) == glob
 
 
+def test_a_constant_is_read_whether_or_not_its_field_is_filled() -> None:
+    """A constant ignores the system's value, its absence included; others read None."""
+    dt = DataType("customers", "Customers", (Property("name"), Property("object")))
+    address = Mapping("customers", "location", (
+        PropertyMapping("object", "kind", constant("invoice"), Direction.TO_GLOBAL),
+        PropertyMapping("name", "city")))
+    for record in ({"object": "customer"}, {"object": ""}, {"object": None}, {}):
+        values = address.to_global(Entity("1", record), dt)
+        assert values == {"kind": "invoice", "city": None}, record
+
+
 @pytest.mark.parametrize(("conv", "raw"), [
     (DECIMAL, "abc"), (DECIMAL, True), (DECIMAL, "NaN"), (INTEGER, 1.5), (BOOLEAN, "maybe"),
     (UNIX_DATETIME, "x"),

@@ -46,11 +46,16 @@ class ConversionError(ValueError):
 
 @attrs.frozen
 class Converter:
-    """A pair of functions, one each way. ``None`` is never passed to them."""
+    """A pair of functions, one each way. ``None`` is never passed to them.
+
+    ``constant``: the global value does not depend on the system's, so a
+    record whose field is empty or absent has it too (``constant``).
+    """
 
     to_global: Callable[[Any], Any]
     to_system: Callable[[Any], Any]
     name: str = "identity"
+    constant: bool = False
 
     def __repr__(self) -> str:
         return f"Converter({self.name})"
@@ -152,8 +157,17 @@ def parse_datetime(value: Any) -> datetime:
 
 
 def constant(value: Any) -> Converter:
-    """A converter that ignores the system's value: for fields every record shares."""
-    return Converter(lambda _v: value, lambda _v: value, f"constant {value!r}")
+    """A converter that ignores the system's value: for fields every record shares.
+
+    Every record read has the value, whether the field it is read from is
+    filled or not: the kind of an Invoiced customer's address is "invoice"
+    whether or not the record holds Invoiced's ``object``, which the system
+    fills itself and a dry run's rehearsed record lacks. Read from that
+    field, the rehearsed address had no kind, so no match key, and the dry
+    run planned two addresses where the real run merges them into one.
+    """
+    return Converter(lambda _v: value, lambda _v: value, f"constant {value!r}",
+                     constant=True)
 
 
 @attrs.frozen
@@ -354,14 +368,15 @@ class Mapping:
     composed: tuple[Composed, ...] = ()
     deletes: bool = True
     # Worked out once: every record read or written passes through these.
-    _reads: tuple[tuple[str, str, Callable[[Any], Any]], ...] = attrs.field(
+    _reads: tuple[tuple[str, str, Callable[[Any], Any], bool], ...] = attrs.field(
         init=False, repr=False, eq=False)
     _sends: dict[tuple[int, bool], tuple[DataType, tuple[PropertyMapping, ...]]] = attrs.field(
         init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_reads", tuple(
-            (pm.system, pm.global_, pm.converter.to_global) for pm in self.properties if pm.reads
+            (pm.system, pm.global_, pm.converter.to_global, pm.converter.constant)
+            for pm in self.properties if pm.reads
         ))
         object.__setattr__(self, "_sends", {})
 
@@ -381,11 +396,11 @@ class Mapping:
         values: dict[str, Any] = {}
         props = entity.properties
         id_field = datatype.id_field
-        for system, global_, convert in self._reads:
+        for system, global_, convert, fixed in self._reads:
             raw = props.get(system, _ABSENT)
             if raw is _ABSENT:
                 raw = entity.id if system == id_field else None
-            if raw is None or raw == "":
+            if (raw is None or raw == "") and not fixed:
                 values[global_] = None
                 continue
             try:

@@ -169,12 +169,6 @@ def play(t: Trio, limit: int) -> list[list[dict[str, Any]]]:
 
 # -- the tests ----------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "with an Exact account's own address as its visit location facet, a faulty run ends "
-    "with the Invoiced customer's address made in Exact as a visit address (Addresses "
-    "Type 1) where a clean run makes it an invoice address (Type 3): the account's facet "
-    "and the Invoiced address are merged into one location when a fault separates the "
-    "account's create from its settle"))
 def test_a_faulty_run_ends_where_a_clean_run_ends(tmp_path: Path, quick_http: HttpLog,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "clean").mkdir()

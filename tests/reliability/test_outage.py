@@ -50,10 +50,11 @@ def test_an_unreachable_system_with_2000_records_pending(world: World) -> None:
     back = world.talk("sync", "--json")
     figure("exact back", back)
     assert back.code == 0, back
-    # 2000 accounts; the visit address each CRM customer carries as a location is the
-    # account's own address, so no Addresses record is made for it
-    assert json.loads(back.stdout)["totals"]["create"] == 2000
-    assert world.erp.state.records["Addresses"] == {}
+    # 2000 accounts, and the invoice address each CRM customer carries as a location,
+    # which Exact keeps beside the account's own (visit) address
+    assert json.loads(back.stdout)["totals"]["create"] == 4000
+    addresses = world.erp.state.records["Addresses"].values()
+    assert len(addresses) == 2000 and {a["Type"] for a in addresses} == {3}
     assert all(a["City"] for a in world.erp.state.records["Accounts"].values())
     names = world.account_names()
     assert len(names) == 2000 and max(names.values()) == 1, "created twice"

@@ -35,8 +35,8 @@ def test_every_profile_has_persons_and_addresses(kind: str, tmp_path: Path) -> N
     assert org.on_create == {"customer_type": "company"}
     values = location.to_global(Entity("7", {"owner": "7", "address": "Storgata 1\nBygg B"}),
                                 spec.datatype("customer"))
-    assert (values["owner"], values["kind"], values["address_line2"]) == ("7", "visit",
-                                                                          "Bygg B")
+    assert (values["owner"], values["kind"], values["address_line2"]) == ("7", "invoice",
+                                                                            "Bygg B")
 
 
 def test_config_can_take_a_customer_without_org_number_for_a_person() -> None:

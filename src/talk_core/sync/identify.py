@@ -168,12 +168,21 @@ class Identify:
     def _match(self, row: InboxRow, found: dict[str, str],
                hits: defaultdict[tuple[str, str], list[str]],
                claimed: dict[tuple[str, str], str]) -> str | None:
-        """The global id to adopt, None for a new entity, "" when the match is ambiguous."""
+        """The global id to adopt, None for a new entity, "" when the match is ambiguous.
+
+        Several entities with the key are ambiguous only where the record
+        could be one of them: where each is held by another record of the
+        record's own system (three postal addresses of one Invoiced customer,
+        one per contact), it is one more of those records, a new entity as
+        the second was.
+        """
         for name, value in found.items():
             ids = set(hits.get((name, value), ()))
             if not ids:
                 continue
             if len(ids) > 1:
+                if not any(self._free(candidate, row, claimed) for candidate in sorted(ids)):
+                    return None
                 self._ambiguous(row, name, value, len(ids))
                 return ""
             candidate = ids.pop()

@@ -13,7 +13,9 @@ journal, and of a dry run's rehearsed create, whose record is what talk
 would send), each other facet the new record has is settled at once:
 
 - when a source record of the created entity (the same record in another
-  system) carries that facet too and it is already linked, the new record's
+  system) carries that facet too, it is already linked, and the match keys
+  do not tell the two facets apart (an account's own visit address is not
+  the invoice address of the customer it was made from), the new record's
   facet is linked to the same global entity, with the hash and values of
   the record as created, and the entity is staged to be shared again, so
   the facet's own pass in this run updates the record where the entity's
@@ -36,12 +38,15 @@ round) carries the change on, instead of the next run reading it as news.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from talk_core.mapping import ConversionError
+from talk_core.mapping import ConversionError, Mapping
 from talk_core.model import Entity, Link
 from talk_core.store.base import InboxRow, StateStore
 from talk_core.sync.catalog import Catalog
+from talk_core.sync.match import match_keys
 from talk_core.sync.records import project, read_row, tombstone_row
+from talk_core.sync.references import Unresolved
 from talk_core.sync.translate import Translator
 
 log = logging.getLogger("talk.sync")
@@ -85,6 +90,8 @@ class Siblings:
                 sources = [link for link in self.store.links_of(global_type, global_id)
                            if link.system != system]
             twin = self._twin(other, sources)
+            if twin is not None and self._told_apart(mapping, system, datatype, values, twin):
+                twin = None
             if twin is None:
                 row = read_row(mapping, system, dt, entity, values, digest)
                 assert row.payload is not None
@@ -155,6 +162,33 @@ class Siblings:
                 staged.append(row)
         if staged:
             self.store.stage(staged)
+
+    def _told_apart(self, mapping: Mapping, system: str, datatype: str,
+                    values: dict[str, Any], twin: str) -> bool:
+        """Whether the match keys say the new facet is another entity than ``twin``.
+
+        The source's facet is the same record elsewhere only where identify
+        would find it by the keys too: an Exact account's own address is a
+        visit location, and the Invoiced customer's it was made from an
+        invoice one; owner and kind tell them apart. Which of them is linked
+        first depends on when the create is settled (in its own run, or by
+        the next run's recovery after its answer was lost), and where the
+        facets meet must not.
+        """
+        gt = mapping.global_type
+        keys = self.catalog.keys(self.catalog.global_types[gt])
+        refs = self.catalog.refs_of(system, datatype, gt)
+        own = {**mapping.defaults, **values}
+        try:
+            own = self.translator.refs.to_global(gt, own, refs, system)
+        except Unresolved:
+            own = {k: v for k, v in own.items() if k not in refs}
+        known = self.store.get_globals(gt, [twin]).get(twin)
+        if known is None:
+            return False
+        theirs = match_keys(known, keys)
+        return any(theirs.get(name, value) != value
+                   for name, value in match_keys(own, keys).items())
 
     def _twin(self, global_type: str, sources: list[Link]) -> str | None:
         """The ``global_type`` entity a source record's own facet of that type is linked to."""

@@ -80,10 +80,13 @@ def customer_mappings(datatype: str = "customer", people: PeopleRule | None = CU
     The organisation mapping has no facet label, as the seeds name it
     ("Customer"). The address is a location owned by the customer itself,
     as an Invoiced customer's is, and only a company's: a person's address
-    is part of the human. Its kind is ``visit``: where a CRM, shop or PMS
-    finds its customer, kept apart from the ``invoice`` address of a billing
-    system (Exact Online keeps both on one account). The location never
-    creates a customer (``creates=False``).
+    is part of the human. Its kind is ``invoice``: the customer of a CRM,
+    shop or PMS is who its orders are for, and its address is where they
+    are billed, as an Invoiced customer's is. The two systems' customers
+    then hold one location, whose edits flow between them, and Exact
+    Online gets it as an invoice address (Addresses Type 3) beside the
+    account's own, which is its visit address. The location never creates
+    a customer (``creates=False``).
     """
     org = Mapping(datatype, "organisation", mapped([
         ("name", "name"), ("email", "email"), ("phone", "phone"), ("city", "city"),
@@ -92,10 +95,10 @@ def customer_mappings(datatype: str = "customer", people: PeopleRule | None = CU
     ]), composed=(ADDRESS,))
     location = Mapping(datatype, "location", mapped([
         ("owner", "owner"),
-        PropertyMapping("id", "kind", constant("visit"), Direction.TO_GLOBAL),
+        PropertyMapping("id", "kind", constant("invoice"), Direction.TO_GLOBAL),
         ("city", "city"), ("postal_code", "postal_code"),
         PropertyMapping("country", "country", CODE), ("phone", "phone"),
-    ]), composed=(ADDRESS,), facet="location data", defaults={"kind": "visit"},
+    ]), composed=(ADDRESS,), facet="location data", defaults={"kind": "invoice"},
         creates=False)
     if people is None:
         return org, location

@@ -15,7 +15,11 @@ Choices a reader would otherwise have to guess:
   a contact of that organisation's customer when it has one.
 - A contact is a human working for its customer (``organisation``), and its
   address is location data of kind ``"postal"`` owned by that customer, so
-  it never merges with the customer's own invoice address.
+  it never merges with the customer's own invoice address. Only a contact
+  that holds an address (a street, city, postal code, state or country) has
+  one: most contacts are a name, an e-mail and a phone, and each of them
+  would otherwise be an empty postal address of its customer, made as an
+  empty address elsewhere (Exact Online's Addresses).
 - The organisation facet maps the customer's ``id`` to the global
   ``customer_number`` (read only): the seeds pair it with the other side's
   record id. Invoiced's own ``number`` is left to Invoiced, which numbers
@@ -50,6 +54,7 @@ from talk_core.mapping import (
     constant,
     field_equals,
 )
+from talk_core.model import Entity
 from talk_invoiced import discounts
 from talk_invoiced.records import item_id
 
@@ -143,12 +148,23 @@ CONTACT = Mapping("contacts", "human", (
     *_address(),
 ), route=_employed)
 
+#: the fields of a contact that make an address; a phone alone does not
+ADDRESS_FIELDS = ("address1", "address2", "city", "postal_code", "state", "country")
+
+
+def _has_address(entity: Entity) -> bool:
+    props = entity.properties
+    return any(props.get(name) not in (None, "") for name in ADDRESS_FIELDS)
+
+
+_has_address.__doc__ = "any of " + ", ".join(ADDRESS_FIELDS) + " is filled"
+
 CONTACT_ADDRESS = Mapping("contacts", "location", (
     _pm("customer", "owner"),
     _pm("object", "kind", constant("postal"), TO_GLOBAL),
     *_address(),
     _pm("phone", "phone"),
-), defaults={"kind": "postal"}, creates=False)
+), when=_has_address, defaults={"kind": "postal"}, creates=False)
 
 INVOICE = Mapping("invoices", "agreement", (
     _pm("customer", "customer"),

@@ -378,3 +378,41 @@ def test_lines_are_listed_in_full_when_the_feed_has_dropped_the_cursors_event(
                        for r in caplog.records)
         finally:
             sync.close()
+
+
+@responses.activate
+def test_a_changed_contact_whose_event_names_no_customer_is_found_by_a_full_listing(
+        conn: InvoicedConnector, caplog: pytest.LogCaptureFixture) -> None:
+    # Invoiced documents no ``customer`` field on a contact
+    responses.get(f"{BASE}/events", json=[
+        _event(60, "contact.updated", id=7, name="P7"),
+        _event(50, "customer.created", id=3)])
+    responses.get(f"{BASE}/customers", json=[{"id": 3, "name": "C3"}, {"id": 4, "name": "C4"}])
+    responses.get(CONTACTS_OF, json=[_contact(7, 3)])
+    responses.get(f"{BASE}/customers/4/contacts", json=[_contact(9, 4)])
+    with _warnings_of("talk.invoiced", caplog):
+        pages = list(conn.read("contacts", Cursor(event=50).encode()))
+    assert sorted(_ids(pages, deleted=False)) == ["7", "9"]
+    assert all(p.listing for p in pages), "a full listing: a contact missing from it is gone"
+    assert Cursor.decode(pages[-1].cursor).event == 60
+    assert "1 changed contact(s) in the change feed name no customer" in caplog.text
+    assert sorted(_paths()) == ["/customers", "/customers/3/contacts",
+                                "/customers/4/contacts", "/events"]
+
+
+@responses.activate
+def test_a_changed_contact_whose_event_names_no_customer_is_read_where_it_was_seen(
+        conn: InvoicedConnector) -> None:
+    responses.get(f"{BASE}/events", json=[_event(50, "customer.created", id=3)])
+    responses.get(f"{BASE}/customers", json=[{"id": 3, "name": "C3"}])
+    responses.get(CONTACTS_OF, json=[_contact(7, 3), _contact(8, 3)])
+    first = list(conn.read("contacts", None))
+    assert sorted(_ids(first, deleted=False)) == ["7", "8"]
+    responses.calls.reset()
+    responses.replace(responses.GET, f"{BASE}/events", json=[
+        _event(61, "contact.deleted", id=8), _event(60, "contact.updated", id=7, name="P7"),
+        _event(50, "customer.created", id=3)])
+    pages = list(conn.read("contacts", first[-1].cursor))
+    assert _ids(pages, deleted=False) == ["7"] and _ids(pages, deleted=True) == ["8"]
+    assert not any(p.listing for p in pages)
+    assert sorted(_paths()) == ["/customers/3/contacts", "/events"], "no other customer listed"

@@ -53,6 +53,7 @@ class Changes:
     removed: set[str] = attrs.field(factory=set)
     retired: set[str] = attrs.field(factory=set)  # customers
     deleted: set[str] = attrs.field(factory=set)  # customers
+    unplaced: set[str] = attrs.field(factory=set)  # changed contacts whose event names no customer
 
     @classmethod
     def of(cls, events: list[dict[str, Any]]) -> Changes:
@@ -71,10 +72,12 @@ class Changes:
                 out.removed.add(subject_id(raw))
             elif kind in ("contact.created", "contact.updated"):
                 ident, owner = subject_id(raw), subject(raw).get("customer")
+                if ident in out.touched or ident in out.unplaced:
+                    continue  # a newer event of this contact came first
                 if owner is None:
-                    raise MalformedResponse(f"Invoiced GET events: event {raw.get('id')} "
-                                            f"({kind}) names no customer")
-                out.touched.setdefault(ident, str(owner))
+                    out.unplaced.add(ident)
+                else:
+                    out.touched[ident] = str(owner)
         return out
 
 
@@ -107,6 +110,17 @@ class ContactReader:
                 yield Page([], Cursor(event=newest).encode(), listing=True)
                 return
             changes = Changes.of(events)
+            if not self._place(changes):
+                # Invoiced documents no ``customer`` on a contact: where the feed does not
+                # say whose a changed contact is, and no earlier read told, only a listing
+                # of every customer's contacts finds it (and shows what went)
+                log.warning("Invoiced contacts: %d changed contact(s) in the change feed "
+                            "name no customer; listing every customer's contacts instead",
+                            len(changes.unplaced))
+                for page in self._everything(cursor, newest):
+                    yield attrs.evolve(page, listing=True)
+                yield Page([], Cursor(event=newest).encode(), listing=True)
+                return
             gone = set(changes.removed)
             for customer in sorted(changes.deleted):
                 gone |= self._contacts_of_deleted(customer)
@@ -122,6 +136,16 @@ class ContactReader:
             return
         tombstones = [Entity(i, {}, deleted=True) for i in sorted(gone, key=_numeric)]
         yield Page(tombstones, Cursor(event=newest).encode())
+
+    def _place(self, changes: Changes) -> bool:
+        """Give each unplaced contact the customer an earlier read saw it under, if any did."""
+        for contact in sorted(changes.unplaced):
+            owner = self.owners.get(contact)
+            if owner is None:
+                return False
+            changes.touched[contact] = owner
+            changes.unplaced.discard(contact)
+        return True
 
     def _everything(self, cursor: str | None, newest: int) -> Iterator[Page]:
         """Every customer's contacts; the customers listed once a run for this and customers."""
@@ -168,8 +192,10 @@ class ContactReader:
         for raw in self.feed.about("customer", customer):
             kind = str(raw.get("type") or "")
             obj = subject(raw)
-            if not kind.startswith("contact.") or obj.get("id") is None or str(
-                    obj.get("customer")) != customer:
+            owner = obj.get("customer")
+            # the events asked for are the customer's own; one naming another is not
+            if not kind.startswith("contact.") or obj.get("id") is None or (
+                    owner is not None and str(owner) != customer):
                 continue
             (removed if kind == "contact.deleted" else found).add(str(obj["id"]))
         for contact in found | removed:

@@ -40,10 +40,8 @@ def fill(account: Account, records: int, seed: int) -> dict[str, int]:
             customers.append(made["id"])
         account.sequences["CUST"] = first + len(customers)
         for i, human in enumerate(sample["human"]):
-            # One contact a customer (there are never fewer customers than people):
-            # talk's mapping reads every contact as a postal address of its customer
-            # too, and from the third contact of one customer on, it cannot tell
-            # those addresses apart (a dead letter).
+            # Each person a contact of a customer of its own (there are never fewer
+            # customers than people), so every customer of a fill looks alike.
             account.create_contact(customers[i], {
                 "name": human["name"], "title": human["title"], "email": human["email"],
                 "phone": human["phone"]})

@@ -242,6 +242,13 @@ def test_rst_frame_and_table_are_laid_out_like_the_seeds() -> None:
     assert not text.endswith("\n\n\n")
 
 
+def test_the_article_before_a_system_follows_its_sound() -> None:
+    assert "each Alpha Orders record with a Beta Online Quotations record" in render(
+        ALPHA, BETA, generated=WHEN)
+    assert "each Beta Online Quotations record with an Alpha Orders record" in render(
+        BETA, ALPHA, generated=WHEN)
+
+
 def test_empty_table_keeps_its_header() -> None:
     text = render(ALPHA, ALPHA, generated=WHEN)
     assert (

@@ -268,6 +268,11 @@ def _introduction(source: SystemSpec, target: SystemSpec) -> str:
     )
 
 
+def _a(noun: str) -> str:
+    """The article for ``noun`` as spoken: "an Invoiced", "an Exact Online", "a Custom CRM"."""
+    return "an" if noun[:1].lower() in "aeio" else "a"
+
+
 def _section_text(src: str, tgt: str, names: str = "", *, read_only: bool = False
                   ) -> list[str]:
     """Our own wording of what one section promises; headings and tables carry the data.
@@ -284,7 +289,7 @@ def _section_text(src: str, tgt: str, names: str = "", *, read_only: bool = Fals
                    f"linked, an edit made to the {tgt} record reaches the {src} record on the "
                    f"next run, and nothing is written back to it.")
     return [
-        f"talk pairs each {src} record with a {tgt} record." + names,
+        f"talk pairs each {src} record with {_a(tgt)} {tgt} record." + names,
         "",
         aligned,
         "",

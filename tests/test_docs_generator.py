@@ -537,10 +537,42 @@ def test_a_target_talk_only_reads_takes_no_field_and_is_not_promised_both_ways()
     assert [r.cells for r in rates.rows] == [("code", "code", S), ("text", "text", S)]
     text = render(CODES, CODES, fmt="md", generated=WHEN)
     units_text = text.split("## Codes Units to Codes Units", 1)[1].split("## ", 1)[0]
-    assert "Its system lets talk only read Codes Units records" in units_text
-    assert "in both directions" not in units_text
+    assert units.read_only_source  # the same read-only units on both sides
+    assert "let talk only read Codes Units and Codes Units records" in units_text
+    assert "writes neither" in units_text and "in both directions" not in units_text
     rates_text = text.split("## Codes Rates to Codes Rates", 1)[1]
     assert "in both directions" in rates_text
+
+
+#: units kept in a system talk writes: a read-only source's edits go one way
+SHEET = SystemSpec(
+    "sheet", "Sheet", (DataType("entries", "Entries", (Property("code"), Property("text"))),),
+    (Mapping("entries", "codelist", mapped([
+        PropertyMapping("code", "kind", constant("unit"), Direction.TO_GLOBAL),
+        ("code", "code"), ("text", "name")]), opt_in="units = true"),),
+    factory=_factory,
+)
+
+
+def test_a_source_talk_only_reads_is_promised_one_way_only() -> None:
+    out, back = flow(CODES, SHEET, "Units", "Entries"), flow(SHEET, CODES, "Entries", "Units")
+    assert out.read_only_source and not out.read_only_target
+    assert back.read_only_target and not back.read_only_source
+    text = render(CODES, SHEET, fmt="md", generated=WHEN)
+    assert ("Its system lets talk only read Codes Units records: when the two records are "
+            "linked, an edit made to the Codes Units record reaches the Sheet Entries record"
+            ) in text
+    assert "in both directions" not in text
+
+
+def test_a_flow_an_instance_must_turn_on_says_which_option() -> None:
+    assert flow(CODES, SHEET, "Units", "Entries").opt_in == (("Sheet", "units = true"),)
+    assert flow(CODES, CODES, "Units", "Units").opt_in == ()
+    assert "Only synced where the Sheet instance sets `units = true`" in render(
+        CODES, SHEET, fmt="md", generated=WHEN)
+    assert "Only synced where the Sheet instance sets ``units = true``" in render(
+        SHEET, CODES, generated=WHEN)
+    assert "Only synced" not in render(CODES, CODES, generated=WHEN)
 
 
 def test_lines_a_parent_keeps_in_a_field_of_lines_also_flow_into_the_parent() -> None:

@@ -69,6 +69,10 @@ class Dataflow:
     target_datatype: str = ""
     #: talk writes no field of the target (a datatype its system lets be read only)
     read_only_target: bool = False
+    #: talk writes no field of the source: edits flow from it only
+    read_only_source: bool = False
+    #: the options an instance must set for this flow: (system label, option) pairs
+    opt_in: tuple[tuple[str, str], ...] = ()
 
 
 def _label(mapping: Mapping, datatype: DataType) -> str:
@@ -211,23 +215,35 @@ def dataflows(source: SystemSpec, target: SystemSpec) -> list[Dataflow]:
                 slabel, tlabel = _label(sm, sdt), _target_label(sm, tm, tdt)
                 pair: dict[str, str] = {"source_mapping": sm.key, "target_mapping": tm.key}
                 read_only = _takes_nothing(tm, tdt)
+                pair_opt_in = _opt_in(source, sm, target, tm)
+                ro_source = _takes_nothing(sm, sdt)
                 flows.append(Dataflow(slabel, tlabel, gtype, rows, **pair,
                                       source_datatype=sdt.name, target_datatype=tdt.name,
-                                      read_only_target=read_only))
+                                      read_only_target=read_only, opt_in=pair_opt_in,
+                                      read_only_source=ro_source))
                 # lines a system only takes inline with their parent also flow "into" the parent
                 carrier = _inline_parent(target, tdt)
                 if carrier is not None:
                     flows.append(Dataflow(slabel, carrier.label, gtype, rows, **pair,
                                           source_datatype=sdt.name,
                                           target_datatype=carrier.name,
-                                          read_only_target=read_only))
+                                          read_only_target=read_only, opt_in=pair_opt_in,
+                                      read_only_source=ro_source))
                 carrier = _inline_parent(source, sdt)
                 if carrier is not None:
                     flows.append(Dataflow(carrier.label, tlabel, gtype, rows, **pair,
                                           source_datatype=carrier.name,
                                           target_datatype=tdt.name,
-                                          read_only_target=read_only))
+                                          read_only_target=read_only, opt_in=pair_opt_in,
+                                      read_only_source=ro_source))
     return flows
+
+
+def _opt_in(source: SystemSpec, sm: Mapping, target: SystemSpec, tm: Mapping
+            ) -> tuple[tuple[str, str], ...]:
+    """The options the two sides' instances must set for their mappings to be synced."""
+    return tuple(dict.fromkeys((spec.label, m.opt_in) for spec, m in ((source, sm), (target, tm))
+                               if m.opt_in))
 
 
 def _inline_parent(spec: SystemSpec, datatype: DataType) -> DataType | None:
@@ -273,21 +289,31 @@ def _a(noun: str) -> str:
     return "an" if noun[:1].lower() in "aeio" else "a"
 
 
-def _section_text(src: str, tgt: str, names: str = "", *, read_only: bool = False
-                  ) -> list[str]:
+def _section_text(src: str, tgt: str, names: str = "", *, read_only: bool = False,
+                  read_only_source: bool = False,
+                  opt_in: tuple[tuple[str, str], ...] = (), code: str = "``") -> list[str]:
     """Our own wording of what one section promises; headings and tables carry the data.
 
     ``names``: the datatypes as declared, the one name every command shows
     and ``--datatype`` takes (the headings keep the labels of the dataflow
     documents talk's are compared with). ``read_only``: talk never writes
-    the target, so edits go one way only, and the text must not promise both.
+    the target, so edits go one way only, and the text must not promise both;
+    ``read_only_source`` the same of the source.
     """
     aligned = ("When the two records are linked, talk keeps them aligned in both directions: "
                "an edit made on either side reaches the other on the next run.")
-    if read_only:
-        aligned = (f"Its system lets talk only read {tgt} records: when the two records are "
-                   f"linked, an edit made to the {tgt} record reaches the {src} record on the "
-                   f"next run, and nothing is written back to it.")
+    for read, other, flag in ((tgt, src, read_only), (src, tgt, read_only_source)):
+        if flag:
+            aligned = (f"Its system lets talk only read {read} records: when the two records "
+                       f"are linked, an edit made to the {read} record reaches the {other} "
+                       f"record on the next run, and nothing is written back to it.")
+    if read_only and read_only_source:
+        aligned = (f"Their systems let talk only read {src} and {tgt} records: talk links "
+                   f"the two records where they match, and writes neither.")
+    if opt_in:
+        options = " and ".join(f"the {system} instance sets {code}{option}{code}"
+                               for system, option in opt_in)
+        aligned += f" Only synced where {options}: by default these records stay out."
     return [
         f"talk pairs each {src} record with {_a(tgt)} {tgt} record." + names,
         "",
@@ -332,7 +358,8 @@ def _render_rst(source: SystemSpec, target: SystemSpec, flows: list[Dataflow],
         heading = f"{src} to {tgt}"
         lines += [heading, "-" * len(heading)]
         lines += _section_text(src, tgt, _declared(source, target, flow, "``"),
-                               read_only=flow.read_only_target)
+                               read_only=flow.read_only_target, opt_in=flow.opt_in,
+                               read_only_source=flow.read_only_source)
         lines += [
             "",
             ".. list-table::",
@@ -376,7 +403,8 @@ def _render_md(source: SystemSpec, target: SystemSpec, flows: list[Dataflow],
         src, tgt = _heading(source, target, flow)
         lines += [f"## {src} to {tgt}", ""]
         lines += _section_text(src, tgt, _declared(source, target, flow, "`"),
-                               read_only=flow.read_only_target)
+                               read_only=flow.read_only_target, opt_in=flow.opt_in, code="`",
+                               read_only_source=flow.read_only_source)
         lines += [
             "",
             f"| {_md_cell(src)} Property | {_md_cell(tgt)} Property "

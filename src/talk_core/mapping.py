@@ -367,6 +367,10 @@ class Mapping:
     #: properties made of several on one side (a full name of first and last name)
     composed: tuple[Composed, ...] = ()
     deletes: bool = True
+    #: the instance option that turns this mapping on (``company_data = true``), for
+    #: ``talk docs`` to say so; empty when every instance syncs it. The connector
+    #: leaves the mapping out of an instance without the option itself.
+    opt_in: str = ""
     # Worked out once: every record read or written passes through these.
     _reads: tuple[tuple[str, str, Callable[[Any], Any], bool], ...] = attrs.field(
         init=False, repr=False, eq=False)

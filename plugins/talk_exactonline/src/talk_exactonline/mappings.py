@@ -314,15 +314,16 @@ VAT_CODES = Mapping("VATCodes", "codelist", mapped([
     P("IsBlocked", "active", NOT_BLOCKED),
 ]), defaults={"kind": "vat"}, route=_kind_in(frozenset({"vat"})))
 
-MAPPINGS = (ACCOUNTS, PERSON_ACCOUNTS, ACCOUNT_ADDRESS, CONTACTS, ADDRESSES, ITEMS,
-            QUOTATIONS, QUOTATION_LINES, SALES_ORDERS, SALES_ORDER_LINES,
-            SALES_INVOICES, SALES_INVOICE_LINES, EMPLOYEES, EMPLOYEE_ADDRESS,
-            DEPARTMENTS, DIVISIONS, DIVISION_ADDRESS, UNITS, CURRENCIES, VAT_CODES)
-
-
 #: The company's own people and administrations: synced only when an instance asks
 #: (``company_data``), since they would otherwise become customers and contacts elsewhere.
 COMPANY_DATATYPES = frozenset({"Employees", "Departments", "Divisions"})
+
+MAPPINGS = tuple(
+    attrs.evolve(m, opt_in="company_data = true") if m.datatype in COMPANY_DATATYPES else m
+    for m in (ACCOUNTS, PERSON_ACCOUNTS, ACCOUNT_ADDRESS, CONTACTS, ADDRESSES, ITEMS,
+              QUOTATIONS, QUOTATION_LINES, SALES_ORDERS, SALES_ORDER_LINES,
+              SALES_INVOICES, SALES_INVOICE_LINES, EMPLOYEES, EMPLOYEE_ADDRESS,
+              DEPARTMENTS, DIVISIONS, DIVISION_ADDRESS, UNITS, CURRENCIES, VAT_CODES))
 
 
 def mappings_for(invoices_as: str, person_accounts: str = "none",

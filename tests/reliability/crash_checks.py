@@ -63,6 +63,8 @@ def tables(systems: Systems) -> dict[tuple[str, str], Table]:
     state = systems.erp.state
     with state.lock:
         for name, records in state.records.items():
+            if name not in EXACT_TYPES:
+                continue  # an entity set talk does not sync (the books: GL accounts, ...)
             out["erp", name] = {str(k): dict(v) for k, v in records.items()}
     for dt in CUSTOMCRM.datatypes:
         out["crm", dt.name] = {str(r["id"]): r for r in systems.crm.records(dt.name)}

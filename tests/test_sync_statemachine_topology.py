@@ -807,14 +807,13 @@ def test_an_edit_of_what_talk_wrote_to_a_record_created_just_before_a_crash_is_s
         settled(again, conns)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "an edit made, between a crash and the next run, to a field talk left empty when it "
-    "created the record is not told apart from a value the system gives every new record "
-    "(Invoiced names an invoice 'Invoice'): recovery keeps it as the record's own, so the "
-    "edit does not reach the other system; telling them apart needs the connector to say "
-    "whether the record changed after it was created"))
 def test_an_edit_of_a_record_created_just_before_a_crash_is_synced(
         tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """A field talk left empty and someone filled since is news: the record says it changed.
+
+    The found record's times (``Entity.created`` before ``updated``) tell the
+    edit from a value the system gives every new record, which is kept.
+    """
     conns["ledger"].put("customers", {"name": "org-1", "type": "company", "city": "Bergen"})
     conns["erp"].crash_after_next("create", datatype="Accounts")
     first = make_sync(tmp_path / "state.db", conns, clock)
@@ -991,14 +990,14 @@ def test_a_new_erp_address_without_the_city_its_account_has_gets_it(
     settled(sync, conns)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a delete the erp refused is sent again by the next run's recovery, before that run "
-    "reads what changed: a contact made in the erp meanwhile for that account is left "
-    "naming a deleted account, and waits for it forever; the newer reference should win "
-    "here too (keep the account and share it again), which needs the retried delete "
-    "decided after the read"))
 def test_a_contact_made_for_an_account_whose_delete_was_refused_is_not_left_behind(
         sync: Sync, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """The retried delete is decided after the read: the newer reference keeps the account.
+
+    The account is shared again (a company customer in the ledger, with the
+    e-mail edited in the erp while its delete waited), the contact follows
+    it, and a conflict on ``(deleted)`` says why the delete was undone.
+    """
     ledger, erp = conns["ledger"], conns["erp"]
     acme = ledger.put("customers", ACME)
     sync.run()
@@ -1006,8 +1005,23 @@ def test_a_contact_made_for_an_account_whose_delete_was_refused_is_not_left_behi
     ledger.edit("customers", acme.id, type="person", street=None)
     erp.fail_next("delete", RecordError("account has open items"), datatype="Accounts")
     assert len(sync.run().dead_letters) == 1
-    erp.put("Contacts", {"FullName": "per-2", "Account": account})
+    erp.edit("Accounts", account, Email="b@y.com")
+    contact = erp.put("Contacts", {"FullName": "per-2", "Account": account})
     clock.advance(timedelta(days=1))
+    dry = sync.run(dry_run=True)
     result = sync.run()
     assert result.status == "done" and result.dead_letters == []
+    assert planned_writes(dry) == planned_writes(result)
+    assert erp.records("Accounts")[account]["Email"] == "b@y.com"
+    companies = {i: r for i, r in ledger.records("customers").items()
+                 if r["type"] == "company"}
+    assert [(r["name"], r.get("email")) for r in companies.values()] == [("org-1", "b@y.com")]
+    people = {r["name"]: r for r in ledger.records("customers").values()
+              if r["type"] == "person"}
+    assert people["per-2"]["company"] in companies
+    kept = [c for c in sync.store.conflicts() if c.property == "(deleted)"]
+    assert [(c.global_type, c.winner, c.policy, c.values) for c in kept] == [
+        ("organisation", "erp", "newer reference",
+         {"ledger": "deleted", "erp": f"Contacts {contact.id} refers to Accounts {account}"})]
+    assert sync.store.dead_letters() == []
     settled(sync, conns)

@@ -115,8 +115,11 @@ class Update:
 
 @attrs.define
 class Delete:
+    """A record to delete because its entity was deleted in the ``deleted_in`` systems."""
+
     system: str
     link: Link
+    deleted_in: tuple[str, ...] = ()
 
 
 Action = Create | Update | Delete
@@ -197,7 +200,7 @@ def plan_group(
             for system, link in sorted(links.items()):
                 plan.drop_links.append(link)
                 if system not in deleting and link.datatype not in keeps.get(system, ()):
-                    plan.actions.append(Delete(system, link))
+                    plan.actions.append(Delete(system, link, tuple(sorted(deleting))))
             return plan
         for system in sorted(deleting):
             plan.drop_links.append(links.pop(system))

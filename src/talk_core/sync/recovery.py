@@ -295,8 +295,8 @@ class Recovery:
             connector = self.catalog.systems[system].connector
             if link is not None:
                 referred = newly_referenced(self.store, self.catalog, self.work.refs, [link])
-                if system in referred and not self._keep(connector, entry, link,
-                                                         referred[system]):
+                if system in referred and self._keep(connector, entry, link,
+                                                     referred[system]):
                     continue
             self._recover_delete(connector, entry)
         in_flight.deletes.clear()
@@ -308,9 +308,9 @@ class Recovery:
         record as it is now is staged (an edit made meanwhile was not read
         as news), the entity is shared again (created where it was deleted),
         and a conflict on ``(deleted)`` with the policy ``newer reference``
-        tells why the delete was undone. True if the delete is to be sent
-        after all: the record is gone already. A record that cannot be read
-        now keeps its entry: the next run decides again.
+        tells why the delete was undone. True unless the delete is to be
+        sent after all (the record is gone already); a record that cannot be
+        read now keeps its entry, and the next run decides again.
         """
         try:
             found = connector.get(entry.datatype, link.external_id)
@@ -318,13 +318,13 @@ class Recovery:
             raise
         except SystemUnavailable as exc:
             self.ctx.mark_unavailable(entry.system, exc)
-            return False  # decided next run; the entry stays
+            return True  # decided next run; the entry stays
         except Exception as exc:
             log.warning("journal: cannot read %s %s %s to keep it yet: %s", entry.system,
                         entry.datatype, link.external_id, exc)
-            return False
-        if found is None:
             return True
+        if found is None:
+            return False
         gt, gid = entry.global_type, entry.global_id
         gtype = self.catalog.global_types[gt]
         plan = Plan(gt, gid, dict(link.values), changed=True)
@@ -348,7 +348,7 @@ class Recovery:
         with self.store.transaction():
             self.work.open((), [(plan, conflict)])
             self.work.settle([outcome], gtype=gtype)
-        return False
+        return True
 
     def _recover_delete(self, connector: Connector, entry: JournalEntry) -> None:
         """Finish a delete a crash interrupted or a system refused: send it again.

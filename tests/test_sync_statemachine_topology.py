@@ -1025,3 +1025,31 @@ def test_a_contact_made_for_an_account_whose_delete_was_refused_is_not_left_behi
          {"ledger": "deleted", "erp": f"Contacts {contact.id} refers to Accounts {account}"})]
     assert sync.store.dead_letters() == []
     settled(sync, conns)
+
+
+def test_a_person_whose_ledger_copy_turned_company_after_a_crash_leaves_the_erp_too(
+        tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """The erp contact a crashed run never linked goes with its entity.
+
+    The run that read the contact crashed right after the ledger stored the
+    person it made of it, so neither link was kept. Recovery links the
+    ledger's record; it has since become a company, which deletes the
+    human; the contact, read as that human and never linked, is deleted
+    with it instead of being left where no run reads it again.
+    """
+    ledger, erp = conns["ledger"], conns["erp"]
+    erp.put("Contacts", {"FullName": "per-1", "Mail": "a@x.no", "Town": "Oslo"})
+    ledger.crash_after_next("create")
+    first = make_sync(tmp_path / "state.db", conns, clock)
+    with pytest.raises(SimulatedCrash):
+        first.run()
+    first.store.close()
+    made, _ = only(ledger, "customers")
+    ledger.edit("customers", made, type="company")
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert planned_writes(result)[("erp", "Contacts", "delete")] == 1
+        assert erp.count("Contacts") == 0
+        assert [a["Name"] for a in erp.records("Accounts").values()] == ["per-1"]
+        settled(again, conns)

@@ -1053,3 +1053,29 @@ def test_a_person_whose_ledger_copy_turned_company_after_a_crash_leaves_the_erp_
         assert erp.count("Contacts") == 0
         assert [a["Name"] for a in erp.records("Accounts").values()] == ["per-1"]
         settled(again, conns)
+
+
+def test_a_company_talk_created_just_before_a_crash_and_turned_person_since_has_no_address(
+        tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """Recovery links the record as talk wrote it, but its facets are those it has now.
+
+    Written as a company, the ledger customer would bring its own address
+    along as a location; it is a person by the rerun, so it has none, and
+    the erp gets no address owned by the contact it becomes.
+    """
+    ledger, erp = conns["ledger"], conns["erp"]
+    erp.put("Accounts", {"Name": "org-1", "Email": "a@x.no", "City": "Oslo"})
+    ledger.crash_after_next("create")
+    first = make_sync(tmp_path / "state.db", conns, clock)
+    with pytest.raises(SimulatedCrash):
+        first.run()
+    first.store.close()
+    made, _ = only(ledger, "customers")
+    ledger.edit("customers", made, type="person")
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert again.store.get_link("ledger", "customers", made, "location") is None
+        assert erp.count("Addresses") == 0 and erp.count("Accounts") == 0
+        assert [c["FullName"] for c in erp.records("Contacts").values()] == ["org-1"]
+        settled(again, conns)

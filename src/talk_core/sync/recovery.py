@@ -267,6 +267,7 @@ class Recovery:
                                  entry.payload.get("properties", {}))
             outcome.links.extend(self.translator.links_for_created(entry, written))
             outcome.created.append((system, entry.datatype, written))
+            outcome.found = found  # its other facets are those it has now
             # the create did happen: the letter its lost answer left is settled
             outcome.settled.add(system)
         else:

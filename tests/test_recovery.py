@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from topology import ERP
 
 from talk_core.errors import AmbiguousRecovery
 from talk_core.ids import issued_at, new_global_id
 from talk_core.model import Entity, Link
 from talk_core.store.base import JournalEntry
 from talk_core.store.sqlite import SQLiteStore
-from talk_core.sync.recovery import Held, recovered
+from talk_core.sync.recovery import Held, as_written, recovered
 
 ENTRY = JournalEntry("k1", "agreement", "g-new", "erp", "SalesOrders",
                      {"properties": {"OrderedBy": "acme"}})
@@ -85,3 +87,48 @@ def test_a_journal_key_tells_when_it_was_made() -> None:
     assert when is not None and when.tzinfo is not None
     assert issued_at("talk-contract-1") is None
     assert issued_at("f" * 32) is None  # a time from the far future: not one of ours
+
+
+# -- a found record linked as talk wrote it ---------------------------------------------
+
+MADE = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
+
+
+def _found(updated: datetime | None, created: datetime | None) -> Entity:
+    """An erp account talk created with a name only, where the system put an e-mail."""
+    return Entity("E1", {"Name": "org-1", "Email": "info@example.no", "City": "Oslo"},
+                  updated, created=created)
+
+
+def test_a_value_in_a_field_talk_did_not_send_is_the_systems_own_while_nobody_changed_it(
+        ) -> None:
+    written = as_written(ERP, "Accounts", _found(MADE, MADE), {"Name": "org-1"})
+    assert written.properties == {"Name": "org-1", "Email": "info@example.no", "City": "Oslo"}
+
+
+def test_a_record_changed_since_it_was_made_holds_edits_where_talk_sent_nothing() -> None:
+    found = _found(MADE + timedelta(seconds=1), MADE)
+    written = as_written(ERP, "Accounts", found, {"Name": "org-2"})
+    assert written.properties == {"Name": "org-2", "Email": None, "City": None}
+    assert (written.updated, written.created) == (found.updated, MADE)
+
+
+def test_a_record_that_does_not_tell_when_it_was_made_is_taken_as_unchanged() -> None:
+    for found in (_found(MADE, None), _found(None, MADE)):
+        written = as_written(ERP, "Accounts", found, {"Name": "org-1"})
+        assert written.properties["Email"] == "info@example.no"
+
+
+def test_lines_sent_inline_are_as_changed_as_their_parent() -> None:
+    lines = [{"ID": "l1", "OrderID": "O1", "Item": "I1", "Quantity": 2}]
+    sent = {"OrderedBy": "E1", "SalesOrderLines": [{"Item": "I1"}]}
+    order = Entity("O1", {"OrderedBy": "E1", "OrderNumber": "7", "SalesOrderLines": lines},
+                   MADE + timedelta(minutes=5), created=MADE)
+    written = as_written(ERP, "SalesOrders", order, sent)
+    assert written.properties["OrderNumber"] is None
+    assert written.properties["SalesOrderLines"] == [
+        {"ID": "l1", "OrderID": "O1", "Item": "I1", "Quantity": None}]
+    order.updated = MADE
+    kept = as_written(ERP, "SalesOrders", order, sent)
+    assert kept.properties["OrderNumber"] == "7"
+    assert kept.properties["SalesOrderLines"][0]["Quantity"] == 2

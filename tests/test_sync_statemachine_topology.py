@@ -816,14 +816,13 @@ def test_an_edit_of_what_talk_wrote_to_a_record_created_just_before_a_crash_is_s
         {"name": "org-1", "type": "company", "city": "Bergen", "email": "a@x.no"}, "b@y.com")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "an edit made, between a crash and the next run, to a field talk left empty when it "
-    "created the record is not told apart from a value the system gives every new record "
-    "(Invoiced names an invoice 'Invoice'): recovery keeps it as the record's own, so the "
-    "edit does not reach the other system; telling them apart needs the connector to say "
-    "whether the record changed after it was created"))
 def test_an_edit_of_a_record_created_just_before_a_crash_is_synced(
         tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """A field talk left empty and someone filled since is news: the record says it changed.
+
+    The found record's times (``Entity.created`` before ``updated``) tell the
+    edit from a value the system gives every new record, which is kept.
+    """
     _email_edited_after_a_crashed_create_reaches_the_ledger(
         tmp_path, conns, clock, {"name": "org-1", "type": "company", "city": "Bergen"},
         "a@x.no")
@@ -990,14 +989,14 @@ def test_a_new_erp_address_without_the_city_its_account_has_gets_it(
     settled(sync, conns)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a delete the erp refused is sent again by the next run's recovery, before that run "
-    "reads what changed: a contact made in the erp meanwhile for that account is left "
-    "naming a deleted account, and waits for it forever; the newer reference should win "
-    "here too (keep the account and share it again), which needs the retried delete "
-    "decided after the read"))
 def test_a_contact_made_for_an_account_whose_delete_was_refused_is_not_left_behind(
         sync: Sync, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """The retried delete is decided after the read: the newer reference keeps the account.
+
+    The account is shared again (a company customer in the ledger, with the
+    e-mail edited in the erp while its delete waited), the contact follows
+    it, and a conflict on ``(deleted)`` says why the delete was undone.
+    """
     ledger, erp = conns["ledger"], conns["erp"]
     acme = ledger.put("customers", ACME)
     sync.run()
@@ -1005,8 +1004,77 @@ def test_a_contact_made_for_an_account_whose_delete_was_refused_is_not_left_behi
     ledger.edit("customers", acme.id, type="person", street=None)
     erp.fail_next("delete", RecordError("account has open items"), datatype="Accounts")
     assert len(sync.run().dead_letters) == 1
-    erp.put("Contacts", {"FullName": "per-2", "Account": account})
+    erp.edit("Accounts", account, Email="b@y.com")
+    contact = erp.put("Contacts", {"FullName": "per-2", "Account": account})
     clock.advance(timedelta(days=1))
+    dry = sync.run(dry_run=True)
     result = sync.run()
     assert result.status == "done" and result.dead_letters == []
+    assert planned_writes(dry) == planned_writes(result)
+    assert erp.records("Accounts")[account]["Email"] == "b@y.com"
+    companies = {i: r for i, r in ledger.records("customers").items()
+                 if r["type"] == "company"}
+    assert [(r["name"], r.get("email")) for r in companies.values()] == [("org-1", "b@y.com")]
+    people = {r["name"]: r for r in ledger.records("customers").values()
+              if r["type"] == "person"}
+    assert people["per-2"]["company"] in companies
+    kept = [c for c in sync.store.conflicts() if c.property == "(deleted)"]
+    assert [(c.global_type, c.winner, c.policy, c.values) for c in kept] == [
+        ("organisation", "erp", "newer reference",
+         {"ledger": "deleted", "erp": f"Contacts {contact.id} refers to Accounts {account}"})]
+    assert sync.store.dead_letters() == []
     settled(sync, conns)
+
+
+def test_a_person_whose_ledger_copy_turned_company_after_a_crash_leaves_the_erp_too(
+        tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """The erp contact a crashed run never linked goes with its entity.
+
+    The run that read the contact crashed right after the ledger stored the
+    person it made of it, so neither link was kept. Recovery links the
+    ledger's record; it has since become a company, which deletes the
+    human; the contact, read as that human and never linked, is deleted
+    with it instead of being left where no run reads it again.
+    """
+    ledger, erp = conns["ledger"], conns["erp"]
+    erp.put("Contacts", {"FullName": "per-1", "Mail": "a@x.no", "Town": "Oslo"})
+    ledger.crash_after_next("create")
+    first = make_sync(tmp_path / "state.db", conns, clock)
+    with pytest.raises(SimulatedCrash):
+        first.run()
+    first.store.close()
+    made, _ = only(ledger, "customers")
+    ledger.edit("customers", made, type="company")
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert planned_writes(result)[("erp", "Contacts", "delete")] == 1
+        assert erp.count("Contacts") == 0
+        assert [a["Name"] for a in erp.records("Accounts").values()] == ["per-1"]
+        settled(again, conns)
+
+
+def test_a_company_talk_created_just_before_a_crash_and_turned_person_since_has_no_address(
+        tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """Recovery links the record as talk wrote it, but its facets are those it has now.
+
+    Written as a company, the ledger customer would bring its own address
+    along as a location; it is a person by the rerun, so it has none, and
+    the erp gets no address owned by the contact it becomes.
+    """
+    ledger, erp = conns["ledger"], conns["erp"]
+    erp.put("Accounts", {"Name": "org-1", "Email": "a@x.no", "City": "Oslo"})
+    ledger.crash_after_next("create")
+    first = make_sync(tmp_path / "state.db", conns, clock)
+    with pytest.raises(SimulatedCrash):
+        first.run()
+    first.store.close()
+    made, _ = only(ledger, "customers")
+    ledger.edit("customers", made, type="person")
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert again.store.get_link("ledger", "customers", made, "location") is None
+        assert erp.count("Addresses") == 0 and erp.count("Accounts") == 0
+        assert [c["FullName"] for c in erp.records("Contacts").values()] == ["org-1"]
+        settled(again, conns)

@@ -118,12 +118,24 @@ class Entity:
 
     ``properties`` are plain JSON values in the system's own field names and
     formats; the id is always a string, whatever the system uses.
+
+    ``created`` is when the system made the record, on the clock ``updated``
+    is on, where the system tells (None where it does not). A record whose
+    ``updated`` is later has been changed since it was made: recovery needs
+    that to tell an edit from what the system gives every new record.
     """
 
     id: str
     properties: dict[str, Any] = attrs.field(factory=dict)
     updated: datetime | None = None
     deleted: bool = False
+    created: datetime | None = None
+
+    @property
+    def changed_since_made(self) -> bool:
+        """Whether the system says the record changed after it was made (False if unknown)."""
+        return (self.created is not None and self.updated is not None
+                and self.updated > self.created)
 
 
 @attrs.define(slots=True)

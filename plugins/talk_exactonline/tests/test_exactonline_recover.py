@@ -71,3 +71,30 @@ def test_a_sales_invoice_and_a_vat_code_are_found_again_by_what_was_sent(
         x["ID"] for x in made.properties["SalesInvoiceLines"]]
     assert found_vat is not None and found_vat.id == made_vat.id
     assert elsewhere is None
+
+
+def test_a_record_found_again_tells_whether_it_changed_after_it_was_made(
+        exact_emulator: ExactEmulator) -> None:  # noqa: F811
+    """Exact's ``Created`` (selected beside ``Modified``) becomes ``Entity.created``.
+
+    It stays out of the record's properties: talk maps no such field.
+    """
+    state = exact_emulator.state
+    moment = [1_767_225_600.0]
+    state.clock = lambda: moment[0]
+    store = SQLiteStore.memory()
+    connector = emulator_connector(exact_emulator, store, sleep=lambda _s: None)
+    sent = {"Name": "Molen BV", "City": "Delft"}
+    try:
+        made = connector.create("Accounts", sent, key="lost-account")
+        found = connector.recover("Accounts", "lost-account", sent)
+        moment[0] += 60
+        state.update("Accounts", made.id, {"Email": "info@molen.example"})
+        again = connector.get("Accounts", made.id)
+    finally:
+        connector.close()
+        store.close()
+    assert found is not None and found.id == made.id
+    assert found.created is not None and found.created == found.updated
+    assert not found.changed_since_made and "Created" not in found.properties
+    assert again is not None and again.changed_since_made and again.created == found.created

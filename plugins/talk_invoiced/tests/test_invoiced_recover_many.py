@@ -8,6 +8,7 @@ from typing import Any
 
 from talk_core.connector import BatchRecovery, PendingCreate, recover_each
 from talk_core.ids import new_global_id
+from talk_core.model import Entity
 from talk_invoiced.connector import InvoicedConnector
 from talk_invoiced.emulator import InvoicedEmulator
 from talk_invoiced.testing import connector_for
@@ -114,4 +115,32 @@ def test_an_old_entry_in_a_busy_account_is_asked_about_on_its_own(
                             lambda: connector.recover_many("customers", [old]))
     assert found[key] is not None and found[key].id == made.id
     assert cost == 2, "the first page, then the lookup by marker"
+    connector.close()
+
+
+def test_a_record_found_again_tells_whether_it_changed_after_it_was_made(
+        invoiced_emulator: InvoicedEmulator) -> None:  # noqa: F811
+    """``created_at`` and ``updated_at`` become ``Entity.created`` and ``updated``.
+
+    Recovery takes the name Invoiced gives every new invoice ("Invoice") as
+    a default while the invoice is as it was made, and as an edit once not.
+    """
+    account = invoiced_emulator.account
+    moment = [1_767_225_600.0]
+    account.clock = lambda: moment[0]
+    connector = connector_for(invoiced_emulator)
+    customer = connector.create("customers", {"name": "Molen"}, key=new_global_id())
+    key = new_global_id()
+    made = connector.create("invoices", {"customer": customer.id}, key=key)
+    sent = datetime.fromtimestamp(moment[0] - 1, UTC)  # journalled just before it was sent
+    pending = [PendingCreate(key, {"customer": customer.id}, sent)]
+    found = connector.recover("invoices", key, {"customer": customer.id})
+    assert found is not None and found.properties["name"] == "Invoice"
+    assert found.created == found.updated == datetime.fromtimestamp(moment[0], UTC)
+    assert not found.changed_since_made
+    moment[0] += 60
+    account.update_invoice(int(made.id), {"notes": "ring first"})
+    again = connector.recover_many("invoices", pending)[key]
+    assert isinstance(again, Entity) and again.changed_since_made
+    assert again.created == found.created
     connector.close()

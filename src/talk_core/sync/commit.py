@@ -101,6 +101,8 @@ class Outcome:
     incomplete: bool = False
     #: records created: (system, datatype, the system's answer), for their other facets
     created: list[tuple[str, str, Entity]] = attrs.field(factory=list)
+    #: a create found again after a crash: the record as it is now (see ``Siblings.settle``)
+    found: Entity | None = None
     #: records updated, the same way: their other facets read again from the answer
     updated: list[tuple[str, str, Entity]] = attrs.field(factory=list)
 
@@ -374,7 +376,7 @@ class UnitOfWork:
         for outcome in outcomes:
             for system, datatype, entity in outcome.created:
                 self.siblings.settle(outcome.global_type, outcome.global_id, system, datatype,
-                                     entity)
+                                     entity, now=outcome.found)
             for system, datatype, entity in outcome.updated:
                 self.siblings.refresh(outcome.global_type, outcome.global_id, system,
                                       datatype, entity)

@@ -16,7 +16,7 @@ import attrs
 
 from talk_core import interrupt
 from talk_core.errors import Interrupted, SystemUnavailable
-from talk_core.store.base import StateStore
+from talk_core.store.base import JournalEntry, StateStore
 from talk_core.sync.result import RunResult
 
 Progress = Callable[..., None]
@@ -80,13 +80,16 @@ class InFlight:
     ``held``: (system, datatype, id) of records that may be such a create's,
     not shared yet (the reason as the value). ``creates``: (global type,
     global id, system) of creates whose outcome the journal still holds.
-    ``deleting``: (system, datatype, id) of records whose journalled delete is
-    not done (it failed again, or a dry run does not send it): what they hold
-    is not read as news, or an edit would share a record that is being deleted.
+    ``deletes``: the journalled deletes, decided once the run has read what
+    changed (``Recovery.finish_deletes``). ``deleting``: (system, datatype,
+    id) of their records, which the read takes no news from: an edit would
+    share a record that is being deleted (one kept instead is read again
+    then).
     """
 
     held: dict[tuple[str, str, str], str] = attrs.field(factory=dict)
     creates: set[tuple[str, str, str]] = attrs.field(factory=set)
+    deletes: list[JournalEntry] = attrs.field(factory=list)
     deleting: set[tuple[str, str, str]] = attrs.field(factory=set)
 
     def unsettled(self, global_type: str, global_id: str, system: str) -> bool:

@@ -249,7 +249,8 @@ class _Run:
     def run(self, types: list[GlobalType], systems: set[str]) -> None:
         ctx, catalog = self.ctx, self.catalog
         staged_before = self.store.inbox_last_seq()
-        in_flight = Recovery(ctx, catalog, self.translator, self.work).run()
+        recovery = Recovery(ctx, catalog, self.translator, self.work)
+        in_flight = recovery.run()
         collector = Collector(ctx, catalog, self.letters, self.refs, in_flight, staged_before)
         collector.retry_letters(self.letters.load(), types)
         type_names = {t.name for t in types}
@@ -264,6 +265,7 @@ class _Run:
                 ]
                 if mappings:
                     self._collect(collector, instance, datatype, mappings)
+        recovery.finish_deletes(in_flight)  # a delete is decided on what the run read
         executor = Executor(ctx, catalog, self.refs, self.translator, self.work, in_flight)
         passes = [gtype for gtype in types if catalog.targets(gtype.name)]
         for gtype in passes:

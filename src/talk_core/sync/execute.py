@@ -133,7 +133,8 @@ class Executor:
         try:
             if isinstance(action, Delete):
                 entry = JournalEntry(new_global_id(), gt, gid, action.system, datatype,
-                                     {"op": "delete", "external_id": ident}, now)
+                                     {"op": "delete", "external_id": ident,
+                                      "deleted_in": list(action.deleted_in)}, now)
                 return Write(action, datatype, ident, {}, entry)
             creating = isinstance(action, Create)
             try:

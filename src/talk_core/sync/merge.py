@@ -21,7 +21,7 @@ import attrs
 from talk_core.errors import CircuitBroken
 from talk_core.globaltypes import GlobalType
 from talk_core.model import Link
-from talk_core.store.base import InboxRow
+from talk_core.store.base import InboxRow, StateStore
 from talk_core.sync.catalog import Catalog
 from talk_core.sync.conflicts import is_empty
 from talk_core.sync.context import RunContext
@@ -186,7 +186,8 @@ class Merge:
         if catalog.settings.deletes is DeletePolicy.PROPAGATE and any(
                 o.deleted for o in observations):
             deleting = {o.system for o in observations if o.deleted}
-            referenced = self._newly_referenced(
+            referenced = newly_referenced(
+                self.store, catalog, self.refs,
                 [link for link in links if link.system not in deleting])
         plan = plan_group(
             global_type=gt, global_id=gid, current=current, links=by_system,
@@ -201,40 +202,41 @@ class Merge:
             known = next((o.values for o in observations if not o.adopted and not o.deleted), {})
         return Planned(plan, [s for s in seqs if s not in deferred], key_values(known, self.keys))
 
-    def _newly_referenced(self, links: list[Link]) -> dict[str, str]:
-        """Systems whose linked record a record read since the last sync newly refers to.
+def newly_referenced(store: StateStore, catalog: Catalog, refs: References,
+                     links: list[Link]) -> dict[str, str]:
+    """Systems whose linked record a record read since the last sync newly refers to.
 
-        A reference is new when the referring record is not linked yet, or
-        its link held another reference there: a record made (or re-pointed)
-        after the sync that the delete came after. An old reference is no
-        reason to keep a deleted entity: the delete wins over it as before.
-        """
-        found: dict[str, str] = {}
-        for link in links:
-            for ref_gt, ref_dt, prop in self.catalog.referrers(link.system, link.datatype):
-                for row in self.store.inbox_referrers(link.system, ref_gt, prop,
-                                                      [link.external_id]):
-                    if row.datatype != ref_dt or row.payload is None or row.payload.deleted:
-                        continue
-                    held = self.store.get_link(link.system, row.datatype, row.external_id,
-                                               ref_gt)
-                    if held is not None and self._same_reference(held, prop, link):
-                        continue
-                    found[link.system] = (f"{row.datatype} {row.external_id} refers to "
-                                          f"{link.datatype} {link.external_id}")
-                    break
-                if link.system in found:
-                    break
-        return found
+    A reference is new when the referring record is not linked yet, or
+    its link held another reference there: a record made (or re-pointed)
+    after the sync that the delete came after. An old reference is no
+    reason to keep a deleted entity: the delete wins over it as before.
+    The answer names the referring record per system.
+    """
+    found: dict[str, str] = {}
+    for link in links:
+        for ref_gt, ref_dt, prop in catalog.referrers(link.system, link.datatype):
+            for row in store.inbox_referrers(link.system, ref_gt, prop, [link.external_id]):
+                if row.datatype != ref_dt or row.payload is None or row.payload.deleted:
+                    continue
+                held = store.get_link(link.system, row.datatype, row.external_id, ref_gt)
+                if held is not None and _same_reference(refs, held, prop, link):
+                    continue
+                found[link.system] = (f"{row.datatype} {row.external_id} refers to "
+                                      f"{link.datatype} {link.external_id}")
+                break
+            if link.system in found:
+                break
+    return found
 
-    def _same_reference(self, held: Link, prop: str, target: Link) -> bool:
-        """Whether ``held`` already referred through ``prop`` to ``target``'s record."""
-        try:
-            now = self.refs.to_global(held.global_type, {prop: target.external_id},
-                                      {prop: target.datatype}, target.system)
-        except Unresolved:
-            return False
-        return bool(held.values.get(prop) == now[prop])
+
+def _same_reference(refs: References, held: Link, prop: str, target: Link) -> bool:
+    """Whether ``held`` already referred through ``prop`` to ``target``'s record."""
+    try:
+        now = refs.to_global(held.global_type, {prop: target.external_id},
+                             {prop: target.datatype}, target.system)
+    except Unresolved:
+        return False
+    return bool(held.values.get(prop) == now[prop])
 
 
 def _own_records(gid: str, global_type: str, held: list[Observation],

@@ -115,8 +115,11 @@ class Update:
 
 @attrs.define
 class Delete:
+    """A record to delete because its entity was deleted in the ``deleted_in`` systems."""
+
     system: str
     link: Link
+    deleted_in: tuple[str, ...] = ()
 
 
 Action = Create | Update | Delete
@@ -197,7 +200,16 @@ def plan_group(
             for system, link in sorted(links.items()):
                 plan.drop_links.append(link)
                 if system not in deleting and link.datatype not in keeps.get(system, ()):
-                    plan.actions.append(Delete(system, link))
+                    plan.actions.append(Delete(system, link, tuple(sorted(deleting))))
+            for obs in live:
+                # the entity's own first reading, never linked (a crash lost the commit
+                # that would have): it goes with the entity, as its link would have,
+                # not left behind where no run reads it again
+                if obs.system not in links and not obs.adopted \
+                        and obs.datatype not in keeps.get(obs.system, ()):
+                    unlinked = Link(global_type, global_id, obs.system, obs.datatype,
+                                    obs.external_id, obs.hash, obs.values)
+                    plan.actions.append(Delete(obs.system, unlinked, tuple(sorted(deleting))))
             return plan
         for system in sorted(deleting):
             plan.drop_links.append(links.pop(system))

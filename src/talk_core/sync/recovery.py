@@ -4,8 +4,11 @@ A create is journalled before it is sent, so after a crash its entry says
 a record may exist that no link knows of. Before a run plans anything,
 each entry is settled through the same unit of work as any write
 (``commit``): the system is asked which record the create made, its links
-are written, or the entity is shared again if it made none. An interrupted
-delete is simply sent again.
+are written, or the entity is shared again if it made none. A delete a
+crash interrupted or a system refused waits for the run's read
+(``finish_deletes``): sent again, unless a record read since the last sync
+newly refers to the record, which then lives on as for any delete a newer
+reference outweighs.
 
 The creates of one system's datatype are asked in one go where the
 connector has ``recover_many`` (one listing instead of a lookup each),
@@ -23,7 +26,9 @@ A record found again is linked as talk *wrote* it, not as it is found
 run, and its link is the state the next read is compared with. Linked as
 found, with the found record's hash, the edit would be taken for the echo
 of talk's own write and lost; linked as written, the next read sees it as
-a change of that system, like any edit made after a sync.
+a change of that system, like any edit made after a sync. Whether a field
+talk did not send holds an edit or the system's default, the record's
+times tell (``Entity.changed_since_made``).
 
 A dry run settles the journal the same way, asking the systems (reads
 only) inside its rolled-back transaction, so it plans what the run after
@@ -37,11 +42,14 @@ from typing import Any
 
 from talk_core.connector import BatchRecovery, Connector, PendingCreate, Recovered, recover_each
 from talk_core.errors import AmbiguousRecovery, SystemUnavailable
-from talk_core.model import DataType, Entity, PropertyType
-from talk_core.store.base import InboxRow, JournalEntry, StateStore
+from talk_core.model import DataType, Entity, Link, PropertyType
+from talk_core.store.base import Conflict, InboxRow, JournalEntry, StateStore
 from talk_core.sync.catalog import Catalog
 from talk_core.sync.commit import STOPS, Outcome, UnitOfWork
 from talk_core.sync.context import InFlight, RunContext
+from talk_core.sync.merge import newly_referenced
+from talk_core.sync.plan import DELETED, NEWER_REFERENCE, Plan
+from talk_core.sync.records import project, read_row
 from talk_core.sync.translate import Translator
 from talk_core.system import SystemSpec
 
@@ -95,21 +103,28 @@ def as_written(spec: SystemSpec, datatype: str, found: Entity, sent: dict[str, A
                ) -> Entity:
     """``found`` as talk's create left it: what talk sent, in place of what it holds now.
 
-    Every field talk sent holds what it sent; the rest is kept as found.
-    A field talk did not send may hold what the system gives every new
-    record (Invoiced names an invoice "Invoice") or what someone typed in
-    since: nothing in the record tells the two apart, and taking a default
-    for news would share it after every crash, so it is taken as the
-    record's own. Lines sent inline are matched to the found ones in order,
-    each taken the same way.
+    Every field talk sent holds what it sent. A field talk did not send may
+    hold what the system gives every new record (Invoiced names an invoice
+    "Invoice") or what someone typed in since. The record tells which where
+    its system gives the times it was made and last changed
+    (``Entity.changed_since_made``): a record nobody changed holds defaults
+    there, kept as found, for sharing them would share defaults after every
+    crash; a record changed since holds edits, so such a field is taken as
+    talk left it, empty, and what it holds now is news. (The change may have
+    been to another field, which sends a default along: it agrees with the
+    record, where a lost edit would never reach the other systems.) A record
+    that tells neither time is taken as unchanged. Lines sent inline are
+    matched to the found ones in order, each taken the same way, as changed
+    as their parent is.
     """
     dt = spec.datatype(datatype)
-    properties = _written_properties(spec, dt, found.properties, sent)
-    return Entity(found.id, properties, found.updated, found.deleted)
+    properties = _written_properties(spec, dt, found.properties, sent,
+                                     found.changed_since_made)
+    return Entity(found.id, properties, found.updated, found.deleted, found.created)
 
 
 def _written_properties(spec: SystemSpec, dt: DataType, found: dict[str, Any],
-                        sent: dict[str, Any]) -> dict[str, Any]:
+                        sent: dict[str, Any], changed: bool) -> dict[str, Any]:
     properties = dict(found)
     parent_field = dt.child_of.parent_property if dt.child_of is not None else None
     for prop in dt.properties:
@@ -121,13 +136,15 @@ def _written_properties(spec: SystemSpec, dt: DataType, found: dict[str, Any],
             if isinstance(lines, list) and isinstance(sent_lines, list):
                 child = spec.datatype(prop.child)
                 properties[name] = [
-                    _written_properties(spec, child, line, sent_lines[n])
+                    _written_properties(spec, child, line, sent_lines[n], changed)
                     if n < len(sent_lines) and isinstance(line, dict)
                     and isinstance(sent_lines[n], dict) else line
                     for n, line in enumerate(lines)]
             continue
         if name in sent:
             properties[name] = sent[name]
+        elif changed:
+            properties[name] = None  # empty as talk left it: what it holds now is an edit
     return properties
 
 
@@ -166,11 +183,11 @@ class Recovery:
                             entry.system, entry.key)
                 continue
             if entry.payload.get("op") == "delete":
-                self.ctx.check_stop()
-                record = (entry.system, entry.datatype, entry.payload["external_id"])
-                if not self.ctx.available(entry.system) or not self._recover_delete(
-                        instance.connector, entry) or self.ctx.dry_run:
-                    in_flight.deleting.add(record)
+                # decided after the run's read (``finish_deletes``); till then what the
+                # record holds is no news
+                in_flight.deletes.append(entry)
+                in_flight.deleting.add((entry.system, entry.datatype,
+                                        entry.payload["external_id"]))
                 continue
             creates.setdefault((entry.system, entry.datatype), []).append(entry)
         for (system, datatype), entries in creates.items():
@@ -250,6 +267,7 @@ class Recovery:
                                  entry.payload.get("properties", {}))
             outcome.links.extend(self.translator.links_for_created(entry, written))
             outcome.created.append((system, entry.datatype, written))
+            outcome.found = found  # its other facets are those it has now
             # the create did happen: the letter its lost answer left is settled
             outcome.settled.add(system)
         else:
@@ -257,11 +275,87 @@ class Recovery:
                                            global_id=gid))
         self.work.settle([outcome])
 
-    def _recover_delete(self, connector: Connector, entry: JournalEntry) -> bool:
+    def finish_deletes(self, in_flight: InFlight) -> None:
+        """Decide the journalled deletes, now that the run has read what changed.
+
+        A delete a crash interrupted or a system refused is sent again,
+        unless a record read since the last sync newly refers to the record
+        (``merge.newly_referenced``): a contact made in the erp for an
+        account whose delete it refused. That newer reference wins, as it
+        does over a delete read this run: the record is kept and its entity
+        lives on (``_keep``). A delete that is still not done keeps its
+        entry and link for the next run.
+        """
+        for entry in in_flight.deletes:
+            self.ctx.check_stop()
+            system = entry.system
+            if not self.ctx.available(system):
+                continue
+            external_id = entry.payload["external_id"]
+            link = self.store.get_link(system, entry.datatype, external_id, entry.global_type)
+            connector = self.catalog.systems[system].connector
+            if link is not None:
+                referred = newly_referenced(self.store, self.catalog, self.work.refs, [link])
+                if system in referred and self._keep(connector, entry, link,
+                                                     referred[system]):
+                    continue
+            self._recover_delete(connector, entry)
+        in_flight.deletes.clear()
+
+    def _keep(self, connector: Connector, entry: JournalEntry, link: Link, why: str) -> bool:
+        """Keep a record whose delete waits, for a record made since refers to it.
+
+        Its entity is stored again with the values its link holds, the
+        record as it is now is staged (an edit made meanwhile was not read
+        as news), the entity is shared again (created where it was deleted),
+        and a conflict on ``(deleted)`` with the policy ``newer reference``
+        tells why the delete was undone. True unless the delete is to be
+        sent after all (the record is gone already); a record that cannot be
+        read now keeps its entry, and the next run decides again.
+        """
+        try:
+            found = connector.get(entry.datatype, link.external_id)
+        except STOPS:
+            raise
+        except SystemUnavailable as exc:
+            self.ctx.mark_unavailable(entry.system, exc)
+            return True  # decided next run; the entry stays
+        except Exception as exc:
+            log.warning("journal: cannot read %s %s %s to keep it yet: %s", entry.system,
+                        entry.datatype, link.external_id, exc)
+            return True
+        if found is None:
+            return False
+        gt, gid = entry.global_type, entry.global_id
+        gtype = self.catalog.global_types[gt]
+        plan = Plan(gt, gid, dict(link.values), changed=True)
+        deleted_in = entry.payload.get("deleted_in") or ["(elsewhere)"]
+        conflict = Conflict(gt, gid, DELETED,
+                            {**{s: "deleted" for s in deleted_in}, entry.system: why},
+                            entry.system, NEWER_REFERENCE)
+        outcome = Outcome(gt, gid, plan, journal_done=[entry.key])
+        outcome.settled.add(entry.system)  # the letter the refused delete left is settled
+        outcome.staged.append(InboxRow(gt, entry.system, entry.datatype, link.external_id,
+                                       kind="reshare", global_id=gid))
+        mapping, dt = self.catalog.mapping(entry.system, entry.datatype, gt)
+        if mapping.accepts(found):
+            values, digest = project(mapping, dt, found)
+            if digest != link.hash:
+                row = read_row(mapping, entry.system, dt, found, values, digest)
+                row.global_id = gid
+                outcome.staged.append(row)
+        log.info("journal: %s %s %s is kept, not deleted: %s", entry.system, entry.datatype,
+                 link.external_id, why)
+        with self.store.transaction():
+            self.work.open((), [(plan, conflict)])
+            self.work.settle([outcome], gtype=gtype)
+        return True
+
+    def _recover_delete(self, connector: Connector, entry: JournalEntry) -> None:
         """Finish a delete a crash interrupted or a system refused: send it again.
 
-        Deletes are idempotent. True if it went through (or, in a dry run,
-        would be sent); one that fails again keeps its entry and its link.
+        Deletes are idempotent. One that fails again keeps its entry and its
+        link; a dry run sends none and drops the link in its rolled-back state.
         """
         external_id = entry.payload["external_id"]
         try:
@@ -271,15 +365,14 @@ class Recovery:
             raise
         except SystemUnavailable as exc:
             self.ctx.mark_unavailable(entry.system, exc)
-            return False
+            return
         except Exception as exc:
             log.warning("journal: cannot finish deleting %s %s %s yet: %s",
                         entry.system, entry.datatype, external_id, exc)
-            return False
+            return
         outcome = Outcome(entry.global_type, entry.global_id, journal_done=[entry.key])
         outcome.settled.add(entry.system)  # the letter a failed try of it left is settled
         link = self.store.get_link(entry.system, entry.datatype, external_id, entry.global_type)
         if link is not None:
             outcome.dropped.append(link)
         self.work.settle([outcome])
-        return True

@@ -61,12 +61,15 @@ class Siblings:
         self.translator = translator
 
     def settle(self, global_type: str, global_id: str, system: str, datatype: str,
-               entity: Entity) -> None:
+               entity: Entity, *, now: Entity | None = None) -> None:
         """Link or stage every other facet of ``entity``, just created as ``global_id``.
 
         Runs after the create's own link is stored, so a facet that refers
         to its own record (a customer's address naming the customer) turns
-        that reference into the created entity's global id.
+        that reference into the created entity's global id. ``now``: the
+        record as it is now, where ``entity`` is as talk wrote it (a create
+        found again after a crash): a facet it has left since (a company
+        turned person) is not its own any more.
         """
         facets = self.catalog.facets(system, datatype, global_type)
         if not facets:
@@ -76,7 +79,7 @@ class Siblings:
         staged: list[InboxRow] = []
         for mapping in facets:
             other = mapping.global_type
-            if not mapping.accepts(entity):
+            if not mapping.accepts(entity) or (now is not None and not mapping.accepts(now)):
                 continue
             if self.store.get_link(system, datatype, entity.id, other) is not None:
                 continue

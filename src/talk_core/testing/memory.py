@@ -65,14 +65,19 @@ class LogicalClock:
 
 
 class _Row:
-    """One live record; ``born`` (its creation seq) orders lines under a parent."""
+    """One live record; ``born`` (its creation seq) orders lines under a parent.
 
-    __slots__ = ("born", "props", "updated")
+    ``created`` is when it was made, ``updated`` when it last changed: equal
+    until it is changed (its inline lines made with it do not change it).
+    """
+
+    __slots__ = ("born", "created", "props", "updated")
 
     def __init__(self, born: int, props: dict[str, Any], updated: datetime) -> None:
         self.born = born
         self.props = props
         self.updated = updated
+        self.created = updated
 
 
 class _Table:
@@ -292,7 +297,8 @@ class InMemoryConnector:
                 if row is None:
                     entities.append(Entity(eid, {}, table.tombstones[eid], deleted=True))
                 else:
-                    entities.append(Entity(eid, self._project(table, eid, row), row.updated))
+                    entities.append(Entity(eid, self._project(table, eid, row), row.updated,
+                                           created=row.created))
             self.stats["read_visited"] += visited
             if not entities:
                 return
@@ -317,7 +323,8 @@ class InMemoryConnector:
             for eid in chunk:
                 row = table.rows.get(eid)
                 if row is not None:
-                    entities.append(Entity(eid, self._project(table, eid, row), row.updated))
+                    entities.append(Entity(eid, self._project(table, eid, row), row.updated,
+                                           created=row.created))
             self.stats["read_visited"] += len(chunk)
             if entities:
                 self.stats["read_pages"] += 1
@@ -751,4 +758,4 @@ class InMemoryConnector:
 
     def _entity(self, table: _Table, id: str) -> Entity:
         row = table.rows[id]
-        return Entity(id, self._project(table, id, row), row.updated)
+        return Entity(id, self._project(table, id, row), row.updated, created=row.created)

@@ -50,6 +50,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("talk.exactonline")
 
 DROPPED = frozenset({"__metadata", "Timestamp"})
+#: When Exact made a record: selected (and kept out of its properties) where it has
+#: ``Modified``, so that a record changed since it was made tells so (``Entity.created``)
+CREATED = "Created"
 #: Records a page on Exact's normal (not Sync) endpoints; ``$top`` cannot raise it.
 LIST_PAGE = 60
 
@@ -149,6 +152,8 @@ class ExactConnector:
         names = [dt.id_field] + [p.name for p in dt.properties
                                  if p.type is not PropertyType.CHILDREN and p.name != dt.id_field
                                  and p.name not in own]
+        if dt.updated_field and not ENDPOINTS[dt.name].read_only:
+            names.append(CREATED)  # what recovery tells an edit since a create by
         return ",".join(names)
 
     def _entity(self, dt: DataType, record: Any, *, listed: bool = False) -> Entity:
@@ -184,15 +189,9 @@ class ExactConnector:
             props[field] = joined or None
         if endpoint.self_field:
             props[endpoint.self_field] = ident
-        updated: datetime | None = None
-        if dt.updated_field and props.get(dt.updated_field):
-            try:
-                updated = parse_exact_datetime(props[dt.updated_field])
-            except (TypeError, ValueError) as exc:
-                raise ExactResponseError(
-                    f"Exact Online {what} {ident}: field {dt.updated_field} "
-                    f"{props[dt.updated_field]!r}: {exc}") from None
-        return Entity(ident, props, updated)
+        updated = _moment(what, ident, dt.updated_field, props) if dt.updated_field else None
+        created = _moment(what, ident, CREATED, {CREATED: props.pop(CREATED, None)})
+        return Entity(ident, props, updated, created=created)
 
     # -- reading ------------------------------------------------------------------
     def read(self, datatype: str, cursor: str | None) -> Iterator[Page]:
@@ -525,3 +524,19 @@ def _entity_type(record: dict[str, Any]) -> int | None:
         return int(record.get("EntityType"))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
+
+
+def _moment(what: str, ident: str, field: str, props: dict[str, Any]) -> datetime | None:
+    """``props[field]``, one of Exact's times, as a time; None if empty.
+
+    Raises ``ExactResponseError`` naming the record and field for a value
+    that is no such time.
+    """
+    value = props.get(field)
+    if not value:
+        return None
+    try:
+        return parse_exact_datetime(value)
+    except (TypeError, ValueError) as exc:
+        raise ExactResponseError(
+            f"Exact Online {what} {ident}: field {field} {value!r}: {exc}") from None

@@ -95,9 +95,15 @@ def entity(datatype: str, raw: Any, **extra: Any) -> Entity:
         raise MalformedRecord(f"cannot read the amounts a discount is taken from: {exc}"
                               ) from None
     props.update(extra)
-    updated = raw.get("updated_at")
-    when = datetime.fromtimestamp(updated, UTC) if isinstance(updated, int) else None
-    return Entity(str(raw["id"]), props, when)
+    return Entity(str(raw["id"]), props, _moment(raw.get("updated_at")),
+                  created=_moment(raw.get("created_at")))
+
+
+def _moment(stamp: Any) -> datetime | None:
+    """A unix timestamp of Invoiced's (``created_at``, ``updated_at``) as a time, if it is one."""
+    if isinstance(stamp, int) and not isinstance(stamp, bool):
+        return datetime.fromtimestamp(stamp, UTC)
+    return None
 
 
 #: The datatype of the records kept inside their parent (an invoice's line items).

@@ -205,7 +205,9 @@ def talk_json(*args: str) -> tuple[int, Any]:
 
 #: Values a system assigns itself (ids, numbers, codes made from another system's id).
 ASSIGNED: dict[str, frozenset[str]] = {
-    "billing": frozenset({"customers.number", "invoices.number", "invoices.date"}),
+    # an invoice's due date follows its date when its payment terms are NET n
+    "billing": frozenset({"customers.number", "invoices.number", "invoices.date",
+                          "invoices.due_date"}),
     "erp": frozenset({"Accounts.Code", "Quotations.QuotationNumber",
                       "SalesOrders.OrderNumber", "Quotations.QuotationDate",
                       "SalesOrders.OrderDate"}),

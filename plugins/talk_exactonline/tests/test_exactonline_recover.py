@@ -74,7 +74,7 @@ def test_a_sales_invoice_and_a_vat_code_are_found_again_by_what_was_sent(
 
 
 def test_a_record_found_again_tells_whether_it_changed_after_it_was_made(
-        exact_emulator: ExactEmulator) -> None:  # noqa: F811
+        exact_emulator: ExactEmulator) -> None:
     """Exact's ``Created`` (selected beside ``Modified``) becomes ``Entity.created``.
 
     It stays out of the record's properties: talk maps no such field.

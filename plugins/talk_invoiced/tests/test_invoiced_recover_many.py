@@ -119,7 +119,7 @@ def test_an_old_entry_in_a_busy_account_is_asked_about_on_its_own(
 
 
 def test_a_record_found_again_tells_whether_it_changed_after_it_was_made(
-        invoiced_emulator: InvoicedEmulator) -> None:  # noqa: F811
+        invoiced_emulator: InvoicedEmulator) -> None:
     """``created_at`` and ``updated_at`` become ``Entity.created`` and ``updated``.
 
     Recovery takes the name Invoiced gives every new invoice ("Invoice") as

@@ -1078,3 +1078,34 @@ def test_a_company_talk_created_just_before_a_crash_and_turned_person_since_has_
         assert erp.count("Addresses") == 0 and erp.count("Accounts") == 0
         assert [c["FullName"] for c in erp.records("Contacts").values()] == ["org-1"]
         settled(again, conns)
+
+
+def test_a_company_made_in_the_erp_just_before_a_crash_and_turned_person_since_leaves_it(
+        tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """The account a crashed run made of a company that is a person again goes with it.
+
+    A synced ledger person becomes a company; the run that carries it to the
+    erp crashes right after the erp stored the account, so no link was kept.
+    The customer is a person again by the rerun: the company reading it left
+    unmerged is stale, but the account made of it is not, and must go.
+    """
+    ledger, erp = conns["ledger"], conns["erp"]
+    person = ledger.put("customers", {"name": "per-1", "type": "person", "email": "a@x.no"})
+    with make_sync(tmp_path / "state.db", conns, clock) as before:
+        before.run()
+    ledger.edit("customers", person.id, type="company")
+    erp.crash_after_next("create", datatype="Accounts")
+    first = make_sync(tmp_path / "state.db", conns, clock)
+    with pytest.raises(SimulatedCrash):
+        first.run()
+    first.store.close()
+    assert erp.count("Accounts") == 1
+    ledger.edit("customers", person.id, type="person")
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        dry = again.run(dry_run=True)
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert planned_writes(dry) == planned_writes(result)
+        assert erp.count("Accounts") == 0 and erp.count("Addresses") == 0
+        assert [c["FullName"] for c in erp.records("Contacts").values()] == ["per-1"]
+        settled(again, conns)

@@ -1205,3 +1205,31 @@ def test_an_erp_address_whose_account_went_after_a_crashed_create_is_not_left_be
         assert erp.count("Accounts") == 0 and erp.count("Addresses") == 0
         assert [c["FullName"] for c in erp.records("Contacts").values()] == ["org-1"]
         settled(again, conns)
+
+
+def test_an_erp_contact_deleted_after_a_crashed_create_leaves_the_ledger_too(
+        tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """The ledger customer made of a contact deleted since goes with it.
+
+    The run that carried the contact to the ledger crashed right after the
+    ledger stored the customer, so the contact was never linked; it is
+    deleted before the rerun. Recovery links the customer, and the delete
+    of the contact it was made from reaches it as if the link had been kept.
+    """
+    ledger, erp = conns["ledger"], conns["erp"]
+    contact = erp.put("Contacts", {"FullName": "per-1", "Mail": "a@x.no", "Town": "Oslo"})
+    ledger.crash_after_next("create")
+    first = make_sync(tmp_path / "state.db", conns, clock)
+    with pytest.raises(SimulatedCrash):
+        first.run()
+    first.store.close()
+    assert ledger.count("customers") == 1
+    erp.remove("Contacts", contact.id)
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        dry = again.run(dry_run=True)
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert planned_writes(dry) == planned_writes(result) == {
+            ("ledger", "customers", "delete"): 1}
+        assert ledger.count("customers") == 0
+        settled(again, conns)

@@ -366,6 +366,7 @@ class _Pending:
                 stale = store.inbox_reads_until(store.inbox_last_seq(), self.system,
                                                 self.datatype, self.gone)
                 store.inbox_delete(r.seq for r in stale if r.seq is not None)
+                self.rows.extend(self._orphans(stale))
             if self.left:
                 # so are rows of a facet a record has left since (a person staged
                 # before a crash, a company now): that person is no more
@@ -401,11 +402,11 @@ class _Pending:
 
         The run that staged the reading may have created its entity elsewhere
         before it crashed: recovery has linked that copy, but the commit that
-        would have linked this record never happened. The record has left the
-        facet since, so the entity is gone with it: its link is written as that
-        commit would have, and a tombstone deletes the copies. Without it the
-        copy would be linked to an entity no record here stands for, and no
-        run would ever delete it.
+        would have linked this record never happened. The record has been
+        deleted or has left the facet since, so the entity is gone with it:
+        its link is written as that commit would have, and a tombstone deletes
+        the copies. Without it the copy would be linked to an entity no record
+        here stands for, and no run would ever delete it.
         """
         store = self.c.store
         rows: list[InboxRow] = []

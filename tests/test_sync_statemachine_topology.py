@@ -1233,3 +1233,35 @@ def test_an_erp_contact_deleted_after_a_crashed_create_leaves_the_ledger_too(
             ("ledger", "customers", "delete"): 1}
         assert ledger.count("customers") == 0
         settled(again, conns)
+
+
+def test_an_edit_undone_after_a_crashed_update_leaves_no_stale_reading_behind(
+        tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """A record read as its link holds it makes an unmerged reading of it stale.
+
+    The run carrying the erp's new price crashed right after the ledger
+    stored it; the erp's price is set back before the rerun, so the erp
+    item reads as its link holds it. The reading of the new price the
+    crashed run staged is older than that and is not merged as the erp's
+    state: one sync leaves both systems agreeing (on the ledger's price,
+    which talk cannot tell from an edit made there).
+    """
+    ledger, erp = conns["ledger"], conns["erp"]
+    item = erp.put("Items", {"Code": "sku-1", "Description": "Item sku-1", "Price": 3})
+    with make_sync(tmp_path / "state.db", conns, clock) as before:
+        before.run()
+    erp.edit("Items", item.id, Price=4)
+    ledger.crash_after_next("update")
+    first = make_sync(tmp_path / "state.db", conns, clock)
+    with pytest.raises(SimulatedCrash):
+        first.run()
+    first.store.close()
+    erp.edit("Items", item.id, Price=3)
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        dry = again.run(dry_run=True)
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert planned_writes(dry) == planned_writes(result)
+        assert number(only(erp, "Items")[1]["Price"]) == number(
+            only(ledger, "items")[1]["price"])
+        settled(again, conns)

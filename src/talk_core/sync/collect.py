@@ -232,7 +232,7 @@ def collect(c: Collector, instance: SystemInstance, datatype: DataType,
                 link = links[m.key].get(entity.id)
                 if link is not None and link[1] == digest:
                     if c.staged_before:
-                        # a tombstone an earlier run left unmerged is stale: it is back
+                        # a reading (or tombstone) an earlier run left unmerged is older
                         pending.back.append((m.global_type, entity.id))
                     continue
                 row = read_row(m, instance.name, datatype, entity, values, digest)
@@ -347,7 +347,7 @@ class _Pending:
         self.gone: list[str] = []
         #: (global type, id): facets records left before they were ever linked
         self.left: list[tuple[str, str]] = []
-        #: (global type, id): linked facets records are in, unchanged since their link
+        #: (global type, id): linked facets records are in, as their link holds them
         self.back: list[tuple[str, str]] = []
         self.cursor: str | None = None
         self.pages = 0
@@ -378,13 +378,13 @@ class _Pending:
                 store.inbox_delete(r.seq for r in stale if r.seq is not None)
                 self.rows.extend(self._orphans(stale))
             if self.back:
-                # a record that left a facet before a crash and is back in it as it
-                # was linked: the tombstone of its leaving would delete it everywhere
+                # a record read as its link holds it: a reading an earlier (crashed)
+                # run left unmerged is older, an edit undone since or the tombstone of
+                # a facet it is back in; merged, it would be taken for the record now
                 back = set(self.back)
                 stale = store.inbox_reads_until(self.c.staged_before, self.system,
                                                 self.datatype, [i for _gt, i in back])
                 store.inbox_delete(r.seq for r in stale if r.seq is not None
-                                   and r.payload is not None and r.payload.deleted
                                    and (r.global_type, r.external_id) in back)
             store.stage(self._resolved(self._superseding(self.rows)))
             for letter in self.letters:

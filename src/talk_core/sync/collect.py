@@ -19,7 +19,7 @@ from talk_core.connector import Reject
 from talk_core.errors import CircuitBroken
 from talk_core.globaltypes import GlobalType
 from talk_core.mapping import ConversionError, Mapping
-from talk_core.model import DataType, Entity, ReadMode
+from talk_core.model import DataType, Entity, Link, ReadMode
 from talk_core.store.base import DeadLetter, InboxRow
 from talk_core.sync.catalog import Catalog
 from talk_core.sync.context import InFlight, RunContext
@@ -231,6 +231,9 @@ def collect(c: Collector, instance: SystemInstance, datatype: DataType,
                     continue
                 link = links[m.key].get(entity.id)
                 if link is not None and link[1] == digest:
+                    if c.staged_before:
+                        # a reading (or tombstone) an earlier run left unmerged is older
+                        pending.back.append((m.global_type, entity.id))
                     continue
                 row = read_row(m, instance.name, datatype, entity, values, digest)
                 if link is not None:
@@ -344,6 +347,8 @@ class _Pending:
         self.gone: list[str] = []
         #: (global type, id): facets records left before they were ever linked
         self.left: list[tuple[str, str]] = []
+        #: (global type, id): linked facets records are in, as their link holds them
+        self.back: list[tuple[str, str]] = []
         self.cursor: str | None = None
         self.pages = 0
 
@@ -361,14 +366,26 @@ class _Pending:
                 stale = store.inbox_reads_until(store.inbox_last_seq(), self.system,
                                                 self.datatype, self.gone)
                 store.inbox_delete(r.seq for r in stale if r.seq is not None)
+                self.rows.extend(self._orphans(stale))
             if self.left:
                 # so are rows of a facet a record has left since (a person staged
                 # before a crash, a company now): that person is no more
                 left = set(self.left)
                 stale = store.inbox_reads_until(self.c.staged_before, self.system,
                                                 self.datatype, [i for _gt, i in left])
+                stale = [r for r in stale if r.seq is not None
+                         and (r.global_type, r.external_id) in left]
+                store.inbox_delete(r.seq for r in stale if r.seq is not None)
+                self.rows.extend(self._orphans(stale))
+            if self.back:
+                # a record read as its link holds it: a reading an earlier (crashed)
+                # run left unmerged is older, an edit undone since or the tombstone of
+                # a facet it is back in; merged, it would be taken for the record now
+                back = set(self.back)
+                stale = store.inbox_reads_until(self.c.staged_before, self.system,
+                                                self.datatype, [i for _gt, i in back])
                 store.inbox_delete(r.seq for r in stale if r.seq is not None
-                                   and (r.global_type, r.external_id) in left)
+                                   and (r.global_type, r.external_id) in back)
             store.stage(self._resolved(self._superseding(self.rows)))
             for letter in self.letters:
                 self.c.letters.add(letter)
@@ -378,7 +395,38 @@ class _Pending:
                 # a listing's cursor waits for the deletes it tells (see collect)
                 store.set_cursor(self.system, self.datatype, self.cursor)
         self.rows, self.letters, self.seen, self.gone, self.pages = [], [], [], [], 0
-        self.left = []
+        self.left, self.back = [], []
+
+    def _orphans(self, stale: list[InboxRow]) -> list[InboxRow]:
+        """Tombstones for entities a stale reading was the only source of.
+
+        The run that staged the reading may have created its entity elsewhere
+        before it crashed: recovery has linked that copy, but the commit that
+        would have linked this record never happened. The record has been
+        deleted or has left the facet since, so the entity is gone with it:
+        its link is written as that commit would have, and a tombstone deletes
+        the copies. Without it the copy would be linked to an entity no record
+        here stands for, and no run would ever delete it.
+        """
+        store = self.c.store
+        rows: list[InboxRow] = []
+        done: set[tuple[str, str]] = set()
+        for row in stale:
+            gid = row.global_id
+            if gid is None or (row.global_type, gid) in done or row.payload is None \
+                    or row.payload.deleted:
+                continue
+            done.add((row.global_type, gid))
+            links = store.links_of(row.global_type, gid)
+            if not links or any(link.system == self.system for link in links):
+                continue
+            store.put_link(Link(row.global_type, gid, self.system, self.datatype,
+                                row.external_id, row.payload.hash))
+            tombstone = tombstone_row(row.global_type, self.system, self.datatype,
+                                      row.external_id)
+            tombstone.global_id = gid
+            rows.append(tombstone)
+        return rows
 
     def _superseding(self, rows: list[InboxRow]) -> list[InboxRow]:
         """Rows that take the place of rows an earlier run staged and never merged.

@@ -210,10 +210,19 @@ def newly_referenced(store: StateStore, catalog: Catalog, refs: References,
     its link held another reference there: a record made (or re-pointed)
     after the sync that the delete came after. An old reference is no
     reason to keep a deleted entity: the delete wins over it as before.
-    The answer names the referring record per system.
+    The answer names the referring record per system. A record found so
+    is remembered for the run: the facets of one record are merged one
+    global type after the other, and by the turn of a later one (a ledger
+    customer's location, after the person naming the customer) the
+    referring reading has been merged and left the inbox, while deleting
+    that facet would delete the record the earlier facet kept.
     """
     found: dict[str, str] = {}
     for link in links:
+        remembered = refs.newly_referred.get((link.system, link.datatype, link.external_id))
+        if remembered is not None:
+            found[link.system] = remembered
+            continue
         for ref_gt, ref_dt, prop in catalog.referrers(link.system, link.datatype):
             for row in store.inbox_referrers(link.system, ref_gt, prop, [link.external_id]):
                 if row.datatype != ref_dt or row.payload is None or row.payload.deleted:
@@ -223,6 +232,8 @@ def newly_referenced(store: StateStore, catalog: Catalog, refs: References,
                     continue
                 found[link.system] = (f"{row.datatype} {row.external_id} refers to "
                                       f"{link.datatype} {link.external_id}")
+                refs.newly_referred[(link.system, link.datatype, link.external_id)] = \
+                    found[link.system]
                 break
             if link.system in found:
                 break

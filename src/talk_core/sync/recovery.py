@@ -259,7 +259,11 @@ class Recovery:
     def _settle(self, entry: JournalEntry, found: Entity | None) -> None:
         gt, gid, system = entry.global_type, entry.global_id, entry.system
         outcome = Outcome(gt, gid, journal_done=[entry.key])
-        if self.store.link_for(gt, gid, system):
+        held = self.store.link_for(gt, gid, system)
+        if held is not None and found is not None and self._replaced(held, found):
+            outcome.dropped.append(held)
+            held = None
+        if held is not None:
             outcome.settled.add(system)
         elif found is not None:
             # linked as talk wrote it: an edit made since is news for the next read
@@ -274,6 +278,20 @@ class Recovery:
             outcome.staged.append(InboxRow(gt, system, entry.datatype, "", kind="reshare",
                                            global_id=gid))
         self.work.settle([outcome])
+
+    def _replaced(self, held: Link, found: Entity) -> bool:
+        """Whether the create made ``found`` in place of ``held``, a record deleted since.
+
+        A delete a newer reference outweighs creates the entity again where
+        it was deleted; the crash cut off the commit that would have dropped
+        the deleted record's link, whose tombstone still waits in the inbox.
+        """
+        if held.external_id == found.id:
+            return False
+        staged = self.store.inbox_reads_until(self.store.inbox_last_seq(), held.system,
+                                              held.datatype, [held.external_id])
+        return any(r.global_type == held.global_type and r.payload is not None
+                   and r.payload.deleted for r in staged)
 
     def finish_deletes(self, in_flight: InFlight) -> None:
         """Decide the journalled deletes, now that the run has read what changed.

@@ -36,6 +36,9 @@ class References:
         self.global_types = global_types
         self._to_global: dict[tuple[str, str, str], str] = {}
         self._to_system: dict[tuple[str, str, str], str] = {}
+        #: (system, datatype, id) -> the record read this run that newly refers to it
+        #: (``merge.newly_referenced``); kept for the whole run, not a batch
+        self.newly_referred: dict[tuple[str, str, str], str] = {}
 
     def targets(self, global_type: str, prop: str) -> tuple[str, ...]:
         gprop = self.global_types[global_type].property(prop)

@@ -9,15 +9,12 @@ import pytest
 
 from talk_core.emulation import Served
 from talk_core.emulation_fill import WEIGHTS, generate, split
-from talk_core.globaltypes import GLOBAL_TYPES
-from talk_core.mapping import Mapping, mapped
-from talk_core.model import DataType, Property
 from talk_core.plugins import get_systems
 from talk_core.store.sqlite import SQLiteStore
 from talk_core.sync.engine import Sync
 from talk_core.sync.settings import SyncSettings, SystemInstance
-from talk_core.system import SystemContext, SystemSpec
-from talk_core.testing.memory import InMemoryConnector
+from talk_core.system import SystemContext
+from talk_core.testing.hub import hub_system
 
 KINDS = ("invoiced", "exactonline", "customcrm", "customwebshop", "custompms")
 
@@ -38,19 +35,6 @@ def linked_counts(store: SQLiteStore, system: str) -> dict[str, list[int]]:
             for datatype, counts in per_type.items()}
 
 
-def _hub() -> tuple[SystemSpec, InMemoryConnector]:
-    """A system whose datatypes are the global ones: it takes every generated record."""
-    datatypes = tuple(
-        DataType(g.name, g.label, tuple(
-            Property(p.name, p.type, reference=p.references[0] if p.references else None)
-            for p in g.properties))
-        for g in (GLOBAL_TYPES[name] for name in WEIGHTS))
-    mappings = tuple(Mapping(dt.name, dt.name, mapped((p.name, p.name) for p in dt.properties))
-                     for dt in datatypes)
-    connector = InMemoryConnector(datatypes)
-    return SystemSpec("hub", "Hub", datatypes, mappings, factory=lambda **_: connector), connector
-
-
 def _sync_into_hub(kind: str, served: Served, tmp_path: Path
                    ) -> tuple[SQLiteStore, list[Any], set[str]]:
     """The state after syncing ``kind`` into the hub, the runs' results, and the datatypes
@@ -59,7 +43,7 @@ def _sync_into_hub(kind: str, served: Served, tmp_path: Path
     store = SQLiteStore(tmp_path / "state.db")
     connector = spec.factory(options=served.options(), context=SystemContext(kind, store))
     instance_spec = getattr(connector, "spec", None) or spec
-    hub_spec, hub = _hub()
+    hub_spec, hub = hub_system(WEIGHTS)
     sync = Sync(store, [SystemInstance(kind, instance_spec, connector),
                         SystemInstance("hub", hub_spec, hub)], SyncSettings())
     results = []

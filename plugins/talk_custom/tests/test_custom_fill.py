@@ -10,14 +10,10 @@ from typing import Any
 
 import pytest
 
-from talk_core.globaltypes import GLOBAL_TYPES
-from talk_core.mapping import Mapping, mapped
-from talk_core.model import DataType, Property
 from talk_core.store.sqlite import SQLiteStore
 from talk_core.sync.engine import Sync
 from talk_core.sync.settings import SyncSettings, SystemInstance
-from talk_core.system import SystemSpec
-from talk_core.testing.memory import InMemoryConnector
+from talk_core.testing.hub import hub_system
 from talk_custom import instance
 from talk_custom.emulator import CustomEmulator
 from talk_custom.emulator.fill import PRIVATE_EVERY, fill
@@ -32,24 +28,12 @@ def _fill(emulator: CustomEmulator, records: int, seed: int, inline: set[str] | 
                 datatypes, records, seed, inline or set())
 
 
-def _hub() -> tuple[SystemSpec, InMemoryConnector]:
-    datatypes = tuple(
-        DataType(g.name, g.label, tuple(
-            Property(p.name, p.type, reference=p.references[0] if p.references else None)
-            for p in g.properties))
-        for g in GLOBAL_TYPES.values())
-    mappings = tuple(Mapping(dt.name, dt.name, mapped((p.name, p.name) for p in dt.properties))
-                     for dt in datatypes)
-    connector = InMemoryConnector(datatypes)
-    return SystemSpec("hub", "Hub", datatypes, mappings, factory=lambda **_: connector), connector
-
-
 def _links(emulator: CustomEmulator, kind: str, tmp_path: Path, **options: Any
            ) -> dict[tuple[str, str], int]:
     """Sync the emulator into a hub of the global datatypes; its links per datatype and type."""
     store = SQLiteStore(tmp_path / "state.db")
     shop = instance("shop", kind, base_url=emulator.url, store=store, **options)
-    hub_spec, hub = _hub()
+    hub_spec, hub = hub_system()
     sync = Sync(store, [shop, SystemInstance("hub", hub_spec, hub)], SyncSettings())
     try:
         for _ in range(3):  # lines may wait a run for their documents

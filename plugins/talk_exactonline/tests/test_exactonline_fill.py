@@ -10,14 +10,10 @@ from typing import Any
 
 import pytest
 
-from talk_core.globaltypes import GLOBAL_TYPES
-from talk_core.mapping import Mapping, mapped
-from talk_core.model import DataType, Property
 from talk_core.store.sqlite import SQLiteStore
 from talk_core.sync.engine import Sync
 from talk_core.sync.settings import SyncSettings, SystemInstance
-from talk_core.system import SystemSpec
-from talk_core.testing.memory import InMemoryConnector
+from talk_core.testing.hub import hub_system
 from talk_exactonline.emulator import ExactEmulator
 from talk_exactonline.emulator.fill import SETUP_FROM, company_counts, fill
 from talk_exactonline.emulator.state import ExactState
@@ -118,19 +114,6 @@ def test_a_small_fill_has_no_set_up_but_still_invoices() -> None:
     assert all("VATCode" not in line for line in state.records["SalesInvoiceLines"].values())
 
 
-def _hub() -> tuple[SystemSpec, InMemoryConnector]:
-    """A system whose datatypes are the global ones, code lists included."""
-    datatypes = tuple(
-        DataType(g.name, g.label, tuple(
-            Property(p.name, p.type, reference=p.references[0] if p.references else None)
-            for p in g.properties))
-        for g in GLOBAL_TYPES.values())
-    mappings = tuple(Mapping(dt.name, dt.name, mapped((p.name, p.name) for p in dt.properties))
-                     for dt in datatypes)
-    connector = InMemoryConnector(datatypes)
-    return SystemSpec("hub", "Hub", datatypes, mappings, factory=lambda **_: connector), connector
-
-
 @pytest.fixture
 def filled() -> Iterator[ExactEmulator]:
     emulator = ExactEmulator(minutely_limit=100_000).start()
@@ -146,7 +129,7 @@ def test_a_sync_with_company_data_reads_every_filled_record_without_dead_letters
     store = SQLiteStore(tmp_path / "state.db")
     erp = emulator_connector(filled, store, "erp", sleep=lambda _s: None, company_data=True)
     assert erp.spec is not None
-    hub_spec, hub = _hub()
+    hub_spec, hub = hub_system()
     sync = Sync(store, [SystemInstance("erp", erp.spec, erp),
                         SystemInstance("hub", hub_spec, hub)], SyncSettings())
     try:

@@ -788,6 +788,15 @@ def test_a_quote_for_a_customer_deleted_in_erp_before_the_last_sync_does_not_kee
     settled(sync, conns)
 
 
+def run_crashing(tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock
+                 ) -> None:
+    """A run that crashes where a connector was told to, its state left as a killed one's."""
+    first = make_sync(tmp_path / "state.db", conns, clock)
+    with pytest.raises(SimulatedCrash):
+        first.run()
+    first.store.close()
+
+
 def _email_edited_after_a_crashed_create_reaches_the_ledger(
         tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock,
         customer: dict[str, str], email: str) -> None:
@@ -795,10 +804,7 @@ def _email_edited_after_a_crashed_create_reaches_the_ledger(
     edited there to ``email`` before the next run, which must carry it to the ledger."""
     conns["ledger"].put("customers", customer)
     conns["erp"].crash_after_next("create", datatype="Accounts")
-    first = make_sync(tmp_path / "state.db", conns, clock)
-    with pytest.raises(SimulatedCrash):
-        first.run()
-    first.store.close()
+    run_crashing(tmp_path, conns, clock)
     account, _ = only(conns["erp"], "Accounts")
     conns["erp"].edit("Accounts", account, Email=email)
     with make_sync(tmp_path / "state.db", conns, clock) as again:
@@ -892,10 +898,7 @@ def test_a_crash_after_erp_stored_an_order_ends_with_one_order(
     doc = ledger.put("invoices", {"customer": acme.id, "kind": "order", "number": "O-1"})
     ledger.put("lineitems", {"invoice": doc.id, "item": item.id, "quantity": 2})
     conns["erp"].crash_after_next("create", datatype="SalesOrders")
-    first = make_sync(tmp_path / "state.db", conns, clock)
-    with pytest.raises(SimulatedCrash):
-        first.run()
-    first.store.close()
+    run_crashing(tmp_path, conns, clock)
     assert conns["erp"].count("SalesOrders") == 1
     with make_sync(tmp_path / "state.db", conns, clock) as again:
         result = again.run()
@@ -956,10 +959,7 @@ def test_a_person_read_before_a_crash_and_turned_company_since_is_no_person(
     ledger.put("customers", ACME)
     person = ledger.put("customers", {"name": "per-2", "type": "person", "email": "b@y.com"})
     erp.crash_after_next("create", datatype="Accounts")
-    first = make_sync(tmp_path / "state.db", conns, clock)
-    with pytest.raises(SimulatedCrash):
-        first.run()
-    first.store.close()
+    run_crashing(tmp_path, conns, clock)
     ledger.edit("customers", person.id, type="company")
     with make_sync(tmp_path / "state.db", conns, clock) as again:
         result = again.run()
@@ -1039,10 +1039,7 @@ def test_a_person_whose_ledger_copy_turned_company_after_a_crash_leaves_the_erp_
     ledger, erp = conns["ledger"], conns["erp"]
     erp.put("Contacts", {"FullName": "per-1", "Mail": "a@x.no", "Town": "Oslo"})
     ledger.crash_after_next("create")
-    first = make_sync(tmp_path / "state.db", conns, clock)
-    with pytest.raises(SimulatedCrash):
-        first.run()
-    first.store.close()
+    run_crashing(tmp_path, conns, clock)
     made, _ = only(ledger, "customers")
     ledger.edit("customers", made, type="company")
     with make_sync(tmp_path / "state.db", conns, clock) as again:
@@ -1065,10 +1062,7 @@ def test_a_company_talk_created_just_before_a_crash_and_turned_person_since_has_
     ledger, erp = conns["ledger"], conns["erp"]
     erp.put("Accounts", {"Name": "org-1", "Email": "a@x.no", "City": "Oslo"})
     ledger.crash_after_next("create")
-    first = make_sync(tmp_path / "state.db", conns, clock)
-    with pytest.raises(SimulatedCrash):
-        first.run()
-    first.store.close()
+    run_crashing(tmp_path, conns, clock)
     made, _ = only(ledger, "customers")
     ledger.edit("customers", made, type="person")
     with make_sync(tmp_path / "state.db", conns, clock) as again:
@@ -1095,10 +1089,7 @@ def test_a_company_made_in_the_erp_just_before_a_crash_and_turned_person_since_l
         before.run()
     ledger.edit("customers", person.id, type="company")
     erp.crash_after_next("create", datatype="Accounts")
-    first = make_sync(tmp_path / "state.db", conns, clock)
-    with pytest.raises(SimulatedCrash):
-        first.run()
-    first.store.close()
+    run_crashing(tmp_path, conns, clock)
     assert erp.count("Accounts") == 1
     ledger.edit("customers", person.id, type="person")
     with make_sync(tmp_path / "state.db", conns, clock) as again:
@@ -1128,10 +1119,7 @@ def test_fields_cleared_in_the_erp_after_a_crashed_create_are_cleared_in_the_led
     ledger, erp = conns["ledger"], conns["erp"]
     contact = erp.put("Contacts", {"FullName": "per-1", "Mail": "a@x.no", "Town": "Oslo"})
     ledger.crash_after_next("create")
-    first = make_sync(tmp_path / "state.db", conns, clock)
-    with pytest.raises(SimulatedCrash):
-        first.run()
-    first.store.close()
+    run_crashing(tmp_path, conns, clock)
     erp.edit("Contacts", contact.id, Mail=None, Town=None)
     with make_sync(tmp_path / "state.db", conns, clock) as again:
         dry = again.run(dry_run=True)
@@ -1191,10 +1179,7 @@ def test_an_erp_address_whose_account_went_after_a_crashed_create_is_not_left_be
     erp.put("Addresses", {"Account": account.id, "Type": "invoice",
                           "AddressLine1": "Torget 3", "City": "Oslo"})
     ledger.crash_after_next("create")
-    first = make_sync(tmp_path / "state.db", conns, clock)
-    with pytest.raises(SimulatedCrash):
-        first.run()
-    first.store.close()
+    run_crashing(tmp_path, conns, clock)
     made, _ = only(ledger, "customers")
     ledger.edit("customers", made, type="person", street=None)
     with make_sync(tmp_path / "state.db", conns, clock) as again:
@@ -1219,10 +1204,7 @@ def test_an_erp_contact_deleted_after_a_crashed_create_leaves_the_ledger_too(
     ledger, erp = conns["ledger"], conns["erp"]
     contact = erp.put("Contacts", {"FullName": "per-1", "Mail": "a@x.no", "Town": "Oslo"})
     ledger.crash_after_next("create")
-    first = make_sync(tmp_path / "state.db", conns, clock)
-    with pytest.raises(SimulatedCrash):
-        first.run()
-    first.store.close()
+    run_crashing(tmp_path, conns, clock)
     assert ledger.count("customers") == 1
     erp.remove("Contacts", contact.id)
     with make_sync(tmp_path / "state.db", conns, clock) as again:
@@ -1252,10 +1234,7 @@ def test_an_edit_undone_after_a_crashed_update_leaves_no_stale_reading_behind(
         before.run()
     erp.edit("Items", item.id, Price=4)
     ledger.crash_after_next("update")
-    first = make_sync(tmp_path / "state.db", conns, clock)
-    with pytest.raises(SimulatedCrash):
-        first.run()
-    first.store.close()
+    run_crashing(tmp_path, conns, clock)
     erp.edit("Items", item.id, Price=3)
     with make_sync(tmp_path / "state.db", conns, clock) as again:
         dry = again.run(dry_run=True)
@@ -1289,10 +1268,7 @@ def test_a_product_kept_by_a_newer_reference_in_a_crashed_run_stays_one_product(
                                   "currency": "EUR"})
     ledger.put("lineitems", {"invoice": doc.id, "item": sku.id, "quantity": 1})
     ledger.crash_after_next("create", datatype="items")
-    first = make_sync(tmp_path / "state.db", conns, clock)
-    with pytest.raises(SimulatedCrash):
-        first.run()
-    first.store.close()
+    run_crashing(tmp_path, conns, clock)
     with make_sync(tmp_path / "state.db", conns, clock) as again:
         dry = again.run(dry_run=True)
         result = again.run()

@@ -14,7 +14,7 @@ from talk_core.store.sqlite import SQLiteStore
 from talk_core.sync.engine import Sync
 from talk_core.sync.settings import SyncSettings, SystemInstance
 from talk_core.system import SystemContext
-from talk_core.testing.hub import hub_system
+from talk_core.testing.hub import hub_system, runs_until_quiet
 
 KINDS = ("invoiced", "exactonline", "customcrm", "customwebshop", "custompms")
 
@@ -46,12 +46,7 @@ def _sync_into_hub(kind: str, served: Served, tmp_path: Path
     hub_spec, hub = hub_system(WEIGHTS)
     sync = Sync(store, [SystemInstance(kind, instance_spec, connector),
                         SystemInstance("hub", hub_spec, hub)], SyncSettings())
-    results = []
-    for _ in range(3):  # lines may wait a run for their documents
-        result = sync.run()
-        results.append(result)
-        if result.writes == 0 and not result.deferred:
-            break
+    results = runs_until_quiet(sync, 3)
     return store, results, {m.datatype for m in instance_spec.mappings}
 
 

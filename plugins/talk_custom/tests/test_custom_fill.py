@@ -13,7 +13,7 @@ import pytest
 from talk_core.store.sqlite import SQLiteStore
 from talk_core.sync.engine import Sync
 from talk_core.sync.settings import SyncSettings, SystemInstance
-from talk_core.testing.hub import hub_system
+from talk_core.testing.hub import hub_system, runs_until_quiet
 from talk_custom import instance
 from talk_custom.emulator import CustomEmulator
 from talk_custom.emulator.fill import PRIVATE_EVERY, fill
@@ -36,13 +36,10 @@ def _links(emulator: CustomEmulator, kind: str, tmp_path: Path, **options: Any
     hub_spec, hub = hub_system()
     sync = Sync(store, [shop, SystemInstance("hub", hub_spec, hub)], SyncSettings())
     try:
-        for _ in range(3):  # lines may wait a run for their documents
-            result = sync.run()
+        for result in runs_until_quiet(sync, 3):
             assert result.status == "done", result.message
             assert not result.dead_letters, result.dead_letters[:3]
             assert not result.errors, result.errors[:3]
-            if result.writes == 0 and not result.deferred:
-                break
         return {(d, g): n for s, d, g, n in store.link_counts() if s == "shop"}
     finally:
         sync.close()

@@ -13,7 +13,7 @@ import pytest
 from talk_core.store.sqlite import SQLiteStore
 from talk_core.sync.engine import Sync
 from talk_core.sync.settings import SyncSettings, SystemInstance
-from talk_core.testing.hub import hub_system
+from talk_core.testing.hub import hub_system, runs_until_quiet
 from talk_exactonline.emulator import ExactEmulator
 from talk_exactonline.emulator.fill import SETUP_FROM, company_counts, fill
 from talk_exactonline.emulator.state import ExactState
@@ -133,13 +133,10 @@ def test_a_sync_with_company_data_reads_every_filled_record_without_dead_letters
     sync = Sync(store, [SystemInstance("erp", erp.spec, erp),
                         SystemInstance("hub", hub_spec, hub)], SyncSettings())
     try:
-        for _ in range(4):  # lines may wait a run for their documents
-            result = sync.run()
+        for result in runs_until_quiet(sync, 4):
             assert result.status == "done", result.message
             assert not result.dead_letters, result.dead_letters[:3]
             assert not result.errors, result.errors[:3]
-            if result.writes == 0 and not result.deferred:
-                break
         linked: dict[tuple[str, str], int] = {}
         for system, datatype, global_type, count in store.link_counts():
             if system == "erp":

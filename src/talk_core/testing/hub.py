@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from talk_core.globaltypes import GLOBAL_TYPES
 from talk_core.mapping import Mapping, mapped
 from talk_core.model import DataType, Property
+from talk_core.sync.engine import Sync
+from talk_core.sync.result import RunResult
 from talk_core.system import SystemSpec
 from talk_core.testing.memory import InMemoryConnector
 
@@ -36,3 +38,18 @@ def hub_system(global_types: Iterable[str] | None = None, name: str = "hub"
     spec = SystemSpec(name, name.capitalize(), datatypes, mappings,
                       factory=lambda **_: connector)
     return spec, connector
+
+
+def runs_until_quiet(sync: Sync, most: int) -> list[RunResult]:
+    """Run ``sync`` until a run writes and defers nothing, at most ``most`` times.
+
+    Lines may wait a run for their documents, so a first sync into the hub
+    can take more than one run; every run's result is returned for checking.
+    """
+    results: list[RunResult] = []
+    for _ in range(most):
+        result = sync.run()
+        results.append(result)
+        if result.writes == 0 and not result.deferred:
+            break
+    return results

@@ -16,6 +16,7 @@ from talk_core.sync.catalog import Catalog
 from talk_core.sync.context import InFlight, RunContext
 from talk_core.sync.letters import Letters
 from talk_core.sync.match import match_keys
+from talk_core.sync.records import ORPHANED, still_owned
 from talk_core.sync.references import References, Unresolved
 
 
@@ -89,9 +90,11 @@ class Identify:
         """
         gt, store, refs = self.gtype.name, self.store, self.refs
         refs.reset()
-        linked = {} if unlinked else self._linked(rows)
         resolved: list[tuple[InboxRow, str]] = []
         gone: list[InboxRow] = []
+        if any(row.kind == ORPHANED for row in rows):
+            rows = self._orphaned(rows, resolved, gone)
+        linked = {} if unlinked else self._linked(rows)
         pending: list[InboxRow] = []
         for row in rows:
             gid = row.global_id or linked.get((row.system, row.datatype, row.external_id))
@@ -140,6 +143,37 @@ class Identify:
             resolved.append((row, gid))
         store.add_match_keys(gt, new_keys)
         return resolved, gone
+
+    def _orphaned(self, rows: list[InboxRow], resolved: list[tuple[InboxRow, str]],
+                  gone: list[InboxRow]) -> list[InboxRow]:
+        """Decide the records marked as waiting for an owner talk deleted; the rest of ``rows``.
+
+        A record still never linked whose latest reading names that owner
+        (``still_owned``) is an entity of its own, new, with no match keys:
+        its reading is staged again with the mark's global id, so the merge
+        deletes it (``Merge``), the reading held back or not. A mark whose
+        record names another owner since, was linked or deleted, goes; the
+        reading is identified as any other.
+        """
+        gt, store = self.gtype.name, self.store
+        taken: set[int] = set()
+        last = store.inbox_last_seq()
+        for mark in (row for row in rows if row.kind == ORPHANED):
+            readings = [r for r in store.inbox_reads_until(last, mark.system, mark.datatype,
+                                                           [mark.external_id])
+                        if r.global_type == gt and r.seq is not None]
+            latest = readings[-1] if readings else None
+            if latest is None or not still_owned(mark, latest) or store.get_link(
+                    mark.system, mark.datatype, mark.external_id, gt) is not None:
+                gone.append(mark)
+                continue
+            gid = new_global_id()
+            store.inbox_delete(r.seq for r in readings if r.seq is not None)
+            taken.update(r.seq for r in readings if r.seq is not None)
+            store.stage([InboxRow(gt, mark.system, mark.datatype, mark.external_id,
+                                  latest.payload, global_id=gid)])
+            resolved.append((mark, gid))
+        return [row for row in rows if row.kind != ORPHANED and row.seq not in taken]
 
     def _linked(self, rows: list[InboxRow]) -> dict[tuple[str, str, str], str]:
         by_source: dict[tuple[str, str], list[str]] = defaultdict(list)

@@ -27,8 +27,8 @@ from talk_core.sync.conflicts import is_empty
 from talk_core.sync.context import RunContext
 from talk_core.sync.match import key_values
 from talk_core.sync.placement import ParentPlacement
-from talk_core.sync.plan import DeletePolicy, Observation, Plan, plan_group
-from talk_core.sync.records import created_hashes
+from talk_core.sync.plan import Delete, DeletePolicy, Observation, Plan, plan_group
+from talk_core.sync.records import ORPHANED, created_hashes, still_owned
 from talk_core.sync.references import References, Unresolved
 from talk_core.sync.waiting import PARENT
 
@@ -120,6 +120,11 @@ class Merge:
                     members = [r for r in members if r.kind != PARENT]
                     if not members:
                         continue
+                if any(r.kind == ORPHANED for r in members):
+                    orphaned = self._orphaned(gid, members)
+                    if orphaned is not None:
+                        batch.append(orphaned)
+                    continue
                 planned = self._plan(gid, members, currents.get(gid), links.get(gid, []),
                                      frozenset(detached_from.get(gid, ())))
                 if planned is not None:
@@ -201,6 +206,33 @@ class Merge:
         else:
             known = next((o.values for o in observations if not o.adopted and not o.deleted), {})
         return Planned(plan, [s for s in seqs if s not in deferred], key_values(known, self.keys))
+
+    def _orphaned(self, gid: str, rows: list[InboxRow]) -> Planned | None:
+        """A record whose owner talk deleted (``Siblings.gone``): deleted where it is.
+
+        Only while its latest reading still names that owner: one that names
+        another since (read again after ``Identify`` gave it this entity) is
+        staged again, to be identified as any new reading, and one deleted
+        meanwhile leaves nothing to do.
+        """
+        gt = self.gtype.name
+        mark = next(r for r in rows if r.kind == ORPHANED)
+        seqs = [r.seq for r in rows if r.seq is not None]
+        readings = [r for r in rows if r.kind == "read" and r.system == mark.system
+                    and r.external_id == mark.external_id]
+        latest = readings[-1] if readings else None
+        if latest is not None and still_owned(mark, latest):
+            assert latest.payload is not None
+            record = Link(gt, gid, mark.system, mark.datatype, mark.external_id,
+                          latest.payload.hash)
+            return Planned(Plan(gt, gid, None, is_new=True, deleted=True,
+                                actions=[Delete(mark.system, record)]), seqs)
+        self.store.inbox_delete(seqs)
+        if latest is not None and latest.payload is not None and not latest.payload.deleted:
+            self.store.stage([InboxRow(gt, mark.system, mark.datatype, mark.external_id,
+                                       latest.payload)])
+        return None
+
 
 def newly_referenced(store: StateStore, catalog: Catalog, refs: References,
                      links: list[Link]) -> dict[str, str]:

@@ -14,7 +14,11 @@ from talk_core.model import DataType, Entity
 from talk_core.staged import StagedRecord
 from talk_core.store.base import InboxRow
 
-__all__ = ["StagedRecord", "created_hashes", "project", "read_row", "tombstone_row"]
+__all__ = ["ORPHANED", "StagedRecord", "created_hashes", "orphan_row", "project", "read_row",
+           "still_owned", "tombstone_row"]
+
+#: ``InboxRow.kind`` of the mark that a reading's owner was deleted (see ``orphan_row``).
+ORPHANED = "orphaned"
 
 
 def project(
@@ -33,6 +37,28 @@ def read_row(mapping: Mapping, system: str, datatype: DataType, entity: Entity,
 
 def tombstone_row(global_type: str, system: str, datatype: str, external_id: str) -> InboxRow:
     return InboxRow(global_type, system, datatype, external_id, StagedRecord.tombstone())
+
+
+def orphan_row(global_type: str, system: str, datatype: str, external_id: str,
+               gone: dict[str, str]) -> InboxRow:
+    """The mark that a record's reading waits for an owner talk deleted: it goes too.
+
+    ``gone``: the references, in the system's ids, that name the deleted
+    owner (an address's account). The mark is resolved with the reading
+    (``Identify``), and the merge deletes the record (``Merge``), while the
+    latest reading still names that owner (``still_owned``).
+    """
+    return InboxRow(global_type, system, datatype, external_id, StagedRecord(dict(gone)),
+                    kind=ORPHANED)
+
+
+def still_owned(mark: InboxRow, reading: InboxRow | None) -> bool:
+    """Whether ``reading``, a record's latest, still names the owner ``mark`` says is gone."""
+    gone = mark.payload.values if mark.payload is not None else None
+    record = reading.payload if reading is not None else None
+    if not gone or record is None or record.deleted or record.values is None:
+        return False
+    return all(str(record.values.get(prop)) == ext for prop, ext in gone.items())
 
 
 def created_hashes(rows: list[InboxRow]) -> dict[tuple[str, str], str | None]:

@@ -391,6 +391,8 @@ class Recovery:
         outcome = Outcome(entry.global_type, entry.global_id, journal_done=[entry.key])
         outcome.settled.add(entry.system)  # the letter a failed try of it left is settled
         link = self.store.get_link(entry.system, entry.datatype, external_id, entry.global_type)
-        if link is not None:
-            outcome.dropped.append(link)
+        # a record never linked (an entity's first reading, gone with it) is dropped as
+        # one, so what waits for it goes too (``Siblings.gone``)
+        outcome.dropped.append(link or Link(entry.global_type, entry.global_id, entry.system,
+                                            entry.datatype, external_id))
         self.work.settle([outcome])

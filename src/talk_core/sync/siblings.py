@@ -33,6 +33,8 @@ so in the same commit each other facet is read from it (``refresh``,
 ``gone``) and staged where it no longer holds what its link says: the
 facet's pass in this run (or, for a type already passed, the engine's next
 round) carries the change on, instead of the next run reading it as news.
+A record talk deletes also takes along the never-linked readings that wait
+for it as their owner (``_belongings``): nothing else would ever decide them.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from talk_core.model import Entity, Link
 from talk_core.store.base import InboxRow, StateStore
 from talk_core.sync.catalog import Catalog
 from talk_core.sync.match import match_keys
-from talk_core.sync.records import project, read_row, tombstone_row
+from talk_core.sync.records import orphan_row, project, read_row, tombstone_row
 from talk_core.sync.references import Unresolved
 from talk_core.sync.translate import Translator
 
@@ -152,7 +154,7 @@ class Siblings:
             self.settle(global_type, global_id, system, datatype, entity)
 
     def gone(self, deleted: Link) -> None:
-        """Stage the other facets of a record talk deleted as deleted too."""
+        """Stage the other facets of a record talk deleted as deleted too, and its belongings."""
         facets = self.catalog.facets(deleted.system, deleted.datatype, deleted.global_type)
         staged: list[InboxRow] = []
         for mapping in facets:
@@ -163,8 +165,49 @@ class Siblings:
                                     deleted.external_id)
                 row.global_id = link.global_id
                 staged.append(row)
+        staged.extend(self._belongings(deleted))
         if staged:
             self.store.stage(staged)
+
+    def _belongings(self, deleted: Link) -> list[InboxRow]:
+        """Marks for the never-linked readings that wait for ``deleted`` as their owner.
+
+        A reading whose match keys name a record (an address's account) is
+        that record's: it waits until the record is linked. Talk deleting
+        the record (an account made of a company that is a person now, its
+        link lost to a crash) means it never will be, and no run would look
+        at the reading again. Had the two been linked, the owner's entity
+        going would have taken the address's location with it; so each such
+        record is marked (``orphan_row``), and its type's pass gives it an
+        entity of its own (``Identify``) and deletes it where it is
+        (``Merge``). Only a record that is nothing else: an Invoiced contact
+        is a person too, whatever its postal address's customer, and a
+        mapping that keeps its records from deletes made elsewhere keeps
+        them from this one. A linked record is left to its entity's own
+        deletes, a reference that is no part of the keys (a contact's
+        account) to the record's next edit, and the deleted record's own
+        facets to ``gone``.
+        """
+        store, catalog, system = self.store, self.catalog, deleted.system
+        found: dict[tuple[str, str, str], dict[str, str]] = {}
+        for ref_gt, ref_dt, prop in catalog.referrers(system, deleted.datatype):
+            if prop not in catalog.key_refs(system, ref_dt, ref_gt) \
+                    or catalog.facets(system, ref_dt, ref_gt) \
+                    or not catalog.mapping(system, ref_dt, ref_gt)[0].deletes:
+                continue
+            for row in store.inbox_referrers(system, ref_gt, prop, [deleted.external_id]):
+                if row.datatype != ref_dt or row.payload is None or row.payload.deleted \
+                        or (row.datatype == deleted.datatype
+                            and row.external_id == deleted.external_id) \
+                        or store.get_link(system, ref_dt, row.external_id, ref_gt) is not None:
+                    continue
+                found.setdefault((ref_gt, ref_dt, row.external_id), {})[prop] = \
+                    deleted.external_id
+        for (_gt, datatype, external_id) in found:
+            log.info("%s %s %s: its owner %s %s was deleted; it goes too", system, datatype,
+                     external_id, deleted.datatype, deleted.external_id)
+        return [orphan_row(gt, system, datatype, external_id, gone)
+                for (gt, datatype, external_id), gone in found.items()]
 
     def _told_apart(self, mapping: Mapping, system: str, datatype: str,
                     values: dict[str, Any], twin: str) -> bool:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import attrs
 import pytest
 from topology import ERP
 
@@ -14,7 +15,10 @@ from talk_core.ids import issued_at, new_global_id
 from talk_core.model import Entity, Link
 from talk_core.store.base import JournalEntry
 from talk_core.store.sqlite import SQLiteStore
-from talk_core.sync.recovery import Held, as_written, recovered
+from talk_core.sync.execute import made_of
+from talk_core.sync.plan import Plan
+from talk_core.sync.records import LOST, lost_links
+from talk_core.sync.recovery import Held, as_written, lost_commit, recovered
 
 ENTRY = JournalEntry("k1", "agreement", "g-new", "erp", "SalesOrders",
                      {"properties": {"OrderedBy": "acme"}})
@@ -132,3 +136,64 @@ def test_lines_sent_inline_are_as_changed_as_their_parent() -> None:
     kept = as_written(ERP, "SalesOrders", order, sent)
     assert kept.properties["OrderNumber"] == "7"
     assert kept.properties["SalesOrderLines"][0]["Quantity"] == 2
+
+
+# -- the new entity whose commit a crash lost --------------------------------------------
+
+CREATED = JournalEntry("k2", "human", "g-per", "ledger", "customers", {
+    "properties": {"type": "person", "name": "per-1", "email": "a@x.no"},
+    "values": {"name": "per-1", "email": "a@x.no"}, "read": [["erp", "Contacts", "C1"]]})
+
+
+def test_a_lost_commit_is_staged_with_the_entity_and_the_records_it_was_made_of(
+        store: SQLiteStore) -> None:
+    rows = lost_commit(store, CREATED)
+    assert {(r.kind, r.global_id) for r in rows} == {(LOST, "g-per")}
+    values, links = lost_links(rows)
+    assert values == {"name": "per-1", "email": "a@x.no"}
+    assert links == {"erp": Link("human", "g-per", "erp", "Contacts", "C1", None,
+                                 {"name": "per-1", "email": "a@x.no"})}
+
+
+def test_an_entity_stored_since_the_crash_has_no_lost_commit(store: SQLiteStore) -> None:
+    with store.transaction():
+        store.put_global("human", "g-per", {"name": "per-1"})
+    assert lost_commit(store, CREATED) == []
+
+
+def test_the_create_of_an_entity_known_before_has_no_lost_commit(store: SQLiteStore) -> None:
+    known = JournalEntry("k3", "human", "g-per", "ledger", "customers",
+                         {"properties": {"name": "per-1"}, "values": {"name": "per-1"}})
+    assert lost_commit(store, known) == []
+
+
+def test_what_the_journal_leaves_out_is_what_the_entity_and_the_values_sent_hold(
+        store: SQLiteStore) -> None:
+    """An entity with more than was sent, made of two records that each held less."""
+    entity = {"name": "per-1", "email": "a@x.no", "phone": "1"}
+    entry = JournalEntry("k4", "human", "g-per", "ledger", "customers", {
+        "properties": {}, "values": {"name": "per-1", "email": "a@x.no"}, "entity": entity,
+        "read": [["erp", "Contacts", "C1", {"name": "per-1", "email": "a@x.no"}],
+                 ["crm", "contact", "P1", {"name": "per-1", "phone": "1"}]]})
+    values, links = lost_links(lost_commit(store, entry))
+    assert values == entity
+    assert {s: link.values for s, link in links.items()} == {
+        "erp": {"name": "per-1", "email": "a@x.no"}, "crm": {"name": "per-1", "phone": "1"}}
+
+
+def test_a_lost_commit_is_what_the_create_journalled_of_it(store: SQLiteStore) -> None:
+    """What ``made_of`` journals, ``lost_commit`` reads back: the plan's values and links."""
+    values = {"name": "per-1", "email": "a@x.no"}
+    plan = Plan("human", "g-per", dict(values), is_new=True, links=[
+        Link("human", "g-per", "erp", "Contacts", "C1", "h1", {**values, "city": None})])
+    payload = {"properties": {}, "values": values, **made_of(plan, values)}
+    assert payload["read"] == [["erp", "Contacts", "C1"]] and "entity" not in payload
+    back, links = lost_links(lost_commit(store, JournalEntry(
+        "k5", "human", "g-per", "ledger", "customers", payload)))
+    assert back == values
+    assert [(lk.datatype, lk.external_id, lk.values) for lk in links.values()] == [
+        ("Contacts", "C1", values)]
+    assert made_of(attrs.evolve(plan, is_new=False), values) == {}
+    fuller = {**values, "phone": "1"}
+    more = made_of(attrs.evolve(plan, values=fuller), values)
+    assert more == {"read": [["erp", "Contacts", "C1", values]], "entity": fuller}

@@ -39,6 +39,7 @@ from systems import SharedClock
 from topology import (
     CARRIERS,
     GLOBAL_TYPES,
+    LEDGER,
     SYSTEMS,
     carried,
     make_connectors,
@@ -49,6 +50,7 @@ from topology import (
 )
 
 from talk_core.errors import RecordError, TransientError
+from talk_core.model import Entity
 from talk_core.sync.engine import Sync
 from talk_core.sync.result import RunResult
 from talk_core.testing import InMemoryConnector
@@ -1102,19 +1104,16 @@ def test_a_company_made_in_the_erp_just_before_a_crash_and_turned_person_since_l
         settled(again, conns)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the merge takes the contact as a first reading, whose empty values are no news: the "
-    "reading the create was made from is superseded, and the recovered link also holds "
-    "what the ledger gives a new record, so it cannot tell an edit by itself"))
 def test_fields_cleared_in_the_erp_after_a_crashed_create_are_cleared_in_the_ledger(
         tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
     """What talk wrote from a record is what that record held: emptied since, it is news.
 
     The run that carried the erp contact to the ledger crashed right after
     the ledger stored the customer, so the contact was never linked.
-    Recovery links the customer as talk wrote it; the contact, read again
-    with its e-mail and town cleared, is compared with that, not taken as
-    a first reading whose empty values are no news.
+    Recovery links the customer as talk wrote it, and the contact as it
+    read when talk wrote from it; the contact, read again with its e-mail
+    and town cleared, is compared with that, not taken as a first reading
+    whose empty values are no news.
     """
     ledger, erp = conns["ledger"], conns["erp"]
     contact = erp.put("Contacts", {"FullName": "per-1", "Mail": "a@x.no", "Town": "Oslo"})
@@ -1131,6 +1130,44 @@ def test_fields_cleared_in_the_erp_after_a_crashed_create_are_cleared_in_the_led
         assert (customer["name"], customer.get("email"), customer.get("city")) == (
             "per-1", None, None)
         settled(again, conns)
+
+
+class CityGiving(InMemoryConnector):
+    """A ledger that gives a new customer a city where talk sends none, as its own default."""
+
+    def create(self, datatype: str, properties: dict[str, Any], *, key: str) -> Entity:
+        if datatype == "customers" and not properties.get("city"):
+            properties = {**properties, "city": "Oslo"}
+        return super().create(datatype, properties, key=key)
+
+
+def test_what_the_ledger_gives_a_record_talk_created_is_no_edit_after_a_crashed_create(
+        tmp_path: Path, clock: SharedClock) -> None:
+    """Only what the contact held when talk wrote from it is compared with, not the ledger's.
+
+    The ledger fills in a city the contact never had; the run that made the
+    customer crashed before its commit, and the contact's e-mail is cleared
+    since. The rerun clears the e-mail, as after a clean run, and leaves the
+    ledger's own city: the contact's empty town is what it always held.
+    """
+    erp = make_connectors(clock)["erp"]
+    ledger = CityGiving(LEDGER.datatypes, page_size=2, id_prefix="L", clock=clock)
+    conns: dict[str, InMemoryConnector] = {"ledger": ledger, "erp": erp}
+    contact = erp.put("Contacts", {"FullName": "per-1", "Mail": "a@x.no"})
+    ledger.crash_after_next("create")
+    run_crashing(tmp_path, conns, clock)
+    erp.edit("Contacts", contact.id, Mail=None)
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        dry = again.run(dry_run=True)
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert planned_writes(dry) == planned_writes(result) == {
+            ("ledger", "customers", "update"): 1}
+        _, customer = only(ledger, "customers")
+        assert (customer["name"], customer.get("email"), customer["city"]) == (
+            "per-1", None, "Oslo")
+        assert_no_duplicates(again, conns)
+        assert_quiet(again, conns)
 
 
 def test_a_person_made_for_a_company_deleted_in_the_erp_meanwhile_keeps_it(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from talk_core.globaltypes import GlobalType
 from talk_core.ids import new_global_id
@@ -155,7 +156,8 @@ class Executor:
                     (link.system for link in self.store.links_of(gt, gid))))
                 return None
             entry = JournalEntry(new_global_id(), gt, gid, action.system, datatype,
-                                 {"properties": payload, "values": action.values}, now)
+                                 {"properties": payload, "values": action.values,
+                                  **made_of(plan, action.values)}, now)
             return Write(action, datatype, ident, payload, entry)
         except Misplaced as exc:
             if isinstance(action, Create):  # it has no place there: nothing to make
@@ -178,3 +180,37 @@ class Executor:
         parent_gt = gtype.property(gtype.parent).references[0]
         return self.store.link_for(parent_gt, action.values[gtype.parent],
                                    action.system) is not None
+
+
+def made_of(plan: Plan, sent: dict[str, Any]) -> dict[str, Any]:
+    """What the commit of a new entity's create stores besides the create's link.
+
+    Journalled with the create, so that recovery can stage it where a crash
+    lost that commit (``recovery.lost_commit``): the entity's values
+    (``entity``) and, per record read that it was made of, what its link
+    would have held (``read``: system, datatype, id and the values). Without
+    them the next reading of such a record is a first reading again, whose
+    empty values are no news, and a field cleared there since the crash
+    would never be cleared where talk had written it. An entity known
+    before has its values and links stored already.
+
+    Every create of an initial sync carries this, so it is kept small: most
+    entities are made of one record and sent whole, so ``entity`` is left
+    out where it is the values sent (``sent``) and a record's values where
+    they are the entity's. A link reads an empty value and an absent one
+    alike, so empty ones are left out too (a null anywhere in a batch's
+    journal also costs its JSON the slow encoder, ``serialize.dumps``).
+    """
+    entity = plan.values
+    if not plan.is_new or entity is None:
+        return {}
+    read: list[list[Any]] = []
+    for link in plan.links:
+        record: list[Any] = [link.system, link.datatype, link.external_id]
+        values = link.values
+        if values != entity:
+            values = {k: v for k, v in values.items() if v is not None}
+            if values != entity:
+                record.append(values)
+        read.append(record)
+    return {"read": read} if entity == sent else {"read": read, "entity": entity}

@@ -28,7 +28,7 @@ from talk_core.sync.context import RunContext
 from talk_core.sync.match import key_values
 from talk_core.sync.placement import ParentPlacement
 from talk_core.sync.plan import Delete, DeletePolicy, Observation, Plan, plan_group
-from talk_core.sync.records import ORPHANED, created_hashes, still_owned
+from talk_core.sync.records import ORPHANED, created_hashes, lost_links, still_owned
 from talk_core.sync.references import References, Unresolved
 from talk_core.sync.waiting import PARENT
 
@@ -142,6 +142,9 @@ class Merge:
             seqs.append(row.seq)
             if row.kind == "read":
                 latest[row.system] = row
+        stored = current
+        if current is None:
+            current = _lost_commit(rows, latest, by_system)
         observations = []
         first_new = current is None
         deferred: list[int] = []
@@ -190,6 +193,8 @@ class Merge:
         referenced = None
         if catalog.settings.deletes is DeletePolicy.PROPAGATE and any(
                 o.deleted for o in observations):
+            # only stored links: every reading that waits was read before a lost
+            # commit's would have been stored, so none is newer than they are
             deleting = {o.system for o in observations if o.deleted}
             referenced = newly_referenced(
                 self.store, catalog, self.refs,
@@ -201,6 +206,8 @@ class Merge:
             accept=self.accept, parent_in=self.placement, referenced=referenced,
         )
         plan.links.extend(own)
+        if stored is None and current is not None:
+            plan.is_new = plan.changed = True  # a lost commit's entity, stored at last
         if current is not None:
             known = current
         else:
@@ -232,6 +239,31 @@ class Merge:
             self.store.stage([InboxRow(gt, mark.system, mark.datatype, mark.external_id,
                                        latest.payload)])
         return None
+
+
+def _lost_commit(rows: list[InboxRow], latest: dict[str, InboxRow],
+                 by_system: dict[str, Link]) -> dict[str, Any] | None:
+    """The values of a new entity whose commit a crash lost, if ``rows`` hold them.
+
+    Recovery stages what that commit would have stored (``recovery.lost_commit``):
+    the entity's values, taken as its stored values, and the links of the
+    records read that it was made of, put into ``by_system``, so that each
+    record's reading now is compared with what it held when talk wrote from
+    it. Only for records read in this merge and linked nowhere since: their
+    readings, waiting since the crash or read again after it, are what the
+    commit would have consumed. None where no such record is read.
+    """
+    values, lost = lost_links(rows)
+    if values is None:
+        return None
+    found = {system: link for system, link in lost.items()
+             if system not in by_system and system in latest
+             and (latest[system].datatype, latest[system].external_id)
+             == (link.datatype, link.external_id)}
+    if not found:
+        return None
+    by_system.update(found)
+    return values
 
 
 def newly_referenced(store: StateStore, catalog: Catalog, refs: References,

@@ -7,18 +7,21 @@ make one from an ``Entity`` through a ``Mapping``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from talk_core.mapping import Mapping, value_hash
-from talk_core.model import DataType, Entity
+from talk_core.model import DataType, Entity, Link
 from talk_core.staged import StagedRecord
 from talk_core.store.base import InboxRow
 
-__all__ = ["ORPHANED", "StagedRecord", "created_hashes", "orphan_row", "project", "read_row",
-           "still_owned", "tombstone_row"]
+__all__ = ["LOST", "ORPHANED", "StagedRecord", "created_hashes", "lost_links", "lost_rows",
+           "orphan_row", "project", "read_row", "still_owned", "tombstone_row"]
 
 #: ``InboxRow.kind`` of the mark that a reading's owner was deleted (see ``orphan_row``).
 ORPHANED = "orphaned"
+#: ``InboxRow.kind`` of what a crash lost the commit of (see ``lost_rows``).
+LOST = "lost"
 
 
 def project(
@@ -59,6 +62,38 @@ def still_owned(mark: InboxRow, reading: InboxRow | None) -> bool:
     if not gone or record is None or record.deleted or record.values is None:
         return False
     return all(str(record.values.get(prop)) == ext for prop, ext in gone.items())
+
+
+def lost_rows(global_type: str, global_id: str, values: dict[str, Any],
+              read: Iterable[Link]) -> list[InboxRow]:
+    """A new entity whose commit a crash lost, staged for its merge (``lost_links``).
+
+    One row holds the entity's values (it names no system); one per record
+    read that the entity was made of holds what that commit would have
+    linked it with: what the record held.
+    """
+    rows = [InboxRow(global_type, "", "", "", StagedRecord(dict(values)), kind=LOST,
+                     global_id=global_id)]
+    rows.extend(InboxRow(global_type, link.system, link.datatype, link.external_id,
+                         StagedRecord(dict(link.values), link.hash), kind=LOST,
+                         global_id=global_id) for link in read)
+    return rows
+
+
+def lost_links(rows: Iterable[InboxRow]) -> tuple[dict[str, Any] | None, dict[str, Link]]:
+    """The entity's values and the links per system that ``lost_rows`` staged among ``rows``."""
+    values: dict[str, Any] | None = None
+    links: dict[str, Link] = {}
+    for row in rows:
+        if row.kind != LOST or row.payload is None or row.global_id is None:
+            continue
+        held = row.payload.values or {}
+        if not row.system:
+            values = held
+        else:
+            links[row.system] = Link(row.global_type, row.global_id, row.system, row.datatype,
+                                     row.external_id, row.payload.hash, held)
+    return values, links
 
 
 def created_hashes(rows: list[InboxRow]) -> dict[tuple[str, str], str | None]:

@@ -28,7 +28,11 @@ found, with the found record's hash, the edit would be taken for the echo
 of talk's own write and lost; linked as written, the next read sees it as
 a change of that system, like any edit made after a sync. Whether a field
 talk did not send holds an edit or the system's default, the record's
-times tell (``Entity.changed_since_made``).
+times tell (``Entity.changed_since_made``). The same holds for the records
+read that a new entity was made of: their links, with what they held when
+talk wrote from them, are staged for the entity's merge (``lost_commit``),
+so a field emptied in one of them since is an edit, not a first reading's
+empty value, which is no news.
 
 A dry run settles the journal the same way, asking the systems (reads
 only) inside its rolled-back transaction, so it plans what the run after
@@ -49,7 +53,7 @@ from talk_core.sync.commit import STOPS, Outcome, UnitOfWork
 from talk_core.sync.context import InFlight, RunContext
 from talk_core.sync.merge import newly_referenced
 from talk_core.sync.plan import DELETED, NEWER_REFERENCE, Plan
-from talk_core.sync.records import project, read_row
+from talk_core.sync.records import lost_rows, project, read_row
 from talk_core.sync.translate import Translator
 from talk_core.system import SystemSpec
 
@@ -146,6 +150,31 @@ def _written_properties(spec: SystemSpec, dt: DataType, found: dict[str, Any],
         elif changed:
             properties[name] = None  # empty as talk left it: what it holds now is an edit
     return properties
+
+
+def lost_commit(store: StateStore, entry: JournalEntry) -> list[InboxRow]:
+    """The new entity a crash lost the commit of, staged for its merge (``lost_rows``).
+
+    The create of a new entity is journalled with the entity's values and
+    the links of the records read that it was made of (``execute.made_of``):
+    each holds what its record held when talk wrote from it. The merge
+    takes them as the entity's stored values and those records' links
+    (``Merge``), so the next reading of such a record is compared with what
+    it held, as after any sync: a field emptied there since is an edit,
+    carried to where talk wrote it, where as a first reading its empty
+    values would be no news. Only what the record held is compared with,
+    never what the target system gave its new record, so no default of the
+    target is taken for an edit. Nothing is staged for an entity that has
+    values already: a later merge took that commit's place.
+    """
+    payload = entry.payload
+    gt, gid = entry.global_type, entry.global_id
+    if "read" not in payload or store.get_globals(gt, [gid]):
+        return []
+    entity = payload.get("entity", payload.get("values", {}))
+    return lost_rows(gt, gid, entity, [
+        Link(gt, gid, system, datatype, external_id, None, held[0] if held else entity)
+        for system, datatype, external_id, *held in payload["read"]])
 
 
 def _taken(store: StateStore, entry: JournalEntry, external_id: str) -> bool:
@@ -274,6 +303,7 @@ class Recovery:
             outcome.found = found  # its other facets are those it has now
             # the create did happen: the letter its lost answer left is settled
             outcome.settled.add(system)
+            outcome.staged.extend(lost_commit(self.store, entry))
         else:
             outcome.staged.append(InboxRow(gt, system, entry.datatype, "", kind="reshare",
                                            global_id=gid))

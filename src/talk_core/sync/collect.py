@@ -177,7 +177,7 @@ def collect(c: Collector, instance: SystemInstance, datatype: DataType,
     c.ctx.progress("read", system=system, datatype=name)
     pending = _Pending(c, system, name, full)
     deleting = c.in_flight.deleting
-    clear_read = c.letters.clear_read
+    clear_read = c.letters.clear_read if c.letters.any_read() else None
     staged_before = c.staged_before
     unreadable_page = False
     for page in instance.connector.read(name, cursor):
@@ -196,7 +196,8 @@ def collect(c: Collector, instance: SystemInstance, datatype: DataType,
         c.ctx.result.count(system, name, "read", len(entities))
         for entity in entities:
             eid = entity.id
-            clear_read(system, name, eid)
+            if clear_read is not None:
+                clear_read(system, name, eid)
             if entity.deleted:
                 for m in mappings:
                     linked = links[m.key].get(eid)

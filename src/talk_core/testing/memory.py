@@ -291,6 +291,8 @@ class InMemoryConnector:
         page_size = self.page_size
         seq_of, rows, tombstones = table.seq_of, table.rows, table.tombstones
         project = self._project
+        # a record without lines or an updated field is answered as a plain copy here
+        plain = not table.children and not table.updated_field
         while True:
             self._inject("read_page", name)
             seqs, ids = table.log_seqs, table.log_ids
@@ -310,8 +312,9 @@ class InMemoryConnector:
                 if row is None:
                     append(Entity(eid, {}, tombstones[eid], True))
                 else:
-                    append(Entity(eid, project(table, eid, row), row.updated, False,
-                                  row.created))
+                    props = (row.props.copy() if plain and not row.nested
+                             else project(table, eid, row))
+                    append(Entity(eid, props, row.updated, False, row.created))
             self.stats["read_visited"] += i - start
             if not entities:
                 return

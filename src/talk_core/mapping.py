@@ -371,15 +371,18 @@ class Mapping:
     #: ``talk docs`` to say so; empty when every instance syncs it. The connector
     #: leaves the mapping out of an instance without the option itself.
     opt_in: str = ""
-    # Worked out once: every record read or written passes through these.
-    _reads: tuple[tuple[str, str, Callable[[Any], Any], bool], ...] = attrs.field(
+    # Worked out once: every record read or written passes through these. A
+    # read's converter is None where it is the identity: a value taken as it is.
+    _reads: tuple[tuple[str, str, Callable[[Any], Any] | None, bool], ...] = attrs.field(
         init=False, repr=False, eq=False)
     _sends: dict[tuple[int, bool], tuple[DataType, tuple[PropertyMapping, ...]]] = attrs.field(
         init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_reads", tuple(
-            (pm.system, pm.global_, pm.converter.to_global, pm.converter.constant)
+            (pm.system, pm.global_,
+             None if pm.converter.to_global is _same else pm.converter.to_global,
+             pm.converter.constant)
             for pm in self.properties if pm.reads
         ))
         object.__setattr__(self, "_sends", {})
@@ -406,6 +409,9 @@ class Mapping:
                 raw = entity.id if system == id_field else None
             if (raw is None or raw == "") and not fixed:
                 values[global_] = None
+                continue
+            if convert is None:
+                values[global_] = raw
                 continue
             try:
                 values[global_] = convert(raw)
@@ -523,12 +529,14 @@ def value_hash(values: dict[str, Any]) -> str:
     bits, non-text keys in nested values) is hashed from ``repr`` instead.
     """
     try:
-        text = orjson.dumps(values, default=repr, option=_HASH_OPTIONS)
+        text = _dumps(values, default=repr, option=_HASH_OPTIONS)
     except TypeError:
         text = repr(sorted(values.items())).encode()
-    return hashlib.blake2b(text, digest_size=12).hexdigest()
+    return _blake2b(text, digest_size=12).hexdigest()
 
 
+_dumps = orjson.dumps
+_blake2b = hashlib.blake2b
 _HASH_OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
                  | orjson.OPT_PASSTHROUGH_SUBCLASS)
 

@@ -18,7 +18,7 @@ from typing import Any
 from talk_core.connector import Reject
 from talk_core.errors import CircuitBroken
 from talk_core.globaltypes import GlobalType
-from talk_core.mapping import ConversionError, Mapping
+from talk_core.mapping import ConversionError, Mapping, value_hash
 from talk_core.model import DataType, Entity, Link, ReadMode
 from talk_core.store.base import DeadLetter, InboxRow
 from talk_core.sync.catalog import Catalog
@@ -173,69 +173,72 @@ def collect(c: Collector, instance: SystemInstance, datatype: DataType,
         with store.transaction():
             store.seen_reset(instance.name, datatype.name)
     listed = 0
-    c.ctx.progress("read", system=instance.name, datatype=datatype.name)
-    pending = _Pending(c, instance.name, datatype.name, full)
+    system, name = instance.name, datatype.name
+    c.ctx.progress("read", system=system, datatype=name)
+    pending = _Pending(c, system, name, full)
     deleting = c.in_flight.deleting
+    clear_read = c.letters.clear_read if c.letters.any_read() else None
+    staged_before = c.staged_before
     unreadable_page = False
-    for page in instance.connector.read(datatype.name, cursor):
+    for page in instance.connector.read(name, cursor):
         if page.listing and not full and not pending.listing:
             # every live record is listed this time: what is linked and not listed is gone
             with store.transaction():
-                store.seen_reset(instance.name, datatype.name)
+                store.seen_reset(system, name)
             pending.listing = True
-        ids = [e.id for e in page.entities]
-        links = {
-            m.key: store.link_ids(instance.name, datatype.name, m.global_type, ids)
-            for m in mappings
-        }
+        entities = page.entities
+        ids = [e.id for e in entities]
+        links = {m.key: store.link_ids(system, name, m.global_type, ids) for m in mappings}
+        # what every record of the page is taken through, looked up once a page
+        facets = [(m, m.when, links[m.key]) for m in mappings]
         rows = pending.rows
         live: list[str] = []
-        c.ctx.result.count(instance.name, datatype.name, "read", len(page.entities))
-        for entity in page.entities:
-            c.letters.clear_read(instance.name, datatype.name, entity.id)
+        c.ctx.result.count(system, name, "read", len(entities))
+        for entity in entities:
+            eid = entity.id
+            if clear_read is not None:
+                clear_read(system, name, eid)
             if entity.deleted:
                 for m in mappings:
-                    linked = links[m.key].get(entity.id)
+                    linked = links[m.key].get(eid)
                     if linked is not None:
-                        row = tombstone_row(m.global_type, instance.name, datatype.name,
-                                            entity.id)
+                        row = tombstone_row(m.global_type, system, name, eid)
                         row.global_id = linked[0]
                         rows.append(row)
-                if not any(entity.id in links[m.key] for m in mappings):
-                    pending.gone.append(entity.id)
+                if not any(eid in links[m.key] for m in mappings):
+                    pending.gone.append(eid)
                 continue
-            live.append(entity.id)
-            if deleting and (instance.name, datatype.name, entity.id) in deleting:
+            live.append(eid)
+            if deleting and (system, name, eid) in deleting:
                 continue  # its delete waits in the journal: what it holds is no news
             staged: list[InboxRow] = []
             failed: list[DeadLetter] = []
-            for m in mappings:
-                if not m.accepts(entity):
-                    left = links[m.key].get(entity.id)
+            for m, when, facet_links in facets:
+                if when is not None and not when(entity):
+                    left = facet_links.get(eid)
                     if left is not None:
                         # the record left this facet (a company customer turned person,
                         # an address cleared): for this global type it is gone
-                        row = tombstone_row(m.global_type, instance.name, datatype.name,
-                                            entity.id)
+                        row = tombstone_row(m.global_type, system, name, eid)
                         row.global_id = left[0]
                         staged.append(row)
-                    elif c.staged_before:
+                    elif staged_before:
                         # a reading of that facet an earlier run left unmerged is stale
-                        pending.left.append((m.global_type, entity.id))
+                        pending.left.append((m.global_type, eid))
                     continue
                 try:
-                    values, digest = project(m, datatype, entity)
+                    values = m.to_global(entity, datatype)
                 except ConversionError as exc:
-                    failed.append(conversion_letter(c.ctx.now(), instance.name, datatype.name,
-                                                    m, entity, exc))
+                    failed.append(conversion_letter(c.ctx.now(), system, name, m, entity, exc))
                     continue
-                link = links[m.key].get(entity.id)
+                digest = value_hash(values)  # as ``project`` would, without its call
+                link = facet_links.get(eid)
                 if link is not None and link[1] == digest:
-                    if c.staged_before:
+                    if staged_before:
                         # a reading (or tombstone) an earlier run left unmerged is older
-                        pending.back.append((m.global_type, entity.id))
+                        pending.back.append((m.global_type, eid))
                     continue
-                row = read_row(m, instance.name, datatype, entity, values, digest)
+                row = read_row(m, system, datatype, entity, values, digest)
                 if link is not None:
                     row.global_id = link[0]
                 if history:
@@ -247,9 +250,9 @@ def collect(c: Collector, instance: SystemInstance, datatype: DataType,
             broken = unencodable(entity.properties)
             if broken is not None:
                 pending.letters.append(DeadLetter(
-                    system=instance.name, datatype=datatype.name, external_id=entity.id,
+                    system=system, datatype=name, external_id=eid,
                     global_type=mappings[0].global_type, direction="read",
-                    error=f"{instance.name} {datatype.name} {entity.id}: {broken}; it cannot "
+                    error=f"{system} {name} {eid}: {broken}; it cannot "
                     "be stored or sent",
                     next_attempt=None,
                 ))

@@ -77,6 +77,14 @@ class Letters:
         self._write.discard((system, global_type, global_id))
         self.store.clear_dead_letters_for(system, global_type, global_id)
 
+    def any_read(self) -> bool:
+        """Whether the run knows of a read letter: only then need a record read clear one.
+
+        Read letters are learnt in ``load`` only, so an answer of False holds
+        for the rest of the run.
+        """
+        return bool(self._read)
+
     def clear_read(self, system: str, datatype: str, external_id: str) -> None:
         if not self._read:
             return

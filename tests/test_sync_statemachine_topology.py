@@ -1277,3 +1277,100 @@ def test_a_product_kept_by_a_newer_reference_in_a_crashed_run_stays_one_product(
         assert sorted(r["code"] for r in ledger.records("items").values()) == ["sku-1", "sku-2"]
         assert sorted(r["Code"] for r in erp.records("Items").values()) == ["sku-1", "sku-2"]
         settled(again, conns)
+
+
+def test_a_company_made_again_for_a_newer_quote_in_a_crashed_run_keeps_one_address(
+        tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """The address of a company made again after a crash is its own, not an ambiguity.
+
+    The ledger's company turned person, and the erp made a quote for its
+    account meanwhile: the newer reference keeps the organisation, made
+    again in the ledger as a new company, and the run crashed right after
+    the ledger stored it. Recovery links it and stages its address, which
+    the rerun reads as well: both are the one new location, beside the
+    person's old address that is being deleted and has the same owner and
+    kind.
+    """
+    ledger, erp = conns["ledger"], conns["erp"]
+    acme = ledger.put("customers", {**ACME, "street": None})
+    with make_sync(tmp_path / "state.db", conns, clock) as before:
+        before.run()
+    account, _ = only(erp, "Accounts")
+    ledger.edit("customers", acme.id, type="person")
+    erp.put("Quotations", {"OrderAccount": account, "QuotationNumber": "Q-2",
+                           "Currency": "EUR"})
+    ledger.crash_after_next("create", datatype="customers")
+    run_crashing(tmp_path, conns, clock)
+    assert ledger.count("customers") == 2
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        dry = again.run(dry_run=True)
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert planned_writes(dry) == planned_writes(result)
+        companies = [r for r in ledger.records("customers").values() if r["type"] == "company"]
+        assert [r["name"] for r in companies] == ["org-1"]
+        _, address = only(erp, "Addresses")
+        assert address["Account"] == account
+        settled(again, conns)
+
+
+def test_a_company_back_from_person_after_a_crash_gets_its_address_on_its_new_account(
+        tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """A facet back in its record after a crash is a new entity where its owner went.
+
+    The ledger's company turned person: the run that carried it deleted the
+    account, then crashed (right after the ledger stored a person new in
+    the erp) before the address's turn, so the address's tombstone waited
+    unmerged. The customer is a company again by the rerun and reads as its
+    address's link holds it, but the organisation that link names was
+    deleted: the old address goes with its account, and the company's
+    address is made again on the account made for it.
+    """
+    ledger, erp = conns["ledger"], conns["erp"]
+    acme = ledger.put("customers", ACME)
+    with make_sync(tmp_path / "state.db", conns, clock) as before:
+        before.run()
+    account, _ = only(erp, "Accounts")
+    ledger.edit("customers", acme.id, type="person", street=None)
+    erp.put("Contacts", {"FullName": "per-2", "Mail": "b@y.com"})
+    ledger.crash_after_next("create", datatype="customers")
+    run_crashing(tmp_path, conns, clock)
+    assert erp.count("Accounts") == 0 and erp.count("Addresses") == 1
+    ledger.edit("customers", acme.id, type="company", street="Torget 3")
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        dry = again.run(dry_run=True)
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert planned_writes(dry) == planned_writes(result)
+        made, _ = only(erp, "Accounts")
+        _, address = only(erp, "Addresses")
+        assert made != account and address["Account"] == made
+        assert address["AddressLine1"] == "Torget 3"
+        settled(again, conns)
+
+
+def test_an_erp_account_deleted_after_a_crashed_create_leaves_the_ledger_too(
+        tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """The company made of an account deleted since goes, its own address no reference.
+
+    The run that carried the account to the ledger crashed right after the
+    ledger stored the customer; the account is deleted before the rerun.
+    Recovery links the customer and stages its address, a facet of the
+    same record naming the record itself: that is no newer reference
+    keeping the organisation, which goes from the ledger as well.
+    """
+    ledger, erp = conns["ledger"], conns["erp"]
+    account = erp.put("Accounts", {"Name": "org-1", "Email": "a@x.no"})
+    ledger.crash_after_next("create")
+    run_crashing(tmp_path, conns, clock)
+    assert ledger.count("customers") == 1
+    erp.remove("Accounts", account.id)
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        dry = again.run(dry_run=True)
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert planned_writes(dry) == planned_writes(result) == {
+            ("ledger", "customers", "delete"): 1}
+        assert ledger.count("customers") == 0 and erp.count("Accounts") == 0
+        assert [c for c in again.store.conflicts() if c.property == "(deleted)"] == []
+        settled(again, conns)

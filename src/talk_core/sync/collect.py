@@ -233,7 +233,8 @@ def collect(c: Collector, instance: SystemInstance, datatype: DataType,
                 if link is not None and link[1] == digest:
                     if c.staged_before:
                         # a reading (or tombstone) an earlier run left unmerged is older
-                        pending.back.append((m.global_type, entity.id))
+                        pending.back[(m.global_type, entity.id)] = read_row(
+                            m, instance.name, datatype, entity, values, digest)
                     continue
                 row = read_row(m, instance.name, datatype, entity, values, digest)
                 if link is not None:
@@ -347,8 +348,9 @@ class _Pending:
         self.gone: list[str] = []
         #: (global type, id): facets records left before they were ever linked
         self.left: list[tuple[str, str]] = []
-        #: (global type, id): linked facets records are in, as their link holds them
-        self.back: list[tuple[str, str]] = []
+        #: (global type, id) -> the reading of a linked facet a record is in, as its
+        #: link holds it
+        self.back: dict[tuple[str, str], InboxRow] = {}
         self.cursor: str | None = None
         self.pages = 0
 
@@ -377,16 +379,21 @@ class _Pending:
                          and (r.global_type, r.external_id) in left]
                 store.inbox_delete(r.seq for r in stale if r.seq is not None)
                 self.rows.extend(self._orphans(stale))
+            returned: list[InboxRow] = []
             if self.back:
                 # a record read as its link holds it: a reading an earlier (crashed)
                 # run left unmerged is older, an edit undone since or the tombstone of
                 # a facet it is back in; merged, it would be taken for the record now
-                back = set(self.back)
                 stale = store.inbox_reads_until(self.c.staged_before, self.system,
-                                                self.datatype, [i for _gt, i in back])
-                store.inbox_delete(r.seq for r in stale if r.seq is not None
-                                   and (r.global_type, r.external_id) in back)
+                                                self.datatype, [i for _gt, i in self.back])
+                older = [r for r in stale if (r.global_type, r.external_id) in self.back]
+                returned = self._returned(older)
+                kept = {(r.global_type, r.external_id) for r in returned}
+                store.inbox_delete(r.seq for r in older if r.seq is not None
+                                   and (r.global_type, r.external_id) not in kept)
             store.stage(self._resolved(self._superseding(self.rows)))
+            if returned:
+                store.stage(returned)
             for letter in self.letters:
                 self.c.letters.add(letter)
             if self.full or self.listing:
@@ -395,7 +402,49 @@ class _Pending:
                 # a listing's cursor waits for the deletes it tells (see collect)
                 store.set_cursor(self.system, self.datatype, self.cursor)
         self.rows, self.letters, self.seen, self.gone, self.pages = [], [], [], [], 0
-        self.left, self.back = [], []
+        self.left, self.back = [], {}
+
+    def _returned(self, older: list[InboxRow]) -> list[InboxRow]:
+        """Readings of facets back in their records, whose tombstones must still be merged.
+
+        A facet's tombstone an earlier (crashed) run left unmerged is stale
+        where the record is back in the facet as its link holds it: the
+        entity lives on. Not where the link refers to a record that no
+        longer stands for what it names: the run that staged the tombstone
+        merged the owner's tombstone before it crashed (a customer's
+        organisation, deleted with its account), so the old entity hangs on
+        nothing. Its tombstone then goes on, deleting it everywhere, and the
+        record is read as a new entity of the facet (``Identify`` passes over
+        the link the tombstone drops), made again on the owner made anew.
+        """
+        returned: list[InboxRow] = []
+        for row in older:
+            key = (row.global_type, row.external_id)
+            if row.payload is None or not row.payload.deleted or key not in self.back \
+                    or not self._dangling(row.global_type, row.external_id):
+                continue
+            reading = self.back.pop(key)
+            returned.append(reading)
+        return returned
+
+    def _dangling(self, global_type: str, external_id: str) -> bool:
+        """Whether the facet's link names an entity its record's reference no longer is."""
+        store, catalog = self.c.store, self.c.catalog
+        link = store.get_link(self.system, self.datatype, external_id, global_type)
+        if link is None:
+            return False
+        refs = catalog.refs_of(self.system, self.datatype, global_type)
+        reading = self.back[(global_type, external_id)].payload
+        assert reading is not None and reading.values is not None
+        for prop, datatype in refs.items():
+            held, ext = link.values.get(prop), reading.values.get(prop)
+            if held in (None, "") or ext in (None, ""):
+                continue
+            now = store.find_link(self.system, datatype, str(ext),
+                                  self.c.refs.targets(global_type, prop))
+            if now is None or now.global_id != held:
+                return True
+        return False
 
     def _orphans(self, stale: list[InboxRow]) -> list[InboxRow]:
         """Tombstones for entities a stale reading was the only source of.

@@ -215,7 +215,9 @@ def newly_referenced(store: StateStore, catalog: Catalog, refs: References,
     global type after the other, and by the turn of a later one (a ledger
     customer's location, after the person naming the customer) the
     referring reading has been merged and left the inbox, while deleting
-    that facet would delete the record the earlier facet kept.
+    that facet would delete the record the earlier facet kept. A record's
+    other facet naming the record itself (an Invoiced customer's own
+    address) is no reference to it: the record is what is being deleted.
     """
     found: dict[str, str] = {}
     for link in links:
@@ -227,6 +229,8 @@ def newly_referenced(store: StateStore, catalog: Catalog, refs: References,
             for row in store.inbox_referrers(link.system, ref_gt, prop, [link.external_id]):
                 if row.datatype != ref_dt or row.payload is None or row.payload.deleted:
                     continue
+                if row.datatype == link.datatype and row.external_id == link.external_id:
+                    continue  # the record's own facet (its address) keeps nothing alive
                 held = store.get_link(link.system, row.datatype, row.external_id, ref_gt)
                 if held is not None and _same_reference(refs, held, prop, link):
                     continue

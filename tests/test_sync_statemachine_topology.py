@@ -406,6 +406,12 @@ class TopologyMachine(RuleBasedStateMachine):
         if ident is None:
             return
         was = customers[ident].get("type")
+        name = customers[ident].get("name")
+        if any(r.get("name") == name and r.get("type") not in (was, None)
+               for i, r in customers.items() if i != ident):
+            # a company kept for a newer reference was made again beside the person it
+            # was: turning that one back would make a second record of one name
+            return
         self._gone("ledger", "customers", ident, "organisation", "location", "human")
         if was == "company":
             self.conns["ledger"].edit("customers", ident, type="person", street=None)

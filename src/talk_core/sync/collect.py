@@ -387,10 +387,9 @@ class _Pending:
                 stale = store.inbox_reads_until(self.c.staged_before, self.system,
                                                 self.datatype, [i for _gt, i in self.back])
                 older = [r for r in stale if (r.global_type, r.external_id) in self.back]
-                returned = self._returned(older)
-                kept = {(r.global_type, r.external_id) for r in returned}
-                store.inbox_delete(r.seq for r in older if r.seq is not None
-                                   and (r.global_type, r.external_id) not in kept)
+                returned, kept = self._returned(older)
+                store.inbox_delete(r.seq for r in older
+                                   if r.seq is not None and r.seq not in kept)
             store.stage(self._resolved(self._superseding(self.rows)))
             if returned:
                 store.stage(returned)
@@ -404,7 +403,7 @@ class _Pending:
         self.rows, self.letters, self.seen, self.gone, self.pages = [], [], [], [], 0
         self.left, self.back = [], {}
 
-    def _returned(self, older: list[InboxRow]) -> list[InboxRow]:
+    def _returned(self, older: list[InboxRow]) -> tuple[list[InboxRow], set[int]]:
         """Readings of facets back in their records, whose tombstones must still be merged.
 
         A facet's tombstone an earlier (crashed) run left unmerged is stale
@@ -416,16 +415,18 @@ class _Pending:
         nothing. Its tombstone then goes on, deleting it everywhere, and the
         record is read as a new entity of the facet (``Identify`` passes over
         the link the tombstone drops), made again on the owner made anew.
+        Answers those readings and the seqs of the tombstones kept.
         """
-        returned: list[InboxRow] = []
+        returned: dict[tuple[str, str], InboxRow] = {}
+        kept: set[int] = set()
         for row in older:
             key = (row.global_type, row.external_id)
-            if row.payload is None or not row.payload.deleted or key not in self.back \
-                    or not self._dangling(row.global_type, row.external_id):
+            if row.seq is None or row.payload is None or not row.payload.deleted:
                 continue
-            reading = self.back.pop(key)
-            returned.append(reading)
-        return returned
+            if key in returned or self._dangling(row.global_type, row.external_id):
+                returned[key] = self.back[key]
+                kept.add(row.seq)
+        return list(returned.values()), kept
 
     def _dangling(self, global_type: str, external_id: str) -> bool:
         """Whether the facet's link names an entity its record's reference no longer is."""

@@ -1380,3 +1380,40 @@ def test_an_erp_account_deleted_after_a_crashed_create_leaves_the_ledger_too(
         assert ledger.count("customers") == 0 and erp.count("Accounts") == 0
         assert [c for c in again.store.conflicts() if c.property == "(deleted)"] == []
         settled(again, conns)
+
+
+def test_an_erp_quote_keeps_an_account_whose_ledger_copy_turned_person_after_a_crash(
+        tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """A newer reference keeps a never-linked first reading as it keeps a linked record.
+
+    The run that carried the erp account to the ledger crashed right after
+    the ledger stored the customer, so the account was never linked; the
+    customer is a person by the rerun, which deletes the organisation and,
+    with it, the account read as its first reading. But the erp's quote,
+    never synced either, refers to that account: as for a linked account,
+    the newer reference wins, the organisation is made again in the ledger
+    and the quote follows it.
+    """
+    ledger, erp = conns["ledger"], conns["erp"]
+    account = erp.put("Accounts", {"Name": "org-1"})
+    erp.put("Quotations", {"OrderAccount": account.id, "QuotationNumber": "Q-2",
+                           "Currency": "EUR"})
+    ledger.crash_after_next("create", datatype="customers")
+    run_crashing(tmp_path, conns, clock)
+    made, _ = only(ledger, "customers")
+    ledger.edit("customers", made, type="person", street=None)
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        dry = again.run(dry_run=True)
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert planned_writes(dry) == planned_writes(result)
+        assert account.id in erp.records("Accounts")
+        companies = {i: r for i, r in ledger.records("customers").items()
+                     if r["type"] == "company"}
+        assert [r["name"] for r in companies.values()] == ["org-1"]
+        _, quote = only(ledger, "invoices")
+        assert (quote["number"], quote["customer"] in companies) == ("Q-2", True)
+        kept = [c for c in again.store.conflicts() if c.property == "(deleted)"]
+        assert [(c.global_type, c.winner, c.policy) for c in kept] == [
+            ("organisation", "erp", "newer reference")]
+        settled(again, conns)

@@ -186,9 +186,15 @@ class Merge:
         if catalog.settings.deletes is DeletePolicy.PROPAGATE and any(
                 o.deleted for o in observations):
             deleting = {o.system for o in observations if o.deleted}
+            # the entity's first reading a crash left unlinked is its record there too
+            # (``plan_group`` deletes it with the entity): a record made since that
+            # refers to it keeps it as well
+            first = [Link(gt, gid, o.system, o.datatype, o.external_id, o.hash, o.values)
+                     for o in observations if not o.deleted and not o.adopted
+                     and o.system not in by_system and o.system not in deleting]
             referenced = newly_referenced(
                 self.store, catalog, self.refs,
-                [link for link in links if link.system not in deleting])
+                [link for link in links if link.system not in deleting] + first)
         plan = plan_group(
             global_type=gt, global_id=gid, current=current, links=by_system,
             observations=observations, targets=self.targets, resolver=catalog.resolver,

@@ -1417,3 +1417,29 @@ def test_an_erp_quote_keeps_an_account_whose_ledger_copy_turned_person_after_a_c
         assert [(c.global_type, c.winner, c.policy) for c in kept] == [
             ("organisation", "erp", "newer reference")]
         settled(again, conns)
+
+
+def test_an_erp_address_without_a_city_gets_its_accounts_after_a_failed_create(
+        sync: Sync, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """The account's city fills the address's missing one in the run the ledger gets it.
+
+    As when the ledger customer is made in the first run, but its create
+    failed then, so the address was linked alone first, holding no city:
+    the customer talk makes the next run holds the account's city in the
+    field its location reads too, and that fills what the address lacked.
+    """
+    ledger, erp = conns["ledger"], conns["erp"]
+    account = erp.put("Accounts", {"Name": "org-1", "Email": "a@x.no", "City": "Tromsø"})
+    erp.put("Addresses", {"Account": account.id, "Type": "invoice",
+                          "AddressLine1": "Torget 3", "City": ""})
+    ledger.fail_next("create", TransientError("timeout"))
+    assert len(sync.run().dead_letters) == 1
+    clock.advance(timedelta(days=1))
+    dry = sync.run(dry_run=True)
+    result = sync.run()
+    assert result.status == "done" and result.dead_letters == []
+    assert planned_writes(dry) == planned_writes(result)
+    _, customer = only(ledger, "customers")
+    assert (customer["city"], customer["street"]) == ("Tromsø", "Torget 3")
+    assert only(erp, "Addresses")[1]["City"] == "Tromsø"
+    settled(sync, conns)

@@ -179,6 +179,11 @@ class Merge:
                 adopted=adopted, defaults=mapping.defaults, ignored=catalog.ignored(gt, system),
             ))
         own = _own_records(gid, gt, held, current, observations, by_system)
+        known_before = current
+        lacking = _lacking(held, current) if own else {}
+        if lacking:
+            assert current is not None
+            current = {**current, **lacking}
         if current is None and not observations:
             self.store.inbox_delete([s for s in seqs if s not in deferred])
             return None
@@ -202,8 +207,10 @@ class Merge:
             accept=self.accept, parent_in=self.placement, referenced=referenced,
         )
         plan.links.extend(own)
-        if current is not None:
-            known = current
+        if lacking and not plan.deleted:
+            plan.changed = True  # the values the entity lacked are stored with it
+        if known_before is not None:
+            known = known_before
         else:
             known = next((o.values for o in observations if not o.adopted and not o.deleted), {})
         return Planned(plan, [s for s in seqs if s not in deferred], key_values(known, self.keys))
@@ -258,6 +265,23 @@ def _same_reference(refs: References, held: Link, prop: str, target: Link) -> bo
     except Unresolved:
         return False
     return bool(held.values.get(prop) == now[prop])
+
+
+def _lacking(held: list[Observation], current: dict[str, Any] | None) -> dict[str, Any]:
+    """What talk's own new record holds that the known entity never had.
+
+    An entity first linked with an empty value holds none for it (no news),
+    as an Exact address read without a city; the record talk then created
+    for a sibling facet (an Invoiced customer made of the account) holds the
+    account's city in the one field its location reads too. As for a new
+    entity, that fills what the entity lacks, whether the create came in
+    the entity's first run or a later one (after it failed once): kept
+    apart, the two systems would hold two cities for one address.
+    """
+    if current is None:
+        return {}
+    return {k: v for o in held for k, v in o.values.items()
+            if k not in current and not is_empty(v) and k not in o.ignored}
 
 
 def _own_records(gid: str, global_type: str, held: list[Observation],

@@ -1443,3 +1443,37 @@ def test_an_erp_address_without_a_city_gets_its_accounts_after_a_failed_create(
     assert (customer["city"], customer["street"]) == ("Tromsø", "Torget 3")
     assert only(erp, "Addresses")[1]["City"] == "Tromsø"
     settled(sync, conns)
+
+
+def test_a_company_back_after_a_crash_that_deleted_its_account_gets_its_address_again(
+        tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """An erp address on the account a crashed run deleted goes, and is made on the new one.
+
+    The ledger's company turned person: the run that carried it sent the
+    delete of its account and crashed right after the erp stored another
+    company, before either was settled. The customer is a company again by
+    the rerun, so the organisation lives on and is made again in the erp;
+    its address, read as its link holds it, still has its old copy there,
+    on the deleted account: that copy goes and the address is made again.
+    """
+    ledger, erp = conns["ledger"], conns["erp"]
+    acme = ledger.put("customers", ACME)
+    with make_sync(tmp_path / "state.db", conns, clock) as before:
+        before.run()
+    account, _ = only(erp, "Accounts")
+    ledger.edit("customers", acme.id, type="person", street=None)
+    ledger.put("customers", {"name": "org-2", "type": "company"})
+    erp.crash_after_next("create", datatype="Accounts")
+    run_crashing(tmp_path, conns, clock)
+    assert account not in erp.records("Accounts") and erp.count("Addresses") == 1
+    ledger.edit("customers", acme.id, type="company", street="Torget 3")
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        dry = again.run(dry_run=True)
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert planned_writes(dry) == planned_writes(result)
+        accounts = {r["Name"]: i for i, r in erp.records("Accounts").items()}
+        assert sorted(accounts) == ["org-1", "org-2"]
+        owners = {r["Account"]: r.get("AddressLine1") for r in erp.records("Addresses").values()}
+        assert owners.get(accounts["org-1"]) == "Torget 3" and account not in owners
+        settled(again, conns)

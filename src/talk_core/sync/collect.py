@@ -445,6 +445,32 @@ class _Pending:
                                   self.c.refs.targets(global_type, prop))
             if now is None or now.global_id != held:
                 return True
+        return self._owner_leaving(global_type, link)
+
+    def _owner_leaving(self, global_type: str, link: Link) -> bool:
+        """Whether a copy of the facet elsewhere refers to a record whose delete waits.
+
+        The crashed run sent the delete of the owner's record there (an erp
+        account) and died before the facet's turn: the copy (the account's
+        address) names a record that goes, while the owner lives on in the
+        record back in its facet and is made there again.
+        """
+        deleting = self.c.in_flight.deleting
+        if not deleting:
+            return False
+        store, catalog = self.c.store, self.c.catalog
+        for other in store.links_of(global_type, link.global_id):
+            if other.system == self.system:
+                continue
+            for prop in catalog.refs_of(other.system, other.datatype, global_type):
+                held = other.values.get(prop)
+                if held in (None, ""):
+                    continue
+                for target in self.c.refs.targets(global_type, prop):
+                    owner = store.link_for(target, str(held), other.system)
+                    if owner is not None and (other.system, owner.datatype,
+                                              owner.external_id) in deleting:
+                        return True
         return False
 
     def _orphans(self, stale: list[InboxRow]) -> list[InboxRow]:

@@ -1477,3 +1477,30 @@ def test_a_company_back_after_a_crash_that_deleted_its_account_gets_its_address_
         owners = {r["Account"]: r.get("AddressLine1") for r in erp.records("Addresses").values()}
         assert owners.get(accounts["org-1"]) == "Torget 3" and account not in owners
         settled(again, conns)
+
+
+def test_a_ledger_person_deleted_after_a_crashed_create_takes_its_contact_along(
+        tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """A deleted record's facet never linked goes with it, though another facet was linked.
+
+    The company turned person: the run that carried it deleted its account
+    and crashed right after the erp stored the contact made of the person,
+    so the person was never linked (its address still was). The customer
+    is deleted before the rerun: the contact recovery links goes too.
+    """
+    ledger, erp = conns["ledger"], conns["erp"]
+    acme = ledger.put("customers", ACME)
+    with make_sync(tmp_path / "state.db", conns, clock) as before:
+        before.run()
+    ledger.edit("customers", acme.id, type="person", street=None)
+    erp.crash_after_next("create", datatype="Contacts")
+    run_crashing(tmp_path, conns, clock)
+    assert erp.count("Contacts") == 1
+    ledger.remove("customers", acme.id)
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        dry = again.run(dry_run=True)
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert planned_writes(dry) == planned_writes(result)
+        assert erp.count("Contacts") == erp.count("Accounts") == erp.count("Addresses") == 0
+        settled(again, conns)

@@ -203,6 +203,11 @@ def collect(c: Collector, instance: SystemInstance, datatype: DataType,
                         rows.append(row)
                 if not any(entity.id in links[m.key] for m in mappings):
                     pending.gone.append(entity.id)
+                elif c.staged_before:
+                    # a facet never linked (a crash lost the commit that would have):
+                    # its reading is as stale as a facet's the record left
+                    pending.left.extend((m.global_type, entity.id) for m in mappings
+                                        if entity.id not in links[m.key])
                 continue
             live.append(entity.id)
             if deleting and (instance.name, datatype.name, entity.id) in deleting:

@@ -1504,3 +1504,31 @@ def test_a_ledger_person_deleted_after_a_crashed_create_takes_its_contact_along(
         assert planned_writes(dry) == planned_writes(result)
         assert erp.count("Contacts") == erp.count("Accounts") == erp.count("Addresses") == 0
         settled(again, conns)
+
+
+def test_a_company_back_from_person_after_a_crash_with_a_new_street_moves_its_address(
+        tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """As when the company comes back as its address's link holds it, with an edit too.
+
+    The address read changed names the organisation made anew, which the
+    erp's copy (whose account cannot be changed) cannot follow: the old
+    address goes with its account and the new one is made on the new one.
+    """
+    ledger, erp = conns["ledger"], conns["erp"]
+    acme = ledger.put("customers", ACME)
+    with make_sync(tmp_path / "state.db", conns, clock) as before:
+        before.run()
+    ledger.edit("customers", acme.id, type="person", street=None)
+    erp.put("Contacts", {"FullName": "per-2", "Mail": "b@y.com"})
+    ledger.crash_after_next("create", datatype="customers")
+    run_crashing(tmp_path, conns, clock)
+    ledger.edit("customers", acme.id, type="company", street="Kaigata 1")
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        dry = again.run(dry_run=True)
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert planned_writes(dry) == planned_writes(result)
+        made, _ = only(erp, "Accounts")
+        _, address = only(erp, "Addresses")
+        assert (address["Account"], address["AddressLine1"]) == (made, "Kaigata 1")
+        settled(again, conns)

@@ -244,6 +244,10 @@ def collect(c: Collector, instance: SystemInstance, datatype: DataType,
                 row = read_row(m, instance.name, datatype, entity, values, digest)
                 if link is not None:
                     row.global_id = link[0]
+                    if c.staged_before:
+                        # a changed reading of a facet whose tombstone an earlier run
+                        # may have left: decided with the ones back as their link holds
+                        pending.changed[(m.global_type, entity.id)] = row
                 if history:
                     assert row.payload is not None
                     row.payload.history = True
@@ -356,6 +360,8 @@ class _Pending:
         #: (global type, id) -> the reading of a linked facet a record is in, as its
         #: link holds it
         self.back: dict[tuple[str, str], InboxRow] = {}
+        #: the same for linked facets read changed (staged as ``rows`` too)
+        self.changed: dict[tuple[str, str], InboxRow] = {}
         self.cursor: str | None = None
         self.pages = 0
 
@@ -385,6 +391,23 @@ class _Pending:
                 store.inbox_delete(r.seq for r in stale if r.seq is not None)
                 self.rows.extend(self._orphans(stale))
             returned: list[InboxRow] = []
+            if self.changed:
+                # read changed where the owner went: as for one back as its link holds it
+                stale = store.inbox_reads_until(self.c.staged_before, self.system,
+                                                self.datatype, [i for _gt, i in self.changed])
+                older = [r for r in stale if (r.global_type, r.external_id) in self.changed]
+                moved, kept = self._returned(older, self.changed)
+                if moved:
+                    # staged as a new entity's reading, not as the old one's change
+                    ids = {id(r) for r in moved}
+                    self.rows = [r for r in self.rows if id(r) not in ids]
+                    for r in moved:
+                        r.global_id = None
+                    keys = {(r.global_type, r.external_id) for r in moved}
+                    store.inbox_delete(r.seq for r in older
+                                       if r.seq is not None and r.seq not in kept
+                                       and (r.global_type, r.external_id) in keys)
+                    returned.extend(moved)
             if self.back:
                 # a record read as its link holds it: a reading an earlier (crashed)
                 # run left unmerged is older, an edit undone since or the tombstone of
@@ -392,7 +415,8 @@ class _Pending:
                 stale = store.inbox_reads_until(self.c.staged_before, self.system,
                                                 self.datatype, [i for _gt, i in self.back])
                 older = [r for r in stale if (r.global_type, r.external_id) in self.back]
-                returned, kept = self._returned(older)
+                back, kept = self._returned(older, self.back)
+                returned.extend(back)
                 store.inbox_delete(r.seq for r in older
                                    if r.seq is not None and r.seq not in kept)
             store.stage(self._resolved(self._superseding(self.rows)))
@@ -406,9 +430,10 @@ class _Pending:
                 # a listing's cursor waits for the deletes it tells (see collect)
                 store.set_cursor(self.system, self.datatype, self.cursor)
         self.rows, self.letters, self.seen, self.gone, self.pages = [], [], [], [], 0
-        self.left, self.back = [], {}
+        self.left, self.back, self.changed = [], {}, {}
 
-    def _returned(self, older: list[InboxRow]) -> tuple[list[InboxRow], set[int]]:
+    def _returned(self, older: list[InboxRow], readings: dict[tuple[str, str], InboxRow]
+                  ) -> tuple[list[InboxRow], set[int]]:
         """Readings of facets back in their records, whose tombstones must still be merged.
 
         A facet's tombstone an earlier (crashed) run left unmerged is stale
@@ -420,7 +445,10 @@ class _Pending:
         nothing. Its tombstone then goes on, deleting it everywhere, and the
         record is read as a new entity of the facet (``Identify`` passes over
         the link the tombstone drops), made again on the owner made anew.
-        Answers those readings and the seqs of the tombstones kept.
+        The same holds for a facet read changed, whose reading would
+        otherwise be merged into the old entity (an erp address cannot move
+        to another account). Answers those of ``readings`` and the seqs of
+        the tombstones kept.
         """
         returned: dict[tuple[str, str], InboxRow] = {}
         kept: set[int] = set()
@@ -428,19 +456,20 @@ class _Pending:
             key = (row.global_type, row.external_id)
             if row.seq is None or row.payload is None or not row.payload.deleted:
                 continue
-            if key in returned or self._dangling(row.global_type, row.external_id):
-                returned[key] = self.back[key]
+            if key in returned or self._dangling(row.global_type, row.external_id,
+                                                 readings[key]):
+                returned[key] = readings[key]
                 kept.add(row.seq)
         return list(returned.values()), kept
 
-    def _dangling(self, global_type: str, external_id: str) -> bool:
+    def _dangling(self, global_type: str, external_id: str, row: InboxRow) -> bool:
         """Whether the facet's link names an entity its record's reference no longer is."""
         store, catalog = self.c.store, self.c.catalog
         link = store.get_link(self.system, self.datatype, external_id, global_type)
         if link is None:
             return False
         refs = catalog.refs_of(self.system, self.datatype, global_type)
-        reading = self.back[(global_type, external_id)].payload
+        reading = row.payload
         assert reading is not None and reading.values is not None
         for prop, datatype in refs.items():
             held, ext = link.values.get(prop), reading.values.get(prop)

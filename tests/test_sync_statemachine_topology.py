@@ -408,6 +408,12 @@ class TopologyMachine(RuleBasedStateMachine):
         if ident is None:
             return
         was = customers[ident].get("type")
+        name = customers[ident].get("name")
+        if any(r.get("name") == name and r.get("type") not in (was, None)
+               for i, r in customers.items() if i != ident):
+            # a company kept for a newer reference was made again beside the person it
+            # was: turning that one back would make a second record of one name
+            return
         self._gone("ledger", "customers", ident, "organisation", "location", "human")
         if was == "company":
             self.conns["ledger"].edit("customers", ident, type="person", street=None)
@@ -1371,4 +1377,253 @@ def test_a_product_kept_by_a_newer_reference_in_a_crashed_run_stays_one_product(
         assert planned_writes(dry) == planned_writes(result)
         assert sorted(r["code"] for r in ledger.records("items").values()) == ["sku-1", "sku-2"]
         assert sorted(r["Code"] for r in erp.records("Items").values()) == ["sku-1", "sku-2"]
+        settled(again, conns)
+
+
+def test_a_company_made_again_for_a_newer_quote_in_a_crashed_run_keeps_one_address(
+        tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """The address of a company made again after a crash is its own, not an ambiguity.
+
+    The ledger's company turned person, and the erp made a quote for its
+    account meanwhile: the newer reference keeps the organisation, made
+    again in the ledger as a new company, and the run crashed right after
+    the ledger stored it. Recovery links it and stages its address, which
+    the rerun reads as well: both are the one new location, beside the
+    person's old address that is being deleted and has the same owner and
+    kind.
+    """
+    ledger, erp = conns["ledger"], conns["erp"]
+    acme = ledger.put("customers", {**ACME, "street": None})
+    with make_sync(tmp_path / "state.db", conns, clock) as before:
+        before.run()
+    account, _ = only(erp, "Accounts")
+    ledger.edit("customers", acme.id, type="person")
+    erp.put("Quotations", {"OrderAccount": account, "QuotationNumber": "Q-2",
+                           "Currency": "EUR"})
+    ledger.crash_after_next("create", datatype="customers")
+    run_crashing(tmp_path, conns, clock)
+    assert ledger.count("customers") == 2
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        dry = again.run(dry_run=True)
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert planned_writes(dry) == planned_writes(result)
+        companies = [r for r in ledger.records("customers").values() if r["type"] == "company"]
+        assert [r["name"] for r in companies] == ["org-1"]
+        _, address = only(erp, "Addresses")
+        assert address["Account"] == account
+        settled(again, conns)
+
+
+def test_a_company_back_from_person_after_a_crash_gets_its_address_on_its_new_account(
+        tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """A facet back in its record after a crash is a new entity where its owner went.
+
+    The ledger's company turned person: the run that carried it deleted the
+    account, then crashed (right after the ledger stored a person new in
+    the erp) before the address's turn, so the address's tombstone waited
+    unmerged. The customer is a company again by the rerun and reads as its
+    address's link holds it, but the organisation that link names was
+    deleted: the old address goes with its account, and the company's
+    address is made again on the account made for it.
+    """
+    ledger, erp = conns["ledger"], conns["erp"]
+    acme = ledger.put("customers", ACME)
+    with make_sync(tmp_path / "state.db", conns, clock) as before:
+        before.run()
+    account, _ = only(erp, "Accounts")
+    ledger.edit("customers", acme.id, type="person", street=None)
+    erp.put("Contacts", {"FullName": "per-2", "Mail": "b@y.com"})
+    ledger.crash_after_next("create", datatype="customers")
+    run_crashing(tmp_path, conns, clock)
+    assert erp.count("Accounts") == 0 and erp.count("Addresses") == 1
+    ledger.edit("customers", acme.id, type="company", street="Torget 3")
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        dry = again.run(dry_run=True)
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert planned_writes(dry) == planned_writes(result)
+        made, _ = only(erp, "Accounts")
+        _, address = only(erp, "Addresses")
+        assert made != account and address["Account"] == made
+        assert address["AddressLine1"] == "Torget 3"
+        settled(again, conns)
+
+
+def test_an_erp_account_deleted_after_a_crashed_create_leaves_the_ledger_too(
+        tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """The company made of an account deleted since goes, its own address no reference.
+
+    The run that carried the account to the ledger crashed right after the
+    ledger stored the customer; the account is deleted before the rerun.
+    Recovery links the customer and stages its address, a facet of the
+    same record naming the record itself: that is no newer reference
+    keeping the organisation, which goes from the ledger as well.
+    """
+    ledger, erp = conns["ledger"], conns["erp"]
+    account = erp.put("Accounts", {"Name": "org-1", "Email": "a@x.no"})
+    ledger.crash_after_next("create")
+    run_crashing(tmp_path, conns, clock)
+    assert ledger.count("customers") == 1
+    erp.remove("Accounts", account.id)
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        dry = again.run(dry_run=True)
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert planned_writes(dry) == planned_writes(result) == {
+            ("ledger", "customers", "delete"): 1}
+        assert ledger.count("customers") == 0 and erp.count("Accounts") == 0
+        assert [c for c in again.store.conflicts() if c.property == "(deleted)"] == []
+        settled(again, conns)
+
+
+def test_an_erp_quote_keeps_an_account_whose_ledger_copy_turned_person_after_a_crash(
+        tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """A newer reference keeps a never-linked first reading as it keeps a linked record.
+
+    The run that carried the erp account to the ledger crashed right after
+    the ledger stored the customer, so the account was never linked; the
+    customer is a person by the rerun, which deletes the organisation and,
+    with it, the account read as its first reading. But the erp's quote,
+    never synced either, refers to that account: as for a linked account,
+    the newer reference wins, the organisation is made again in the ledger
+    and the quote follows it.
+    """
+    ledger, erp = conns["ledger"], conns["erp"]
+    account = erp.put("Accounts", {"Name": "org-1"})
+    erp.put("Quotations", {"OrderAccount": account.id, "QuotationNumber": "Q-2",
+                           "Currency": "EUR"})
+    ledger.crash_after_next("create", datatype="customers")
+    run_crashing(tmp_path, conns, clock)
+    made, _ = only(ledger, "customers")
+    ledger.edit("customers", made, type="person", street=None)
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        dry = again.run(dry_run=True)
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert planned_writes(dry) == planned_writes(result)
+        assert account.id in erp.records("Accounts")
+        companies = {i: r for i, r in ledger.records("customers").items()
+                     if r["type"] == "company"}
+        assert [r["name"] for r in companies.values()] == ["org-1"]
+        _, quote = only(ledger, "invoices")
+        assert (quote["number"], quote["customer"] in companies) == ("Q-2", True)
+        kept = [c for c in again.store.conflicts() if c.property == "(deleted)"]
+        assert [(c.global_type, c.winner, c.policy) for c in kept] == [
+            ("organisation", "erp", "newer reference")]
+        settled(again, conns)
+
+
+def test_an_erp_address_without_a_city_gets_its_accounts_after_a_failed_create(
+        sync: Sync, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """The account's city fills the address's missing one in the run the ledger gets it.
+
+    As when the ledger customer is made in the first run, but its create
+    failed then, so the address was linked alone first, holding no city:
+    the customer talk makes the next run holds the account's city in the
+    field its location reads too, and that fills what the address lacked.
+    """
+    ledger, erp = conns["ledger"], conns["erp"]
+    account = erp.put("Accounts", {"Name": "org-1", "Email": "a@x.no", "City": "Tromsø"})
+    erp.put("Addresses", {"Account": account.id, "Type": "invoice",
+                          "AddressLine1": "Torget 3", "City": ""})
+    ledger.fail_next("create", TransientError("timeout"))
+    assert len(sync.run().dead_letters) == 1
+    clock.advance(timedelta(days=1))
+    dry = sync.run(dry_run=True)
+    result = sync.run()
+    assert result.status == "done" and result.dead_letters == []
+    assert planned_writes(dry) == planned_writes(result)
+    _, customer = only(ledger, "customers")
+    assert (customer["city"], customer["street"]) == ("Tromsø", "Torget 3")
+    assert only(erp, "Addresses")[1]["City"] == "Tromsø"
+    settled(sync, conns)
+
+
+def test_a_company_back_after_a_crash_that_deleted_its_account_gets_its_address_again(
+        tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """An erp address on the account a crashed run deleted goes, and is made on the new one.
+
+    The ledger's company turned person: the run that carried it sent the
+    delete of its account and crashed right after the erp stored another
+    company, before either was settled. The customer is a company again by
+    the rerun, so the organisation lives on and is made again in the erp;
+    its address, read as its link holds it, still has its old copy there,
+    on the deleted account: that copy goes and the address is made again.
+    """
+    ledger, erp = conns["ledger"], conns["erp"]
+    acme = ledger.put("customers", ACME)
+    with make_sync(tmp_path / "state.db", conns, clock) as before:
+        before.run()
+    account, _ = only(erp, "Accounts")
+    ledger.edit("customers", acme.id, type="person", street=None)
+    ledger.put("customers", {"name": "org-2", "type": "company"})
+    erp.crash_after_next("create", datatype="Accounts")
+    run_crashing(tmp_path, conns, clock)
+    assert account not in erp.records("Accounts") and erp.count("Addresses") == 1
+    ledger.edit("customers", acme.id, type="company", street="Torget 3")
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        dry = again.run(dry_run=True)
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert planned_writes(dry) == planned_writes(result)
+        accounts = {r["Name"]: i for i, r in erp.records("Accounts").items()}
+        assert sorted(accounts) == ["org-1", "org-2"]
+        owners = {r["Account"]: r.get("AddressLine1") for r in erp.records("Addresses").values()}
+        assert owners.get(accounts["org-1"]) == "Torget 3" and account not in owners
+        settled(again, conns)
+
+
+def test_a_ledger_person_deleted_after_a_crashed_create_takes_its_contact_along(
+        tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """A deleted record's facet never linked goes with it, though another facet was linked.
+
+    The company turned person: the run that carried it deleted its account
+    and crashed right after the erp stored the contact made of the person,
+    so the person was never linked (its address still was). The customer
+    is deleted before the rerun: the contact recovery links goes too.
+    """
+    ledger, erp = conns["ledger"], conns["erp"]
+    acme = ledger.put("customers", ACME)
+    with make_sync(tmp_path / "state.db", conns, clock) as before:
+        before.run()
+    ledger.edit("customers", acme.id, type="person", street=None)
+    erp.crash_after_next("create", datatype="Contacts")
+    run_crashing(tmp_path, conns, clock)
+    assert erp.count("Contacts") == 1
+    ledger.remove("customers", acme.id)
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        dry = again.run(dry_run=True)
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert planned_writes(dry) == planned_writes(result)
+        assert erp.count("Contacts") == erp.count("Accounts") == erp.count("Addresses") == 0
+        settled(again, conns)
+
+
+def test_a_company_back_from_person_after_a_crash_with_a_new_street_moves_its_address(
+        tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """As when the company comes back as its address's link holds it, with an edit too.
+
+    The address read changed names the organisation made anew, which the
+    erp's copy (whose account cannot be changed) cannot follow: the old
+    address goes with its account and the new one is made on the new one.
+    """
+    ledger, erp = conns["ledger"], conns["erp"]
+    acme = ledger.put("customers", ACME)
+    with make_sync(tmp_path / "state.db", conns, clock) as before:
+        before.run()
+    ledger.edit("customers", acme.id, type="person", street=None)
+    erp.put("Contacts", {"FullName": "per-2", "Mail": "b@y.com"})
+    ledger.crash_after_next("create", datatype="customers")
+    run_crashing(tmp_path, conns, clock)
+    ledger.edit("customers", acme.id, type="company", street="Kaigata 1")
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        dry = again.run(dry_run=True)
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert planned_writes(dry) == planned_writes(result)
+        made, _ = only(erp, "Accounts")
+        _, address = only(erp, "Addresses")
+        assert (address["Account"], address["AddressLine1"]) == (made, "Kaigata 1")
         settled(again, conns)

@@ -207,6 +207,11 @@ def collect(c: Collector, instance: SystemInstance, datatype: DataType,
                         rows.append(row)
                 if not any(eid in links[m.key] for m in mappings):
                     pending.gone.append(eid)
+                elif staged_before:
+                    # a facet never linked (a crash lost the commit that would have):
+                    # its reading is as stale as a facet's the record left
+                    pending.left.extend((m.global_type, eid) for m in mappings
+                                        if eid not in links[m.key])
                 continue
             live.append(eid)
             if deleting and (system, name, eid) in deleting:
@@ -236,11 +241,16 @@ def collect(c: Collector, instance: SystemInstance, datatype: DataType,
                 if link is not None and link[1] == digest:
                     if staged_before:
                         # a reading (or tombstone) an earlier run left unmerged is older
-                        pending.back.append((m.global_type, eid))
+                        pending.back[(m.global_type, eid)] = read_row(
+                            m, system, datatype, entity, values, digest)
                     continue
                 row = read_row(m, system, datatype, entity, values, digest)
                 if link is not None:
                     row.global_id = link[0]
+                    if staged_before:
+                        # a changed reading of a facet whose tombstone an earlier run
+                        # may have left: decided with the ones back as their link holds
+                        pending.changed[(m.global_type, eid)] = row
                 if history:
                     assert row.payload is not None
                     row.payload.history = True
@@ -350,8 +360,11 @@ class _Pending:
         self.gone: list[str] = []
         #: (global type, id): facets records left before they were ever linked
         self.left: list[tuple[str, str]] = []
-        #: (global type, id): linked facets records are in, as their link holds them
-        self.back: list[tuple[str, str]] = []
+        #: (global type, id) -> the reading of a linked facet a record is in, as its
+        #: link holds it
+        self.back: dict[tuple[str, str], InboxRow] = {}
+        #: the same for linked facets read changed (staged as ``rows`` too)
+        self.changed: dict[tuple[str, str], InboxRow] = {}
         self.cursor: str | None = None
         self.pages = 0
 
@@ -380,16 +393,38 @@ class _Pending:
                          and (r.global_type, r.external_id) in left]
                 store.inbox_delete(r.seq for r in stale if r.seq is not None)
                 self.rows.extend(self._orphans(stale))
+            returned: list[InboxRow] = []
+            if self.changed:
+                # read changed where the owner went: as for one back as its link holds it
+                stale = store.inbox_reads_until(self.c.staged_before, self.system,
+                                                self.datatype, [i for _gt, i in self.changed])
+                older = [r for r in stale if (r.global_type, r.external_id) in self.changed]
+                moved, kept = self._returned(older, self.changed)
+                if moved:
+                    # staged as a new entity's reading, not as the old one's change
+                    ids = {id(r) for r in moved}
+                    self.rows = [r for r in self.rows if id(r) not in ids]
+                    for r in moved:
+                        r.global_id = None
+                    keys = {(r.global_type, r.external_id) for r in moved}
+                    store.inbox_delete(r.seq for r in older
+                                       if r.seq is not None and r.seq not in kept
+                                       and (r.global_type, r.external_id) in keys)
+                    returned.extend(moved)
             if self.back:
                 # a record read as its link holds it: a reading an earlier (crashed)
                 # run left unmerged is older, an edit undone since or the tombstone of
                 # a facet it is back in; merged, it would be taken for the record now
-                back = set(self.back)
                 stale = store.inbox_reads_until(self.c.staged_before, self.system,
-                                                self.datatype, [i for _gt, i in back])
-                store.inbox_delete(r.seq for r in stale if r.seq is not None
-                                   and (r.global_type, r.external_id) in back)
+                                                self.datatype, [i for _gt, i in self.back])
+                older = [r for r in stale if (r.global_type, r.external_id) in self.back]
+                back, kept = self._returned(older, self.back)
+                returned.extend(back)
+                store.inbox_delete(r.seq for r in older
+                                   if r.seq is not None and r.seq not in kept)
             store.stage(self._resolved(self._superseding(self.rows)))
+            if returned:
+                store.stage(returned)
             for letter in self.letters:
                 self.c.letters.add(letter)
             if self.full or self.listing:
@@ -398,7 +433,82 @@ class _Pending:
                 # a listing's cursor waits for the deletes it tells (see collect)
                 store.set_cursor(self.system, self.datatype, self.cursor)
         self.rows, self.letters, self.seen, self.gone, self.pages = [], [], [], [], 0
-        self.left, self.back = [], []
+        self.left, self.back, self.changed = [], {}, {}
+
+    def _returned(self, older: list[InboxRow], readings: dict[tuple[str, str], InboxRow]
+                  ) -> tuple[list[InboxRow], set[int]]:
+        """Readings of facets back in their records, whose tombstones must still be merged.
+
+        A facet's tombstone an earlier (crashed) run left unmerged is stale
+        where the record is back in the facet as its link holds it: the
+        entity lives on. Not where the link refers to a record that no
+        longer stands for what it names: the run that staged the tombstone
+        merged the owner's tombstone before it crashed (a customer's
+        organisation, deleted with its account), so the old entity hangs on
+        nothing. Its tombstone then goes on, deleting it everywhere, and the
+        record is read as a new entity of the facet (``Identify`` passes over
+        the link the tombstone drops), made again on the owner made anew.
+        The same holds for a facet read changed, whose reading would
+        otherwise be merged into the old entity (an erp address cannot move
+        to another account). Answers those of ``readings`` and the seqs of
+        the tombstones kept.
+        """
+        returned: dict[tuple[str, str], InboxRow] = {}
+        kept: set[int] = set()
+        for row in older:
+            key = (row.global_type, row.external_id)
+            if row.seq is None or row.payload is None or not row.payload.deleted:
+                continue
+            if key in returned or self._dangling(row.global_type, row.external_id,
+                                                 readings[key]):
+                returned[key] = readings[key]
+                kept.add(row.seq)
+        return list(returned.values()), kept
+
+    def _dangling(self, global_type: str, external_id: str, row: InboxRow) -> bool:
+        """Whether the facet's link names an entity its record's reference no longer is."""
+        store, catalog = self.c.store, self.c.catalog
+        link = store.get_link(self.system, self.datatype, external_id, global_type)
+        if link is None:
+            return False
+        refs = catalog.refs_of(self.system, self.datatype, global_type)
+        reading = row.payload
+        assert reading is not None and reading.values is not None
+        for prop, datatype in refs.items():
+            held, ext = link.values.get(prop), reading.values.get(prop)
+            if held in (None, "") or ext in (None, ""):
+                continue
+            now = store.find_link(self.system, datatype, str(ext),
+                                  self.c.refs.targets(global_type, prop))
+            if now is None or now.global_id != held:
+                return True
+        return self._owner_leaving(global_type, link)
+
+    def _owner_leaving(self, global_type: str, link: Link) -> bool:
+        """Whether a copy of the facet elsewhere refers to a record whose delete waits.
+
+        The crashed run sent the delete of the owner's record there (an erp
+        account) and died before the facet's turn: the copy (the account's
+        address) names a record that goes, while the owner lives on in the
+        record back in its facet and is made there again.
+        """
+        deleting = self.c.in_flight.deleting
+        if not deleting:
+            return False
+        store, catalog = self.c.store, self.c.catalog
+        for other in store.links_of(global_type, link.global_id):
+            if other.system == self.system:
+                continue
+            for prop in catalog.refs_of(other.system, other.datatype, global_type):
+                held = other.values.get(prop)
+                if held in (None, ""):
+                    continue
+                for target in self.c.refs.targets(global_type, prop):
+                    owner = store.link_for(target, str(held), other.system)
+                    if owner is not None and (other.system, owner.datatype,
+                                              owner.external_id) in deleting:
+                        return True
+        return False
 
     def _orphans(self, stale: list[InboxRow]) -> list[InboxRow]:
         """Tombstones for entities a stale reading was the only source of.

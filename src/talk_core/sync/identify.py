@@ -95,6 +95,8 @@ class Identify:
         if any(row.kind == ORPHANED for row in rows):
             rows = self._orphaned(rows, resolved, gone)
         linked = {} if unlinked else self._linked(rows)
+        if linked:
+            linked = self._not_leaving(rows, linked)
         pending: list[InboxRow] = []
         for row in rows:
             gid = row.global_id or linked.get((row.system, row.datatype, row.external_id))
@@ -187,6 +189,31 @@ class Identify:
                 linked[(system, datatype, ext)] = gid
         return linked
 
+    def _not_leaving(self, rows: list[InboxRow], linked: dict[tuple[str, str, str], str]
+                     ) -> dict[tuple[str, str, str], str]:
+        """``linked`` without the links of records whose tombstone for them waits.
+
+        A reading staged without a global id for such a record is of a new
+        entity: the facet came back after its old entity was left hanging
+        on nothing (see ``collect``), and the tombstone deletes that one.
+        """
+        asked: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for row in rows:
+            record = (row.system, row.datatype, row.external_id)
+            if row.global_id is None and record in linked:
+                asked[(row.system, row.datatype)].append(row.external_id)
+        if not asked:
+            return linked
+        leaving = set()
+        last = self.store.inbox_last_seq()
+        for (system, datatype), ids in asked.items():
+            for staged in self.store.inbox_reads_until(last, system, datatype, ids):
+                record = (system, datatype, staged.external_id)
+                if staged.global_type == self.gtype.name and staged.payload is not None \
+                        and staged.payload.deleted and staged.global_id == linked[record]:
+                    leaving.add(record)
+        return {k: v for k, v in linked.items() if k not in leaving}
+
     def _hits(self, candidates: list[tuple[InboxRow, dict[str, str]]]
               ) -> defaultdict[tuple[str, str], list[str]]:
         wanted: dict[str, list[str]] = defaultdict(list)
@@ -205,18 +232,22 @@ class Identify:
         """The global id to adopt, None for a new entity, "" when the match is ambiguous.
 
         Several entities with the key are ambiguous only where the record
-        could be one of them: where each is held by another record of the
-        record's own system (three postal addresses of one Invoiced customer,
-        one per contact), it is one more of those records, a new entity as
-        the second was.
+        could be more than one of them. One held by another record of the
+        record's own system is not this record: where each is (three postal
+        addresses of one Invoiced customer, one per contact), it is one more
+        of those records, a new entity as the second was; where one is left,
+        it is that one (the same record staged twice in a run, as read and
+        as the facet of a create found again after a crash, beside an
+        entity whose record is being deleted).
         """
         for name, value in found.items():
             ids = set(hits.get((name, value), ()))
             if not ids:
                 continue
             if len(ids) > 1:
-                if not any(self._free(candidate, row, claimed) for candidate in sorted(ids)):
-                    return None
+                free = [c for c in sorted(ids) if self._free(c, row, claimed)]
+                if len(free) <= 1:
+                    return free[0] if free else None
                 self._ambiguous(row, name, value, len(ids))
                 return ""
             candidate = ids.pop()

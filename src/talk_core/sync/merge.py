@@ -187,18 +187,28 @@ class Merge:
                 adopted=adopted, defaults=mapping.defaults, ignored=catalog.ignored(gt, system),
             ))
         own = _own_records(gid, gt, held, current, observations, by_system)
+        known_before = current
+        lacking = _lacking(held, current) if own else {}
+        if lacking:
+            assert current is not None
+            current = {**current, **lacking}
         if current is None and not observations:
             self.store.inbox_delete([s for s in seqs if s not in deferred])
             return None
         referenced = None
         if catalog.settings.deletes is DeletePolicy.PROPAGATE and any(
                 o.deleted for o in observations):
-            # only stored links: every reading that waits was read before a lost
-            # commit's would have been stored, so none is newer than they are
             deleting = {o.system for o in observations if o.deleted}
+            # the entity's records never linked (its first reading, the records a
+            # crash lost the commit of) are deleted with it too (``plan_group``): a
+            # record that refers to one and is not its belonging keeps it as well
+            stored_in = {link.system for link in links}
+            first = [Link(gt, gid, o.system, o.datatype, o.external_id, o.hash, o.values)
+                     for o in observations if not o.deleted and not o.adopted
+                     and o.system not in stored_in and o.system not in deleting]
             referenced = newly_referenced(
                 self.store, catalog, self.refs,
-                [link for link in links if link.system not in deleting])
+                [link for link in links if link.system not in deleting], first)
         plan = plan_group(
             global_type=gt, global_id=gid, current=current, links=by_system,
             observations=observations, targets=self.targets, resolver=catalog.resolver,
@@ -206,10 +216,12 @@ class Merge:
             accept=self.accept, parent_in=self.placement, referenced=referenced,
         )
         plan.links.extend(own)
-        if stored is None and current is not None:
+        if stored is None and known_before is not None:
             plan.is_new = plan.changed = True  # a lost commit's entity, stored at last
-        if current is not None:
-            known = current
+        if lacking and not plan.deleted:
+            plan.changed = True  # the values the entity lacked are stored with it
+        if known_before is not None:
+            known = known_before
         else:
             known = next((o.values for o in observations if not o.adopted and not o.deleted), {})
         return Planned(plan, [s for s in seqs if s not in deferred], key_values(known, self.keys))
@@ -267,7 +279,7 @@ def _lost_commit(rows: list[InboxRow], latest: dict[str, InboxRow],
 
 
 def newly_referenced(store: StateStore, catalog: Catalog, refs: References,
-                     links: list[Link]) -> dict[str, str]:
+                     links: list[Link], first: list[Link] | None = None) -> dict[str, str]:
     """Systems whose linked record a record read since the last sync newly refers to.
 
     A reference is new when the referring record is not linked yet, or
@@ -279,18 +291,32 @@ def newly_referenced(store: StateStore, catalog: Catalog, refs: References,
     global type after the other, and by the turn of a later one (a ledger
     customer's location, after the person naming the customer) the
     referring reading has been merged and left the inbox, while deleting
-    that facet would delete the record the earlier facet kept.
+    that facet would delete the record the earlier facet kept. A record's
+    other facet naming the record itself (an Invoiced customer's own
+    address) is no reference to it: the record is what is being deleted.
+
+    ``first``: an entity's records never linked (its first reading, or the
+    records a crash lost the commit of). A record naming one of them
+    through its match keys (an address waiting for its account) belongs
+    to it and goes with it (``Siblings.gone``) rather than keeping it; a
+    record that only refers to it (a quote) keeps it, as for a linked one.
     """
     found: dict[str, str] = {}
-    for link in links:
+    owned = {(link.system, link.datatype, link.external_id) for link in first or ()}
+    for link in [*links, *(first or ())]:
         remembered = refs.newly_referred.get((link.system, link.datatype, link.external_id))
         if remembered is not None:
             found[link.system] = remembered
             continue
         for ref_gt, ref_dt, prop in catalog.referrers(link.system, link.datatype):
+            if (link.system, link.datatype, link.external_id) in owned \
+                    and prop in catalog.key_refs(link.system, ref_dt, ref_gt):
+                continue
             for row in store.inbox_referrers(link.system, ref_gt, prop, [link.external_id]):
                 if row.datatype != ref_dt or row.payload is None or row.payload.deleted:
                     continue
+                if row.datatype == link.datatype and row.external_id == link.external_id:
+                    continue  # the record's own facet (its address) keeps nothing alive
                 held = store.get_link(link.system, row.datatype, row.external_id, ref_gt)
                 if held is not None and _same_reference(refs, held, prop, link):
                     continue
@@ -312,6 +338,23 @@ def _same_reference(refs: References, held: Link, prop: str, target: Link) -> bo
     except Unresolved:
         return False
     return bool(held.values.get(prop) == now[prop])
+
+
+def _lacking(held: list[Observation], current: dict[str, Any] | None) -> dict[str, Any]:
+    """What talk's own new record holds that the known entity never had.
+
+    An entity first linked with an empty value holds none for it (no news),
+    as an Exact address read without a city; the record talk then created
+    for a sibling facet (an Invoiced customer made of the account) holds the
+    account's city in the one field its location reads too. As for a new
+    entity, that fills what the entity lacks, whether the create came in
+    the entity's first run or a later one (after it failed once): kept
+    apart, the two systems would hold two cities for one address.
+    """
+    if current is None:
+        return {}
+    return {k: v for o in held for k, v in o.values.items()
+            if k not in current and not is_empty(v) and k not in o.ignored}
 
 
 def _own_records(gid: str, global_type: str, held: list[Observation],

@@ -161,8 +161,9 @@ def plan_group(
 ) -> Plan:
     """Merge one global entity's observations and plan the writes that follow.
 
-    ``referenced``: linked systems where a record read since the last sync
-    refers to the entity's record (system -> which record). A delete in
+    ``referenced``: systems where a record read since the last sync refers
+    to the entity's record, linked or its first reading never linked
+    (system -> which record). A delete in
     another system is then not propagated there under ``propagate``: the
     newer reference wins, the entity lives on and is created again where it
     was deleted (as under ``ignore``), and a conflict on ``(deleted)`` with
@@ -184,7 +185,10 @@ def plan_group(
     live = [o for o in observations if not o.deleted]
     if gone:
         deleting = {o.system for o in gone}
-        kept = {s: why for s, why in referenced.items() if s in links and s not in deleting}
+        # where the entity's record is linked, or is its first reading never linked
+        holding = set(links) | {o.system for o in live if not o.adopted}
+        kept = {s: why for s, why in referenced.items() if s in holding
+                and s not in deleting}
         if delete_policy is DeletePolicy.PROPAGATE and kept:
             # a reference made since the last sync is newer than the delete: the
             # entity lives on, and is created again where it was deleted

@@ -27,6 +27,8 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -805,6 +807,22 @@ def run_crashing(tmp_path: Path, conns: dict[str, InMemoryConnector], clock: Sha
     first.store.close()
 
 
+@contextmanager
+def rerun(tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock
+          ) -> Iterator[tuple[Sync, RunResult]]:
+    """The run after a crashed one, its dry run first: no letters, and the plan is the run.
+
+    Recovery must tell the dry run what the run will do, so every history
+    after a crash checks both.
+    """
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        dry = again.run(dry_run=True)
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert planned_writes(dry) == planned_writes(result)
+        yield again, result
+
+
 def _email_edited_after_a_crashed_create_reaches_the_ledger(
         tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock,
         customer: dict[str, str], email: str) -> None:
@@ -1100,11 +1118,7 @@ def test_a_company_made_in_the_erp_just_before_a_crash_and_turned_person_since_l
     run_crashing(tmp_path, conns, clock)
     assert erp.count("Accounts") == 1
     ledger.edit("customers", person.id, type="person")
-    with make_sync(tmp_path / "state.db", conns, clock) as again:
-        dry = again.run(dry_run=True)
-        result = again.run()
-        assert result.status == "done" and result.dead_letters == []
-        assert planned_writes(dry) == planned_writes(result)
+    with rerun(tmp_path, conns, clock) as (again, _):
         assert erp.count("Accounts") == 0 and erp.count("Addresses") == 0
         assert [c["FullName"] for c in erp.records("Contacts").values()] == ["per-1"]
         settled(again, conns)
@@ -1126,11 +1140,8 @@ def test_fields_cleared_in_the_erp_after_a_crashed_create_are_cleared_in_the_led
     ledger.crash_after_next("create")
     run_crashing(tmp_path, conns, clock)
     erp.edit("Contacts", contact.id, Mail=None, Town=None)
-    with make_sync(tmp_path / "state.db", conns, clock) as again:
-        dry = again.run(dry_run=True)
-        result = again.run()
-        assert result.status == "done" and result.dead_letters == []
-        assert planned_writes(dry) == planned_writes(result) == {
+    with rerun(tmp_path, conns, clock) as (again, result):
+        assert planned_writes(result) == {
             ("ledger", "customers", "update"): 1}
         _, customer = only(ledger, "customers")
         assert (customer["name"], customer.get("email"), customer.get("city")) == (
@@ -1163,11 +1174,8 @@ def test_what_the_ledger_gives_a_record_talk_created_is_no_edit_after_a_crashed_
     ledger.crash_after_next("create")
     run_crashing(tmp_path, conns, clock)
     erp.edit("Contacts", contact.id, Mail=None)
-    with make_sync(tmp_path / "state.db", conns, clock) as again:
-        dry = again.run(dry_run=True)
-        result = again.run()
-        assert result.status == "done" and result.dead_letters == []
-        assert planned_writes(dry) == planned_writes(result) == {
+    with rerun(tmp_path, conns, clock) as (again, result):
+        assert planned_writes(result) == {
             ("ledger", "customers", "update"): 1}
         _, customer = only(ledger, "customers")
         assert (customer["name"], customer.get("email"), customer["city"]) == (
@@ -1222,11 +1230,7 @@ def test_an_erp_address_whose_account_went_after_a_crashed_create_is_not_left_be
     run_crashing(tmp_path, conns, clock)
     made, _ = only(ledger, "customers")
     ledger.edit("customers", made, type="person", street=None)
-    with make_sync(tmp_path / "state.db", conns, clock) as again:
-        dry = again.run(dry_run=True)
-        result = again.run()
-        assert result.status == "done" and result.dead_letters == []
-        assert planned_writes(dry) == planned_writes(result)
+    with rerun(tmp_path, conns, clock) as (again, _):
         assert erp.count("Accounts") == 0 and erp.count("Addresses") == 0
         assert [c["FullName"] for c in erp.records("Contacts").values()] == ["org-1"]
         settled(again, conns)
@@ -1252,11 +1256,7 @@ def test_an_erp_address_whose_account_went_goes_too_after_a_crash_in_between(
     erp.crash_after_next(write, datatype=datatype)
     run_crashing(tmp_path, conns, clock)
     assert erp.count("Accounts") == 0 and erp.count("Addresses") == 1
-    with make_sync(tmp_path / "state.db", conns, clock) as again:
-        dry = again.run(dry_run=True)
-        result = again.run()
-        assert result.status == "done" and result.dead_letters == []
-        assert planned_writes(dry) == planned_writes(result)
+    with rerun(tmp_path, conns, clock) as (again, _):
         assert erp.count("Accounts") == 0 and erp.count("Addresses") == 0
         assert [c["FullName"] for c in erp.records("Contacts").values()] == ["org-1"]
         settled(again, conns)
@@ -1282,11 +1282,7 @@ def test_an_erp_address_moved_to_another_account_before_its_account_went_is_kept
     run_crashing(tmp_path, conns, clock)
     other = erp.put("Accounts", {"Name": "org-2", "City": "Oslo"})
     erp.edit("Addresses", address.id, Account=other.id)
-    with make_sync(tmp_path / "state.db", conns, clock) as again:
-        dry = again.run(dry_run=True)
-        result = again.run()
-        assert result.status == "done" and result.dead_letters == []
-        assert planned_writes(dry) == planned_writes(result)
+    with rerun(tmp_path, conns, clock) as (again, _):
         assert [a["Account"] for a in erp.records("Addresses").values()] == [other.id]
         customers = {c["name"]: c for c in ledger.records("customers").values()}
         assert customers["org-2"].get("street") == "Torget 3"
@@ -1308,11 +1304,8 @@ def test_an_erp_contact_deleted_after_a_crashed_create_leaves_the_ledger_too(
     run_crashing(tmp_path, conns, clock)
     assert ledger.count("customers") == 1
     erp.remove("Contacts", contact.id)
-    with make_sync(tmp_path / "state.db", conns, clock) as again:
-        dry = again.run(dry_run=True)
-        result = again.run()
-        assert result.status == "done" and result.dead_letters == []
-        assert planned_writes(dry) == planned_writes(result) == {
+    with rerun(tmp_path, conns, clock) as (again, result):
+        assert planned_writes(result) == {
             ("ledger", "customers", "delete"): 1}
         assert ledger.count("customers") == 0
         settled(again, conns)
@@ -1337,11 +1330,7 @@ def test_an_edit_undone_after_a_crashed_update_leaves_no_stale_reading_behind(
     ledger.crash_after_next("update")
     run_crashing(tmp_path, conns, clock)
     erp.edit("Items", item.id, Price=3)
-    with make_sync(tmp_path / "state.db", conns, clock) as again:
-        dry = again.run(dry_run=True)
-        result = again.run()
-        assert result.status == "done" and result.dead_letters == []
-        assert planned_writes(dry) == planned_writes(result)
+    with rerun(tmp_path, conns, clock) as (again, _):
         assert number(only(erp, "Items")[1]["Price"]) == number(
             only(ledger, "items")[1]["price"])
         settled(again, conns)
@@ -1370,11 +1359,7 @@ def test_a_product_kept_by_a_newer_reference_in_a_crashed_run_stays_one_product(
     ledger.put("lineitems", {"invoice": doc.id, "item": sku.id, "quantity": 1})
     ledger.crash_after_next("create", datatype="items")
     run_crashing(tmp_path, conns, clock)
-    with make_sync(tmp_path / "state.db", conns, clock) as again:
-        dry = again.run(dry_run=True)
-        result = again.run()
-        assert result.status == "done" and result.dead_letters == []
-        assert planned_writes(dry) == planned_writes(result)
+    with rerun(tmp_path, conns, clock) as (again, _):
         assert sorted(r["code"] for r in ledger.records("items").values()) == ["sku-1", "sku-2"]
         assert sorted(r["Code"] for r in erp.records("Items").values()) == ["sku-1", "sku-2"]
         settled(again, conns)
@@ -1403,11 +1388,7 @@ def test_a_company_made_again_for_a_newer_quote_in_a_crashed_run_keeps_one_addre
     ledger.crash_after_next("create", datatype="customers")
     run_crashing(tmp_path, conns, clock)
     assert ledger.count("customers") == 2
-    with make_sync(tmp_path / "state.db", conns, clock) as again:
-        dry = again.run(dry_run=True)
-        result = again.run()
-        assert result.status == "done" and result.dead_letters == []
-        assert planned_writes(dry) == planned_writes(result)
+    with rerun(tmp_path, conns, clock) as (again, _):
         companies = [r for r in ledger.records("customers").values() if r["type"] == "company"]
         assert [r["name"] for r in companies] == ["org-1"]
         _, address = only(erp, "Addresses")
@@ -1438,11 +1419,7 @@ def test_a_company_back_from_person_after_a_crash_gets_its_address_on_its_new_ac
     run_crashing(tmp_path, conns, clock)
     assert erp.count("Accounts") == 0 and erp.count("Addresses") == 1
     ledger.edit("customers", acme.id, type="company", street="Torget 3")
-    with make_sync(tmp_path / "state.db", conns, clock) as again:
-        dry = again.run(dry_run=True)
-        result = again.run()
-        assert result.status == "done" and result.dead_letters == []
-        assert planned_writes(dry) == planned_writes(result)
+    with rerun(tmp_path, conns, clock) as (again, _):
         made, _ = only(erp, "Accounts")
         _, address = only(erp, "Addresses")
         assert made != account and address["Account"] == made
@@ -1466,11 +1443,8 @@ def test_an_erp_account_deleted_after_a_crashed_create_leaves_the_ledger_too(
     run_crashing(tmp_path, conns, clock)
     assert ledger.count("customers") == 1
     erp.remove("Accounts", account.id)
-    with make_sync(tmp_path / "state.db", conns, clock) as again:
-        dry = again.run(dry_run=True)
-        result = again.run()
-        assert result.status == "done" and result.dead_letters == []
-        assert planned_writes(dry) == planned_writes(result) == {
+    with rerun(tmp_path, conns, clock) as (again, result):
+        assert planned_writes(result) == {
             ("ledger", "customers", "delete"): 1}
         assert ledger.count("customers") == 0 and erp.count("Accounts") == 0
         assert [c for c in again.store.conflicts() if c.property == "(deleted)"] == []
@@ -1497,11 +1471,7 @@ def test_an_erp_quote_keeps_an_account_whose_ledger_copy_turned_person_after_a_c
     run_crashing(tmp_path, conns, clock)
     made, _ = only(ledger, "customers")
     ledger.edit("customers", made, type="person", street=None)
-    with make_sync(tmp_path / "state.db", conns, clock) as again:
-        dry = again.run(dry_run=True)
-        result = again.run()
-        assert result.status == "done" and result.dead_letters == []
-        assert planned_writes(dry) == planned_writes(result)
+    with rerun(tmp_path, conns, clock) as (again, _):
         assert account.id in erp.records("Accounts")
         companies = {i: r for i, r in ledger.records("customers").items()
                      if r["type"] == "company"}
@@ -1562,11 +1532,7 @@ def test_a_company_back_after_a_crash_that_deleted_its_account_gets_its_address_
     run_crashing(tmp_path, conns, clock)
     assert account not in erp.records("Accounts") and erp.count("Addresses") == 1
     ledger.edit("customers", acme.id, type="company", street="Torget 3")
-    with make_sync(tmp_path / "state.db", conns, clock) as again:
-        dry = again.run(dry_run=True)
-        result = again.run()
-        assert result.status == "done" and result.dead_letters == []
-        assert planned_writes(dry) == planned_writes(result)
+    with rerun(tmp_path, conns, clock) as (again, _):
         accounts = {r["Name"]: i for i, r in erp.records("Accounts").items()}
         assert sorted(accounts) == ["org-1", "org-2"]
         owners = {r["Account"]: r.get("AddressLine1") for r in erp.records("Addresses").values()}
@@ -1592,11 +1558,7 @@ def test_a_ledger_person_deleted_after_a_crashed_create_takes_its_contact_along(
     run_crashing(tmp_path, conns, clock)
     assert erp.count("Contacts") == 1
     ledger.remove("customers", acme.id)
-    with make_sync(tmp_path / "state.db", conns, clock) as again:
-        dry = again.run(dry_run=True)
-        result = again.run()
-        assert result.status == "done" and result.dead_letters == []
-        assert planned_writes(dry) == planned_writes(result)
+    with rerun(tmp_path, conns, clock) as (again, _):
         assert erp.count("Contacts") == erp.count("Accounts") == erp.count("Addresses") == 0
         settled(again, conns)
 
@@ -1618,11 +1580,7 @@ def test_a_company_back_from_person_after_a_crash_with_a_new_street_moves_its_ad
     ledger.crash_after_next("create", datatype="customers")
     run_crashing(tmp_path, conns, clock)
     ledger.edit("customers", acme.id, type="company", street="Kaigata 1")
-    with make_sync(tmp_path / "state.db", conns, clock) as again:
-        dry = again.run(dry_run=True)
-        result = again.run()
-        assert result.status == "done" and result.dead_letters == []
-        assert planned_writes(dry) == planned_writes(result)
+    with rerun(tmp_path, conns, clock) as (again, _):
         made, _ = only(erp, "Accounts")
         _, address = only(erp, "Addresses")
         assert (address["Account"], address["AddressLine1"]) == (made, "Kaigata 1")

@@ -60,12 +60,29 @@ def unencodable(value: Any, path: str = "") -> str | None:
     than a crash later. Every new or changed record passes here, so the
     common case (ASCII text, finite numbers) costs no string building.
     """
+    if type(value) is dict and _plain(value):
+        return None
     found = _unencodable(value)
     if found is None:
         return None
     keys, what = found
     where = ".".join([path, *reversed(keys)] if path else reversed(keys)) or "value"
     return f"{where}: {what}"
+
+
+def _plain(record: dict[str, Any]) -> bool:
+    """Whether every value is ASCII text, a finite number or empty: most records, at once."""
+    for value in record.values():
+        kind = type(value)
+        if kind is str:
+            if not value.isascii():
+                return False
+        elif kind is float:
+            if not math.isfinite(value):
+                return False
+        elif kind is not int and kind is not bool and value is not None:
+            return False
+    return True
 
 
 def _unencodable(value: Any) -> tuple[list[str], str] | None:

@@ -115,12 +115,13 @@ class Merge:
             for gid, group in groupby(rows, key=_global_id):
                 assert gid is not None
                 members = list(group)
-                if any(r.kind == PARENT for r in members):
+                kinds = {r.kind for r in members}  # one look for the rare kinds below
+                if PARENT in kinds:
                     self.parents.extend(r for r in members if r.kind == PARENT)
                     members = [r for r in members if r.kind != PARENT]
                     if not members:
                         continue
-                if any(r.kind == ORPHANED for r in members):
+                if ORPHANED in kinds:
                     orphaned = self._orphaned(gid, members)
                     if orphaned is not None:
                         batch.append(orphaned)

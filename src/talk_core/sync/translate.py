@@ -25,6 +25,8 @@ class Translator:
     def __init__(self, catalog: Catalog, refs: References) -> None:
         self.catalog = catalog
         self.refs = refs
+        #: per (global type, system, datatype): the references ``_placed`` must look at
+        self._misplaceable: dict[tuple[str, str, str], list[tuple[str, str, str]]] = {}
 
     def to_system(self, gt: str, system: str, dt_name: str, values: dict[str, Any],
                   *, creating: bool) -> tuple[dict[str, Any], DataType]:
@@ -43,18 +45,22 @@ class Translator:
         several datatypes (the one the field names among them); elsewhere a
         link is always in the right one.
         """
-        for prop, expected in refs.items():
+        checks = self._misplaceable.get((gt, system, dt_name))
+        if checks is None:
+            # the catalog is the run's: which references can be misplaced is asked once
+            checks = self._misplaceable[(gt, system, dt_name)] = [
+                (prop, expected, target) for prop, expected in refs.items()
+                for target in self.refs.targets(gt, prop)
+                if expected in (homes := self.catalog.homes(system, target))
+                and len(homes) > 1]
+        for prop, expected, target in checks:
             gid = values.get(prop)
             if not gid:
                 continue
-            for target in self.refs.targets(gt, prop):
-                homes = self.catalog.homes(system, target)
-                if len(homes) < 2 or expected not in homes:
-                    continue
-                link = self.refs.store.link_for(target, str(gid), system)
-                if link is not None and link.datatype != expected:
-                    raise Misplaced(f"{prop} refers to {system} {link.datatype} "
-                                    f"{link.external_id}; {dt_name}.{prop} takes {expected} only")
+            link = self.refs.store.link_for(target, str(gid), system)
+            if link is not None and link.datatype != expected:
+                raise Misplaced(f"{prop} refers to {system} {link.datatype} "
+                                f"{link.external_id}; {dt_name}.{prop} takes {expected} only")
 
     def link_from(self, gt: str, gid: str, system: str, datatype: str, entity: Entity,
                   written: dict[str, Any], base: dict[str, Any] | None = None) -> Link:

@@ -76,12 +76,13 @@ class _Row:
 
     __slots__ = ("born", "created", "nested", "props", "updated")
 
-    def __init__(self, born: int, props: dict[str, Any], updated: datetime) -> None:
+    def __init__(self, born: int, props: dict[str, Any], updated: datetime,
+                 nested: bool | None = None) -> None:
         self.born = born
         self.props = props
         self.updated = updated
         self.created = updated
-        self.nested = _has_containers(props)
+        self.nested = _has_containers(props) if nested is None else nested
 
 
 class _Table:
@@ -167,16 +168,24 @@ def _clone(value: Any) -> Any:
     return value
 
 
-def _copy_props(props: dict[str, Any]) -> dict[str, Any]:
+def _copy_props(props: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """A copy of ``props`` to store, and whether it holds a container (``_Row.nested``)."""
     out = dict(props)
+    nested = False
     for name, value in out.items():
         if isinstance(value, (dict, list)):
             out[name] = _clone(value)
-    return out
+            nested = True
+    return out, nested
 
 
 def _has_containers(props: dict[str, Any]) -> bool:
-    return any(isinstance(value, (dict, list)) for value in props.values())
+    # a plain loop: every stored row passes here, and ``any`` over a generator
+    # costs twice as much on the rows of a few scalar fields that most are
+    for value in props.values():  # noqa: SIM110
+        if isinstance(value, (dict, list)):
+            return True
+    return False
 
 
 def _blank(value: Any) -> bool:
@@ -637,13 +646,14 @@ class InMemoryConnector:
         return seq
 
     def _insert(self, table: _Table, props: dict[str, Any], id: str | None, *, touch: bool) -> str:
+        nested: bool | None = None
         if table.children_names:
             own = {k: _clone(v) for k, v in props.items() if k not in table.children_names}
         else:
-            own = _copy_props(props)
+            own, nested = _copy_props(props)
         new_id = id if id is not None else self._new_id(table)
         born = self._mark(table, new_id)
-        table.rows[new_id] = _Row(born, own, self.clock())
+        table.rows[new_id] = _Row(born, own, self.clock(), nested)
         table.tombstones.pop(new_id, None)
         self._attach(table, new_id, own)
         for prop in table.children:
@@ -758,7 +768,7 @@ class InMemoryConnector:
 
     def _project(self, table: _Table, id: str, row: _Row) -> dict[str, Any]:
         """The record as the API would answer it: a copy, with its lines inlined."""
-        props = _copy_props(row.props) if row.nested else row.props.copy()
+        props = _copy_props(row.props)[0] if row.nested else row.props.copy()
         for prop in table.children:
             child = self._tables[prop.child or ""]
             line_ids = child.by_parent.get(id)

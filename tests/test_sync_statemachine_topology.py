@@ -1585,3 +1585,36 @@ def test_a_company_back_from_person_after_a_crash_with_a_new_street_moves_its_ad
         _, address = only(erp, "Addresses")
         assert (address["Account"], address["AddressLine1"]) == (made, "Kaigata 1")
         settled(again, conns)
+
+
+def test_a_company_deleted_after_a_crashed_create_and_kept_by_a_quote_keeps_its_name(
+        tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """The values a crash lost the commit of make the organisation again, not nothing.
+
+    The run that carried the ledger customer to the erp crashed after the
+    account was made; the customer is deleted by the rerun, and the erp's
+    new quote refers to the account. The newer reference keeps the
+    organisation, made again in the ledger from what the customer held:
+    without those values the create lacked its name, the ledger refused it
+    and the quote waited, while the dry run before planned all three.
+    """
+    ledger, erp = conns["ledger"], conns["erp"]
+    acme = ledger.put("customers", ACME)
+    erp.crash_after_next("create", datatype="Accounts")
+    run_crashing(tmp_path, conns, clock)
+    ledger.delete("customers", acme.id)
+    account, _ = only(erp, "Accounts")
+    erp.put("Quotations", {"OrderAccount": account, "QuotationNumber": "Q-2",
+                           "Currency": "EUR"})
+    with make_sync(tmp_path / "state.db", conns, clock) as again:
+        dry = again.run(dry_run=True)
+        result = again.run()
+        assert result.status == "done" and result.dead_letters == []
+        assert planned_writes(dry) == planned_writes(result)
+        made, customer = only(ledger, "customers")
+        assert (customer["name"], customer["type"], customer["email"]) == (
+            "org-1", "company", "a@x.no")
+        _, quote = only(ledger, "invoices")
+        assert (quote["number"], quote["customer"]) == ("Q-2", made)
+        assert account in erp.records("Accounts")
+        settled(again, conns)

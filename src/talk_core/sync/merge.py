@@ -264,19 +264,30 @@ def _lost_commit(rows: list[InboxRow], latest: dict[str, InboxRow],
     record's reading now is compared with what it held when talk wrote from
     it. Only for records read in this merge and linked nowhere since: their
     readings, waiting since the crash or read again after it, are what the
-    commit would have consumed. None where no such record is read.
+    commit would have consumed. None where no such record is read. A record
+    the collector linked to the entity itself, gone since (``_orphans``:
+    its link written as that commit would have, holding nothing), counts as
+    linked nowhere: the entity's values are still the commit's, kept where a
+    newer reference keeps the entity, not lost with the record.
     """
     values, lost = lost_links(rows)
     if values is None:
         return None
     found = {system: link for system, link in lost.items()
-             if system not in by_system and system in latest
+             if _unlinked(by_system.get(system), link) and system in latest
              and (latest[system].datatype, latest[system].external_id)
              == (link.datatype, link.external_id)}
     if not found:
         return None
     by_system.update(found)
     return values
+
+
+def _unlinked(held: Link | None, lost: Link) -> bool:
+    """Whether ``held`` leaves the record of ``lost`` linked nowhere but as ``_orphans`` did."""
+    return held is None or (
+        (held.datatype, held.external_id) == (lost.datatype, lost.external_id)
+        and not held.values)
 
 
 def newly_referenced(store: StateStore, catalog: Catalog, refs: References,

@@ -1606,11 +1606,7 @@ def test_a_company_deleted_after_a_crashed_create_and_kept_by_a_quote_keeps_its_
     account, _ = only(erp, "Accounts")
     erp.put("Quotations", {"OrderAccount": account, "QuotationNumber": "Q-2",
                            "Currency": "EUR"})
-    with make_sync(tmp_path / "state.db", conns, clock) as again:
-        dry = again.run(dry_run=True)
-        result = again.run()
-        assert result.status == "done" and result.dead_letters == []
-        assert planned_writes(dry) == planned_writes(result)
+    with rerun(tmp_path, conns, clock) as (again, _):
         made, customer = only(ledger, "customers")
         assert (customer["name"], customer["type"], customer["email"]) == (
             "org-1", "company", "a@x.no")

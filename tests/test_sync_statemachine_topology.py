@@ -823,6 +823,38 @@ def rerun(tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedCloc
         yield again, result
 
 
+def company_turned_person(tmp_path: Path, conns: dict[str, InMemoryConnector],
+                          clock: SharedClock) -> tuple[Entity, str]:
+    """``ACME`` synced to the erp, then made a person in the ledger: it and its erp account.
+
+    Where most facet flips after a crash begin: the organisation is to go,
+    its account and address with it, and the person to be made.
+    """
+    acme = conns["ledger"].put("customers", ACME)
+    with make_sync(tmp_path / "state.db", conns, clock) as before:
+        before.run()
+    account, _ = only(conns["erp"], "Accounts")
+    conns["ledger"].edit("customers", acme.id, type="person", street=None)
+    return acme, account
+
+
+def account_copied_by_a_crashed_run_then_a_person(
+        tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock) -> None:
+    """An erp account with its address, copied to the ledger by a run that crashed right
+    after the ledger stored the customer, which is then made a person.
+
+    Neither record was linked, and the organisation they are is to go.
+    """
+    erp, ledger = conns["erp"], conns["ledger"]
+    account = erp.put("Accounts", {"Name": "org-1", "Email": "a@x.no", "City": "Oslo"})
+    erp.put("Addresses", {"Account": account.id, "Type": "invoice",
+                          "AddressLine1": "Torget 3", "City": "Oslo"})
+    ledger.crash_after_next("create")
+    run_crashing(tmp_path, conns, clock)
+    made, _ = only(ledger, "customers")
+    ledger.edit("customers", made, type="person", street=None)
+
+
 def _email_edited_after_a_crashed_create_reaches_the_ledger(
         tmp_path: Path, conns: dict[str, InMemoryConnector], clock: SharedClock,
         customer: dict[str, str], email: str) -> None:
@@ -1222,14 +1254,8 @@ def test_an_erp_address_whose_account_went_after_a_crashed_create_is_not_left_be
     so the organisation is gone and its account deleted. The address read
     with the account refers to it and was never merged.
     """
-    ledger, erp = conns["ledger"], conns["erp"]
-    account = erp.put("Accounts", {"Name": "org-1", "Email": "a@x.no", "City": "Oslo"})
-    erp.put("Addresses", {"Account": account.id, "Type": "invoice",
-                          "AddressLine1": "Torget 3", "City": "Oslo"})
-    ledger.crash_after_next("create")
-    run_crashing(tmp_path, conns, clock)
-    made, _ = only(ledger, "customers")
-    ledger.edit("customers", made, type="person", street=None)
+    erp = conns["erp"]
+    account_copied_by_a_crashed_run_then_a_person(tmp_path, conns, clock)
     with rerun(tmp_path, conns, clock) as (again, _):
         assert erp.count("Accounts") == 0 and erp.count("Addresses") == 0
         assert [c["FullName"] for c in erp.records("Contacts").values()] == ["org-1"]
@@ -1245,14 +1271,8 @@ def test_an_erp_address_whose_account_went_goes_too_after_a_crash_in_between(
     The address is decided by the commit that settles the account's delete:
     by the next run's journal, or kept in the state for the address's pass.
     """
-    ledger, erp = conns["ledger"], conns["erp"]
-    account = erp.put("Accounts", {"Name": "org-1", "Email": "a@x.no", "City": "Oslo"})
-    erp.put("Addresses", {"Account": account.id, "Type": "invoice",
-                          "AddressLine1": "Torget 3", "City": "Oslo"})
-    ledger.crash_after_next("create")
-    run_crashing(tmp_path, conns, clock)
-    made, _ = only(ledger, "customers")
-    ledger.edit("customers", made, type="person", street=None)
+    erp = conns["erp"]
+    account_copied_by_a_crashed_run_then_a_person(tmp_path, conns, clock)
     erp.crash_after_next(write, datatype=datatype)
     run_crashing(tmp_path, conns, clock)
     assert erp.count("Accounts") == 0 and erp.count("Addresses") == 1
@@ -1409,11 +1429,7 @@ def test_a_company_back_from_person_after_a_crash_gets_its_address_on_its_new_ac
     address is made again on the account made for it.
     """
     ledger, erp = conns["ledger"], conns["erp"]
-    acme = ledger.put("customers", ACME)
-    with make_sync(tmp_path / "state.db", conns, clock) as before:
-        before.run()
-    account, _ = only(erp, "Accounts")
-    ledger.edit("customers", acme.id, type="person", street=None)
+    acme, account = company_turned_person(tmp_path, conns, clock)
     erp.put("Contacts", {"FullName": "per-2", "Mail": "b@y.com"})
     ledger.crash_after_next("create", datatype="customers")
     run_crashing(tmp_path, conns, clock)
@@ -1522,11 +1538,7 @@ def test_a_company_back_after_a_crash_that_deleted_its_account_gets_its_address_
     on the deleted account: that copy goes and the address is made again.
     """
     ledger, erp = conns["ledger"], conns["erp"]
-    acme = ledger.put("customers", ACME)
-    with make_sync(tmp_path / "state.db", conns, clock) as before:
-        before.run()
-    account, _ = only(erp, "Accounts")
-    ledger.edit("customers", acme.id, type="person", street=None)
+    acme, account = company_turned_person(tmp_path, conns, clock)
     ledger.put("customers", {"name": "org-2", "type": "company"})
     erp.crash_after_next("create", datatype="Accounts")
     run_crashing(tmp_path, conns, clock)
@@ -1550,10 +1562,7 @@ def test_a_ledger_person_deleted_after_a_crashed_create_takes_its_contact_along(
     is deleted before the rerun: the contact recovery links goes too.
     """
     ledger, erp = conns["ledger"], conns["erp"]
-    acme = ledger.put("customers", ACME)
-    with make_sync(tmp_path / "state.db", conns, clock) as before:
-        before.run()
-    ledger.edit("customers", acme.id, type="person", street=None)
+    acme, _ = company_turned_person(tmp_path, conns, clock)
     erp.crash_after_next("create", datatype="Contacts")
     run_crashing(tmp_path, conns, clock)
     assert erp.count("Contacts") == 1
@@ -1572,10 +1581,7 @@ def test_a_company_back_from_person_after_a_crash_with_a_new_street_moves_its_ad
     address goes with its account and the new one is made on the new one.
     """
     ledger, erp = conns["ledger"], conns["erp"]
-    acme = ledger.put("customers", ACME)
-    with make_sync(tmp_path / "state.db", conns, clock) as before:
-        before.run()
-    ledger.edit("customers", acme.id, type="person", street=None)
+    acme, _ = company_turned_person(tmp_path, conns, clock)
     erp.put("Contacts", {"FullName": "per-2", "Mail": "b@y.com"})
     ledger.crash_after_next("create", datatype="customers")
     run_crashing(tmp_path, conns, clock)
